@@ -1,0 +1,91 @@
+"""Config errors name FILE:LINE and say what is wrong; good configs load typed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tui.config import ConfigError, load_config, parse_config
+
+EXAMPLE = Path(__file__).parents[2] / "tui" / "data" / "example.yaml"
+
+
+def test_shipped_example_is_valid_and_documents_every_key() -> None:
+    config = load_config(EXAMPLE)
+    assert config.environment == "production"
+    assert config.backends and all(b.url.startswith("http") for b in config.backends)
+    assert config.scrape.gpu_exporters
+    text = EXAMPLE.read_text()
+    for key in ("environment", "slo_tier", "refresh_s", "theme", "history_points", "read_only",
+                "backends", "sources", "scrape", "interval_s", "window_s", "timeout_s",
+                "gpu_exporters", "token_env", "token_file", "keys"):
+        line = next(line for line in text.splitlines() if line.lstrip().startswith(f"{key}:")
+                    or line.lstrip().startswith(f"# {key}:") or line.lstrip().startswith(f"- {key}:"))
+        assert "#" in line, f"{key} has no comment in example.yaml"
+
+
+def test_good_config_is_typed() -> None:
+    config = parse_config(
+        "environment: prod\nslo_tier: Premium\nrefresh_s: 2\nbackends:\n"
+        "  - {name: b0, pool: blue, url: 'http://10.0.0.1:8000/'}\n",
+        "c.yaml",
+    )
+    assert config.slo_tier == "premium"
+    assert config.refresh_s == 2.0
+    assert config.backends[0].url == "http://10.0.0.1:8000"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("environment: x\nbogus: 1\n", "c.yaml:2: unknown key 'bogus' in the config"),
+        ("refresh_s: fast\n", "c.yaml:1: 'refresh_s' must be a float, not str 'fast'"),
+        ("refresh_s: -1\n", "c.yaml:1: 'refresh_s' must be greater than 0"),
+        ("slo_tier: gold\n", "c.yaml:1: slo_tier must be one of"),
+        ("backends:\n  - name: a\n    pool: blue\n    url: ftp://x\n",
+         "c.yaml:4: 'url' must be an http(s) URL"),
+        ("backends:\n  - name: a\n    pool: blue\n", "c.yaml:2: a backend needs 'url'"),
+        ("backends:\n  - {name: a, pool: b, url: 'http://h:1'}\n  - {name: a, pool: b, url: 'http://h:2'}\n",
+         "c.yaml:3: backend name 'a' is used twice"),
+        ("backends:\n  - {name: a, pool: b, url: 'http://h:1', token: s3cret}\n",
+         "c.yaml:2: tokens are not kept in the config file"),
+        ("environment: [unclosed\n", "c.yaml:2: not valid YAML"),
+        ("read_only: maybe\n", "c.yaml:1: 'read_only' must be a bool"),
+        ("sources:\n  scrape:\n    gpu_exporters: http://h/metrics\n",
+         "c.yaml:3: 'gpu_exporters' must be a list"),
+    ],
+)
+def test_errors_name_file_and_line(text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "c.yaml")
+    assert str(info.value).startswith(expected), str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_config(tmp_path / "absent.yaml")
+
+
+def test_token_comes_from_environment_or_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = tmp_path / "token"
+    secret.write_text("from-file\n")
+    config = parse_config(
+        f"backends:\n  - {{name: a, pool: p, url: 'http://h:1', token_env: TOK}}\n"
+        f"  - {{name: b, pool: p, url: 'http://h:2', token_file: '{secret}'}}\n"
+    )
+    monkeypatch.setenv("TOK", "from-env")
+    assert config.backends[0].token() == "from-env"
+    assert config.backends[1].token() == "from-file"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300))
+def test_arbitrary_text_is_a_config_or_a_config_error(text: str) -> None:
+    try:
+        parse_config(text, "fuzz.yaml")
+    except ConfigError as exc:
+        assert str(exc).startswith("fuzz.yaml:")

@@ -1,0 +1,124 @@
+"""The hub: sources never block each other, failures become statuses, history is bounded."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from tui.hub import History, Hub
+from tui.model import Backend, Collected, FleetSnapshot, Gpu, Health, Pool, SourceState
+from tui.sources.base import SourceUnavailable
+
+
+class Steady:
+    """Answers at once with one GPU whose utilisation counts the polls."""
+
+    def __init__(self, name: str = "steady", interval: float = 0.02) -> None:
+        self.name, self.interval = name, interval
+        self.polls = 0
+        self.active = 0
+        self.max_active = 0
+
+    async def collect(self) -> Collected:
+        self.active += 1
+        self.max_active = max(self.max_active, self.active)
+        self.polls += 1
+        await asyncio.sleep(0.03)  # longer than the interval: polls must still not overlap
+        self.active -= 1
+        return Collected(
+            gpus=(Gpu(host="h", index=0, util_pct=float(self.polls)),),
+            backends=(Backend(name="b0", pool="blue", url="http://h", health=Health.UP),),
+            fleet=Pool(name="fleet", backends=1, healthy=1),
+        )
+
+    async def aclose(self) -> None:
+        pass
+
+
+class Hangs:
+    """Answers once, then never again."""
+
+    def __init__(self) -> None:
+        self.name, self.interval = "hangs", 0.02
+        self.calls = 0
+        self.release = asyncio.Event()
+
+    async def collect(self) -> Collected:
+        self.calls += 1
+        if self.calls > 1:
+            await asyncio.Event().wait()
+        return Collected(alerts=())
+
+    async def aclose(self) -> None:
+        pass
+
+
+class Broken:
+    def __init__(self, exc: Exception) -> None:
+        self.name, self.interval, self.exc = "broken", 0.02, exc
+
+    async def collect(self) -> Collected:
+        raise self.exc
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_poll_once_merges_and_reports_errors() -> None:
+    hub = Hub([Steady(), Broken(RuntimeError("connection refused\nsecond line")),
+               Broken(SourceUnavailable("NVML library not found"))])
+    snapshot = await hub.poll_once()
+    states = {s.name: (s.state, s.message) for s in snapshot.sources}
+    assert states["steady"] == (SourceState.OK, "")
+    assert states["broken"][0] is SourceState.UNAVAILABLE  # the last of the two named "broken"
+    assert snapshot.gpus[0].util_pct == 1.0
+    assert snapshot.overall.value in ("OK", "DEGRADED")
+
+
+async def test_one_line_error_message() -> None:
+    snapshot = await Hub([Broken(RuntimeError("boom\n  at line 2"))]).poll_once()
+    assert snapshot.sources[0].state is SourceState.ERROR
+    assert snapshot.sources[0].message == "boom at line 2"
+
+
+def test_hung_source_goes_stale_while_others_keep_updating() -> None:
+    steady, hangs = Steady(), Hangs()
+    hub = Hub([steady, hangs], refresh_s=0.05)
+    seen: list[FleetSnapshot] = []
+    done = threading.Event()
+
+    def on_snapshot(snapshot: FleetSnapshot) -> None:
+        seen.append(snapshot)
+        status = snapshot.source("hangs")
+        if status is not None and status.state is SourceState.STALE and steady.polls > 10:
+            done.set()
+
+    hub.subscribe(on_snapshot)
+    hub.start()
+    try:
+        assert done.wait(5), "the hung source never showed as stale"
+    finally:
+        hub.stop()
+    last = seen[-1]
+    assert last.source("steady").state is SourceState.OK  # type: ignore[union-attr]
+    assert "no data for" in last.source("hangs").message  # type: ignore[union-attr]
+    assert steady.max_active == 1, "a source's polls overlapped"
+    utils = [s.gpus[0].util_pct for s in seen if s.gpus]
+    assert utils == sorted(utils) and utils[-1] > 10
+
+
+def test_history_is_bounded_and_keeps_gaps() -> None:
+    history = History(points=5)
+    for i in range(12):
+        history.append({"x": float(i), "y": None if i % 2 else 1.0})
+    frozen = history.frozen()
+    assert frozen["x"] == (7.0, 8.0, 9.0, 10.0, 11.0)
+    assert [v != v for v in frozen["y"]] == [True, False, True, False, True]
+
+
+async def test_history_grows_only_with_new_data() -> None:
+    hub = Hub([Steady()])
+    await hub.poll_once()
+    hub._publish()  # a refresh with no new poll must not add a fake sample
+    snapshot = await hub.poll_once()
+    assert len(snapshot.history["gpu.h/0.util"]) == 2

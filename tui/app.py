@@ -1,0 +1,124 @@
+"""The Textual application: routes hub snapshots to the screens and binds the keys."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+
+from textual.app import App
+from textual.binding import Binding
+from textual.message import Message
+
+from themes import SEMANTIC_DEFAULTS, THEMES
+from tui.hub import Hub
+from tui.model import FleetSnapshot
+from tui.screens.overview import OverviewScreen
+
+
+class SnapshotReady(Message):
+    """A new snapshot from the hub. A pending one is replaced, so a fast feed never floods."""
+
+    def __init__(self, snapshot: FleetSnapshot) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+
+    def can_replace(self, message: Message) -> bool:
+        """Only the newest snapshot matters."""
+        return isinstance(message, SnapshotReady)
+
+
+class InferdeckApp(App[None]):
+    """The on-call console: live fleet panels, fed by a `Hub` running in its own thread."""
+
+    TITLE = "inferdeck"
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="quit", tooltip="Stop inferdeck (and the demo fleet)"),
+        Binding("ctrl+c", "quit", "Quit", id="quit-ctrl-c", show=False, priority=True),
+        Binding("p", "toggle_pause", "Pause", id="pause", tooltip="Freeze or resume live updates"),
+        Binding("t", "next_theme", "Theme", id="theme", tooltip="Cycle through the themes"),
+        Binding("question_mark", "toggle_keys", "Keys", id="help", tooltip="List every key"),
+    ]
+
+    def __init__(
+        self,
+        hub: Hub,
+        *,
+        theme: str = "inferdeck-dark",
+        clock: Callable[[], float] = time.time,
+        start_hub: bool = True,
+        keymap: Mapping[str, str] | None = None,
+        subtitle: str = "",
+    ) -> None:
+        super().__init__()
+        self.hub = hub
+        self.clock = clock
+        self.start_hub = start_hub
+        self.paused = False
+        self.latest: FleetSnapshot | None = None
+        self._keymap = dict(keymap or {})
+        self._initial_theme = theme
+        self.sub_title = subtitle
+        for t in THEMES:
+            self.register_theme(t)
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        """The app's semantic colours, for themes that do not set them."""
+        return dict(SEMANTIC_DEFAULTS)
+
+    def on_mount(self) -> None:
+        """Apply theme and keymap, open the overview, start listening to the hub."""
+        self.theme = self._initial_theme
+        if self._keymap:
+            self.set_keymap(self._keymap)
+        self.push_screen(OverviewScreen(clock=self.clock))
+        self.hub.subscribe(self._from_hub)
+        if self.hub.latest is not None:
+            self._show(self.hub.latest)
+        if self.start_hub:
+            self.hub.start()
+
+    def on_unmount(self) -> None:
+        """Stop polling before the process goes."""
+        if self.start_hub:
+            self.hub.stop()
+
+    def _from_hub(self, snapshot: FleetSnapshot) -> None:
+        # Called from the hub's thread: post_message is the one thread-safe way in.
+        self.post_message(SnapshotReady(snapshot))
+
+    def on_snapshot_ready(self, message: SnapshotReady) -> None:
+        """Show the newest snapshot unless the operator paused the view."""
+        self.latest = message.snapshot
+        if not self.paused:
+            self._show(message.snapshot)
+
+    def _show(self, snapshot: FleetSnapshot) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, OverviewScreen):
+                screen.show(snapshot)
+
+    def action_toggle_pause(self) -> None:
+        """Freeze the view (data keeps being collected) or resume it with the newest data."""
+        self.paused = not self.paused
+        for screen in self.screen_stack:
+            if isinstance(screen, OverviewScreen):
+                screen.set_paused(self.paused)
+        if not self.paused and self.latest is not None:
+            self._show(self.latest)
+        self.notify("Updates paused" if self.paused else "Updates resumed", timeout=2)
+
+    def action_next_theme(self) -> None:
+        """Switch to the next shipped theme."""
+        names = [t.name for t in THEMES]
+        current = names.index(self.theme) if self.theme in names else -1
+        self.theme = names[(current + 1) % len(names)]
+        self.notify(f"Theme: {self.theme}", timeout=2)
+
+    def action_toggle_keys(self) -> None:
+        """Show or hide the list of keys for the current screen."""
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()

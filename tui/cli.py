@@ -1,0 +1,114 @@
+"""Command line: parse arguments, then call into the layers below. No logic of its own.
+
+Common flags (``-c``, ``--read-only``, ``--yes``, ``--json``, ``--theme``, ``--refresh``,
+``--debug``) are accepted before or after the subcommand. Exit codes: 0 success, 1 the
+action failed, 2 usage or configuration error. Errors are one line unless ``--debug``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+
+from tui import runner
+from tui.config import ConfigError
+from tui.sim import cli as sim_cli
+
+
+def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """Add the common flags; on subcommands they default to SUPPRESS so either place works."""
+
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if suppress else value
+
+    parser.add_argument("-c", "--config", metavar="FILE", default=default(None),
+                        help="config file (else $INFERDECK_CONFIG, ./inferdeck.yaml, "
+                        "$XDG_CONFIG_HOME/inferdeck/config.yaml)")
+    parser.add_argument("--read-only", action="store_true", default=default(False),
+                        help="no action can run")
+    parser.add_argument("--yes", action="store_true", default=default(False),
+                        help="do not ask for confirmation")
+    parser.add_argument("--json", action="store_true", default=default(False),
+                        help="print data as JSON")
+    parser.add_argument("--theme", metavar="NAME", default=default(None),
+                        help="inferdeck-dark, inferdeck-light or inferdeck-high-contrast")
+    parser.add_argument("--refresh", metavar="SECONDS", type=float, default=default(None),
+                        help="seconds between screen refreshes")
+    parser.add_argument("--debug", action="store_true", default=default(False),
+                        help="show tracebacks")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line."""
+    parser = argparse.ArgumentParser(
+        prog="inferdeck",
+        description="The on-call console for self-hosted LLM inference.",
+    )
+    _common(parser, suppress=False)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="a simulated fleet and the dashboard on it")
+    _common(demo, suppress=True)
+    demo.add_argument("--seed", type=int, default=7, help="simulator seed (default 7)")
+    demo.add_argument("--pools", default="blue=2,green=1", help="pools and backend counts")
+    demo.add_argument("--gpus", type=int, default=4, help="simulated GPUs")
+    demo.add_argument("--rps", type=float, default=20.0, help="requests per second")
+    demo.add_argument("--tier", default=None, help="SLO tier: standard, enhanced, premium")
+
+    sim = commands.add_parser("sim", help="run the simulated fleet alone")
+    _common(sim, suppress=True)
+    sim_cli.add_sim_arguments(sim)
+    sim_commands = sim.add_subparsers(dest="sim_command", metavar="fault")
+    fault = sim_commands.add_parser("fault", help="inject or clear a fault on a backend")
+    _common(fault, suppress=True)
+    sim_cli.add_fault_arguments(fault)
+
+    snapshot = commands.add_parser("snapshot", help="one collection pass, printed")
+    _common(snapshot, suppress=True)
+    snapshot.add_argument("--demo", action="store_true", help="take it from a simulated fleet")
+    snapshot.add_argument("--seed", type=int, default=7, help="simulator seed with --demo")
+    snapshot.add_argument("--interval", type=float, default=2.0,
+                          help="seconds between the two scrapes that rates need (default 2)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``inferdeck`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except ConfigError as exc:
+        _error(str(exc), args)
+        return 2
+    except runner.StartError as exc:
+        _error(str(exc), args)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        _error(f"{type(exc).__name__}: {exc}", args)
+        return 1
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "sim":
+        if getattr(args, "sim_command", None) == "fault":
+            return int(sim_cli.run_fault(args))
+        return int(sim_cli.run_sim(args))
+    if args.command == "demo":
+        return runner.run_demo(args)
+    if args.command == "snapshot":
+        return runner.run_snapshot(args)
+    return runner.run_dashboard(args)
+
+
+def _error(message: str, args: argparse.Namespace) -> None:
+    if getattr(args, "debug", False):
+        traceback.print_exc()
+    print(f"inferdeck: error: {' '.join(message.split())}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,274 @@
+"""YAML configuration → validated, typed config.
+
+Every error names the file and line: ``inferdeck: error: FILE:LINE: what is wrong``.
+Secrets never live in the YAML: a backend's token comes from an environment variable
+(``token_env``) or a file (``token_file``); a literal ``token:`` key is refused.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import yaml
+
+from tui.analysis.slo import TIERS
+
+DEFAULT_LOCATIONS = (
+    Path("inferdeck.yaml"),
+    Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "inferdeck" / "config.yaml",
+)
+
+
+class ConfigError(Exception):
+    """A configuration problem, already phrased as ``FILE:LINE: what is wrong``."""
+
+
+@dataclass(frozen=True, slots=True)
+class BackendConfig:
+    """One inference server to watch."""
+
+    name: str
+    pool: str
+    url: str
+    model: str = ""
+    token_env: str | None = None
+    token_file: str | None = None
+
+    def token(self) -> str | None:
+        """The bearer token from the environment or the file, read when needed."""
+        if self.token_env:
+            return os.environ.get(self.token_env)
+        if self.token_file:
+            return Path(self.token_file).read_text(encoding="utf-8").strip()
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ScrapeConfig:
+    """Settings of the direct-scrape source."""
+
+    interval_s: float = 1.0
+    window_s: float = 60.0
+    timeout_s: float = 2.0
+    gpu_exporters: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole, validated configuration."""
+
+    path: str | None = None
+    environment: str = "default"
+    slo_tier: str = "standard"
+    refresh_s: float = 1.0
+    theme: str = "inferdeck-dark"
+    history_points: int = 300
+    read_only: bool = False
+    backends: tuple[BackendConfig, ...] = ()
+    scrape: ScrapeConfig = field(default_factory=ScrapeConfig)
+    keys: Mapping[str, str] = field(default_factory=dict)
+
+
+# --- validation -------------------------------------------------------------------------
+
+
+def _where(path: str, node: yaml.Node) -> str:
+    return f"{path}:{node.start_mark.line + 1}"
+
+
+def _scalar(path: str, node: yaml.Node, kind: type, key: str) -> Any:
+    if not isinstance(node, yaml.ScalarNode):
+        raise ConfigError(f"{_where(path, node)}: '{key}' must be a {kind.__name__}")
+    value = yaml.safe_load(yaml.serialize(node))
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if kind is str and value is not None and not isinstance(value, str):
+        value = str(value)
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        shown = "nothing" if value is None else f"{type(value).__name__} {value!r}"
+        raise ConfigError(f"{_where(path, node)}: '{key}' must be a {kind.__name__}, not {shown}")
+    return value
+
+
+def _positive(path: str, node: yaml.Node, key: str) -> float:
+    value = float(_scalar(path, node, float, key))
+    if value <= 0:
+        raise ConfigError(f"{_where(path, node)}: '{key}' must be greater than 0")
+    return value
+
+
+def _url(path: str, node: yaml.Node, key: str) -> str:
+    value = str(_scalar(path, node, str, key))
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ConfigError(
+            f"{_where(path, node)}: '{key}' must be an http(s) URL with a host, not {value!r}"
+        )
+    try:
+        parsed.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise ConfigError(f"{_where(path, node)}: '{key}' has a bad port: {value!r}") from None
+    return value.rstrip("/")
+
+
+def _mapping(
+    path: str, node: yaml.Node, what: str, allowed: Mapping[str, Callable[[yaml.Node], Any]]
+) -> dict[str, Any]:
+    if not isinstance(node, yaml.MappingNode):
+        raise ConfigError(f"{_where(path, node)}: {what} must be a mapping of key: value")
+    out: dict[str, Any] = {}
+    for key_node, value_node in node.value:
+        key = str(key_node.value)
+        if key == "token":
+            raise ConfigError(
+                f"{_where(path, key_node)}: tokens are not kept in the config file;"
+                " use token_env (an environment variable) or token_file"
+            )
+        if key not in allowed:
+            known = ", ".join(sorted(allowed))
+            raise ConfigError(f"{_where(path, key_node)}: unknown key '{key}' in {what} ({known})")
+        if key in out:
+            raise ConfigError(f"{_where(path, key_node)}: '{key}' is given twice")
+        out[key] = allowed[key](value_node)
+    return out
+
+
+def _backend(path: str, node: yaml.Node) -> BackendConfig:
+    def text(k: str) -> Callable[[yaml.Node], Any]:
+        return lambda n: _scalar(path, n, str, k)
+
+    fields = _mapping(
+        path,
+        node,
+        "a backend",
+        {
+            "name": text("name"),
+            "pool": text("pool"),
+            "url": lambda n: _url(path, n, "url"),
+            "model": text("model"),
+            "token_env": text("token_env"),
+            "token_file": text("token_file"),
+        },
+    )
+    for required in ("name", "pool", "url"):
+        if required not in fields:
+            raise ConfigError(f"{_where(path, node)}: a backend needs '{required}'")
+    return BackendConfig(**fields)
+
+
+def _sequence(path: str, node: yaml.Node, key: str, item: Callable[[yaml.Node], Any]) -> tuple:
+    if not isinstance(node, yaml.SequenceNode):
+        raise ConfigError(f"{_where(path, node)}: '{key}' must be a list")
+    return tuple(item(n) for n in node.value)
+
+
+def _scrape(path: str, node: yaml.Node) -> ScrapeConfig:
+    fields = _mapping(
+        path,
+        node,
+        "sources.scrape",
+        {
+            "interval_s": lambda n: _positive(path, n, "interval_s"),
+            "window_s": lambda n: _positive(path, n, "window_s"),
+            "timeout_s": lambda n: _positive(path, n, "timeout_s"),
+            "gpu_exporters": lambda n: _sequence(
+                path, n, "gpu_exporters", lambda i: _url(path, i, "gpu_exporters")
+            ),
+        },
+    )
+    return ScrapeConfig(**fields)
+
+
+def _tier(path: str, node: yaml.Node) -> str:
+    value = str(_scalar(path, node, str, "slo_tier")).lower()
+    if value not in TIERS:
+        raise ConfigError(
+            f"{_where(path, node)}: slo_tier must be one of {', '.join(TIERS)}, not {value!r}"
+        )
+    return value
+
+
+def parse_config(text: str, path: str = "<config>") -> Config:
+    """Validate YAML text into a `Config`, or raise `ConfigError` naming FILE:LINE."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        raise ConfigError(f"{path}:{line}: not valid YAML: {exc.problem or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}:1: not valid YAML: {exc}") from None
+    if root is None:
+        return Config(path=path)
+
+    def backends(node: yaml.Node) -> tuple[BackendConfig, ...]:
+        found = _sequence(path, node, "backends", lambda n: _backend(path, n))
+        seen: set[str] = set()
+        for backend_node, backend in zip(node.value, found, strict=True):
+            if backend.name in seen:
+                raise ConfigError(
+                    f"{_where(path, backend_node)}: backend name '{backend.name}' is used twice"
+                )
+            seen.add(backend.name)
+        return found
+
+    def sources(node: yaml.Node) -> dict[str, Any]:
+        return _mapping(path, node, "sources", {"scrape": lambda n: _scrape(path, n)})
+
+    def keys(node: yaml.Node) -> dict[str, str]:
+        if not isinstance(node, yaml.MappingNode):
+            raise ConfigError(f"{_where(path, node)}: 'keys' must map binding ids to keys")
+        return {
+            str(k.value): str(_scalar(path, v, str, str(k.value))) for k, v in node.value
+        }
+
+    def history(node: yaml.Node) -> int:
+        value = int(_scalar(path, node, int, "history_points"))
+        if not 10 <= value <= 100_000:
+            raise ConfigError(f"{_where(path, node)}: 'history_points' must be 10..100000")
+        return value
+
+    fields = _mapping(
+        path,
+        root,
+        "the config",
+        {
+            "environment": lambda n: _scalar(path, n, str, "environment"),
+            "slo_tier": lambda n: _tier(path, n),
+            "refresh_s": lambda n: _positive(path, n, "refresh_s"),
+            "theme": lambda n: _scalar(path, n, str, "theme"),
+            "history_points": history,
+            "read_only": lambda n: _scalar(path, n, bool, "read_only"),
+            "backends": backends,
+            "sources": sources,
+            "keys": keys,
+        },
+    )
+    scrape = fields.pop("sources", {}).get("scrape", ScrapeConfig())
+    return Config(path=path, scrape=scrape, **fields)
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Read and validate a config file; a missing or unreadable file is a `ConfigError`."""
+    name = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{name}:0: no such config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{name}:0: cannot read the config file: {exc}") from None
+    return parse_config(text, name)
+
+
+def find_config(explicit: str | None) -> Path | None:
+    """The config to use: ``-c``, then ``$INFERDECK_CONFIG``, then the default locations."""
+    if explicit:
+        return Path(explicit)
+    if env := os.environ.get("INFERDECK_CONFIG"):
+        return Path(env)
+    return next((p for p in DEFAULT_LOCATIONS if p.is_file()), None)

@@ -1,0 +1,305 @@
+"""The hub: runs the sources on their intervals, keeps bounded history, publishes snapshots.
+
+Each source has its own polling task; a poll never overlaps the previous one of the same
+source, and a slow or failing source never delays another. A publishing loop builds a
+`FleetSnapshot` every refresh from the latest result of every source, so a source that
+hangs shows up as *stale* (with its age) on the next refresh rather than freezing the view.
+No Textual here: the app passes a callback, which is called from the hub's thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+
+from tui.analysis.slo import overall_state
+from tui.model import (
+    Collected,
+    FleetSnapshot,
+    Pool,
+    SourceState,
+    SourceStatus,
+)
+from tui.sources.base import Source, SourceUnavailable
+
+SnapshotCallback = Callable[[FleetSnapshot], None]
+
+STALE_AFTER_INTERVALS = 3.0
+"""A source is stale when its last good poll is older than this many intervals."""
+
+
+@dataclass
+class _SourceSlot:
+    """What the hub knows of one source: its last result and how its polls went."""
+
+    source: Source
+    result: Collected | None = None
+    result_at: float | None = None
+    state: SourceState = SourceState.PENDING
+    message: str = ""
+    last_ok: float | None = None
+    duration_s: float | None = None
+    polling_since: float | None = None
+    generation: int = 0  # bumped on every good poll
+
+
+class History:
+    """Bounded ring buffers of chart series, keyed by name (``fleet.ttft_p95``, ...)."""
+
+    def __init__(self, points: int) -> None:
+        self.points = points
+        self._series: dict[str, deque[float]] = {}
+
+    def append(self, values: dict[str, float | None]) -> None:
+        """Append one sample to every named series (None → NaN: a gap, not a zero)."""
+        for name, value in values.items():
+            series = self._series.get(name)
+            if series is None:
+                series = self._series[name] = deque(maxlen=self.points)
+            series.append(math.nan if value is None else float(value))
+
+    def frozen(self) -> MappingProxyType[str, tuple[float, ...]]:
+        """An immutable copy for a snapshot."""
+        return MappingProxyType({k: tuple(v) for k, v in self._series.items()})
+
+
+def history_sample(snapshot: FleetSnapshot) -> dict[str, float | None]:
+    """The chart figures of one snapshot: fleet latency, queue, throughput, and per GPU."""
+    sample: dict[str, float | None] = {}
+    fleet = snapshot.fleet
+    if fleet is not None:
+        sample.update(
+            {
+                "fleet.ttft_p50": fleet.ttft.p50,
+                "fleet.ttft_p95": fleet.ttft.p95,
+                "fleet.e2e_p50": fleet.e2e.p50,
+                "fleet.e2e_p95": fleet.e2e.p95,
+                "fleet.waiting": fleet.waiting,
+                "fleet.running": fleet.running,
+                "fleet.kv": fleet.kv_cache_usage,
+                "fleet.gen_tps": fleet.traffic.generation_tokens_per_s,
+                "fleet.prompt_tps": fleet.traffic.prompt_tokens_per_s,
+                "fleet.rpm": fleet.traffic.requests_per_min,
+                "fleet.error_rate": fleet.traffic.error_rate,
+            }
+        )
+    for pool in snapshot.pools:
+        sample[f"pool.{pool.name}.waiting"] = pool.waiting
+        sample[f"pool.{pool.name}.rpm"] = pool.traffic.requests_per_min
+    for gpu in snapshot.gpus:
+        sample[f"gpu.{gpu.key}.util"] = gpu.util_pct
+        sample[f"gpu.{gpu.key}.temp"] = gpu.temp_c
+    return sample
+
+
+class Hub:
+    """Polls sources, merges their results into `FleetSnapshot`s and keeps history."""
+
+    def __init__(
+        self,
+        sources: Sequence[Source],
+        *,
+        environment: str = "default",
+        slo_tier: str = "standard",
+        refresh_s: float = 1.0,
+        history_points: int = 300,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.environment = environment
+        self.slo_tier = slo_tier
+        self.refresh_s = refresh_s
+        self.clock = clock
+        self.history = History(history_points)
+        self._slots = [_SourceSlot(s) for s in sources]
+        self._callbacks: list[SnapshotCallback] = []
+        self._seen_generations: tuple[int, ...] = ()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self.latest: FleetSnapshot | None = None
+
+    @property
+    def sources(self) -> tuple[Source, ...]:
+        """The sources this hub polls."""
+        return tuple(slot.source for slot in self._slots)
+
+    # --- subscribing -------------------------------------------------------------------
+
+    def subscribe(self, callback: SnapshotCallback) -> None:
+        """Call ``callback(snapshot)`` on every publish (from the hub's thread)."""
+        self._callbacks.append(callback)
+
+    # --- one pass ----------------------------------------------------------------------
+
+    async def poll_once(self) -> FleetSnapshot:
+        """Poll every source once, concurrently, and return the resulting snapshot."""
+        await asyncio.gather(*(self._poll(slot) for slot in self._slots))
+        return self._publish()
+
+    async def _poll(self, slot: _SourceSlot) -> None:
+        started = self.clock()
+        slot.polling_since = started
+        try:
+            result = await slot.source.collect()
+        except SourceUnavailable as exc:
+            slot.state, slot.message = SourceState.UNAVAILABLE, _one_line(exc)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a broken source must never take the hub down
+            slot.state, slot.message = SourceState.ERROR, _one_line(exc)
+        else:
+            slot.result, slot.result_at = result, self.clock()
+            slot.state, slot.message = SourceState.OK, ""
+            slot.last_ok = slot.result_at
+            slot.generation += 1
+        finally:
+            slot.polling_since = None
+            slot.duration_s = self.clock() - started
+
+    # --- running -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Poll every source on its interval and publish every refresh, until stopped."""
+        self._stop = asyncio.Event()
+        tasks = [asyncio.create_task(self._source_loop(slot)) for slot in self._slots]
+        try:
+            while not self._stop.is_set():
+                self._publish()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), self.refresh_s)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for slot in self._slots:
+                with contextlib.suppress(Exception):
+                    await slot.source.aclose()
+
+    async def _source_loop(self, slot: _SourceSlot) -> None:
+        assert self._stop is not None
+        while not self._stop.is_set():
+            started = time.monotonic()
+            await self._poll(slot)  # the next poll starts only after this one ends
+            if slot.state is SourceState.UNAVAILABLE:
+                return  # it will not start working by itself
+            delay = max(0.0, slot.source.interval - (time.monotonic() - started))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), delay)
+
+    def start(self) -> None:
+        """Run the hub in a background thread with its own event loop."""
+
+        def main() -> None:
+            self._loop = asyncio.new_event_loop()
+            try:
+                self._loop.run_until_complete(self.run())
+            finally:
+                self._loop.close()
+
+        self._thread = threading.Thread(target=main, name="inferdeck-hub", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the background thread started by `start` and close every source."""
+        loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(stop.set)
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    # --- merging -------------------------------------------------------------------------
+
+    def statuses(self, now: float) -> tuple[SourceStatus, ...]:
+        """Every source's status now; a good source whose data has aged becomes stale."""
+        out = []
+        for slot in self._slots:
+            state, message = slot.state, slot.message
+            limit = STALE_AFTER_INTERVALS * max(slot.source.interval, self.refresh_s)
+            if state is SourceState.OK and slot.last_ok is not None:
+                age = now - slot.last_ok
+                if age > limit:
+                    state, message = SourceState.STALE, f"no data for {age:.0f}s"
+            elif state is SourceState.PENDING and slot.polling_since is not None:
+                waited = now - slot.polling_since
+                if waited > limit:
+                    state, message = SourceState.STALE, f"first poll still running after {waited:.0f}s"
+            out.append(
+                SourceStatus(slot.source.name, state, message, slot.last_ok, slot.duration_s)
+            )
+        return tuple(out)
+
+    def _publish(self) -> FleetSnapshot:
+        now = self.clock()
+        snapshot = merge(
+            (slot.result for slot in self._slots if slot.result is not None),
+            taken_at=now,
+            environment=self.environment,
+            slo_tier=self.slo_tier,
+            sources=self.statuses(now),
+        )
+        generations = tuple(slot.generation for slot in self._slots)
+        if generations != self._seen_generations:  # new data arrived: extend the charts
+            self._seen_generations = generations
+            self.history.append(history_sample(snapshot))
+        freshest = max((s.last_ok for s in self._slots if s.last_ok is not None), default=None)
+        state, reasons = overall_state(snapshot.backends, snapshot.fleet, self.slo_tier)
+        snapshot = replace(
+            snapshot,
+            history=self.history.frozen(),
+            overall=state,
+            overall_reasons=reasons,
+            freshest_data_at=freshest,
+        )
+        self.latest = snapshot
+        for callback in self._callbacks:
+            callback(snapshot)
+        return snapshot
+
+
+def merge(
+    results: Iterable[Collected],
+    *,
+    taken_at: float,
+    environment: str,
+    slo_tier: str,
+    sources: tuple[SourceStatus, ...] = (),
+) -> FleetSnapshot:
+    """Merge the sources' latest results: later sources add to, never erase, earlier ones."""
+    gpus, backends, pools, alerts = [], [], [], []
+    fleet: Pool | None = None
+    weights: dict[str, float] = {}
+    for result in results:
+        gpus.extend(result.gpus or ())
+        backends.extend(result.backends or ())
+        pools.extend(result.pools or ())
+        alerts.extend(result.alerts or ())
+        fleet = result.fleet or fleet
+        weights.update(result.weights or {})
+    if weights:
+        pools = [replace(p, weight=weights.get(p.name, p.weight)) for p in pools]
+    return FleetSnapshot(
+        taken_at=taken_at,
+        environment=environment,
+        slo_tier=slo_tier,
+        gpus=tuple(sorted(gpus, key=lambda g: (g.host, g.index))),
+        backends=tuple(backends),
+        pools=tuple(pools),
+        fleet=fleet,
+        alerts=tuple(sorted(alerts, key=lambda a: a.starts_at, reverse=True)),
+        weights=MappingProxyType(weights),
+        sources=sources,
+    )
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return " ".join(text.split())[:200]

@@ -1,0 +1,200 @@
+"""Wiring: config → sources → hub → app (or → printed snapshot). Used by the CLI."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import enum
+import json
+import time
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
+from typing import Any
+
+from tui.config import BackendConfig, Config, ConfigError, ScrapeConfig, find_config, load_config
+from tui.hub import Hub
+from tui.model import FleetSnapshot
+from tui.sim.config import SimConfig, parse_pools
+from tui.sim.server import PortInUse, SimRuntime
+from tui.sources.base import Source
+from tui.sources.scrape import ScrapeSource, ScrapeTarget
+from tui.sources.simctl import SimControlSource
+
+
+class StartError(Exception):
+    """Something the command needs could not start (a port in use, ...)."""
+
+
+def sources_for(config: Config, control_url: str | None = None) -> list[Source]:
+    """The sources a config asks for."""
+    targets = [ScrapeTarget(b.name, b.pool, b.url, b.model) for b in config.backends]
+    sources: list[Source] = [
+        ScrapeSource(
+            targets,
+            config.scrape.gpu_exporters,
+            interval=config.scrape.interval_s,
+            window_s=config.scrape.window_s,
+            timeout_s=config.scrape.timeout_s,
+        )
+    ]
+    if control_url:
+        sources.append(SimControlSource(control_url, interval=config.scrape.interval_s))
+    return sources
+
+
+def demo_config(description: Mapping[str, Any], args: argparse.Namespace) -> Config:
+    """A config describing the simulated fleet that the demo started."""
+    refresh = getattr(args, "refresh", None) or 1.0
+    return Config(
+        path=None,
+        environment="demo",
+        slo_tier=(getattr(args, "tier", None) or "standard").lower(),
+        refresh_s=refresh,
+        theme=getattr(args, "theme", None) or "inferdeck-dark",
+        read_only=bool(getattr(args, "read_only", False)),
+        backends=tuple(
+            BackendConfig(name=b["name"], pool=b["pool"], url=b["url"], model=b.get("model", ""))
+            for b in description["backends"]
+        ),
+        scrape=ScrapeConfig(
+            interval_s=refresh, window_s=60.0, timeout_s=2.0,
+            gpu_exporters=(description["gpu_exporter"],),
+        ),
+    )
+
+
+@contextlib.contextmanager
+def simulated_fleet(sim_config: SimConfig) -> Iterator[dict[str, Any]]:
+    """Start the simulated fleet in this process; stop every server on the way out.
+
+    The default ports are used when free (so ``inferdeck sim fault`` works without
+    ``--control``); otherwise free ports are picked.
+    """
+    runtime = SimRuntime(sim_config)
+    try:
+        description = runtime.start()
+    except PortInUse:
+        runtime = SimRuntime(dataclasses.replace(sim_config, port_base=0))
+        description = runtime.start()
+    try:
+        yield description
+    finally:
+        runtime.stop()
+
+
+def _sim_config(args: argparse.Namespace) -> SimConfig:
+    try:
+        pools = parse_pools(getattr(args, "pools", "blue=2,green=1"))
+    except ValueError as exc:
+        raise StartError(str(exc)) from None
+    return SimConfig(
+        pools=pools,
+        gpus=getattr(args, "gpus", 4),
+        seed=getattr(args, "seed", 7),
+        rps=getattr(args, "rps", 20.0),
+    )
+
+
+def _load(args: argparse.Namespace) -> Config:
+    path = find_config(getattr(args, "config", None))
+    if path is None:
+        raise ConfigError(
+            "no config found: pass -c FILE, set $INFERDECK_CONFIG, or try `inferdeck demo`"
+        )
+    config = load_config(path)
+    if getattr(args, "refresh", None):
+        config = dataclasses.replace(config, refresh_s=args.refresh)
+    if getattr(args, "theme", None):
+        config = dataclasses.replace(config, theme=args.theme)
+    if not config.backends:
+        raise ConfigError(f"{path}:1: no backends configured")
+    return config
+
+
+def _run_app(config: Config, control_url: str | None, subtitle: str) -> int:
+    from tui.app import InferdeckApp  # Textual is loaded only when a screen is wanted
+
+    hub = Hub(
+        sources_for(config, control_url),
+        environment=config.environment,
+        slo_tier=config.slo_tier,
+        refresh_s=config.refresh_s,
+        history_points=config.history_points,
+    )
+    app = InferdeckApp(hub, theme=config.theme, keymap=config.keys, subtitle=subtitle)
+    app.run()
+    return 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """`inferdeck demo`: start the simulated fleet in-process and open the overview on it."""
+    with simulated_fleet(_sim_config(args)) as description:
+        config = demo_config(description, args)
+        return _run_app(config, description["control"], f"demo · control {description['control']}")
+
+
+def run_dashboard(args: argparse.Namespace) -> int:
+    """`inferdeck [-c FILE]`: the dashboard on a real stack."""
+    config = _load(args)
+    return _run_app(config, None, config.environment)
+
+
+def run_snapshot(args: argparse.Namespace) -> int:
+    """`inferdeck snapshot`: two scrapes ``--interval`` apart (rates need two), printed."""
+    if getattr(args, "demo", False):
+        with simulated_fleet(_sim_config(args)) as description:
+            time.sleep(2.0)  # let the load generator finish some requests
+            snapshot = _collect(demo_config(description, args), description["control"], args)
+    else:
+        snapshot = _collect(_load(args), None, args)
+    if getattr(args, "json", False):
+        print(json.dumps(to_jsonable(snapshot), indent=2, sort_keys=True))
+    else:
+        print(describe(snapshot))
+    return 0
+
+
+def _collect(config: Config, control_url: str | None, args: argparse.Namespace) -> FleetSnapshot:
+    hub = Hub(sources_for(config, control_url), environment=config.environment,
+              slo_tier=config.slo_tier)
+
+    async def twice() -> FleetSnapshot:
+        await hub.poll_once()
+        await asyncio.sleep(max(getattr(args, "interval", 2.0), 0.1))
+        snapshot = await hub.poll_once()
+        for slot_source in hub.sources:
+            await slot_source.aclose()
+        return snapshot
+
+    return asyncio.run(twice())
+
+
+def to_jsonable(value: Any) -> Any:
+    """Dataclasses, enums and read-only mappings as plain JSON values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Mapping | MappingProxyType):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, float) and value != value:  # NaN is not JSON
+        return None
+    return value
+
+
+def describe(snapshot: FleetSnapshot) -> str:
+    """A short human summary of a snapshot, for the terminal."""
+    lines = [f"{snapshot.environment}: {snapshot.overall.value}"]
+    lines += [f"  {r}" for r in snapshot.overall_reasons]
+    for b in snapshot.backends:
+        p95 = f"{b.ttft.p95:.3f}s" if b.ttft.p95 is not None else "-"
+        lines.append(f"  {b.name:<12} {b.pool:<8} {b.health.value:<8} ttft_p95={p95} {b.reason}")
+    for g in snapshot.gpus:
+        lines.append(f"  gpu {g.key}: util={g.util_pct}% temp={g.temp_c}C")
+    for s in snapshot.sources:
+        lines.append(f"  source {s.name}: {s.state.value} {s.message}")
+    return "\n".join(lines)

@@ -1,0 +1,71 @@
+"""The overview: the first screen an on-call engineer opens. Is the fleet healthy?"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from tui.model import FleetSnapshot
+from widgets.backends import BackendsTable
+from widgets.gpus import GpuPanel
+from widgets.header import FleetHeader
+from widgets.latency import LatencyPanel
+from widgets.queue import QueuePanel
+from widgets.throughput import ThroughputPanel
+
+
+class OverviewScreen(Screen[None]):
+    """Header, GPUs, queue, latency against the SLO, throughput and errors, and backends."""
+
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
+
+    DEFAULT_CSS = """
+    OverviewScreen {
+        layout: vertical;
+        #row-resources { height: auto; }
+        #row-latency { height: 1fr; min-height: 5; }
+        GpuPanel { width: 1fr; }
+        QueuePanel { width: 1fr; }
+        LatencyPanel { width: 2fr; }
+        ThroughputPanel { width: 1fr; height: auto; }
+        BackendsTable { height: auto; max-height: 40%; }
+        &.-short {
+            #latency-charts { display: none; }
+            LatencyPanel { height: auto; }
+            #row-latency { height: auto; }
+            BackendsTable { height: 1fr; max-height: 100%; }
+        }
+        &.-narrow {
+            LatencyPanel { width: 1fr; }
+        }
+    }
+    """
+
+    def __init__(self, clock: object, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._clock = clock
+
+    def compose(self) -> ComposeResult:
+        """The panels, top to bottom in the order an operator reads them."""
+        yield FleetHeader(clock=self._clock)  # type: ignore[arg-type]
+        with Horizontal(id="row-resources"):
+            yield GpuPanel(id="gpus")
+            yield QueuePanel(id="queue")
+        with Horizontal(id="row-latency"):
+            yield LatencyPanel(id="latency")
+            yield ThroughputPanel(id="throughput")
+        yield BackendsTable(id="backends")
+        yield Footer()
+
+    def show(self, snapshot: FleetSnapshot) -> None:
+        """Hand the snapshot to every panel on this screen."""
+        self.query_one(FleetHeader).snapshot = snapshot
+        for panel_type in (GpuPanel, QueuePanel, LatencyPanel, ThroughputPanel, BackendsTable):
+            self.query_one(panel_type).snapshot = snapshot
+
+    def set_paused(self, paused: bool) -> None:
+        """Show or hide the PAUSED badge."""
+        self.query_one(FleetHeader).paused = paused

@@ -1,0 +1,98 @@
+"""Turning figures into short, honest text: units, unknowns, and hostile strings made safe."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from rich.control import strip_control_codes
+from rich.text import Text
+
+DASH = "—"
+"""Shown where a figure is unknown: never a zero that was not measured."""
+
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+def known(value: float | None) -> bool:
+    """True when the figure was measured (not None, not NaN)."""
+    return value is not None and not math.isnan(value)
+
+
+def seconds(value: float | None) -> str:
+    """A latency: ``85ms``, ``1.24s``, ``12.5s``, ``3m05s``."""
+    if not known(value):
+        return DASH
+    assert value is not None
+    if value < 1:
+        return f"{value * 1000:.0f}ms"
+    if value < 10:
+        return f"{value:.2f}s"
+    if value < 120:
+        return f"{value:.1f}s"
+    minutes, secs = divmod(int(value), 60)
+    return f"{minutes}m{secs:02d}s"
+
+
+def percent(ratio: float | None, digits: int = 0) -> str:
+    """A 0..1 ratio as a percentage."""
+    if not known(ratio):
+        return DASH
+    assert ratio is not None
+    return f"{ratio * 100:.{digits}f}%"
+
+
+def number(value: float | None, digits: int = 0) -> str:
+    """A count or rate, compact above a thousand: ``950``, ``12.3k``, ``4.1M``."""
+    if not known(value):
+        return DASH
+    assert value is not None
+    for limit, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(value) >= limit:
+            return f"{value / limit:.1f}{suffix}"
+    return f"{value:.{digits}f}"
+
+
+def age(seconds_old: float | None) -> str:
+    """How old data is: ``0.8s``, ``12s``, ``4m``."""
+    if not known(seconds_old):
+        return DASH
+    assert seconds_old is not None
+    if seconds_old < 10:
+        return f"{max(seconds_old, 0):.1f}s"
+    if seconds_old < 120:
+        return f"{seconds_old:.0f}s"
+    return f"{seconds_old / 60:.0f}m"
+
+
+def safe(value: object) -> str:
+    """A string from outside (label, reason, name) with terminal control codes removed.
+
+    Rich markup is not interpreted as long as the result goes into `Text(...)` (never
+    `Text.from_markup`), so ``[bold]`` stays literal; escapes and bells are dropped here.
+    """
+    text = strip_control_codes(str(value))
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
+def safe_text(value: object, style: str = "") -> Text:
+    """`safe` wrapped in a `Text`, so it can never be read as markup."""
+    return Text(safe(value), style=style)
+
+
+def spark(values: Sequence[float], width: int, low: float, high: float) -> str:
+    """A one-line history on a fixed scale (``low``..``high``); gaps (NaN) are blanks.
+
+    Textual's Sparkline rescales to the data's own min and max, which makes a flat 40%
+    look like a cliff; a utilisation history must keep its scale.
+    """
+    tail = list(values)[-width:] if width > 0 else []
+    span = (high - low) or 1.0
+    out = []
+    for v in tail:
+        if not known(v):
+            out.append(" ")
+            continue
+        level = (min(max(v, low), high) - low) / span
+        out.append(_BARS[min(int(level * len(_BARS)), len(_BARS) - 1)])
+    return "".join(out).rjust(width)

@@ -1,0 +1,96 @@
+"""The GPUs panel: per GPU utilisation bar, memory, temperature, power and a short history."""
+
+from __future__ import annotations
+
+from rich.console import RenderableType
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from tui.analysis.thresholds import GPU_LIMITS
+from widgets.levels import level
+from tui.model import Gpu
+from widgets.format import DASH, known, number, safe, spark
+from widgets.panel import Panel
+
+
+class GpuPanel(Panel):
+    """One row per GPU; colours follow the seed's GPU alert thresholds.
+
+    Utilisation above the saturation mark, memory above 90% and temperature above 80 °C
+    are drawn as breaches. The history column is dropped when the panel is narrow.
+    """
+
+    TITLE = "GPUs"
+    SOURCES = ("scrape", "nvml", "prometheus")
+    HISTORY_WIDTH = 16
+
+    def render(self) -> RenderableType:
+        """Draw the table of GPUs (or say why there are none)."""
+        snapshot = self.snapshot
+        if snapshot is None or not snapshot.gpus:
+            return Text("no GPU data yet" if snapshot is None else "no GPUs reported", self.style("dim"))
+        wide = self.size.width >= 64
+        table = Table.grid(padding=(0, 1), expand=True)
+        table.add_column("gpu", no_wrap=True)
+        table.add_column("bar", ratio=1, min_width=6)
+        table.add_column("util", justify="right", no_wrap=True, min_width=4)
+        table.add_column("mem", justify="right", no_wrap=True)
+        table.add_column("temp", justify="right", no_wrap=True)
+        if wide:
+            table.add_column("power", justify="right", no_wrap=True)
+            table.add_column("history", no_wrap=True)
+        hosts = {g.host for g in snapshot.gpus}
+        for gpu in snapshot.gpus:
+            label = f"{gpu.index}" if len(hosts) == 1 else f"{safe(gpu.host)[:10]}/{gpu.index}"
+            row: list[RenderableType] = [
+                Text(label, self.style("dim")),
+                self._bar(gpu),
+                self._util(gpu),
+                self._memory(gpu),
+                self._temperature(gpu),
+            ]
+            if wide:
+                history = snapshot.history.get(f"gpu.{gpu.key}.util", ())
+                row.append(Text(_power(gpu), self.style("dim")))
+                row.append(Text(spark(history, self.HISTORY_WIDTH, 0, 100), self.style("ok")))
+            table.add_row(*row)
+        return table
+
+    def _bar(self, gpu: Gpu) -> RenderableType:
+        util = gpu.util_pct if known(gpu.util_pct) else 0.0
+        lvl = level(util, GPU_LIMITS.util_saturated_pct)
+        return ProgressBar(
+            total=100,
+            completed=util or 0.0,
+            complete_style=self.style(lvl),
+            finished_style=self.style(lvl),
+            style=self.style("empty"),
+        )
+
+    def _util(self, gpu: Gpu) -> Text:
+        if not known(gpu.util_pct):
+            return Text(DASH, self.style("dim"))
+        assert gpu.util_pct is not None
+        return Text(f"{gpu.util_pct:.0f}%", self.style(level(gpu.util_pct, GPU_LIMITS.util_saturated_pct)))
+
+    def _memory(self, gpu: Gpu) -> Text:
+        ratio = gpu.mem_ratio
+        if ratio is None or gpu.mem_used_mib is None or gpu.mem_total_mib is None:
+            return Text(DASH, self.style("dim"))
+        text = f"{gpu.mem_used_mib / 1024:.0f}/{gpu.mem_total_mib / 1024:.0f}G"
+        return Text(text, self.style(level(ratio, GPU_LIMITS.memory_ratio)))
+
+    def _temperature(self, gpu: Gpu) -> Text:
+        if not known(gpu.temp_c):
+            return Text(DASH, self.style("dim"))
+        assert gpu.temp_c is not None
+        return Text(f"{gpu.temp_c:.0f}°C", self.style(level(gpu.temp_c, GPU_LIMITS.temperature_c)))
+
+
+def _power(gpu: Gpu) -> str:
+    if not known(gpu.power_w):
+        return DASH
+    if known(gpu.power_limit_w):
+        return f"{number(gpu.power_w)}/{number(gpu.power_limit_w)}W"
+    return f"{number(gpu.power_w)}W"

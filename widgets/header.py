@@ -1,0 +1,100 @@
+"""The header: environment, SLO tier, overall state, clock and the age of the freshest data."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from rich.console import Group, RenderableType
+from rich.style import Style
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from tui.model import FleetSnapshot, OverallState
+from widgets.format import age, safe
+
+STATE_CLASS = {
+    OverallState.OK: "ok",
+    OverallState.DEGRADED: "warn",
+    OverallState.DOWN: "breach",
+    OverallState.UNKNOWN: "dim",
+}
+
+
+class FleetHeader(Widget):
+    """Answers "is the fleet healthy?" in one line, and says why not in a second.
+
+    | Component class | Used for |
+    |---|---|
+    | `fleet-header--ok`, `--warn`, `--breach` | the overall state badge |
+    | `fleet-header--dim` | labels |
+    | `fleet-header--paused` | the PAUSED badge |
+    """
+
+    COMPONENT_CLASSES = {
+        "fleet-header--ok",
+        "fleet-header--warn",
+        "fleet-header--breach",
+        "fleet-header--dim",
+        "fleet-header--paused",
+        "fleet-header--brand",
+    }
+
+    DEFAULT_CSS = """
+    FleetHeader {
+        height: auto;
+        max-height: 2;
+        background: $panel;
+        padding: 0 1;
+        & > .fleet-header--ok { background: $slo-ok; color: $background; text-style: bold; }
+        & > .fleet-header--warn { background: $slo-warn; color: $background; text-style: bold; }
+        & > .fleet-header--breach { background: $slo-breach; color: $background; text-style: bold; }
+        & > .fleet-header--dim { color: $text-muted; }
+        & > .fleet-header--paused { background: $accent; color: $background; text-style: bold; }
+        & > .fleet-header--brand { color: $primary; text-style: bold; }
+    }
+    """
+
+    snapshot: reactive[FleetSnapshot | None] = reactive(None, always_update=True)
+    """The latest snapshot."""
+    paused: reactive[bool] = reactive(False)
+    """Whether live updates are paused (shown as a badge)."""
+
+    def __init__(self, clock: Callable[[], float] = time.time, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.clock = clock
+
+    def on_mount(self) -> None:
+        """Tick the clock and the data age once a second, even when no data arrives."""
+        self.set_interval(1.0, self.refresh)
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(f"fleet-header--{name}", partial=True)
+
+    def render(self) -> RenderableType:
+        """The state line and, when not OK, the reasons."""
+        snapshot = self.snapshot
+        now = self.clock()
+        dim = self._style("dim")
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append("inferdeck ", self._style("brand"))
+        state = snapshot.overall if snapshot else OverallState.UNKNOWN
+        line.append(f" {state.value} ", self._style(STATE_CLASS[state]))
+        if snapshot is not None:
+            line.append("  env ", dim)
+            line.append(safe(snapshot.environment))
+            line.append("  SLO ", dim)
+            line.append(snapshot.slo_tier.capitalize())
+        line.append("  ")
+        line.append(time.strftime("%H:%M:%S", time.localtime(now)))
+        fresh = snapshot.freshest_data_at if snapshot else None
+        line.append("  data ", dim)
+        line.append(age(now - fresh) if fresh is not None else "none")
+        if self.paused:
+            line.append("  ")
+            line.append(" PAUSED ", self._style("paused"))
+        if snapshot is None or not snapshot.overall_reasons:
+            return line
+        reasons = Text("; ".join(safe(r) for r in snapshot.overall_reasons), self._style(STATE_CLASS[state].replace("ok", "dim")), no_wrap=True, overflow="ellipsis")
+        return Group(line, reasons)

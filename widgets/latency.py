@@ -1,0 +1,137 @@
+"""The Latency panel: TTFT and end-to-end p50/p95 against the SLO tier, with history charts."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from rich.console import RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.color import Color
+from textual.containers import Horizontal
+from textual.widget import Widget
+from textual_plotext import PlotextPlot
+
+from tui.analysis.slo import TIERS
+from widgets.levels import level
+from tui.model import FleetSnapshot
+from widgets.format import seconds
+from widgets.panel import Panel
+
+
+class LatencyFigures(Widget):
+    """One line per measure: p50 and p95 now, each coloured against its SLO limit."""
+
+    DEFAULT_CSS = """
+    LatencyFigures { height: 3; }
+    """
+
+    def __init__(self, panel: Panel, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._panel = panel
+
+    def render(self) -> RenderableType:
+        """Draw TTFT and E2E figures with the tier's limits beside them."""
+        snapshot = self._panel.snapshot
+        style = self._panel.style
+        if snapshot is None or snapshot.fleet is None:
+            return Text("no latency data yet", style("dim"))
+        tier = TIERS[snapshot.slo_tier]
+        fleet = snapshot.fleet
+        table = Table.grid(padding=(0, 1))
+        for justify in ("left", "right", "right", "left"):
+            table.add_column(justify=justify, no_wrap=True)  # type: ignore[arg-type]
+        table.add_row(Text(""), Text("p50", style("dim")), Text("p95", style("dim")), Text(""))
+        for name, q, p50_max, p95_max in (
+            ("TTFT", fleet.ttft, tier.ttft_p50_s, tier.ttft_p95_s),
+            ("E2E", fleet.e2e, tier.e2e_p50_s, tier.e2e_p95_s),
+        ):
+            table.add_row(
+                Text(name, style("dim")),
+                Text(seconds(q.p50), style(level(q.p50, p50_max))),
+                Text(seconds(q.p95), style(level(q.p95, p95_max))),
+                Text(f"SLO <{seconds(p50_max)} / <{seconds(p95_max)}", style("dim")),
+            )
+        return table
+
+
+class LatencyChart(PlotextPlot):
+    """History of one measure's p50 and p95, with the tier's p95 limit drawn as a line."""
+
+    DEFAULT_CSS = """
+    LatencyChart { height: 1fr; min-height: 6; }
+    """
+
+    def __init__(self, measure: str, title: str, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.measure = measure
+        self.title = title
+
+    def show(self, snapshot: FleetSnapshot) -> None:
+        """Replot from the snapshot's history."""
+        tier = TIERS[snapshot.slo_tier]
+        limit = getattr(tier, f"{self.measure}_p95_s")
+        p50 = list(snapshot.history.get(f"fleet.{self.measure}_p50", ()))
+        p95 = list(snapshot.history.get(f"fleet.{self.measure}_p95", ()))
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title(self.title)
+        variables = self.app.theme_variables
+        xs = list(range(-len(p95) + 1, 1))
+        for series, name, var in ((p50, "p50", "slo-ok"), (p95, "p95", "pool-blue")):
+            points = [(x, y) for x, y in zip(xs, series, strict=False) if not math.isnan(y)]
+            if points:
+                plt.plot(
+                    [p[0] for p in points], [p[1] for p in points], label=name, color=_rgb(variables[var])
+                )
+        plt.hline(limit, _rgb(variables["slo-breach"]))
+        top = max([limit * 1.15, *(_finite(p95))])
+        plt.ylim(0, top)
+        plt.xlim(min(xs, default=-60), 0)
+        plt.xticks([])
+        self.refresh()
+
+
+def _finite(values: Sequence[float]) -> list[float]:
+    return [v for v in values if not math.isnan(v)]
+
+
+def _rgb(value: str) -> tuple[int, int, int]:
+    return Color.parse(value).rgb
+
+
+class LatencyPanel(Panel):
+    """Figures on top, two history charts below (dropped when the panel is short)."""
+
+    TITLE = "Latency"
+    DEFAULT_CSS = """
+    LatencyPanel {
+        height: 1fr;
+        layout: vertical;
+        #latency-charts { height: 1fr; }
+    }
+    """
+
+    def compose(self) -> ComposeResult:
+        """The figures line and the TTFT / E2E charts."""
+        yield LatencyFigures(self)
+        with Horizontal(id="latency-charts"):
+            yield LatencyChart("ttft", "TTFT (s)", id="ttft-chart")
+            yield LatencyChart("e2e", "E2E (s)", id="e2e-chart")
+
+    def watch_snapshot(self, snapshot: FleetSnapshot | None) -> None:
+        """Update the border, the figures and the charts."""
+        super().watch_snapshot(snapshot)
+        if snapshot is None or not self.is_mounted:
+            return
+        self.query_one(LatencyFigures).refresh()
+        for chart in self.query(LatencyChart):
+            if chart.display and chart.size.height > 2:
+                chart.show(snapshot)
+
+    def render(self) -> RenderableType:
+        """Nothing of its own: the children draw."""
+        return ""

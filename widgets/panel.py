@@ -1,0 +1,117 @@
+"""The base of every dashboard panel: a bordered box that renders one `FleetSnapshot`."""
+
+from __future__ import annotations
+
+from rich.style import Style
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from tui.model import FleetSnapshot, SourceState, SourceStatus
+from widgets.format import age, safe
+
+LEVELS = ("ok", "warn", "breach")
+
+
+class Panel(Widget):
+    """A bordered panel fed whole snapshots; its border tells its sources' state.
+
+    | Class | Meaning |
+    |---|---|
+    | `-stale` | the panel's source has not delivered for a while: the figures are dimmed |
+    | `-error` | the panel's source failed; the border subtitle says why |
+
+    | Component class | Used for |
+    |---|---|
+    | `panel--ok`, `panel--warn`, `panel--breach` | a figure within, near, or past its SLO |
+    | `panel--dim` | labels and units |
+    | `panel--blue`, `panel--green`, `panel--other` | pool colours |
+    """
+
+    COMPONENT_CLASSES = {
+        "panel--ok",
+        "panel--warn",
+        "panel--breach",
+        "panel--dim",
+        "panel--blue",
+        "panel--green",
+        "panel--other",
+        "panel--empty",
+    }
+
+    DEFAULT_CSS = """
+    Panel {
+        border: round $primary 40%;
+        border-title-color: $text;
+        border-title-style: bold;
+        border-subtitle-color: $text-muted;
+        padding: 0 1;
+        height: auto;
+        &.-stale { opacity: 70%; border: round $stale; border-subtitle-color: $stale; }
+        &.-error { border: round $slo-breach; border-subtitle-color: $slo-breach; }
+        & > .panel--ok { color: $slo-ok; }
+        & > .panel--warn { color: $slo-warn; text-style: bold; }
+        & > .panel--breach { color: $slo-breach; text-style: bold; }
+        & > .panel--dim { color: $text-muted; }
+        & > .panel--blue { color: $pool-blue; }
+        & > .panel--green { color: $pool-green; }
+        & > .panel--other { color: $pool-other; }
+        & > .panel--empty { color: $gauge-empty; }
+    }
+    """
+
+    snapshot: reactive[FleetSnapshot | None] = reactive(None, always_update=True)
+    """The snapshot to render; assigning a new one repaints the panel."""
+
+    TITLE = "panel"
+    SOURCES: tuple[str, ...] = ("scrape",)
+    """Names of the sources this panel's figures come from."""
+
+    def on_mount(self) -> None:
+        """Show the title before the first snapshot arrives."""
+        self.border_title = self.TITLE
+
+    def watch_snapshot(self, snapshot: FleetSnapshot | None) -> None:
+        """Reflect the sources' state on the border, then repaint."""
+        if snapshot is None:
+            return
+        statuses = [s for s in snapshot.sources if s.name in self.SOURCES]
+        worst = _worst(statuses)
+        self.set_class(worst is not None and worst.state is SourceState.STALE, "-stale")
+        self.set_class(
+            worst is not None and worst.state in (SourceState.ERROR, SourceState.UNAVAILABLE),
+            "-error",
+        )
+        self.border_subtitle = _describe(worst, snapshot.taken_at)
+        self.refresh()
+
+    def style(self, name: str) -> Style:
+        """The Rich style of one of this panel's component classes (``ok``, ``dim``, ...)."""
+        return self.get_component_rich_style(f"panel--{name}", partial=True)
+
+    def pool_style(self, pool: str) -> Style:
+        """The colour of a pool: blue and green by name, others alike."""
+        return self.style(pool if pool in ("blue", "green") else "other")
+
+
+def _worst(statuses: list[SourceStatus]) -> SourceStatus | None:
+    order = {
+        SourceState.OK: 0,
+        SourceState.PENDING: 1,
+        SourceState.STALE: 2,
+        SourceState.UNAVAILABLE: 3,
+        SourceState.ERROR: 4,
+    }
+    return max(statuses, key=lambda s: order[s.state], default=None)
+
+
+def _describe(status: SourceStatus | None, now: float) -> str:
+    if status is None:
+        return ""
+    if status.state is SourceState.OK:
+        return f"{status.name} ok"
+    if status.state is SourceState.STALE:
+        stale_for = now - status.last_ok if status.last_ok is not None else None
+        return f"{status.name} STALE {age(stale_for)}"
+    if status.state is SourceState.PENDING:
+        return f"{status.name} connecting…"
+    return f"{status.name} {status.state.value.upper()}: {safe(status.message)[:60]}"

@@ -1,0 +1,58 @@
+"""The Throughput and errors panel: tokens/s in and out, requests/min, error rate."""
+
+from __future__ import annotations
+
+from rich.console import RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from tui.analysis.slo import TIERS, SloTier
+from tui.model import Pool
+from widgets.format import number, percent, safe
+from widgets.levels import level
+from widgets.panel import Panel
+
+
+class ThroughputPanel(Panel):
+    """Fleet and per-pool flow, coloured against the tier's minimums and error budget.
+
+    The tier's throughput minimums are fleet-wide, so only the fleet row is coloured by
+    them; every row is coloured by the error-rate limit.
+    """
+
+    TITLE = "Throughput & errors"
+
+    def render(self) -> RenderableType:
+        """Draw one row per pool (and the fleet) of tokens/s, requests/min and errors."""
+        snapshot = self.snapshot
+        if snapshot is None or snapshot.fleet is None:
+            return Text("no traffic data yet", self.style("dim"))
+        tier = TIERS[snapshot.slo_tier]
+        table = Table.grid(padding=(0, 1), expand=True)
+        table.add_column(no_wrap=True)
+        for _ in range(4):
+            table.add_column(justify="right", no_wrap=True)
+        table.add_row(
+            Text(""),
+            *(Text(h, self.style("dim")) for h in ("tok/s in", "tok/s out", "req/min", "errors")),
+        )
+        table.add_row(*self._row(snapshot.fleet, tier, is_fleet=True))
+        if len(snapshot.pools) > 1:
+            for pool in snapshot.pools:
+                table.add_row(*self._row(pool, tier, is_fleet=False))
+        return table
+
+    def _row(self, pool: Pool, tier: SloTier, *, is_fleet: bool) -> list[Text]:
+        traffic = pool.traffic
+        name_style = self.style("dim") if is_fleet else self.pool_style(pool.name)
+        out_level, rpm_level = "ok", "ok"
+        if is_fleet:
+            out_level = level(traffic.generation_tokens_per_s, tier.tokens_per_s_p50_min, minimum=True)
+            rpm_level = level(traffic.requests_per_min, tier.requests_per_min_min, minimum=True)
+        return [
+            Text("fleet" if is_fleet else safe(pool.name), name_style),
+            Text(number(traffic.prompt_tokens_per_s)),
+            Text(number(traffic.generation_tokens_per_s), self.style(out_level)),
+            Text(number(traffic.requests_per_min), self.style(rpm_level)),
+            Text(percent(traffic.error_rate, 1), self.style(level(traffic.error_rate, tier.error_rate_max))),
+        ]
