@@ -21,7 +21,10 @@ from types import MappingProxyType
 
 from tui.analysis.slo import overall_state
 from tui.model import (
+    Alert,
+    Backend,
     Collected,
+    Gpu,
     FleetSnapshot,
     Pool,
     SourceState,
@@ -274,7 +277,10 @@ def merge(
     sources: tuple[SourceStatus, ...] = (),
 ) -> FleetSnapshot:
     """Merge the sources' latest results: later sources add to, never erase, earlier ones."""
-    gpus, backends, pools, alerts = [], [], [], []
+    gpus: list[Gpu] = []
+    backends: list[Backend] = []
+    pools: list[Pool] = []
+    alerts: list[Alert] = []
     fleet: Pool | None = None
     weights: dict[str, float] = {}
     for result in results:

@@ -41,8 +41,10 @@ class LatencyFigures(Widget):
         tier = TIERS[snapshot.slo_tier]
         fleet = snapshot.fleet
         table = Table.grid(padding=(0, 1))
-        for justify in ("left", "right", "right", "left"):
-            table.add_column(justify=justify, no_wrap=True)  # type: ignore[arg-type]
+        table.add_column(no_wrap=True)
+        table.add_column(justify="right", no_wrap=True)
+        table.add_column(justify="right", no_wrap=True)
+        table.add_column(no_wrap=True)
         table.add_row(Text(""), Text("p50", style("dim")), Text("p95", style("dim")), Text(""))
         for name, q, p50_max, p95_max in (
             ("TTFT", fleet.ttft, tier.ttft_p50_s, tier.ttft_p95_s),

@@ -12,6 +12,7 @@ from widgets.backends import BackendsTable
 from widgets.gpus import GpuPanel
 from widgets.header import FleetHeader
 from widgets.latency import LatencyPanel
+from widgets.panel import Panel
 from widgets.queue import QueuePanel
 from widgets.throughput import ThroughputPanel
 
@@ -63,8 +64,9 @@ class OverviewScreen(Screen[None]):
     def show(self, snapshot: FleetSnapshot) -> None:
         """Hand the snapshot to every panel on this screen."""
         self.query_one(FleetHeader).snapshot = snapshot
-        for panel_type in (GpuPanel, QueuePanel, LatencyPanel, ThroughputPanel, BackendsTable):
-            self.query_one(panel_type).snapshot = snapshot
+        self.query_one(BackendsTable).snapshot = snapshot
+        for panel in self.query(Panel):
+            panel.snapshot = snapshot
 
     def set_paused(self, paused: bool) -> None:
         """Show or hide the PAUSED badge."""

@@ -10,8 +10,14 @@ from tui.model import Collected
 class SimControlSource:
     """Reads ``GET {control}/state`` for the pools' traffic weights (percent)."""
 
-    def __init__(self, control_url: str, *, interval: float = 1.0, timeout_s: float = 2.0,
-                 name: str = "sim-router") -> None:
+    def __init__(
+        self,
+        control_url: str,
+        *,
+        interval: float = 1.0,
+        timeout_s: float = 2.0,
+        name: str = "sim-router",
+    ) -> None:
         self.name = name
         self.interval = interval
         self._url = control_url.rstrip("/") + "/state"

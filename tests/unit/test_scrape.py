@@ -1,0 +1,491 @@
+"""The scrape source: exposition text → backends, pools, fleet and GPUs; bad targets."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tui.analysis.quantiles import histogram_quantile
+from tui.model import Health
+from tui.sources.base import Source
+from tui.sources.scrape import ScrapeSource, ScrapeState, ScrapeTarget
+
+TTFT_BOUNDS = (0.1, 0.25, 0.5, 1.0, 2.5, math.inf)
+BLUE1 = ScrapeTarget("blue-1", "blue", "http://127.0.0.1:18001")
+BLUE2 = ScrapeTarget("blue-2", "blue", "http://127.0.0.1:18002")
+GREEN1 = ScrapeTarget("green-1", "green", "http://127.0.0.1:18003", model="m-v2")
+
+
+def _le(bound: float) -> str:
+    return "+Inf" if math.isinf(bound) else repr(bound)
+
+
+def vllm_text(
+    *,
+    prompt: float = 0.0,
+    generation: float = 0.0,
+    success: Mapping[str, float] | None = None,
+    ttft: Sequence[float] = (0, 0, 0, 0, 0, 0),
+    ttft_sum: float = 0.0,
+    http: Mapping[str, float] | None = None,
+    running: float = 2.0,
+    waiting: float = 1.0,
+    kv: float = 0.25,
+    preemptions: float = 0.0,
+    old_names: bool = False,
+    escaped: bool = False,
+    model: str = "m-v1",
+) -> str:
+    """A vLLM /metrics page (classic text format) with the given cumulative values."""
+    labels = f'engine="0",model_name="{model}"'
+    kv_name = "vllm:gpu_cache_usage_perc" if old_names else "vllm:kv_cache_usage_perc"
+    itl_name = (
+        "vllm:time_per_output_token_seconds" if old_names else ("vllm:inter_token_latency_seconds")
+    )
+    lines = [
+        "# HELP vllm:num_requests_running Number of requests in model execution batches.",
+        "# TYPE vllm:num_requests_running gauge",
+        f"vllm:num_requests_running{{{labels}}} {running}",
+        "# TYPE vllm:num_requests_waiting gauge",
+        f"vllm:num_requests_waiting{{{labels}}} {waiting}",
+        f"# TYPE {kv_name} gauge",
+        f"{kv_name}{{{labels}}} {kv}",
+        "# TYPE vllm:prompt_tokens_total counter",
+        f"vllm:prompt_tokens_total{{{labels}}} {prompt}",
+        "# TYPE vllm:generation_tokens_total counter",
+        f"vllm:generation_tokens_total{{{labels}}} {generation}",
+        "# TYPE vllm:num_preemptions_total counter",
+        f"vllm:num_preemptions_total{{{labels}}} {preemptions}",
+        "# TYPE vllm:request_success_total counter",
+    ]
+    for reason, value in (success or {"stop": 0.0, "length": 0.0}).items():
+        lines.append(f'vllm:request_success_total{{{labels},finished_reason="{reason}"}} {value}')
+    lines.append("# TYPE vllm:time_to_first_token_seconds histogram")
+    for bound, count in zip(TTFT_BOUNDS, ttft, strict=True):
+        lines.append(
+            f'vllm:time_to_first_token_seconds_bucket{{{labels},le="{_le(bound)}"}} {count}'
+        )
+    lines += [
+        f"vllm:time_to_first_token_seconds_count{{{labels}}} {ttft[-1]}",
+        f"vllm:time_to_first_token_seconds_sum{{{labels}}} {ttft_sum}",
+        f"# TYPE {itl_name} histogram",
+        f'{itl_name}_bucket{{{labels},le="0.05"}} 0.0',
+        f'{itl_name}_bucket{{{labels},le="+Inf"}} 0.0',
+        f"{itl_name}_count{{{labels}}} 0.0",
+        f"{itl_name}_sum{{{labels}}} 0.0",
+        "# TYPE http_requests_total counter",
+    ]
+    for key, value in (http or {}).items():
+        handler, status = key.split(" ")
+        lines.append(
+            f'http_requests_total{{handler="{handler}",method="POST",status="{status}"}} {value}'
+        )
+    text = "\n".join(lines) + "\n"
+    if escaped:  # recent prometheus_client in OpenMetrics mode: colons escaped on sample lines
+        text = "\n".join(
+            ln if ln.startswith("#") else ln.replace("vllm:", "vllm_", 1)
+            for ln in text.splitlines()
+        )
+        text += "\n# EOF\n"
+    return text
+
+
+FIRST = vllm_text(
+    prompt=5000,
+    generation=20000,
+    success={"stop": 100, "length": 20},
+    ttft=(5, 10, 20, 25, 30, 30),
+    ttft_sum=10.0,
+    http={"/v1/chat/completions 2xx": 100, "/v1/chat/completions 5xx": 1, "/metrics 2xx": 50},
+)
+SECOND = vllm_text(
+    prompt=6000,  # +1000 in 10 s
+    generation=22500,  # +2500
+    success={"stop": 115, "length": 25},  # +20 requests
+    ttft=(7, 14, 30, 40, 48, 48),  # +2, +4, +10, +15, +18, +18
+    ttft_sum=25.0,  # +15 s over 18 requests
+    http={"/v1/chat/completions 2xx": 118, "/v1/chat/completions 5xx": 3, "/metrics 2xx": 150},
+    preemptions=1,
+)
+
+
+def two_scrapes(state: ScrapeState, target: ScrapeTarget, first: str, second: str) -> None:
+    state.ingest_backend(target, first, True, None, 1000.0)
+    state.ingest_backend(target, second, True, None, 1010.0)
+
+
+def test_figures_from_two_scrapes_are_computed_like_prometheus() -> None:
+    state = ScrapeState([BLUE1], window_s=60.0)
+    two_scrapes(state, BLUE1, FIRST, SECOND)
+    (b,) = state.result(1010.0).backends or ()
+    assert b.health is Health.UP and b.reason == ""
+    assert (b.running, b.waiting, b.kv_cache_usage) == (2.0, 1.0, 0.25)
+    assert b.model == "m-v1"
+    assert b.last_scrape == 1010.0
+    t = b.traffic
+    assert t.prompt_tokens_per_s == pytest.approx(100.0)
+    assert t.generation_tokens_per_s == pytest.approx(250.0)
+    assert t.requests_per_min == pytest.approx(120.0)  # 20 per 10 s
+    # completion handlers only: 2 of 20 answers were 5xx; /metrics scrapes do not count
+    assert t.error_rate == pytest.approx(0.1)
+    assert t.errors_per_min == pytest.approx(12.0)
+    assert b.preemptions_per_min == pytest.approx(6.0)
+    # window deltas 2, 4, 10, 15, 18 | 18: p95 rank 17.1 lies 2.1 of 3 into (1.0, 2.5]
+    assert b.ttft.p95 == pytest.approx(1.0 + 1.5 * 2.1 / 3)
+    assert b.ttft.p50 == pytest.approx(0.25 + 0.25 * 5 / 6)
+    assert b.ttft.p99 == pytest.approx(1.0 + 1.5 * 2.82 / 3)
+    assert b.ttft.mean == pytest.approx(15.0 / 18.0)
+    assert b.inter_token.p50 is None  # nothing observed in the window
+
+
+def test_one_scrape_gives_no_rates_two_idle_scrapes_give_zero() -> None:
+    state = ScrapeState([BLUE1])
+    state.ingest_backend(BLUE1, FIRST, True, None, 1000.0)
+    t = state.result(1000.0).backends[0].traffic  # type: ignore[index]
+    assert t.prompt_tokens_per_s is None and t.requests_per_min is None and t.error_rate is None
+    state.ingest_backend(BLUE1, FIRST, True, None, 1001.0)
+    b = state.result(1001.0).backends[0]  # type: ignore[index]
+    assert b.traffic.prompt_tokens_per_s == 0.0
+    assert b.traffic.requests_per_min == 0.0
+    assert b.traffic.error_rate == 0.0 and b.traffic.errors_per_min == 0.0
+    assert b.ttft.p50 is None and b.ttft.p95 is None and b.ttft.mean is None
+
+
+def test_restarted_backend_counter_reset() -> None:
+    state = ScrapeState([BLUE1])
+    two_scrapes(state, BLUE1, vllm_text(prompt=5000), vllm_text(prompt=300))
+    b = state.result(1010.0).backends[0]  # type: ignore[index]
+    assert b.traffic.prompt_tokens_per_s == pytest.approx(30.0)
+
+
+def test_window_slides() -> None:
+    state = ScrapeState([BLUE1], window_s=30.0)
+    for i, t in enumerate(range(1000, 1101, 10)):
+        # 100 tokens/s for the first 50 s, then 10 tokens/s
+        prompt = 100 * min(t - 1000, 50) + 10 * max(t - 1050, 0)
+        state.ingest_backend(BLUE1, vllm_text(prompt=prompt), True, None, float(t))
+        assert i < 11
+    b = state.result(1100.0).backends[0]  # type: ignore[index]
+    assert b.traffic.prompt_tokens_per_s == pytest.approx(10.0)
+
+
+def test_pools_sum_buckets_before_taking_quantiles() -> None:
+    state = ScrapeState([BLUE1, BLUE2, GREEN1])
+    two_scrapes(state, BLUE1, FIRST, SECOND)
+    # blue-2: 10 fast requests (all <= 0.1 s), 50 prompt tokens/s
+    two_scrapes(
+        state,
+        BLUE2,
+        vllm_text(ttft=(0, 0, 0, 0, 0, 0), prompt=0, waiting=4, kv=0.75),
+        vllm_text(ttft=(10, 10, 10, 10, 10, 10), ttft_sum=0.5, prompt=500, waiting=4, kv=0.75),
+    )
+    state.ingest_backend(GREEN1, None, False, "connection refused", 1000.0)
+    state.ingest_backend(GREEN1, None, False, "connection refused", 1010.0)
+    got = state.result(1010.0)
+    blue = next(p for p in got.pools or () if p.name == "blue")
+    deltas = [(b, (c + 10) / 10) for b, c in zip(TTFT_BOUNDS, (2, 4, 10, 15, 18, 18), strict=True)]
+    assert blue.ttft.p95 == pytest.approx(histogram_quantile(0.95, deltas))
+    assert blue.ttft.p95 == pytest.approx(1.8)  # rank 26.6: 1.6 of 3 into (1.0, 2.5]
+    assert blue.ttft.mean == pytest.approx(15.5 / 28)
+    assert blue.traffic.prompt_tokens_per_s == pytest.approx(150.0)
+    assert (blue.backends, blue.healthy, blue.running, blue.waiting) == (2, 2, 4.0, 5.0)
+    assert blue.kv_cache_usage == pytest.approx(0.5)
+    green = next(p for p in got.pools or () if p.name == "green")
+    assert (green.backends, green.healthy, green.kv_cache_usage) == (1, 0, None)
+    assert got.fleet is not None and got.fleet.name == "fleet"
+    assert (got.fleet.backends, got.fleet.healthy) == (3, 2)
+    assert got.fleet.ttft.p95 == pytest.approx(1.8)
+    g = next(b for b in got.backends or () if b.name == "green-1")
+    assert (g.health, g.reason, g.model) == (Health.DOWN, "connection refused", "m-v2")
+
+
+def test_renamed_metrics_are_read_and_recorded() -> None:
+    state = ScrapeState([BLUE1])
+    state.ingest_backend(BLUE1, vllm_text(old_names=True, kv=0.4), True, None, 1000.0)
+    b = state.result(1000.0).backends[0]  # type: ignore[index]
+    assert b.kv_cache_usage == pytest.approx(0.4)
+    assert b.metric_names["vllm:kv_cache_usage_perc"] == "vllm:gpu_cache_usage_perc"
+    assert (
+        b.metric_names["vllm:inter_token_latency_seconds"] == "vllm:time_per_output_token_seconds"
+    )
+    assert b.metric_names["vllm:num_requests_running"] == "vllm:num_requests_running"
+
+
+def test_both_generations_present_prefers_the_current_name() -> None:
+    text = vllm_text(kv=0.3) + 'vllm:gpu_cache_usage_perc{engine="0",model_name="m-v1"} 0.3\n'
+    state = ScrapeState([BLUE1])
+    state.ingest_backend(BLUE1, text, True, None, 1000.0)
+    b = state.result(1000.0).backends[0]  # type: ignore[index]
+    assert b.kv_cache_usage == pytest.approx(0.3)
+    assert b.metric_names["vllm:kv_cache_usage_perc"] == "vllm:kv_cache_usage_perc"
+
+
+def test_escaped_openmetrics_spelling_is_read_and_recorded() -> None:
+    first = vllm_text(prompt=0, escaped=True, old_names=True)
+    second = vllm_text(prompt=200, escaped=True, old_names=True)
+    assert "vllm_num_requests_running{" in first and first.endswith("# EOF\n")
+    state = ScrapeState([BLUE1])
+    two_scrapes(state, BLUE1, first, second)
+    b = state.result(1010.0).backends[0]  # type: ignore[index]
+    assert b.health is Health.UP
+    assert b.running == 2.0
+    assert b.traffic.prompt_tokens_per_s == pytest.approx(20.0)
+    assert b.metric_names["vllm:num_requests_running"] == "vllm_num_requests_running"
+    assert b.metric_names["vllm:kv_cache_usage_perc"] == "vllm_gpu_cache_usage_perc"
+    assert b.metric_names["vllm:time_to_first_token_seconds"] == "vllm_time_to_first_token_seconds"
+
+
+def test_first_errors_count_when_the_5xx_series_appears() -> None:
+    state = ScrapeState([BLUE1])
+    two_scrapes(
+        state,
+        BLUE1,
+        vllm_text(http={"/v1/completions 2xx": 10}),
+        vllm_text(http={"/v1/completions 2xx": 18, "/v1/completions 5xx": 2}),
+    )
+    t = state.result(1010.0).backends[0].traffic  # type: ignore[index]
+    assert t.error_rate == pytest.approx(0.2)
+    assert t.errors_per_min == pytest.approx(12.0)
+
+
+_GPU0 = 'gpu="0",UUID="GPU-a",device="nvidia0",modelName="NVIDIA H100",Hostname="node1"'
+_GPU1 = 'gpu="1",UUID="GPU-b",device="nvidia1",modelName="NVIDIA H100",Hostname="node1"'
+_DCGM_VALUES = {  # field: (GPU 0, GPU 1); GPU 1 reports DCGM's blank sentinels
+    "DCGM_FI_DEV_GPU_UTIL": ("87", "9223372036854775794"),
+    "DCGM_FI_DEV_FB_USED": ("60000", "1000"),
+    "DCGM_FI_DEV_FB_FREE": ("20900", "80000"),
+    "DCGM_FI_DEV_FB_RESERVED": ("459", None),
+    "DCGM_FI_DEV_GPU_TEMP": ("64", "2147483632"),
+    "DCGM_FI_DEV_POWER_USAGE": ("512.5", "140737488355328"),
+    "DCGM_FI_DEV_SM_CLOCK": ("1980", "9223372036854775792"),
+}
+DCGM = "".join(
+    f"# TYPE {field} gauge\n{field}{{{_GPU0}}} {v0}\n"
+    + (f"{field}{{{_GPU1}}} {v1}\n" if v1 is not None else "")
+    for field, (v0, v1) in _DCGM_VALUES.items()
+)
+
+
+def test_dcgm_figures_and_sentinels_dropped() -> None:
+    state = ScrapeState()
+    state.ingest_gpus("http://10.0.0.5:9400/metrics", DCGM, None, 1000.0)
+    gpus = state.result(1000.0).gpus
+    assert gpus is not None and len(gpus) == 2
+    g0, g1 = gpus
+    assert (g0.key, g0.name, g0.uuid) == ("node1/0", "NVIDIA H100", "GPU-a")
+    assert (g0.util_pct, g0.temp_c, g0.power_w, g0.sm_clock_mhz) == (87.0, 64.0, 512.5, 1980.0)
+    assert (g0.mem_used_mib, g0.mem_total_mib) == (60000.0, 81359.0)  # used + free + reserved
+    assert g1.key == "node1/1"
+    assert (g1.util_pct, g1.temp_c, g1.power_w, g1.sm_clock_mhz) == (None, None, None, None)
+    assert (g1.mem_used_mib, g1.mem_total_mib) == (1000.0, 81000.0)
+
+
+def test_gpu_host_falls_back_to_the_exporter_address() -> None:
+    text = 'DCGM_FI_DEV_GPU_UTIL{gpu="2",hostname=""} 5\n'
+    state = ScrapeState()
+    state.ingest_gpus("http://10.0.0.7:9400/metrics", text, None, 0.0)
+    state.ingest_gpus("http://10.0.0.8:9400/metrics", None, "connection refused", 0.0)
+    (gpu,) = state.result(0.0).gpus or ()
+    assert gpu.key == "10.0.0.7:9400/2"
+    assert state.gpu_errors == {"http://10.0.0.8:9400/metrics": "connection refused"}
+
+
+def test_no_exporters_means_no_gpu_figures() -> None:
+    assert ScrapeState([BLUE1]).result(0.0).gpus is None
+
+
+@pytest.mark.parametrize(
+    ("text", "health_ok", "error", "health", "reason"),
+    [
+        (
+            "<html><body>Welcome</body></html>",
+            True,
+            None,
+            Health.UNKNOWN,
+            "unparseable metrics: line 1: invalid metric name:<html><body>Welcome</body></html>",
+        ),
+        (
+            '# TYPE x gauge\nx 1\nx{a="b" nope\n',
+            True,
+            None,
+            Health.UNKNOWN,
+            "unparseable metrics: line 3:",
+        ),
+        (None, True, "HTTP 404 from /metrics", Health.UNKNOWN, "HTTP 404 from /metrics"),
+        (FIRST, False, "HTTP 503 from /health", Health.DOWN, "HTTP 503 from /health"),
+        (None, False, "timeout after 2s", Health.DOWN, "timeout after 2s"),
+        (None, None, None, Health.UNKNOWN, "no metrics"),
+        (FIRST, None, None, Health.UP, ""),
+    ],
+)
+def test_health_and_reason(
+    text: str | None, health_ok: bool | None, error: str | None, health: Health, reason: str
+) -> None:
+    state = ScrapeState([BLUE1, BLUE2])
+    state.ingest_backend(BLUE1, text, health_ok, error, 1000.0)
+    state.ingest_backend(BLUE2, FIRST, True, None, 1000.0)
+    b1, b2 = state.result(1000.0).backends or ()
+    assert b1.health is health
+    assert b1.reason.startswith(reason)
+    assert "\n" not in b1.reason
+    assert b2.health is Health.UP  # the neighbour is unaffected
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.text(), st.sampled_from(["", FIRST, FIRST[: len(FIRST) // 2]]))
+def test_arbitrary_text_never_makes_ingest_raise(junk: str, prefix: str) -> None:
+    state = ScrapeState([BLUE1])
+    state.ingest_backend(BLUE1, prefix + junk, True, None, 1000.0)
+    state.ingest_backend(BLUE1, junk + prefix, True, None, 1010.0)
+    state.ingest_gpus("http://h:9400/metrics", junk, None, 1010.0)
+    got = state.result(1010.0)
+    assert got.backends is not None and got.backends[0].health in (Health.UP, Health.UNKNOWN)
+
+
+# --- over HTTP ---------------------------------------------------------------------------
+
+
+def mock_transport(pages: dict[str, list[str]]) -> httpx.MockTransport:
+    """Serves /metrics from a list of pages per host (one per call), /health 200."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/health":
+            return httpx.Response(200)
+        return httpx.Response(200, text=pages[request.url.netloc.decode()].pop(0))
+
+    return httpx.MockTransport(handler)
+
+
+async def test_source_protocol_and_two_collects_over_http() -> None:
+    clock = iter([1000.0, 1010.0])
+    transport = mock_transport({"127.0.0.1:18001": [FIRST, SECOND]})
+    source = ScrapeSource([BLUE1], clock=lambda: next(clock), transport=transport)
+    assert isinstance(source, Source)
+    assert (source.name, source.interval) == ("scrape", 1.0)
+    await source.collect()
+    got = await source.collect()
+    b = got.backends[0]  # type: ignore[index]
+    assert b.health is Health.UP
+    assert b.traffic.requests_per_min == pytest.approx(120.0)
+    assert got.fleet is not None and got.fleet.traffic.error_rate == pytest.approx(0.1)
+    await source.aclose()
+    with pytest.raises(RuntimeError):
+        await source.collect()
+
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+def _response(status: str, body: bytes, content_type: str = "text/plain") -> bytes:
+    head = f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+    return head.encode() + b"Connection: close\r\n\r\n" + body
+
+
+async def _request_path(reader: asyncio.StreamReader) -> str:
+    head = await reader.readuntil(b"\r\n\r\n")
+    return head.split(b" ")[1].decode()
+
+
+def serving(metrics: bytes, health: bytes) -> Handler:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        path = await _request_path(reader)
+        writer.write(metrics if path == "/metrics" else health)
+        await writer.drain()
+        writer.close()
+
+    return handle
+
+
+async def half_body(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    path = await _request_path(reader)
+    if path == "/health":
+        writer.write(_response("200 OK", b""))
+    else:
+        body = FIRST.encode()
+        writer.write(_response("200 OK", body)[: -len(body) // 2])  # promise all, send half
+    await writer.drain()
+    writer.close()
+
+
+async def never_answers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await reader.read()  # until the client gives up and closes
+    writer.close()
+
+
+async def not_http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    writer.write(b"SSH-2.0-OpenSSH_9.6\r\nProtocol mismatch.\r\n")
+    await writer.drain()
+    writer.close()
+
+
+OK = _response("200 OK", b"")
+BEHAVIOURS: dict[str, Handler] = {
+    "good": serving(_response("200 OK", FIRST.encode()), OK),
+    "html": serving(
+        _response("200 OK", b"<!DOCTYPE html><html><body>nginx</body></html>", "text/html"),
+        _response("200 OK", b"<html></html>", "text/html"),
+    ),
+    "not-found": serving(_response("404 Not Found", b"nope"), _response("404 Not Found", b"")),
+    "metrics-500": serving(_response("500 Internal Server Error", b"boom"), OK),
+    "health-503": serving(
+        _response("200 OK", FIRST.encode()), _response("503 Service Unavailable", b"")
+    ),
+    "partial": half_body,
+    "hang": never_answers,
+    "not-http": not_http,
+}
+
+
+@pytest.fixture
+async def servers() -> AsyncIterator[dict[str, str]]:
+    """One real loopback server per behaviour, plus a port where nothing listens."""
+    started = []
+    urls: dict[str, str] = {}
+    for name, handler in BEHAVIOURS.items():
+        server = await asyncio.start_server(handler, "127.0.0.1", 0)
+        started.append(server)
+        urls[name] = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        urls["refused"] = f"http://127.0.0.1:{s.getsockname()[1]}"
+    yield urls
+    for server in started:
+        server.close()
+
+
+async def test_bad_targets_mark_only_themselves(servers: dict[str, str]) -> None:
+    targets = [ScrapeTarget(name, "pool", url) for name, url in servers.items()]
+    source = ScrapeSource(targets, ["http://127.0.0.1:1/metrics"], timeout_s=0.5)
+    started = time.monotonic()
+    got = await source.collect()
+    elapsed = time.monotonic() - started
+    await source.aclose()
+    assert elapsed < 2.0  # the hanging target is cut off at the timeout
+    by_name = {b.name: b for b in got.backends or ()}
+    expected = {
+        "good": (Health.UP, ""),
+        "html": (Health.UNKNOWN, "unparseable metrics: line 1: "),
+        "not-found": (Health.UNKNOWN, "HTTP 404 from /metrics"),
+        "metrics-500": (Health.UNKNOWN, "HTTP 500 from /metrics"),
+        "health-503": (Health.DOWN, "HTTP 503 from /health"),
+        "partial": (Health.UNKNOWN, "truncated answer from /metrics"),
+        "hang": (Health.DOWN, "timeout after 0.5s"),
+        "not-http": (Health.DOWN, "bad HTTP answer from /health"),
+        "refused": (Health.DOWN, "connection refused"),
+    }
+    for name, (health, reason) in expected.items():
+        b = by_name[name]
+        assert (b.health, b.reason[: len(reason)]) == (health, reason), name
+        assert "\n" not in b.reason
+    assert by_name["good"].running == 2.0
+    assert by_name["health-503"].running == 2.0  # metrics still read while unhealthy
+    assert got.gpus == ()
+    assert source.state.gpu_errors["http://127.0.0.1:1/metrics"] == "connection refused"

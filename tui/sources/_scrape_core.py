@@ -1,0 +1,328 @@
+"""The computing core of the scrape source: exposition text in, model objects out.
+
+No I/O here. `ScrapeState` takes each backend's ``/metrics`` text and ``/health`` verdict
+as they arrive (`ScrapeState.ingest_backend`), keeps a sliding window of the counter and
+histogram-bucket series it needs, and on `ScrapeState.result` computes per backend, per
+pool and for the fleet what a Prometheus would compute with
+``rate(x[window])`` and ``histogram_quantile(q, sum by (le) (rate(x_bucket[window])))``.
+
+Rates use `tui.analysis.rates.rate` with a range, i.e. Prometheus's extrapolation. The
+range is ``[at - window_s, at]``, except that it never starts before this state first
+read the backend: inferdeck did not see the counters before it started, and Prometheus's
+rule would otherwise read "series began mid-range" and under-report for the first
+window. A series that appears on a backend read before (e.g. the first 5xx answer) is
+taken to have been 0 at the previous read, as Prometheus does when it ingests created
+timestamps; without that, the first errors of an incident would not count.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from tui.analysis.rates import SampleWindow, rate
+from tui.model import Backend, Collected, Gpu, Health
+from tui.sources._dcgm import gpus_from_samples, host_of_url
+from tui.sources._scrape_window import Window, add_known, make_pool
+from tui.sources._vllm_names import (
+    COUNTERS,
+    GAUGES,
+    HISTOGRAMS,
+    HTTP_REQUESTS,
+    WANTED,
+    is_5xx,
+    is_completion_handler,
+    resolve,
+)
+from tui.sources.promtext import ExpositionError, PromSample, finite, one_line, parse_exposition
+
+LabelKey = tuple[tuple[str, str], ...]
+SeriesKey = tuple[str, float | None, LabelKey]  # (suffix, le, other labels)
+
+
+@dataclass(frozen=True, slots=True)
+class ScrapeTarget:
+    """One backend to scrape: its name, pool, base URL (``http://host:port``), model."""
+
+    name: str
+    pool: str
+    url: str
+    model: str = ""
+
+
+@dataclass(slots=True)
+class _BackendState:
+    """What the core remembers about one backend between reads."""
+
+    target: ScrapeTarget
+    series: dict[str, dict[SeriesKey, SampleWindow]] = field(default_factory=dict)
+    gauges: dict[str, list[float]] = field(default_factory=dict)
+    metric_names: dict[str, str] = field(default_factory=dict)
+    model: str = ""
+    health: Health = Health.UNKNOWN
+    reason: str = ""
+    first_read: float | None = None
+    last_read: float | None = None
+
+
+def _labels_key(labels: Mapping[str, str]) -> LabelKey:
+    """A hashable, order-independent form of a label set (``le`` excluded)."""
+    return tuple(sorted((k, v) for k, v in labels.items() if k != "le"))
+
+
+class ScrapeState:
+    """Sliding-window state of every backend and GPU exporter; pure computation.
+
+    Feed it with `ingest_backend` / `ingest_gpus` (from HTTP, or in-process text in
+    tests), then ask `result` for the `Collected` at some instant. Never raises on bad
+    input: a bad target only changes that target's health and reason.
+    """
+
+    def __init__(self, targets: Iterable[ScrapeTarget] = (), *, window_s: float = 60.0) -> None:
+        """Start empty; ``targets`` are listed (health unknown) before their first read."""
+        if window_s <= 0:
+            raise ValueError("window_s must be positive")
+        self.window_s = window_s
+        self._backends: dict[str, _BackendState] = {}
+        self._gpus: dict[str, list[Gpu]] = {}
+        self._gpu_errors: dict[str, str] = {}
+        for target in targets:
+            self.add_target(target)
+
+    def add_target(self, target: ScrapeTarget) -> None:
+        """Register (or update the address of) a backend."""
+        state = self._backends.get(target.name)
+        if state is None:
+            self._backends[target.name] = _BackendState(target=target)
+        else:
+            state.target = target
+
+    @property
+    def gpu_errors(self) -> Mapping[str, str]:
+        """Exporter URL → why its last read failed, for exporters whose last read failed."""
+        return MappingProxyType(dict(self._gpu_errors))
+
+    def ingest_backend(
+        self,
+        target: ScrapeTarget,
+        metrics_text: str | None,
+        health_ok: bool | None,
+        error: str | None,
+        at: float,
+    ) -> None:
+        """Record one read of a backend at time ``at``.
+
+        ``metrics_text``: the ``/metrics`` body, or None when it could not be fetched.
+        ``health_ok``: True for ``/health`` 200, False for a failed health check
+        (refused, timeout, 5xx), None when not checked. ``error``: one line saying what
+        failed (shown as the reason). Resulting health: a failed health check → DOWN;
+        otherwise metrics read → UP, metrics missing or unreadable → UNKNOWN. (So pass
+        ``health_ok=False`` for a refused or timed-out backend.)
+        """
+        self.add_target(target)
+        state = self._backends[target.name]
+        parse_error: str | None = None
+        parsed = False
+        if metrics_text is not None:
+            try:
+                self._ingest_samples(state, parse_exposition(metrics_text, WANTED.__contains__), at)
+                parsed = True
+            except ExpositionError as exc:
+                parse_error = f"unparseable metrics: {exc}"
+            except Exception as exc:  # a bug here must not take the whole source down
+                parse_error = one_line(f"cannot read metrics: {type(exc).__name__}: {exc}")
+        if not parsed:
+            state.gauges = {}
+        if health_ok is False:
+            state.health, state.reason = Health.DOWN, one_line(error or "health check failed")
+        elif parsed:
+            state.health, state.reason = Health.UP, ""
+        elif parse_error is not None:
+            state.health, state.reason = Health.UNKNOWN, one_line(parse_error)
+        else:
+            state.health, state.reason = Health.UNKNOWN, one_line(error or "no metrics")
+        self._prune(state, at)
+
+    def _ingest_samples(self, state: _BackendState, samples: list[PromSample], at: float) -> None:
+        """Store gauges and append counter/bucket samples from one successful read."""
+        by_name: dict[str, list[PromSample]] = {}
+        for s in samples:
+            by_name.setdefault(s.name, []).append(s)
+        found = resolve(by_name.keys())
+        gauges: dict[str, list[float]] = {}
+        for canonical, wire in found.items():
+            if canonical in GAUGES:
+                gauges[canonical] = [s.value for s in by_name[wire] if finite(s.value)]
+            elif canonical in HISTOGRAMS:
+                base = wire.removesuffix("_bucket")
+                for suffix in ("_bucket", "_sum", "_count"):
+                    for s in by_name.get(base + suffix, ()):
+                        self._append(state, canonical, suffix, s, at)
+            else:
+                for s in by_name[wire]:
+                    if canonical == HTTP_REQUESTS and not is_completion_handler(s.labels):
+                        continue
+                    self._append(state, canonical, "", s, at)
+        state.gauges = gauges
+        state.metric_names = {
+            c: w.removesuffix("_bucket") if c in HISTOGRAMS else w for c, w in found.items()
+        }
+        if not state.target.model:
+            state.model = next(
+                (s.labels["model_name"] for s in samples if s.labels.get("model_name")),
+                state.model,
+            )
+        if state.first_read is None:
+            state.first_read = at
+        state.last_read = at
+
+    def _append(
+        self, state: _BackendState, canonical: str, suffix: str, s: PromSample, at: float
+    ) -> None:
+        """Append one cumulative sample to its series, seeding new series with a zero."""
+        if not finite(s.value):
+            return
+        le: float | None = None
+        if suffix == "_bucket":
+            try:
+                le = float(s.labels.get("le", ""))
+            except ValueError:
+                return
+            if math.isnan(le):
+                return
+        key: SeriesKey = (suffix, le, _labels_key(s.labels))
+        series = state.series.setdefault(canonical, {})
+        window = series.get(key)
+        if window is None:
+            window = series[key] = SampleWindow(self.window_s)
+            if state.last_read is not None and state.last_read < at:
+                window.append(state.last_read, 0.0)
+        window.append(at, s.value)
+
+    def _prune(self, state: _BackendState, at: float) -> None:
+        """Forget series with no sample inside the window any more."""
+        horizon = at - self.window_s
+        for canonical in list(state.series):
+            series = state.series[canonical]
+            for key in [k for k, w in series.items() if (w.newest or (-math.inf, 0))[0] < horizon]:
+                del series[key]
+            if not series:
+                del state.series[canonical]
+
+    def ingest_gpus(self, url: str, metrics_text: str | None, error: str | None, at: float) -> None:
+        """Record one read of a DCGM exporter (``url`` is its full ``/metrics`` URL).
+
+        A failed or unparseable read empties that exporter's GPU list and records why in
+        `gpu_errors`; other exporters are unaffected.
+        """
+        del at  # GPU figures are instantaneous gauges; kept for symmetry and future rates
+        if metrics_text is None:
+            self._gpus[url] = []
+            self._gpu_errors[url] = one_line(error or "no answer")
+            return
+        try:
+            samples = parse_exposition(metrics_text, _is_dcgm)
+            self._gpus[url] = gpus_from_samples(samples, host_of_url(url))
+            self._gpu_errors.pop(url, None)
+        except Exception as exc:
+            self._gpus[url] = []
+            self._gpu_errors[url] = one_line(f"unparseable metrics: {exc}")
+
+    def _window(self, state: _BackendState, at: float) -> Window:
+        """Rates over the window ending at ``at`` for one backend."""
+        out = Window()
+        if state.first_read is None:
+            return out
+        start = max(at - self.window_s, state.first_read)
+        if at - start <= 0:
+            return out
+
+        def series_rate(window: SampleWindow) -> float | None:
+            return rate(window.samples(), range_start=start, range_end=at)
+
+        for name in HISTOGRAMS:
+            buckets: dict[float, float] = {}
+            sums: list[float | None] = []
+            counts: list[float | None] = []
+            for (suffix, le, _), window in state.series.get(name, {}).items():
+                value = series_rate(window)
+                if suffix == "_bucket" and le is not None and value is not None:
+                    buckets[le] = buckets.get(le, 0.0) + value
+                elif suffix == "_sum":
+                    sums.append(value)
+                elif suffix == "_count":
+                    counts.append(value)
+            out.buckets[name] = buckets
+            out.sums[name] = add_known(sums)
+            out.counts[name] = add_known(counts)
+        for name in COUNTERS:
+            out.counters[name] = add_known(
+                series_rate(w) for w in state.series.get(name, {}).values()
+            )
+        http = state.series.get(HTTP_REQUESTS, {})
+        rates = [(labels, series_rate(w)) for (_, _, labels), w in http.items()]
+        out.http_all = add_known(r for _, r in rates)
+        if out.http_all is not None:
+            out.http_5xx = sum(r for labels, r in rates if r is not None and is_5xx(labels))
+        return out
+
+    def _backend(self, state: _BackendState, window: Window) -> Backend:
+        """The model object for one backend."""
+        gauges = state.gauges
+        running = gauges.get("vllm:num_requests_running")
+        waiting = gauges.get("vllm:num_requests_waiting")
+        kv = gauges.get("vllm:kv_cache_usage_perc")
+        preemptions = window.counters.get("vllm:num_preemptions_total")
+        return Backend(
+            name=state.target.name,
+            pool=state.target.pool,
+            url=state.target.url,
+            model=state.target.model or state.model,
+            health=state.health,
+            reason=state.reason,
+            running=sum(running) if running else None,
+            waiting=sum(waiting) if waiting else None,
+            kv_cache_usage=sum(kv) / len(kv) if kv else None,
+            ttft=window.quantiles("vllm:time_to_first_token_seconds"),
+            e2e=window.quantiles("vllm:e2e_request_latency_seconds"),
+            queue_time=window.quantiles("vllm:request_queue_time_seconds"),
+            inter_token=window.quantiles("vllm:inter_token_latency_seconds"),
+            traffic=window.traffic(),
+            preemptions_per_min=None if preemptions is None else preemptions * 60.0,
+            metric_names=MappingProxyType(dict(state.metric_names)),
+            last_scrape=state.last_read,
+        )
+
+    def result(self, at: float) -> Collected:
+        """Backends, pools, the fleet and GPUs as of ``at`` (epoch seconds)."""
+        backends: list[Backend] = []
+        windows: dict[str, Window] = {}
+        for name, state in self._backends.items():
+            windows[name] = self._window(state, at)
+            backends.append(self._backend(state, windows[name]))
+        pools: dict[str, list[Backend]] = {}
+        for b in backends:
+            pools.setdefault(b.pool, []).append(b)
+        pool_objs = tuple(make_pool(p, members, windows) for p, members in pools.items())
+        gpus: tuple[Gpu, ...] | None = None
+        if self._gpus:
+            gpus = tuple(sorted((g for gs in self._gpus.values() for g in gs), key=_gpu_order))
+        return Collected(
+            gpus=gpus,
+            backends=tuple(backends),
+            pools=pool_objs,
+            fleet=make_pool("fleet", backends, windows) if backends else None,
+            weights=None,
+        )
+
+
+def _is_dcgm(name: str) -> bool:
+    """True for DCGM exporter field samples."""
+    return name.startswith("DCGM_FI_")
+
+
+def _gpu_order(gpu: Gpu) -> tuple[str, int]:
+    """Sort GPUs by host, then index."""
+    return (gpu.host, gpu.index)

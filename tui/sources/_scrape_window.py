@@ -1,0 +1,92 @@
+"""Window rates of one backend or many, and how they become quantiles, traffic and pools."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from tui.analysis.quantiles import histogram_mean, histogram_quantile
+from tui.analysis.rates import sum_buckets
+from tui.model import NO_QUANTILES, Backend, Health, Pool, Quantiles, Traffic
+from tui.sources._vllm_names import COUNTERS, HISTOGRAMS
+
+
+@dataclass(slots=True)
+class Window:
+    """Per-second rates over the window for one backend, or summed over several."""
+
+    buckets: dict[str, dict[float, float]] = field(default_factory=dict)
+    sums: dict[str, float | None] = field(default_factory=dict)
+    counts: dict[str, float | None] = field(default_factory=dict)
+    counters: dict[str, float | None] = field(default_factory=dict)
+    http_all: float | None = None
+    http_5xx: float | None = None
+
+    @classmethod
+    def merge(cls, windows: Iterable[Window]) -> Window:
+        """Sum several backends' windows (PromQL ``sum`` over instances)."""
+        out = cls()
+        listed = list(windows)
+        for name in HISTOGRAMS:
+            out.buckets[name] = sum_buckets(w.buckets.get(name, {}) for w in listed)
+            out.sums[name] = add_known(w.sums.get(name) for w in listed)
+            out.counts[name] = add_known(w.counts.get(name) for w in listed)
+        for name in COUNTERS:
+            out.counters[name] = add_known(w.counters.get(name) for w in listed)
+        out.http_all = add_known(w.http_all for w in listed)
+        out.http_5xx = add_known(w.http_5xx for w in listed)
+        return out
+
+    def quantiles(self, name: str) -> Quantiles:
+        """p50/p95/p99 and mean of one histogram over the window."""
+        buckets = self.buckets.get(name)
+        if not buckets:
+            return NO_QUANTILES
+        pairs = list(buckets.items())
+        return Quantiles(
+            p50=histogram_quantile(0.5, pairs),
+            p95=histogram_quantile(0.95, pairs),
+            p99=histogram_quantile(0.99, pairs),
+            mean=histogram_mean(self.sums.get(name), self.counts.get(name)),
+        )
+
+    def traffic(self) -> Traffic:
+        """Token and request flow, and the 5xx share of completion requests."""
+        requests = self.counters.get("vllm:request_success_total")
+        errors_per_min: float | None = None
+        error_rate: float | None = None
+        if self.http_all is not None:
+            errors = self.http_5xx or 0.0
+            errors_per_min = errors * 60.0
+            error_rate = errors / self.http_all if self.http_all > 0 else 0.0
+        return Traffic(
+            prompt_tokens_per_s=self.counters.get("vllm:prompt_tokens_total"),
+            generation_tokens_per_s=self.counters.get("vllm:generation_tokens_total"),
+            requests_per_min=None if requests is None else requests * 60.0,
+            error_rate=error_rate,
+            errors_per_min=errors_per_min,
+        )
+
+
+def add_known(values: Iterable[float | None]) -> float | None:
+    """Sum of the known values; None when none is known."""
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
+
+
+def make_pool(name: str, members: list[Backend], windows: Mapping[str, Window]) -> Pool:
+    """Aggregate backends into a pool: summed bucket rates and counters, summed gauges."""
+    merged = Window.merge(windows[b.name] for b in members)
+    healthy = [b for b in members if b.health is Health.UP]
+    kv = [b.kv_cache_usage for b in healthy if b.kv_cache_usage is not None]
+    return Pool(
+        name=name,
+        backends=len(members),
+        healthy=len(healthy),
+        running=float(sum(b.running for b in members if b.running is not None)),
+        waiting=float(sum(b.waiting for b in members if b.waiting is not None)),
+        kv_cache_usage=sum(kv) / len(kv) if kv else None,
+        ttft=merged.quantiles("vllm:time_to_first_token_seconds"),
+        e2e=merged.quantiles("vllm:e2e_request_latency_seconds"),
+        traffic=merged.traffic(),
+    )
