@@ -72,10 +72,9 @@ class InferdeckApp(App[None]):
         self.theme = self._initial_theme
         if self._keymap:
             self.set_keymap(self._keymap)
+        self.latest = self.hub.latest  # the overview shows it as soon as it is mounted
         self.push_screen(OverviewScreen(clock=self.clock))
         self.hub.subscribe(self._from_hub)
-        if self.hub.latest is not None:
-            self._show(self.hub.latest)
         if self.start_hub:
             self.hub.start()
 

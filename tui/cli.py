@@ -23,21 +23,39 @@ def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     def default(value: object) -> object:
         return argparse.SUPPRESS if suppress else value
 
-    parser.add_argument("-c", "--config", metavar="FILE", default=default(None),
-                        help="config file (else $INFERDECK_CONFIG, ./inferdeck.yaml, "
-                        "$XDG_CONFIG_HOME/inferdeck/config.yaml)")
-    parser.add_argument("--read-only", action="store_true", default=default(False),
-                        help="no action can run")
-    parser.add_argument("--yes", action="store_true", default=default(False),
-                        help="do not ask for confirmation")
-    parser.add_argument("--json", action="store_true", default=default(False),
-                        help="print data as JSON")
-    parser.add_argument("--theme", metavar="NAME", default=default(None),
-                        help="inferdeck-dark, inferdeck-light or inferdeck-high-contrast")
-    parser.add_argument("--refresh", metavar="SECONDS", type=float, default=default(None),
-                        help="seconds between screen refreshes")
-    parser.add_argument("--debug", action="store_true", default=default(False),
-                        help="show tracebacks")
+    parser.add_argument(
+        "-c",
+        "--config",
+        metavar="FILE",
+        default=default(None),
+        help="config file (else $INFERDECK_CONFIG, ./inferdeck.yaml, "
+        "$XDG_CONFIG_HOME/inferdeck/config.yaml)",
+    )
+    parser.add_argument(
+        "--read-only", action="store_true", default=default(False), help="no action can run"
+    )
+    parser.add_argument(
+        "--yes", action="store_true", default=default(False), help="do not ask for confirmation"
+    )
+    parser.add_argument(
+        "--json", action="store_true", default=default(False), help="print data as JSON"
+    )
+    parser.add_argument(
+        "--theme",
+        metavar="NAME",
+        default=default(None),
+        help="inferdeck-dark, inferdeck-light or inferdeck-high-contrast",
+    )
+    parser.add_argument(
+        "--refresh",
+        metavar="SECONDS",
+        type=float,
+        default=default(None),
+        help="seconds between screen refreshes",
+    )
+    parser.add_argument(
+        "--debug", action="store_true", default=default(False), help="show tracebacks"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,8 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     _common(snapshot, suppress=True)
     snapshot.add_argument("--demo", action="store_true", help="take it from a simulated fleet")
     snapshot.add_argument("--seed", type=int, default=7, help="simulator seed with --demo")
-    snapshot.add_argument("--interval", type=float, default=2.0,
-                          help="seconds between the two scrapes that rates need (default 2)")
+    snapshot.add_argument(
+        "--interval",
+        type=float,
+        default=2.0,
+        help="seconds between the two scrapes that rates need (default 2)",
+    )
     return parser
 
 

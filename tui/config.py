@@ -223,9 +223,7 @@ def parse_config(text: str, path: str = "<config>") -> Config:
     def keys(node: yaml.Node) -> dict[str, str]:
         if not isinstance(node, yaml.MappingNode):
             raise ConfigError(f"{_where(path, node)}: 'keys' must map binding ids to keys")
-        return {
-            str(k.value): str(_scalar(path, v, str, str(k.value))) for k, v in node.value
-        }
+        return {str(k.value): str(_scalar(path, v, str, str(k.value))) for k, v in node.value}
 
     def history(node: yaml.Node) -> int:
         value = int(_scalar(path, node, int, "history_points"))

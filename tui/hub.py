@@ -24,8 +24,8 @@ from tui.model import (
     Alert,
     Backend,
     Collected,
-    Gpu,
     FleetSnapshot,
+    Gpu,
     Pool,
     SourceState,
     SourceStatus,
@@ -234,7 +234,10 @@ class Hub:
             elif state is SourceState.PENDING and slot.polling_since is not None:
                 waited = now - slot.polling_since
                 if waited > limit:
-                    state, message = SourceState.STALE, f"first poll still running after {waited:.0f}s"
+                    state, message = (
+                        SourceState.STALE,
+                        f"first poll still running after {waited:.0f}s",
+                    )
             out.append(
                 SourceStatus(slot.source.name, state, message, slot.last_ok, slot.duration_s)
             )

@@ -59,7 +59,9 @@ def demo_config(description: Mapping[str, Any], args: argparse.Namespace) -> Con
             for b in description["backends"]
         ),
         scrape=ScrapeConfig(
-            interval_s=refresh, window_s=60.0, timeout_s=2.0,
+            interval_s=refresh,
+            window_s=60.0,
+            timeout_s=2.0,
             gpu_exporters=(description["gpu_exporter"],),
         ),
     )
@@ -157,8 +159,9 @@ def run_snapshot(args: argparse.Namespace) -> int:
 
 
 def _collect(config: Config, control_url: str | None, args: argparse.Namespace) -> FleetSnapshot:
-    hub = Hub(sources_for(config, control_url), environment=config.environment,
-              slo_tier=config.slo_tier)
+    hub = Hub(
+        sources_for(config, control_url), environment=config.environment, slo_tier=config.slo_tier
+    )
 
     async def twice() -> FleetSnapshot:
         await hub.poll_once()

@@ -9,9 +9,9 @@ from textual.widgets import DataTable
 
 from tui.analysis.slo import TIERS
 from tui.analysis.thresholds import KV_CACHE_LIMIT
-from widgets.levels import level
 from tui.model import Backend, FleetSnapshot, Health
 from widgets.format import DASH, known, number, percent, safe, seconds
+from widgets.levels import level
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("backend", "Backend"),
@@ -54,7 +54,9 @@ class BackendsTable(DataTable[Text]):
         height: auto;
         max-height: 100%;
         border: round $primary 40%;
+        border-title-color: $text;
         border-title-style: bold;
+        border-subtitle-color: $text-muted;
         & > .backends--ok { color: $slo-ok; }
         & > .backends--warn { color: $slo-warn; text-style: bold; }
         & > .backends--breach { color: $slo-breach; text-style: bold; }

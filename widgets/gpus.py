@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from rich.bar import Bar
 from rich.console import RenderableType
-from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
 from tui.analysis.thresholds import GPU_LIMITS
-from widgets.levels import level
 from tui.model import Gpu
 from widgets.format import DASH, known, number, safe, spark
+from widgets.levels import level
 from widgets.panel import Panel
 
 
@@ -29,7 +29,9 @@ class GpuPanel(Panel):
         """Draw the table of GPUs (or say why there are none)."""
         snapshot = self.snapshot
         if snapshot is None or not snapshot.gpus:
-            return Text("no GPU data yet" if snapshot is None else "no GPUs reported", self.style("dim"))
+            return Text(
+                "no GPU data yet" if snapshot is None else "no GPUs reported", self.style("dim")
+            )
         wide = self.size.width >= 64
         table = Table.grid(padding=(0, 1), expand=True)
         table.add_column("gpu", no_wrap=True)
@@ -60,19 +62,21 @@ class GpuPanel(Panel):
     def _bar(self, gpu: Gpu) -> RenderableType:
         util = gpu.util_pct if known(gpu.util_pct) else 0.0
         lvl = level(util, GPU_LIMITS.util_saturated_pct)
-        return ProgressBar(
-            total=100,
-            completed=util or 0.0,
-            complete_style=self.style(lvl),
-            finished_style=self.style(lvl),
-            style=self.style("empty"),
+        return Bar(
+            size=100,
+            begin=0,
+            end=util or 0.0,
+            color=self.style(lvl).color or "default",
+            bgcolor=self.style("empty").color or "default",
         )
 
     def _util(self, gpu: Gpu) -> Text:
         if not known(gpu.util_pct):
             return Text(DASH, self.style("dim"))
         assert gpu.util_pct is not None
-        return Text(f"{gpu.util_pct:.0f}%", self.style(level(gpu.util_pct, GPU_LIMITS.util_saturated_pct)))
+        return Text(
+            f"{gpu.util_pct:.0f}%", self.style(level(gpu.util_pct, GPU_LIMITS.util_saturated_pct))
+        )
 
     def _memory(self, gpu: Gpu) -> Text:
         ratio = gpu.mem_ratio

@@ -39,6 +39,7 @@ class FleetHeader(Widget):
         "fleet-header--dim",
         "fleet-header--paused",
         "fleet-header--brand",
+        "fleet-header--reasons",
     }
 
     DEFAULT_CSS = """
@@ -53,6 +54,7 @@ class FleetHeader(Widget):
         & > .fleet-header--dim { color: $text-muted; }
         & > .fleet-header--paused { background: $accent; color: $background; text-style: bold; }
         & > .fleet-header--brand { color: $primary; text-style: bold; }
+        & > .fleet-header--reasons { color: $slo-warn; }
     }
     """
 
@@ -84,17 +86,22 @@ class FleetHeader(Widget):
         if snapshot is not None:
             line.append("  env ", dim)
             line.append(safe(snapshot.environment))
-            line.append("  SLO ", dim)
+            line.append(" · SLO ", dim)
             line.append(snapshot.slo_tier.capitalize())
-        line.append("  ")
+        line.append(" · ", dim)
         line.append(time.strftime("%H:%M:%S", time.localtime(now)))
         fresh = snapshot.freshest_data_at if snapshot else None
-        line.append("  data ", dim)
+        line.append(" · data ", dim)
         line.append(age(now - fresh) if fresh is not None else "none")
         if self.paused:
             line.append("  ")
             line.append(" PAUSED ", self._style("paused"))
         if snapshot is None or not snapshot.overall_reasons:
             return line
-        reasons = Text("; ".join(safe(r) for r in snapshot.overall_reasons), self._style(STATE_CLASS[state].replace("ok", "dim")), no_wrap=True, overflow="ellipsis")
+        reasons = Text(
+            "; ".join(safe(r) for r in snapshot.overall_reasons),
+            self._style("reasons"),
+            no_wrap=True,
+            overflow="ellipsis",
+        )
         return Group(line, reasons)

@@ -8,16 +8,16 @@ from collections.abc import Sequence
 from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
-from textual.app import ComposeResult
+from textual.app import ComposeResult, RenderResult
 from textual.color import Color
 from textual.containers import Horizontal
 from textual.widget import Widget
 from textual_plotext import PlotextPlot
 
 from tui.analysis.slo import TIERS
-from widgets.levels import level
 from tui.model import FleetSnapshot
 from widgets.format import seconds
+from widgets.levels import level
 from widgets.panel import Panel
 
 
@@ -70,9 +70,20 @@ class LatencyChart(PlotextPlot):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.measure = measure
         self.title = title
+        self._snapshot: FleetSnapshot | None = None
 
     def show(self, snapshot: FleetSnapshot) -> None:
-        """Replot from the snapshot's history."""
+        """Keep the snapshot; the plot is rebuilt at the next paint, at the current size."""
+        self._snapshot = snapshot
+        self.refresh()
+
+    def render(self) -> RenderResult:
+        """Replot from the latest snapshot's history, then draw."""
+        if self._snapshot is not None:
+            self._replot(self._snapshot)
+        return super().render()
+
+    def _replot(self, snapshot: FleetSnapshot) -> None:
         tier = TIERS[snapshot.slo_tier]
         limit = getattr(tier, f"{self.measure}_p95_s")
         p50 = list(snapshot.history.get(f"fleet.{self.measure}_p50", ()))
@@ -87,14 +98,16 @@ class LatencyChart(PlotextPlot):
             points = [(x, y) for x, y in zip(xs, series, strict=False) if not math.isnan(y)]
             if points:
                 plt.plot(
-                    [p[0] for p in points], [p[1] for p in points], label=name, color=_rgb(variables[var])
+                    [p[0] for p in points],
+                    [p[1] for p in points],
+                    label=name,
+                    color=_rgb(variables[var]),
+                    marker="braille",
                 )
         plt.hline(limit, _rgb(variables["slo-breach"]))
         top = max([limit * 1.15, *(_finite(p95))])
         plt.ylim(0, top)
-        plt.xlim(min(xs, default=-60), 0)
         plt.xticks([])
-        self.refresh()
 
 
 def _finite(values: Sequence[float]) -> list[float]:
@@ -131,8 +144,7 @@ class LatencyPanel(Panel):
             return
         self.query_one(LatencyFigures).refresh()
         for chart in self.query(LatencyChart):
-            if chart.display and chart.size.height > 2:
-                chart.show(snapshot)
+            chart.show(snapshot)
 
     def render(self) -> RenderableType:
         """Nothing of its own: the children draw."""

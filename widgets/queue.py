@@ -8,11 +8,10 @@ from rich.text import Text
 
 from tui.analysis.slo import TIERS
 from tui.analysis.thresholds import KV_CACHE_LIMIT
-from widgets.levels import level
 from tui.model import Pool
 from widgets.format import DASH, known, number, percent, safe, spark
+from widgets.levels import level
 from widgets.panel import Panel
-
 
 
 class QueuePanel(Panel):
@@ -27,10 +26,17 @@ class QueuePanel(Panel):
             return Text("no queue data yet", self.style("dim"))
         tier = TIERS[snapshot.slo_tier]
         table = Table.grid(padding=(0, 1), expand=True)
-        for name, justify in (("", "left"), ("waiting", "right"), ("running", "right"), ("KV", "right")):
+        for name, justify in (
+            ("", "left"),
+            ("waiting", "right"),
+            ("running", "right"),
+            ("KV", "right"),
+        ):
             table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
         table.add_row(
-            Text(""), Text("waiting", self.style("dim")), Text("running", self.style("dim")),
+            Text(""),
+            Text("waiting", self.style("dim")),
+            Text("running", self.style("dim")),
             Text("KV", self.style("dim")),
         )
         rows = [snapshot.fleet, *snapshot.pools] if len(snapshot.pools) > 1 else [snapshot.fleet]
@@ -43,8 +49,16 @@ class QueuePanel(Panel):
         charts = Table.grid(padding=(0, 1))
         charts.add_column(no_wrap=True)
         charts.add_column(no_wrap=True)
-        charts.add_row(Text("waiting", self.style("dim")), Text(spark(waiting, width, 0, high), self.style("warn")))
-        charts.add_row(Text("KV     ", self.style("dim")), Text(spark(kv, width, 0, 1), self.style("ok")))
+        charts.add_row(
+            Text("waiting", self.style("dim")),
+            Text(
+                spark(waiting, width, 0, high),
+                self.style(level(waiting[-1] if waiting else None, tier.queue_depth_max)),
+            ),
+        )
+        charts.add_row(
+            Text("KV     ", self.style("dim")), Text(spark(kv, width, 0, 1), self.style("ok"))
+        )
         return Group(table, charts)
 
     def _row(self, pool: Pool, queue_max: float) -> list[RenderableType]:
@@ -52,7 +66,9 @@ class QueuePanel(Panel):
         name_style = self.style("dim") if pool.name == "fleet" else self.pool_style(pool.name)
         waiting = Text(number(pool.waiting), self.style(level(pool.waiting, queue_max)))
         kv = (
-            Text(percent(pool.kv_cache_usage), self.style(level(pool.kv_cache_usage, KV_CACHE_LIMIT)))
+            Text(
+                percent(pool.kv_cache_usage), self.style(level(pool.kv_cache_usage, KV_CACHE_LIMIT))
+            )
             if known(pool.kv_cache_usage)
             else Text(DASH, self.style("dim"))
         )

@@ -29,12 +29,12 @@ class ThroughputPanel(Panel):
             return Text("no traffic data yet", self.style("dim"))
         tier = TIERS[snapshot.slo_tier]
         table = Table.grid(padding=(0, 1), expand=True)
-        table.add_column(no_wrap=True)
+        table.add_column(no_wrap=True, min_width=5)
         for _ in range(4):
             table.add_column(justify="right", no_wrap=True)
         table.add_row(
             Text(""),
-            *(Text(h, self.style("dim")) for h in ("tok/s in", "tok/s out", "req/min", "errors")),
+            *(Text(h, self.style("dim")) for h in ("in tok/s", "out tok/s", "req/min", "err%")),
         )
         table.add_row(*self._row(snapshot.fleet, tier, is_fleet=True))
         if len(snapshot.pools) > 1:
@@ -47,12 +47,17 @@ class ThroughputPanel(Panel):
         name_style = self.style("dim") if is_fleet else self.pool_style(pool.name)
         out_level, rpm_level = "ok", "ok"
         if is_fleet:
-            out_level = level(traffic.generation_tokens_per_s, tier.tokens_per_s_p50_min, minimum=True)
+            out_level = level(
+                traffic.generation_tokens_per_s, tier.tokens_per_s_p50_min, minimum=True
+            )
             rpm_level = level(traffic.requests_per_min, tier.requests_per_min_min, minimum=True)
         return [
             Text("fleet" if is_fleet else safe(pool.name), name_style),
             Text(number(traffic.prompt_tokens_per_s)),
             Text(number(traffic.generation_tokens_per_s), self.style(out_level)),
             Text(number(traffic.requests_per_min), self.style(rpm_level)),
-            Text(percent(traffic.error_rate, 1), self.style(level(traffic.error_rate, tier.error_rate_max))),
+            Text(
+                percent(traffic.error_rate, 1),
+                self.style(level(traffic.error_rate, tier.error_rate_max)),
+            ),
         ]

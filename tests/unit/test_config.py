@@ -19,11 +19,31 @@ def test_shipped_example_is_valid_and_documents_every_key() -> None:
     assert config.backends and all(b.url.startswith("http") for b in config.backends)
     assert config.scrape.gpu_exporters
     text = EXAMPLE.read_text()
-    for key in ("environment", "slo_tier", "refresh_s", "theme", "history_points", "read_only",
-                "backends", "sources", "scrape", "interval_s", "window_s", "timeout_s",
-                "gpu_exporters", "token_env", "token_file", "keys"):
-        line = next(line for line in text.splitlines() if line.lstrip().startswith(f"{key}:")
-                    or line.lstrip().startswith(f"# {key}:") or line.lstrip().startswith(f"- {key}:"))
+    for key in (
+        "environment",
+        "slo_tier",
+        "refresh_s",
+        "theme",
+        "history_points",
+        "read_only",
+        "backends",
+        "sources",
+        "scrape",
+        "interval_s",
+        "window_s",
+        "timeout_s",
+        "gpu_exporters",
+        "token_env",
+        "token_file",
+        "keys",
+    ):
+        line = next(
+            line
+            for line in text.splitlines()
+            if line.lstrip().startswith(f"{key}:")
+            or line.lstrip().startswith(f"# {key}:")
+            or line.lstrip().startswith(f"- {key}:")
+        )
         assert "#" in line, f"{key} has no comment in example.yaml"
 
 
@@ -45,17 +65,25 @@ def test_good_config_is_typed() -> None:
         ("refresh_s: fast\n", "c.yaml:1: 'refresh_s' must be a float, not str 'fast'"),
         ("refresh_s: -1\n", "c.yaml:1: 'refresh_s' must be greater than 0"),
         ("slo_tier: gold\n", "c.yaml:1: slo_tier must be one of"),
-        ("backends:\n  - name: a\n    pool: blue\n    url: ftp://x\n",
-         "c.yaml:4: 'url' must be an http(s) URL"),
+        (
+            "backends:\n  - name: a\n    pool: blue\n    url: ftp://x\n",
+            "c.yaml:4: 'url' must be an http(s) URL",
+        ),
         ("backends:\n  - name: a\n    pool: blue\n", "c.yaml:2: a backend needs 'url'"),
-        ("backends:\n  - {name: a, pool: b, url: 'http://h:1'}\n  - {name: a, pool: b, url: 'http://h:2'}\n",
-         "c.yaml:3: backend name 'a' is used twice"),
-        ("backends:\n  - {name: a, pool: b, url: 'http://h:1', token: s3cret}\n",
-         "c.yaml:2: tokens are not kept in the config file"),
+        (
+            "backends:\n  - {name: a, pool: b, url: 'http://h:1'}\n  - {name: a, pool: b, url: 'http://h:2'}\n",
+            "c.yaml:3: backend name 'a' is used twice",
+        ),
+        (
+            "backends:\n  - {name: a, pool: b, url: 'http://h:1', token: s3cret}\n",
+            "c.yaml:2: tokens are not kept in the config file",
+        ),
         ("environment: [unclosed\n", "c.yaml:2: not valid YAML"),
         ("read_only: maybe\n", "c.yaml:1: 'read_only' must be a bool"),
-        ("sources:\n  scrape:\n    gpu_exporters: http://h/metrics\n",
-         "c.yaml:3: 'gpu_exporters' must be a list"),
+        (
+            "sources:\n  scrape:\n    gpu_exporters: http://h/metrics\n",
+            "c.yaml:3: 'gpu_exporters' must be a list",
+        ),
     ],
 )
 def test_errors_name_file_and_line(text: str, expected: str) -> None:
@@ -70,7 +98,9 @@ def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
         load_config(tmp_path / "absent.yaml")
 
 
-def test_token_comes_from_environment_or_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_token_comes_from_environment_or_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     secret = tmp_path / "token"
     secret.write_text("from-file\n")
     config = parse_config(

@@ -65,8 +65,13 @@ class Broken:
 
 
 async def test_poll_once_merges_and_reports_errors() -> None:
-    hub = Hub([Steady(), Broken(RuntimeError("connection refused\nsecond line")),
-               Broken(SourceUnavailable("NVML library not found"))])
+    hub = Hub(
+        [
+            Steady(),
+            Broken(RuntimeError("connection refused\nsecond line")),
+            Broken(SourceUnavailable("NVML library not found")),
+        ]
+    )
     snapshot = await hub.poll_once()
     states = {s.name: (s.state, s.message) for s in snapshot.sources}
     assert states["steady"] == (SourceState.OK, "")

@@ -30,8 +30,8 @@ class OverviewScreen(Screen[None]):
         #row-latency { height: 1fr; min-height: 5; }
         GpuPanel { width: 1fr; }
         QueuePanel { width: 1fr; }
-        LatencyPanel { width: 2fr; }
-        ThroughputPanel { width: 1fr; height: auto; }
+        LatencyPanel { width: 3fr; }
+        ThroughputPanel { width: 2fr; height: auto; }
         BackendsTable { height: auto; max-height: 40%; }
         &.-short {
             #latency-charts { display: none; }
@@ -60,6 +60,12 @@ class OverviewScreen(Screen[None]):
             yield ThroughputPanel(id="throughput")
         yield BackendsTable(id="backends")
         yield Footer()
+
+    def on_mount(self) -> None:
+        """Show the app's newest snapshot at once, if there is one."""
+        latest = getattr(self.app, "latest", None)
+        if isinstance(latest, FleetSnapshot):
+            self.show(latest)
 
     def show(self, snapshot: FleetSnapshot) -> None:
         """Hand the snapshot to every panel on this screen."""

@@ -1,0 +1,111 @@
+"""Configuration of the simulated fleet: pools, GPUs, seed, load and wire-format switches."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+MetricsGeneration = Literal["current", "legacy"]
+
+_POOL_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _default_pools() -> dict[str, int]:
+    return {"blue": 2, "green": 1}
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """Everything that shapes a simulated fleet. Same config (and seed) => same run.
+
+    ``weights`` is the router's traffic split per pool in percent; ``None`` means the first
+    pool gets 90, the second 10 and any further pool 0. ``port_base`` 0 picks free ports.
+    ``load_target`` (a base URL) makes the load generator send real HTTP requests there
+    (e.g. through nginx) instead of feeding the engines directly.
+    """
+
+    pools: dict[str, int] = field(default_factory=_default_pools)
+    gpus: int = 4
+    seed: int = 7
+    rps: float = 20.0
+    port_base: int = 18000
+    vllm_metrics: MetricsGeneration = "current"
+    openmetrics_escaped: bool = False
+    weights: dict[str, float] | None = None
+    diurnal_amplitude: float = 0.15
+    diurnal_period_s: float = 600.0
+    host: str = "127.0.0.1"
+    load: bool = True
+    load_target: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.pools:
+            raise ValueError("at least one pool is needed")
+        for name, count in self.pools.items():
+            if not _POOL_NAME.match(name):
+                raise ValueError(f"bad pool name {name!r}: use lowercase letters, digits, _")
+            if count < 1:
+                raise ValueError(f"pool {name!r} needs at least one backend, got {count}")
+        if self.gpus < 0:
+            raise ValueError(f"gpus must be >= 0, got {self.gpus}")
+        if self.rps < 0:
+            raise ValueError(f"rps must be >= 0, got {self.rps}")
+        if not 0 <= self.port_base <= 65535 - 100:
+            raise ValueError(f"port_base must be 0 or a port <= 65435, got {self.port_base}")
+        if self.vllm_metrics not in ("current", "legacy"):
+            raise ValueError(f"vllm_metrics must be current or legacy, got {self.vllm_metrics!r}")
+        if not 0 <= self.diurnal_amplitude < 1:
+            raise ValueError("diurnal_amplitude must be in [0, 1)")
+        if self.diurnal_period_s <= 0:
+            raise ValueError("diurnal_period_s must be > 0")
+        if self.weights is not None:
+            check_weights(self.weights, self.pools)
+
+    def initial_weights(self) -> dict[str, float]:
+        """The router weights at start (percent per pool)."""
+        if self.weights is not None:
+            return {p: float(self.weights.get(p, 0.0)) for p in self.pools}
+        defaults = [90.0, 10.0]
+        return {p: (defaults[i] if i < len(defaults) else 0.0) for i, p in enumerate(self.pools)}
+
+
+def check_weights(weights: dict[str, float], pools: dict[str, int]) -> None:
+    """Raise ValueError (one line) unless ``weights`` names known pools with sane values."""
+    for pool, weight in weights.items():
+        if pool not in pools:
+            raise ValueError(f"unknown pool {pool!r} (pools: {', '.join(pools)})")
+        if not isinstance(weight, int | float) or isinstance(weight, bool) or weight < 0:
+            raise ValueError(f"weight of pool {pool!r} must be a number >= 0, got {weight!r}")
+    if weights and sum(weights.values()) <= 0:
+        raise ValueError("weights must not all be 0")
+
+
+def parse_pools(text: str) -> dict[str, int]:
+    """Parse ``"blue=2,green=1"`` into ``{"blue": 2, "green": 1}`` (order kept).
+
+    Raises ValueError with a one-line message on malformed input.
+    """
+    pools: dict[str, int] = {}
+    items = [part.strip() for part in text.split(",") if part.strip()]
+    if not items:
+        raise ValueError(f"no pools in {text!r}: expected e.g. blue=2,green=1")
+    for item in items:
+        name, sep, count_text = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ValueError(f"bad pool {item!r}: expected NAME=COUNT, e.g. blue=2")
+        if not _POOL_NAME.match(name):
+            raise ValueError(f"bad pool name {name!r}: use lowercase letters, digits, _")
+        try:
+            count = int(count_text.strip())
+        except ValueError:
+            raise ValueError(
+                f"bad backend count {count_text.strip()!r} for pool {name!r}"
+            ) from None
+        if count < 1:
+            raise ValueError(f"pool {name!r} needs at least one backend, got {count}")
+        if name in pools:
+            raise ValueError(f"pool {name!r} given twice")
+        pools[name] = count
+    return pools

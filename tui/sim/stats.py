@@ -1,0 +1,134 @@
+"""Cumulative statistics an engine keeps, in vLLM's bucket layouts.
+
+The engine records into these plain objects (cheap, deterministic, and able to observe one
+value many times at once, which per-iteration token accounting needs); ``tui.sim.metrics``
+renders them through a prometheus_client registry at scrape time.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Sequence
+
+TTFT_BUCKETS: tuple[float, ...] = (
+    0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0,
+    2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0,
+)  # fmt: skip
+"""Bucket bounds of ``vllm:time_to_first_token_seconds``."""
+
+ITL_BUCKETS: tuple[float, ...] = (
+    0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0,
+    2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0,
+)  # fmt: skip
+"""Bucket bounds of ``vllm:inter_token_latency_seconds`` (and the deprecated TPOT name)."""
+
+REQUEST_LATENCY_BUCKETS: tuple[float, ...] = (
+    0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0,
+    60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0,
+)  # fmt: skip
+"""Bucket bounds of the e2e / queue / inference / prefill / decode request histograms."""
+
+PREFILL_PER_TOKEN_BUCKETS: tuple[float, ...] = (
+    0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0,
+)  # fmt: skip
+"""Bucket bounds of ``vllm:time_per_prefill_token_request_seconds``."""
+
+ITERATION_TOKENS_BUCKETS: tuple[float, ...] = (
+    1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384,
+)  # fmt: skip
+"""Bucket bounds of ``vllm:iteration_tokens_total``."""
+
+PARAMS_N_BUCKETS: tuple[float, ...] = (1, 2, 5, 10, 20)
+"""Bucket bounds of ``vllm:request_params_n``."""
+
+HTTP_DURATION_BUCKETS: tuple[float, ...] = (0.1, 0.5, 1.0)
+"""Bucket bounds of ``http_request_duration_seconds`` (the instrumentator's default)."""
+
+
+def buckets_1_2_5(max_value: int) -> tuple[float, ...]:
+    """vLLM's 1-2-5 series: 1, 2, 5, 10, 20, 50, ... up to the largest value <= max_value."""
+    out: list[float] = []
+    magnitude = 1
+    while True:
+        for mantissa in (1, 2, 5):
+            value = mantissa * magnitude
+            if value > max_value:
+                return tuple(out)
+            out.append(float(value))
+        magnitude *= 10
+
+
+class Hist:
+    """A cumulative histogram with fixed upper bounds (``+Inf`` implied)."""
+
+    __slots__ = ("bounds", "count", "counts", "sum")
+
+    def __init__(self, bounds: Sequence[float]) -> None:
+        self.bounds: tuple[float, ...] = tuple(float(b) for b in bounds)
+        self.counts: list[int] = [0] * (len(self.bounds) + 1)  # per bucket, not cumulative
+        self.sum = 0.0
+        self.count = 0
+
+    def observe(self, value: float, n: int = 1) -> None:
+        """Record ``value`` ``n`` times (bucket i holds values <= bounds[i])."""
+        if n <= 0:
+            return
+        self.counts[bisect_left(self.bounds, value)] += n
+        self.sum += value * n
+        self.count += n
+
+    def cumulative(self) -> list[int]:
+        """Cumulative counts per bound, the last one being ``+Inf`` (== count)."""
+        out: list[int] = []
+        running = 0
+        for c in self.counts:
+            running += c
+            out.append(running)
+        return out
+
+    def quantile(self, q: float) -> float | None:
+        """Prometheus-style ``histogram_quantile`` over everything recorded; None if empty."""
+        if self.count == 0:
+            return None
+        rank = q * self.count
+        cumulative = self.cumulative()
+        for i, upto in enumerate(cumulative):
+            if upto >= rank:
+                if i == len(self.bounds):
+                    return self.bounds[-1]
+                lower = self.bounds[i - 1] if i > 0 else 0.0
+                below = cumulative[i - 1] if i > 0 else 0
+                in_bucket = upto - below
+                if in_bucket == 0:
+                    return self.bounds[i]
+                return lower + (self.bounds[i] - lower) * (rank - below) / in_bucket
+        return self.bounds[-1]
+
+
+class HttpStats:
+    """What the API server's HTTP instrumentation counts (not engine metrics).
+
+    ``requests[(handler, method, status_class)]`` and a duration histogram per
+    ``(handler, method)``, like prometheus-fastapi-instrumentator in vLLM's API server.
+    """
+
+    def __init__(self) -> None:
+        self.requests: dict[tuple[str, str, str], int] = {}
+        self.durations: dict[tuple[str, str], Hist] = {}
+
+    def record(self, handler: str, method: str, status: int, duration_s: float) -> None:
+        """Count one answered request (``status`` is the HTTP code, stored as its class)."""
+        key = (handler, method, f"{status // 100}xx")
+        self.requests[key] = self.requests.get(key, 0) + 1
+        hist = self.durations.get((handler, method))
+        if hist is None:
+            hist = self.durations[(handler, method)] = Hist(HTTP_DURATION_BUCKETS)
+        hist.observe(duration_s)
+
+    def count(self, status_class: str, handler: str | None = None) -> int:
+        """Requests answered with ``status_class`` (e.g. ``"5xx"``), optionally per handler."""
+        return sum(
+            n
+            for (h, _m, s), n in self.requests.items()
+            if s == status_class and (handler is None or h == handler)
+        )
