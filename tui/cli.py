@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=2.0,
         help="seconds between the two scrapes that rates need (default 2)",
     )
+    shots = commands.add_parser("screenshots", help="regenerate screenshots/ from the demo")
+    _common(shots, suppress=True)
+    shots.add_argument("--dir", default="screenshots", help="where to write (default screenshots)")
     return parser
 
 
@@ -123,6 +126,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         return runner.run_demo(args)
     if args.command == "snapshot":
         return runner.run_snapshot(args)
+    if args.command == "screenshots":
+        from pathlib import Path
+
+        from tui.screenshots import regenerate
+
+        for path in regenerate(Path(args.dir)):
+            print(path)
+        return 0
     return runner.run_dashboard(args)
 
 

@@ -5,8 +5,6 @@ Same seed, same screens: the clock is virtual, so a screenshot taken twice is id
 
 from __future__ import annotations
 
-import asyncio
-
 from tui.hub import Hub
 from tui.sim.config import SimConfig
 from tui.sim.fleet import SimFleet
@@ -28,10 +26,6 @@ def warmed_hub(
     clock = VirtualClock(FROZEN_EPOCH)
     source = VirtualFleetSource(SimFleet(sim or SimConfig(seed=seed)), clock)
     hub = Hub([source], environment=environment, slo_tier=slo_tier, clock=clock)
-
-    async def warm() -> None:
-        for _ in range(seconds):
-            await hub.poll_once()
-
-    asyncio.run(warm())
+    for _ in range(seconds):
+        hub.record(source, source.poll())
     return hub, source

@@ -158,13 +158,25 @@ class Hub:
         except Exception as exc:  # a broken source must never take the hub down
             slot.state, slot.message = SourceState.ERROR, _one_line(exc)
         else:
-            slot.result, slot.result_at = result, self.clock()
-            slot.state, slot.message = SourceState.OK, ""
-            slot.last_ok = slot.result_at
-            slot.generation += 1
+            self._accept(slot, result)
         finally:
             slot.polling_since = None
             slot.duration_s = self.clock() - started
+
+    def _accept(self, slot: _SourceSlot, result: Collected) -> None:
+        slot.result, slot.result_at = result, self.clock()
+        slot.state, slot.message = SourceState.OK, ""
+        slot.last_ok = slot.result_at
+        slot.generation += 1
+
+    def record(self, source: Source, result: Collected) -> FleetSnapshot:
+        """Take a result that a source produced outside the hub's loop, and publish.
+
+        For push-style sources and for replaying recorded or simulated data synchronously.
+        """
+        slot = next(s for s in self._slots if s.source is source)
+        self._accept(slot, result)
+        return self._publish()
 
     # --- running -------------------------------------------------------------------------
 

@@ -26,6 +26,9 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("errors", "Err%"),
 )
 
+REASON_WIDTH = 22
+"""How much of a down backend's reason fits in the table; the header has it whole."""
+
 
 class BackendsTable(DataTable[Text]):
     """A row per backend, updated in place so the cursor stays where the operator put it.
@@ -95,7 +98,7 @@ class BackendsTable(DataTable[Text]):
             cells = self.cells(backend, snapshot.slo_tier)
             if backend.name in {k.value for k in self.rows}:
                 for (key, _), cell in zip(COLUMNS, cells, strict=True):
-                    self.update_cell(backend.name, key, cell)
+                    self.update_cell(backend.name, key, cell, update_width=True)
             else:
                 self.add_row(*cells, key=backend.name)
         up = sum(b.health is Health.UP for b in snapshot.backends)
@@ -109,11 +112,15 @@ class BackendsTable(DataTable[Text]):
         if backend.health is Health.UP:
             health = Text("up", self._style("ok"))
         elif backend.health is Health.DOWN:
-            health = Text(f" DOWN {safe(backend.reason)[:40]} ", self._style("down"))
+            health = Text(f" DOWN {safe(backend.reason)[:REASON_WIDTH]} ", self._style("down"))
         else:
-            health = Text(f"? {safe(backend.reason)[:40]}", self._style("warn"))
+            health = Text(f"? {safe(backend.reason)[:REASON_WIDTH]}", self._style("warn"))
         traffic = backend.traffic
         tps = traffic.generation_tokens_per_s
+        if backend.health is not Health.UP:
+            # Window figures of a backend that is not answering describe the past: hide them.
+            blank = [Text(DASH, dim) for _ in COLUMNS[3:]]
+            return [Text(safe(backend.name)), Text(safe(backend.pool), pool_style), health, *blank]
 
         def styled(text: str, lvl: str) -> Text:
             return Text(text, dim if text == DASH else self._style(lvl))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from rich.control import strip_control_codes
 from rich.text import Text
 
 DASH = "—"
@@ -66,13 +65,25 @@ def age(seconds_old: float | None) -> str:
 
 
 def safe(value: object) -> str:
-    """A string from outside (label, reason, name) with terminal control codes removed.
+    """A string from outside (label, reason, name) made harmless for the terminal.
 
-    Rich markup is not interpreted as long as the result goes into `Text(...)` (never
-    `Text.from_markup`), so ``[bold]`` stays literal; escapes and bells are dropped here.
+    Control characters (escape, bell, backspace, ...) are shown as their Unicode control
+    pictures (``␛[31m``), so a hostile label is rendered literally and changes nothing on
+    the operator's terminal. Rich markup stays literal as long as the result goes into
+    `Text(...)` (never `Text.from_markup`), so ``[bold]`` is shown as typed.
     """
-    text = strip_control_codes(str(value))
-    return "".join(ch if ch.isprintable() else "?" for ch in text)
+    out = []
+    for ch in str(value):
+        code = ord(ch)
+        if code < 0x20:
+            out.append(chr(0x2400 + code))
+        elif code == 0x7F:
+            out.append("\u2421")
+        elif not ch.isprintable():
+            out.append("\ufffd")
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def safe_text(value: object, style: str = "") -> Text:

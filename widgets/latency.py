@@ -44,18 +44,22 @@ class LatencyFigures(Widget):
         table.add_column(no_wrap=True)
         table.add_column(justify="right", no_wrap=True)
         table.add_column(justify="right", no_wrap=True)
-        table.add_column(no_wrap=True)
-        table.add_row(Text(""), Text("p50", style("dim")), Text("p95", style("dim")), Text(""))
+        with_limits = self.size.width >= 40
+        if with_limits:
+            table.add_column(no_wrap=True)
+        table.add_row(Text(""), Text("p50", style("dim")), Text("p95", style("dim")))
         for name, q, p50_max, p95_max in (
             ("TTFT", fleet.ttft, tier.ttft_p50_s, tier.ttft_p95_s),
             ("E2E", fleet.e2e, tier.e2e_p50_s, tier.e2e_p95_s),
         ):
-            table.add_row(
+            cells = [
                 Text(name, style("dim")),
                 Text(seconds(q.p50), style(level(q.p50, p50_max))),
                 Text(seconds(q.p95), style(level(q.p95, p95_max))),
-                Text(f"SLO <{seconds(p50_max)} / <{seconds(p95_max)}", style("dim")),
-            )
+            ]
+            if with_limits:
+                cells.append(Text(f"SLO <{seconds(p50_max)} / <{seconds(p95_max)}", style("dim")))
+            table.add_row(*cells)
         return table
 
 

@@ -82,7 +82,7 @@ class Panel(Widget):
             "-error",
         )
         self.border_subtitle = _describe(worst, snapshot.taken_at)
-        self.refresh()
+        self.refresh(layout=True)  # the number of rows may have changed
 
     def style(self, name: str) -> Style:
         """The Rich style of one of this panel's component classes (``ok``, ``dim``, ...)."""

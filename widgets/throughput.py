@@ -34,7 +34,7 @@ class ThroughputPanel(Panel):
             table.add_column(justify="right", no_wrap=True)
         table.add_row(
             Text(""),
-            *(Text(h, self.style("dim")) for h in ("in tok/s", "out tok/s", "req/min", "err%")),
+            *(Text(h, self.style("dim")) for h in ("tok in/s", "tok out/s", "req/min", "err%")),
         )
         table.add_row(*self._row(snapshot.fleet, tier, is_fleet=True))
         if len(snapshot.pools) > 1:

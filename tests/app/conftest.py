@@ -17,9 +17,18 @@ AppFactory = Callable[..., tuple[InferdeckApp, VirtualFleetSource]]
 def make_app() -> AppFactory:
     """Build an app on a simulated fleet advanced in virtual time (no threads, no sockets)."""
 
-    def factory(*, seconds: int = 90, theme: str = "inferdeck-dark", **hub_kwargs: object):
+    def factory(*, seconds: int = 60, theme: str = "inferdeck-dark", **hub_kwargs: object):
         hub, source = warmed_hub(seconds=seconds, **hub_kwargs)  # type: ignore[arg-type]
         app = InferdeckApp(hub, theme=theme, clock=source.clock, start_hub=False)
         return app, source
 
     return factory
+
+
+@pytest.fixture(autouse=True)
+def utc_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The header shows local time: pin the zone so screens are the same on every machine."""
+    import time
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()

@@ -41,6 +41,7 @@ class OverviewScreen(Screen[None]):
         }
         &.-narrow {
             LatencyPanel { width: 1fr; }
+            ThroughputPanel { width: 1fr; }
         }
     }
     """

@@ -1,0 +1,178 @@
+"""The overview as an operator uses it: the numbers are the simulator's, keys do what they say."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from rich.console import Console
+from textual.widget import Widget
+
+from tests.app.conftest import AppFactory
+from tui.app import SnapshotReady
+from tui.model import Backend, Health, OverallState
+from widgets.backends import BackendsTable
+from widgets.format import number, percent, seconds
+from widgets.gpus import GpuPanel
+from widgets.header import FleetHeader
+from widgets.latency import LatencyPanel
+from widgets.queue import QueuePanel
+from widgets.throughput import ThroughputPanel
+
+
+def text_of(widget: Widget, width: int = 100) -> str:
+    """What a render-based widget draws, as plain text."""
+    console = Console(width=width, record=True, color_system=None)
+    console.print(widget.render())
+    return console.export_text()
+
+
+def row_text(table: BackendsTable, name: str) -> list[str]:
+    return [cell.plain for cell in table.get_row(name)]
+
+
+async def test_panels_show_the_simulators_numbers(make_app: AppFactory) -> None:
+    app, _ = make_app()
+    snapshot = app.hub.latest
+    assert snapshot is not None and snapshot.fleet is not None
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(BackendsTable)
+        assert [k.value for k in table.rows] == ["blue-0", "blue-1", "green-0"]
+        for backend in snapshot.backends:
+            cells = row_text(table, backend.name)
+            assert cells[2] == "up"
+            assert cells[5] == percent(backend.kv_cache_usage)
+            assert cells[6] == seconds(backend.ttft.p95)
+            assert cells[7] == seconds(backend.e2e.p95)
+        gpus = text_of(app.screen.query_one(GpuPanel))
+        for gpu in snapshot.gpus:
+            assert f"{gpu.util_pct:.0f}%" in gpus and f"{gpu.temp_c:.0f}°C" in gpus
+        queue = text_of(app.screen.query_one(QueuePanel))
+        assert f"{snapshot.fleet.running:.0f}" in queue
+        latency = app.screen.query_one(LatencyPanel)
+        figures = text_of(latency.children[0])
+        assert seconds(snapshot.fleet.ttft.p95) in figures
+        assert seconds(snapshot.fleet.e2e.p50) in figures
+        assert "SLO <500ms / <2.00s" in figures  # the Standard tier's TTFT limits
+        flow = text_of(app.screen.query_one(ThroughputPanel))
+        assert number(snapshot.fleet.traffic.requests_per_min) in flow
+        header = text_of(app.screen.query_one(FleetHeader), width=120)
+        assert " OK " in header and "env demo" in header and "SLO Standard" in header
+
+
+async def test_crash_shows_down_on_the_next_refresh(make_app: AppFactory) -> None:
+    app, source = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        source.fleet.set_fault("blue-0", "crash")
+        await app.hub.poll_once()
+        await pilot.pause()
+        table = app.screen.query_one(BackendsTable)
+        cells = row_text(table, "blue-0")
+        assert "DOWN" in cells[2] and "connection refused" in cells[2]
+        assert cells[3:] == ["—"] * 7  # figures of a dead backend are not shown as live
+        header = text_of(app.screen.query_one(FleetHeader), width=120)
+        assert "DEGRADED" in header and "blue-0 down: connection refused" in header
+        source.fleet.set_fault("blue-0", "clear")
+        await app.hub.poll_once()
+        await app.hub.poll_once()
+        await pilot.pause()
+        assert row_text(table, "blue-0")[2] == "up"
+
+
+async def test_latency_fault_breaches_the_slo(make_app: AppFactory) -> None:
+    app, source = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        source.fleet.set_fault("blue-1", "latency", 4)
+        for _ in range(60):
+            await app.hub.poll_once()
+        await pilot.pause()
+        snapshot = app.hub.latest
+        assert snapshot is not None and snapshot.overall is OverallState.DEGRADED
+        assert any("p95" in reason for reason in snapshot.overall_reasons)
+        table = app.screen.query_one(BackendsTable)
+        e2e = table.get_row("blue-1")[7]
+        assert e2e.style == table.get_component_rich_style("backends--breach", partial=True)
+
+
+async def test_pause_freezes_the_view_and_resume_catches_up(make_app: AppFactory) -> None:
+    app, source = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("p")
+        assert "PAUSED" in text_of(app.screen.query_one(FleetHeader), width=120)
+        source.fleet.set_fault("green-0", "crash")
+        await app.hub.poll_once()
+        await pilot.pause()
+        table = app.screen.query_one(BackendsTable)
+        assert row_text(table, "green-0")[2] == "up"  # frozen
+        await pilot.press("p")
+        await pilot.pause()
+        assert "DOWN" in row_text(table, "green-0")[2]
+        assert "PAUSED" not in text_of(app.screen.query_one(FleetHeader), width=120)
+
+
+async def test_t_cycles_themes(make_app: AppFactory) -> None:
+    app, _ = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        seen = [app.theme]
+        for _ in range(3):
+            await pilot.press("t")
+            seen.append(app.theme)
+        assert seen == [
+            "inferdeck-dark",
+            "inferdeck-light",
+            "inferdeck-high-contrast",
+            "inferdeck-dark",
+        ]
+
+
+async def test_question_mark_lists_the_keys(make_app: AppFactory) -> None:
+    app, _ = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        panel = app.screen.query("HelpPanel")
+        assert panel
+        shown = {binding.description for (_, binding, _, _) in app.active_bindings.values()}
+        assert {"Quit", "Pause", "Theme", "Keys"} <= shown
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert not app.screen.query("HelpPanel")
+
+
+async def test_q_quits(make_app: AppFactory) -> None:
+    app, _ = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+async def test_stale_source_is_shown_on_the_panels(make_app: AppFactory) -> None:
+    app, source = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        source.clock.advance(30)  # no poll for 30 s: the scrape source has gone quiet
+        app.hub._publish()
+        await pilot.pause()
+        gpus = app.screen.query_one(GpuPanel)
+        assert gpus.has_class("-stale")
+        assert "scrape STALE 30s" in str(gpus.border_subtitle)
+        assert "data 30s" in text_of(app.screen.query_one(FleetHeader), width=120)
+
+
+async def test_hostile_labels_render_literally(make_app: AppFactory) -> None:
+    app, _ = make_app()
+    snapshot = app.hub.latest
+    assert snapshot is not None
+    hostile = "$(touch /tmp/x)[bold red]x[/]\x1b[31mred\x07"
+    evil = Backend(
+        name=hostile, pool="blue", url="http://h", health=Health.DOWN, reason="[link=x]\x1b]0;t"
+    )
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.post_message(
+            SnapshotReady(dataclasses.replace(snapshot, backends=(*snapshot.backends, evil)))
+        )
+        await pilot.pause()
+        cells = row_text(app.screen.query_one(BackendsTable), hostile)
+        assert cells[0] == "$(touch /tmp/x)[bold red]x[/]\u241b[31mred\u2407"
+        assert "[link=x]" in cells[2]
+        assert "\x1b" not in "".join(cells)

@@ -1,0 +1,18 @@
+"""Snapshot tests: the overview at 120x40 and 80x24, per theme, healthy and in an incident.
+
+Fixed simulator seed, virtual clock (see tui.screenshots). Update on purpose with
+`pytest tests/app/test_snapshots.py --snapshot-update` and review the SVG diffs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from tui.screenshots import SCENES, Scene, build_app
+
+
+@pytest.mark.parametrize("scene", SCENES, ids=[s.name for s in SCENES])
+def test_overview_snapshot(scene: Scene, snap_compare: Callable[..., bool]) -> None:
+    assert snap_compare(build_app(scene), terminal_size=scene.size)

@@ -1,0 +1,68 @@
+"""`inferdeck screenshots`: regenerate screenshots/ from the demo, with a fixed seed and clock.
+
+The same scenes are the snapshot tests' scenes, so the README shows what CI checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tui.app import InferdeckApp
+from tui.demo_data import warmed_hub
+from tui.sources.simulated import VirtualFleetSource
+
+
+@dataclass(frozen=True)
+class Scene:
+    """One screenshot: a name, a terminal size, a theme and what to do to the fleet first."""
+
+    name: str
+    size: tuple[int, int]
+    theme: str = "inferdeck-dark"
+    prepare: Callable[[VirtualFleetSource], int] | None = None  # returns seconds to run after
+
+
+def _incident(source: VirtualFleetSource) -> int:
+    """blue-0 crashed, blue-1 three times slower: an evening to remember."""
+    source.fleet.set_fault("blue-0", "crash")
+    source.fleet.set_fault("blue-1", "latency", 3.0)
+    return 45
+
+
+SCENES = (
+    Scene("overview-dark-120x40", (120, 40)),
+    Scene("overview-light-120x40", (120, 40), theme="inferdeck-light"),
+    Scene("overview-dark-80x24", (80, 24)),
+    Scene("overview-incident-120x40", (120, 40), prepare=_incident),
+)
+
+
+def build_app(scene: Scene, seed: int = 7) -> InferdeckApp:
+    """The app for a scene: a warmed virtual fleet, a frozen clock, no background thread."""
+    hub, source = warmed_hub(seed=seed, seconds=90)
+    if scene.prepare is not None:
+        for _ in range(scene.prepare(source)):
+            hub.record(source, source.poll())
+    return InferdeckApp(hub, theme=scene.theme, clock=source.clock, start_hub=False)
+
+
+async def _shoot(scene: Scene, folder: Path) -> Path:
+    app = build_app(scene)
+    async with app.run_test(size=scene.size) as pilot:
+        await pilot.pause()
+        path = folder / f"{scene.name}.svg"
+        app.save_screenshot(filename=path.name, path=str(folder))
+    return path
+
+
+def regenerate(folder: Path) -> list[Path]:
+    """Write every scene's SVG into ``folder``; returns the paths written."""
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    folder.mkdir(parents=True, exist_ok=True)
+    return [asyncio.run(_shoot(scene, folder)) for scene in SCENES]
