@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Mapping
 
+from rich.segment import Segments
+from rich.text import Text
+from rich.traceback import Traceback
 from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
@@ -50,8 +54,10 @@ class InferdeckApp(App[None]):
         start_hub: bool = True,
         keymap: Mapping[str, str] | None = None,
         subtitle: str = "",
+        debug: bool = False,
     ) -> None:
         super().__init__()
+        self.show_tracebacks = debug
         self.hub = hub
         self.clock = clock
         self.start_hub = start_hub
@@ -62,6 +68,22 @@ class InferdeckApp(App[None]):
         self.sub_title = subtitle
         for t in THEMES:
             self.register_theme(t)
+
+    def _fatal_error(self) -> None:
+        """Exit on an unhandled error with one line (a full traceback only with --debug).
+
+        Textual's own crash report prints every frame's local variables, which can hold
+        tokens and URLs with credentials: not something to leave on a shared screen.
+        """
+        error = self._exception or sys.exc_info()[1]
+        self.bell()
+        if self.show_tracebacks:
+            rendered: Traceback | Text = Traceback(show_locals=False, width=None)
+        else:
+            message = " ".join(str(error).split()) if error else "unknown error"
+            rendered = Text(f"inferdeck: error: {type(error).__name__}: {message}")
+        self._exit_renderables.append(Segments(self.console.render(rendered, self.console.options)))
+        self._close_messages_no_wait()
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         """The app's semantic colours, for themes that do not set them."""
@@ -75,6 +97,8 @@ class InferdeckApp(App[None]):
         self.latest = self.hub.latest  # the overview shows it as soon as it is mounted
         self.push_screen(OverviewScreen(clock=self.clock))
         self.hub.subscribe(self._from_hub)
+        if self.sub_title:
+            self.notify(self.sub_title, title="inferdeck", timeout=8)
         if self.start_hub:
             self.hub.start()
 

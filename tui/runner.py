@@ -96,6 +96,7 @@ def _sim_config(args: argparse.Namespace) -> SimConfig:
         gpus=getattr(args, "gpus", 4),
         seed=getattr(args, "seed", 7),
         rps=getattr(args, "rps", 20.0),
+        port_base=getattr(args, "port_base", 18000),
     )
 
 
@@ -115,7 +116,7 @@ def _load(args: argparse.Namespace) -> Config:
     return config
 
 
-def _run_app(config: Config, control_url: str | None, subtitle: str) -> int:
+def _run_app(config: Config, control_url: str | None, subtitle: str, debug: bool = False) -> int:
     from tui.app import InferdeckApp  # Textual is loaded only when a screen is wanted
 
     hub = Hub(
@@ -125,22 +126,27 @@ def _run_app(config: Config, control_url: str | None, subtitle: str) -> int:
         refresh_s=config.refresh_s,
         history_points=config.history_points,
     )
-    app = InferdeckApp(hub, theme=config.theme, keymap=config.keys, subtitle=subtitle)
+    app = InferdeckApp(hub, theme=config.theme, keymap=config.keys, subtitle=subtitle, debug=debug)
     app.run()
-    return 0
+    return app.return_code or 0
 
 
 def run_demo(args: argparse.Namespace) -> int:
     """`inferdeck demo`: start the simulated fleet in-process and open the overview on it."""
     with simulated_fleet(_sim_config(args)) as description:
         config = demo_config(description, args)
-        return _run_app(config, description["control"], f"demo · control {description['control']}")
+        return _run_app(
+            config,
+            description["control"],
+            f"demo · control {description['control']}",
+            debug=getattr(args, "debug", False),
+        )
 
 
 def run_dashboard(args: argparse.Namespace) -> int:
     """`inferdeck [-c FILE]`: the dashboard on a real stack."""
     config = _load(args)
-    return _run_app(config, None, config.environment)
+    return _run_app(config, None, config.environment, debug=getattr(args, "debug", False))
 
 
 def run_snapshot(args: argparse.Namespace) -> int:

@@ -1,0 +1,137 @@
+"""`inferdeck demo` in a real terminal (tmux), driven as an on-call engineer would.
+
+Faults injected with `inferdeck sim fault` must show on screen within two refreshes, and
+`q` must stop everything the demo started.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+REFRESH_S = 1.0
+
+
+class Terminal:
+    """A detached tmux session at 120x40 running one command."""
+
+    def __init__(self, command: list[str]) -> None:
+        if shutil.which("tmux") is None:
+            pytest.fail("tmux is not installed: apt-get install tmux")
+        self.name = f"e2e-{uuid.uuid4().hex[:8]}"
+        shell = " ".join(command)
+        subprocess.run(
+            ["tmux", "new-session", "-d", "-s", self.name, "-x", "120", "-y", "40",
+             f"cd {ROOT} && env TERM=xterm-256color TZ=UTC {shell}; sleep 30"],
+            check=True,
+        )  # fmt: skip
+
+    def screen(self) -> str:
+        return subprocess.run(
+            ["tmux", "capture-pane", "-p", "-t", self.name],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+
+    def press(self, key: str) -> None:
+        subprocess.run(["tmux", "send-keys", "-t", self.name, key], check=True)
+
+    def wait_for(self, ready: Callable[[str], bool], timeout: float, what: str) -> float:
+        start = time.monotonic()
+        while time.monotonic() - start < timeout:
+            if ready(self.screen()):
+                return time.monotonic() - start
+            time.sleep(0.05)
+        pytest.fail(f"{what} not shown within {timeout}s; screen:\n{self.screen()}")
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+
+
+def backend_row(screen: str, name: str) -> str:
+    return next((line for line in screen.splitlines() if f"│ {name} " in line), "")
+
+
+def in_flight(screen: str, name: str) -> int:
+    """Running plus waiting requests of a backend, as its table row shows them."""
+    match = re.search(rf"│ {name}\s+\w+\s+up\s+(\d+)\s+(\d+)", screen)
+    return int(match.group(1)) + int(match.group(2)) if match else -1
+
+
+def free_port_base() -> int:
+    """A base port whose control, backend and exporter ports are free now."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = s.getsockname()[1]
+        if base + 100 < 65000 and all(_free(base + i) for i in (0, 1, 2, 3, 100)):
+            return base
+    raise RuntimeError("no free port block")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def fault(control: str, backend: str, kind: str, *value: str) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "tui.cli", "sim", "fault", backend, kind, *value,
+         "--control", control],
+        check=True, capture_output=True, cwd=ROOT, timeout=20,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def demo() -> Iterator[tuple[Terminal, str, int]]:
+    base = free_port_base()
+    term = Terminal([sys.executable, "-m", "tui.cli", "demo", "--port-base", str(base)])
+    try:
+        yield term, f"http://127.0.0.1:{base}", base
+    finally:
+        term.close()
+
+
+def test_demo_tells_the_truth_within_two_refreshes(demo: tuple[Terminal, str, int]) -> None:
+    term, control, base = demo
+    term.wait_for(
+        lambda s: " OK " in s and all("up" in backend_row(s, b) for b in ("blue-0", "blue-1", "green-0")),
+        timeout=30, what="a healthy fleet",
+    )  # fmt: skip
+
+    fault(control, "blue-0", "crash")
+    took = term.wait_for(
+        lambda s: "DOWN" in backend_row(s, "blue-0") and "DEGRADED" in s,
+        timeout=2 * REFRESH_S + 1.5, what="blue-0 down",
+    )  # fmt: skip
+    assert "blue-0 down: connection refused" in term.screen()
+    print(f"crash shown after {took:.2f}s")
+
+    fault(control, "blue-0", "clear")
+    term.wait_for(lambda s: "up" in backend_row(s, "blue-0") and " OK " in s,
+                  timeout=2 * REFRESH_S + 3, what="blue-0 back up")  # fmt: skip
+
+    before = in_flight(term.screen(), "blue-1")
+    assert before > 0
+    fault(control, "blue-1", "latency", "--value", "4")
+    term.wait_for(lambda s: in_flight(s, "blue-1") >= before * 1.3 + 3,
+                  timeout=2 * REFRESH_S + 2, what="blue-1 piling up requests")  # fmt: skip
+
+    term.press("p")
+    term.wait_for(lambda s: "PAUSED" in s, timeout=3, what="the PAUSED badge")
+    term.press("p")
+    term.press("q")
+    ports = (base, base + 1, base + 2, base + 3, base + 100)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not all(_free(p) for p in ports):
+        time.sleep(0.1)
+    assert [p for p in ports if not _free(p)] == [], "ports still listening after q"
