@@ -74,8 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--gpus", type=int, default=4, help="simulated GPUs")
     demo.add_argument("--rps", type=float, default=20.0, help="requests per second")
     demo.add_argument("--tier", default=None, help="SLO tier: standard, enhanced, premium")
-    demo.add_argument("--port-base", type=int, default=18000,
-                      help="simulator ports from here (control; backends +1..; GPUs +100)")
+    demo.add_argument(
+        "--port-base",
+        type=int,
+        default=18000,
+        help="simulator ports from here (control; backends +1..; GPUs +100)",
+    )
 
     sim = commands.add_parser("sim", help="run the simulated fleet alone")
     _common(sim, suppress=True)

@@ -103,8 +103,9 @@ def demo() -> Iterator[tuple[Terminal, str, int]]:
 
 def test_demo_tells_the_truth_within_two_refreshes(demo: tuple[Terminal, str, int]) -> None:
     term, control, base = demo
+    names = ("blue-0", "blue-1", "green-0")
     term.wait_for(
-        lambda s: " OK " in s and all("up" in backend_row(s, b) for b in ("blue-0", "blue-1", "green-0")),
+        lambda s: " OK " in s and all("up" in backend_row(s, b) for b in names),
         timeout=30, what="a healthy fleet",
     )  # fmt: skip
 

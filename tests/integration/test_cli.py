@@ -54,7 +54,10 @@ def test_config_error_is_one_line_with_file_and_line(tmp_path: Path) -> None:
 def test_missing_config_is_a_usage_error(tmp_path: Path) -> None:
     result = run("-c", str(tmp_path / "absent.yaml"))
     assert result.returncode == 2
-    assert result.stderr.strip() == f"inferdeck: error: {tmp_path / 'absent.yaml'}:0: no such config file"
+    assert (
+        result.stderr.strip()
+        == f"inferdeck: error: {tmp_path / 'absent.yaml'}:0: no such config file"
+    )
 
 
 def test_snapshot_json_from_the_demo_fleet() -> None:
