@@ -94,13 +94,17 @@ class BackendsTable(DataTable[Text]):
         for row_key in list(self.rows):
             if row_key.value not in wanted:
                 self.remove_row(row_key)
+        present = {k.value for k in self.rows}
         for backend in snapshot.backends:
             cells = self.cells(backend, snapshot.slo_tier)
-            if backend.name in {k.value for k in self.rows}:
-                for (key, _), cell in zip(COLUMNS, cells, strict=True):
-                    self.update_cell(backend.name, key, cell, update_width=True)
-            else:
+            if backend.name not in present:
                 self.add_row(*cells, key=backend.name)
+                continue
+            for (key, _), cell, old in zip(COLUMNS, cells, self.get_row(backend.name), strict=True):
+                if (cell.plain, cell.style) != (old.plain, old.style):  # unchanged: no repaint
+                    self.update_cell(
+                        backend.name, key, cell, update_width=cell.cell_len > old.cell_len
+                    )
         up = sum(b.health is Health.UP for b in snapshot.backends)
         self.border_subtitle = f"{up}/{len(snapshot.backends)} up"
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from rich.bar import Bar
-from rich.console import RenderableType
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from tui.analysis.thresholds import GPU_LIMITS
-from tui.model import Gpu
+from tui.model import FleetSnapshot, Gpu
 from widgets.format import DASH, known, number, safe, spark
 from widgets.levels import level
 from widgets.panel import Panel
@@ -24,6 +24,8 @@ class GpuPanel(Panel):
     TITLE = "GPUs"
     SOURCES = ("scrape", "nvml", "prometheus")
     HISTORY_WIDTH = 16
+    MAX_ROWS = 8
+    """More GPUs than this are summarised in one line; the GPUs screen lists them all."""
 
     def render(self) -> RenderableType:
         """Draw the table of GPUs (or say why there are none)."""
@@ -43,7 +45,8 @@ class GpuPanel(Panel):
             table.add_column("power", justify="right", no_wrap=True)
             table.add_column("history", no_wrap=True)
         hosts = {g.host for g in snapshot.gpus}
-        for gpu in snapshot.gpus:
+        shown = snapshot.gpus if len(snapshot.gpus) <= self.MAX_ROWS else self._busiest(snapshot)
+        for gpu in shown:
             label = f"{gpu.index}" if len(hosts) == 1 else f"{safe(gpu.host)[:10]}/{gpu.index}"
             row: list[RenderableType] = [
                 Text(label, self.style("dim")),
@@ -57,7 +60,26 @@ class GpuPanel(Panel):
                 row.append(Text(_power(gpu), self.style("dim")))
                 row.append(Text(spark(history, self.HISTORY_WIDTH, 0, 100), self.style("ok")))
             table.add_row(*row)
-        return table
+        hidden = len(snapshot.gpus) - len(shown)
+        if hidden <= 0:
+            return table
+        rest = [g for g in snapshot.gpus if g not in shown]
+        utils = [g.util_pct for g in rest if known(g.util_pct)]
+        temps = [g.temp_c for g in rest if known(g.temp_c)]
+        summary = f"+{hidden} more"
+        if utils:
+            summary += f" · avg util {sum(utils) / len(utils):.0f}%"  # type: ignore[arg-type]
+        if temps:
+            summary += f" · max temp {max(temps):.0f}°C"  # type: ignore[type-var]
+        return Group(table, Text(summary, self.style("dim")))
+
+    def _busiest(self, snapshot: FleetSnapshot) -> tuple[Gpu, ...]:
+        """The GPUs most worth a row: hottest and busiest first, then shown in index order."""
+        ranked = sorted(
+            snapshot.gpus,
+            key=lambda g: -(g.temp_c or 0) - (g.util_pct or 0),
+        )[: self.MAX_ROWS - 1]
+        return tuple(g for g in snapshot.gpus if g in ranked)
 
     def _bar(self, gpu: Gpu) -> RenderableType:
         util = gpu.util_pct if known(gpu.util_pct) else 0.0

@@ -63,6 +63,7 @@ class Panel(Widget):
     """The snapshot to render; assigning a new one repaints the panel."""
 
     TITLE = "panel"
+    _shape: object = None
     SOURCES: tuple[str, ...] = ("scrape",)
     """Names of the sources this panel's figures come from."""
 
@@ -82,7 +83,15 @@ class Panel(Widget):
             "-error",
         )
         self.border_subtitle = _describe(worst, snapshot.taken_at)
-        self.refresh(layout=True)  # the number of rows may have changed
+        shape = self.shape(snapshot)
+        # A layout pass costs far more than a repaint: ask for one only when the number of
+        # rows this panel draws has changed.
+        self.refresh(layout=shape != self._shape)
+        self._shape = shape
+
+    def shape(self, snapshot: FleetSnapshot) -> object:
+        """What decides this panel's height (rows drawn); a change asks for a new layout."""
+        return (len(snapshot.gpus), len(snapshot.pools), snapshot.fleet is None)
 
     def style(self, name: str) -> Style:
         """The Rich style of one of this panel's component classes (``ok``, ``dim``, ...)."""

@@ -9,7 +9,7 @@ from textual.widget import Widget
 
 from tests.app.conftest import AppFactory
 from tui.app import SnapshotReady
-from tui.model import Backend, Health, OverallState
+from tui.model import Backend, Gpu, Health, OverallState
 from widgets.backends import BackendsTable
 from widgets.format import number, percent, seconds
 from widgets.gpus import GpuPanel
@@ -176,3 +176,19 @@ async def test_hostile_labels_render_literally(make_app: AppFactory) -> None:
         assert cells[0] == "$(touch /tmp/x)[bold red]x[/]\u241b[31mred\u2407"
         assert "[link=x]" in cells[2]
         assert "\x1b" not in "".join(cells)
+
+
+async def test_many_gpus_are_summarised_hottest_first(make_app: AppFactory) -> None:
+    app, _ = make_app(seconds=5)
+    snapshot = app.hub.latest
+    assert snapshot is not None
+    gpus = tuple(
+        Gpu(host="h", index=i, util_pct=50.0, temp_c=90.0 if i == 17 else 60.0 + i % 3)
+        for i in range(20)
+    )
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.post_message(SnapshotReady(dataclasses.replace(snapshot, gpus=gpus)))
+        await pilot.pause()
+        text = text_of(app.screen.query_one(GpuPanel), width=60)
+        assert "+13 more · avg util 50% · max temp 61°C" in text  # the 62s got rows
+        assert "90°C" in text  # the overheating GPU gets a row even though it is number 17
