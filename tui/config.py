@@ -59,6 +59,68 @@ class ScrapeConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class PrometheusConfig:
+    """The prometheus source: PromQL over the whole fleet."""
+
+    url: str
+    interval_s: float = 5.0
+    pool_label: str = "pool"
+    name_label: str = "backend"  # target label holding the backend's name; else `instance`
+    window: str = "1m"
+    timeout_s: float = 5.0
+    token_env: str | None = None
+    token_file: str | None = None
+    basic_auth_env: str | None = None  # "user:password" in this environment variable
+    verify_tls: bool = True
+    ca_file: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertmanagerConfig:
+    """The alertmanager source: alerts and silences (API v2)."""
+
+    url: str
+    interval_s: float = 5.0
+    timeout_s: float = 5.0
+    token_env: str | None = None
+    token_file: str | None = None
+    basic_auth_env: str | None = None
+    verify_tls: bool = True
+    ca_file: str | None = None
+    ack_duration_s: float = 3600.0  # how long an acknowledgement (silence) lasts by default
+
+
+@dataclass(frozen=True, slots=True)
+class NvmlConfig:
+    """The nvml source: GPUs of the machine inferdeck runs on."""
+
+    enabled: bool = True
+    interval_s: float = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class DockerConfig:
+    """The docker source: the stack's containers, through Docker's or podman's socket."""
+
+    url: str = "unix:///var/run/docker.sock"
+    interval_s: float = 5.0
+    compose_project: str | None = None  # containers with this com.docker.compose.project label
+    name_patterns: tuple[str, ...] = ()  # or whose names match one of these globs
+    log_lines: int = 200
+
+
+@dataclass(frozen=True, slots=True)
+class SourcesConfig:
+    """Which sources run, and how."""
+
+    scrape: ScrapeConfig = field(default_factory=ScrapeConfig)
+    prometheus: PrometheusConfig | None = None
+    alertmanager: AlertmanagerConfig | None = None
+    nvml: NvmlConfig | None = None
+    docker: DockerConfig | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole, validated configuration."""
 
@@ -70,8 +132,13 @@ class Config:
     history_points: int = 300
     read_only: bool = False
     backends: tuple[BackendConfig, ...] = ()
-    scrape: ScrapeConfig = field(default_factory=ScrapeConfig)
+    sources: SourcesConfig = field(default_factory=SourcesConfig)
     keys: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def scrape(self) -> ScrapeConfig:
+        """The scrape source's settings (always present; idle without backends)."""
+        return self.sources.scrape
 
 
 # --- validation -------------------------------------------------------------------------
@@ -184,6 +251,73 @@ def _scrape(path: str, node: yaml.Node) -> ScrapeConfig:
     return ScrapeConfig(**fields)
 
 
+def _fields(path: str, spec: dict[str, str]) -> dict[str, Callable[[yaml.Node], Any]]:
+    """Validators by kind name: url, text, bool, positive, int, globs."""
+    kinds: dict[str, Callable[[str], Callable[[yaml.Node], Any]]] = {
+        "url": lambda k: lambda n: _url(path, n, k),
+        "socket": lambda k: lambda n: _socket(path, n, k),
+        "text": lambda k: lambda n: _scalar(path, n, str, k),
+        "bool": lambda k: lambda n: _scalar(path, n, bool, k),
+        "positive": lambda k: lambda n: _positive(path, n, k),
+        "int": lambda k: lambda n: int(_positive(path, n, k)),
+        "globs": lambda k: lambda n: _sequence(path, n, k, lambda i: _scalar(path, i, str, k)),
+    }
+    return {key: kinds[kind](key) for key, kind in spec.items()}
+
+
+def _socket(path: str, node: yaml.Node, key: str) -> str:
+    value = str(_scalar(path, node, str, key))
+    if value.startswith("unix://") and len(value) > len("unix://"):
+        return value
+    return _url(path, node, key)
+
+
+def _section(
+    path: str, node: yaml.Node, what: str, spec: dict[str, str], required: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    fields = _mapping(path, node, what, _fields(path, spec))
+    for key in required:
+        if key not in fields:
+            raise ConfigError(f"{_where(path, node)}: {what} needs '{key}'")
+    return fields
+
+
+_AUTH = {"token_env": "text", "token_file": "text", "basic_auth_env": "text",
+         "verify_tls": "bool", "ca_file": "text"}  # fmt: skip
+
+
+def _sources(path: str, node: yaml.Node) -> SourcesConfig:
+    found = _mapping(
+        path,
+        node,
+        "sources",
+        {
+            "scrape": lambda n: _scrape(path, n),
+            "prometheus": lambda n: PrometheusConfig(**_section(
+                path, n, "sources.prometheus",
+                {"url": "url", "interval_s": "positive", "pool_label": "text",
+                 "name_label": "text", "window": "text", "timeout_s": "positive", **_AUTH},
+                required=("url",),
+            )),
+            "alertmanager": lambda n: AlertmanagerConfig(**_section(
+                path, n, "sources.alertmanager",
+                {"url": "url", "interval_s": "positive", "timeout_s": "positive",
+                 "ack_duration_s": "positive", **_AUTH},
+                required=("url",),
+            )),
+            "nvml": lambda n: NvmlConfig(**_section(
+                path, n, "sources.nvml", {"enabled": "bool", "interval_s": "positive"}
+            )),
+            "docker": lambda n: DockerConfig(**_section(
+                path, n, "sources.docker",
+                {"url": "socket", "interval_s": "positive", "compose_project": "text",
+                 "name_patterns": "globs", "log_lines": "int"},
+            )),
+        },
+    )  # fmt: skip
+    return SourcesConfig(**found)
+
+
 def _tier(path: str, node: yaml.Node) -> str:
     value = str(_scalar(path, node, str, "slo_tier")).lower()
     if value not in TIERS:
@@ -217,9 +351,6 @@ def parse_config(text: str, path: str = "<config>") -> Config:
             seen.add(backend.name)
         return found
 
-    def sources(node: yaml.Node) -> dict[str, Any]:
-        return _mapping(path, node, "sources", {"scrape": lambda n: _scrape(path, n)})
-
     def keys(node: yaml.Node) -> dict[str, str]:
         if not isinstance(node, yaml.MappingNode):
             raise ConfigError(f"{_where(path, node)}: 'keys' must map binding ids to keys")
@@ -243,12 +374,11 @@ def parse_config(text: str, path: str = "<config>") -> Config:
             "history_points": history,
             "read_only": lambda n: _scalar(path, n, bool, "read_only"),
             "backends": backends,
-            "sources": sources,
+            "sources": lambda n: _sources(path, n),
             "keys": keys,
         },
     )
-    scrape = fields.pop("sources", {}).get("scrape", ScrapeConfig())
-    return Config(path=path, scrape=scrape, **fields)
+    return Config(path=path, **fields)
 
 
 def load_config(path: str | os.PathLike[str]) -> Config:

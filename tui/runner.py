@@ -13,7 +13,15 @@ from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from tui.config import BackendConfig, Config, ConfigError, ScrapeConfig, find_config, load_config
+from tui.config import (
+    BackendConfig,
+    Config,
+    ConfigError,
+    ScrapeConfig,
+    SourcesConfig,
+    find_config,
+    load_config,
+)
 from tui.hub import Hub
 from tui.model import FleetSnapshot
 from tui.sim.config import SimConfig, parse_pools
@@ -58,11 +66,13 @@ def demo_config(description: Mapping[str, Any], args: argparse.Namespace) -> Con
             BackendConfig(name=b["name"], pool=b["pool"], url=b["url"], model=b.get("model", ""))
             for b in description["backends"]
         ),
-        scrape=ScrapeConfig(
-            interval_s=refresh,
-            window_s=60.0,
-            timeout_s=2.0,
-            gpu_exporters=(description["gpu_exporter"],),
+        sources=SourcesConfig(
+            scrape=ScrapeConfig(
+                interval_s=refresh,
+                window_s=60.0,
+                timeout_s=2.0,
+                gpu_exporters=(description["gpu_exporter"],),
+            )
         ),
     )
 

@@ -18,6 +18,8 @@ def test_shipped_example_is_valid_and_documents_every_key() -> None:
     assert config.environment == "production"
     assert config.backends and all(b.url.startswith("http") for b in config.backends)
     assert config.scrape.gpu_exporters
+    assert config.sources.prometheus is not None and config.sources.prometheus.url.endswith(":9090")
+    assert config.sources.docker is not None and config.sources.docker.name_patterns == ("vllm-*",)
     text = EXAMPLE.read_text()
     for key in (
         "environment",
@@ -62,6 +64,15 @@ def test_good_config_is_typed() -> None:
     ("text", "expected"),
     [
         ("environment: x\nbogus: 1\n", "c.yaml:2: unknown key 'bogus' in the config"),
+        (
+            "sources:\n  prometheus:\n    interval_s: 5\n",
+            "c.yaml:3: sources.prometheus needs 'url'",
+        ),
+        ("sources:\n  docker:\n    url: tcp:/x\n", "c.yaml:3: 'url' must be an http(s) URL"),
+        (
+            "sources:\n  alertmanager: {url: 'http://h:9093', verify_tls: 1}\n",
+            "c.yaml:2: 'verify_tls' must be a bool",
+        ),
         ("refresh_s: fast\n", "c.yaml:1: 'refresh_s' must be a float, not str 'fast'"),
         ("refresh_s: -1\n", "c.yaml:1: 'refresh_s' must be greater than 0"),
         ("slo_tier: gold\n", "c.yaml:1: slo_tier must be one of"),
