@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from rich.segment import Segments
 from rich.text import Text
@@ -15,8 +15,25 @@ from textual.message import Message
 
 from themes import SEMANTIC_DEFAULTS, THEMES
 from tui.hub import Hub
-from tui.model import FleetSnapshot
+from tui.model import FleetSnapshot, LogLine
+from tui.screens.logs import LogsScreen
 from tui.screens.overview import OverviewScreen
+from tui.screens.tables import BackendsScreen, ContainersScreen, GpusScreen
+from widgets.format import safe
+
+LiveScreen = OverviewScreen | GpusScreen | BackendsScreen | ContainersScreen
+"""Screens that show live snapshots."""
+
+SCREENS: dict[str, type[LiveScreen]] = {
+    "overview": OverviewScreen,
+    "gpus": GpusScreen,
+    "backends": BackendsScreen,
+    "containers": ContainersScreen,
+}
+"""The screens the number keys switch between, by name."""
+
+LogReader = Callable[[str], Awaitable[list[LogLine]]]
+"""Fetches a container's last log lines."""
 
 
 class SnapshotReady(Message):
@@ -43,7 +60,15 @@ class InferdeckApp(App[None]):
         Binding("p", "toggle_pause", "Pause", id="pause", tooltip="Freeze or resume live updates"),
         Binding("t", "next_theme", "Theme", id="theme", tooltip="Cycle through the themes"),
         Binding("question_mark", "toggle_keys", "Keys", id="help", tooltip="List every key"),
-    ]
+        Binding("1", "show_screen('overview')", "Overview", id="screen-overview",
+                tooltip="Is the fleet healthy?"),
+        Binding("2", "show_screen('gpus')", "GPUs", id="screen-gpus",
+                tooltip="Every GPU with history and processes"),
+        Binding("3", "show_screen('backends')", "Backends", id="screen-backends",
+                tooltip="Every backend with every figure"),
+        Binding("c", "show_screen('containers')", "Containers", id="screen-containers",
+                tooltip="The stack's containers; enter shows logs"),
+    ]  # fmt: skip
 
     def __init__(
         self,
@@ -55,9 +80,11 @@ class InferdeckApp(App[None]):
         keymap: Mapping[str, str] | None = None,
         subtitle: str = "",
         debug: bool = False,
+        log_reader: LogReader | None = None,
     ) -> None:
         super().__init__()
         self.show_tracebacks = debug
+        self.log_reader = log_reader
         self.hub = hub
         self.clock = clock
         self.start_hub = start_hub
@@ -95,7 +122,9 @@ class InferdeckApp(App[None]):
         if self._keymap:
             self.set_keymap(self._keymap)
         self.latest = self.hub.latest  # the overview shows it as soon as it is mounted
-        self.push_screen(OverviewScreen(clock=self.clock))
+        for name, screen_type in SCREENS.items():
+            self.install_screen(screen_type(clock=self.clock), name=name)
+        self.push_screen("overview")
         self.hub.subscribe(self._from_hub)
         if self.sub_title:
             self.notify(self.sub_title, title="inferdeck", timeout=8)
@@ -118,19 +147,42 @@ class InferdeckApp(App[None]):
             self._show(message.snapshot)
 
     def _show(self, snapshot: FleetSnapshot) -> None:
-        for screen in self.screen_stack:
-            if isinstance(screen, OverviewScreen):
-                screen.show(snapshot)
+        screen = self.screen
+        if isinstance(screen, LiveScreen):
+            screen.show(snapshot)
+
+    def action_show_screen(self, name: str) -> None:
+        """Switch to one of the installed screens (overview, gpus, backends, containers)."""
+        if name in SCREENS and self.screen is not self.get_screen(name):
+            self.switch_screen(name)
 
     def action_toggle_pause(self) -> None:
         """Freeze the view (data keeps being collected) or resume it with the newest data."""
         self.paused = not self.paused
-        for screen in self.screen_stack:
-            if isinstance(screen, OverviewScreen):
+        for name in SCREENS:
+            screen = self.get_screen(name)
+            if isinstance(screen, LiveScreen) and screen.is_mounted:
                 screen.set_paused(self.paused)
         if not self.paused and self.latest is not None:
             self._show(self.latest)
         self.notify("Updates paused" if self.paused else "Updates resumed", timeout=2)
+
+    def show_logs(self, container: str) -> None:
+        """Fetch a container's last log lines in a worker, then show them."""
+        if self.log_reader is None:
+            self.notify("No container engine configured", severity="warning")
+            return
+        self.run_worker(self._fetch_logs(container), group="logs", exclusive=True,
+                        exit_on_error=False)  # fmt: skip
+
+    async def _fetch_logs(self, container: str) -> None:
+        assert self.log_reader is not None
+        try:
+            lines = await self.log_reader(container)
+        except Exception as exc:
+            self.notify(f"Logs of {safe(container)}: {safe(exc)}", severity="error")
+            return
+        self.push_screen(LogsScreen(container, lines))
 
     def action_next_theme(self) -> None:
         """Switch to the next shipped theme."""

@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=2.0,
         help="seconds between the two scrapes that rates need (default 2)",
     )
+    alerts = commands.add_parser("alerts", help="the firing alerts, most severe first")
+    _common(alerts, suppress=True)
+
     shots = commands.add_parser("screenshots", help="regenerate screenshots/ from the demo")
     _common(shots, suppress=True)
     shots.add_argument("--dir", default="screenshots", help="where to write (default screenshots)")
@@ -132,6 +135,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return runner.run_demo(args)
     if args.command == "snapshot":
         return runner.run_snapshot(args)
+    if args.command == "alerts":
+        return runner.run_alerts(args)
     if args.command == "screenshots":
         from pathlib import Path
 

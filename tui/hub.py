@@ -24,6 +24,7 @@ from tui.model import (
     Alert,
     Backend,
     Collected,
+    Container,
     FleetSnapshot,
     Gpu,
     Pool,
@@ -296,6 +297,7 @@ def merge(
     backends: list[Backend] = []
     pools: list[Pool] = []
     alerts: list[Alert] = []
+    containers: list[Container] = []
     fleet: Pool | None = None
     weights: dict[str, float] = {}
     for result in results:
@@ -303,6 +305,7 @@ def merge(
         backends.extend(result.backends or ())
         pools.extend(result.pools or ())
         alerts.extend(result.alerts or ())
+        containers.extend(result.containers or ())
         fleet = result.fleet or fleet
         weights.update(result.weights or {})
     if weights:
@@ -317,6 +320,7 @@ def merge(
         fleet=fleet,
         alerts=tuple(sorted(alerts, key=lambda a: a.starts_at, reverse=True)),
         weights=MappingProxyType(weights),
+        containers=tuple(sorted(containers, key=lambda c: c.name)),
         sources=sources,
     )
 

@@ -182,6 +182,32 @@ class Alert:
 
 
 @dataclass(frozen=True, slots=True)
+class Container:
+    """A container of the stack (Docker or podman), as the Containers screen lists it."""
+
+    name: str
+    id: str
+    image: str = ""
+    state: str = "unknown"  # running, exited, restarting, paused, created, dead
+    health: str | None = None  # healthy, unhealthy, starting; None without a healthcheck
+    restart_count: int = 0
+    started_at: float | None = None  # epoch seconds
+    created_at: float | None = None
+    exit_code: int | None = None
+    labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    service: str | None = None  # compose service
+    project: str | None = None  # compose project
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    """One line of a container's log; ``is_error`` when it looks like trouble."""
+
+    text: str
+    is_error: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Collected:
     """What one poll of one source found. Fields a source does not provide stay None."""
 
@@ -191,6 +217,7 @@ class Collected:
     fleet: Pool | None = None  # the whole fleet, aggregated like a pool named "fleet"
     alerts: tuple[Alert, ...] | None = None
     weights: Mapping[str, float] | None = None
+    containers: tuple[Container, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +233,7 @@ class FleetSnapshot:
     fleet: Pool | None = None
     alerts: tuple[Alert, ...] = ()
     weights: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    containers: tuple[Container, ...] = ()
     sources: tuple[SourceStatus, ...] = ()
     # name -> oldest-first samples for charts (bounded by the hub)
     history: Mapping[str, tuple[float, ...]] = field(default_factory=lambda: MappingProxyType({}))

@@ -8,6 +8,7 @@ import contextlib
 import dataclasses
 import enum
 import json
+import sys
 import time
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
@@ -27,8 +28,10 @@ from tui.model import FleetSnapshot
 from tui.sim.config import SimConfig, parse_pools
 from tui.sim.server import PortInUse, SimRuntime
 from tui.sources.base import Source
+from tui.sources.docker import DockerSource
 from tui.sources.scrape import ScrapeSource, ScrapeTarget
 from tui.sources.simctl import SimControlSource
+from widgets.format import safe
 
 
 class StartError(Exception):
@@ -36,20 +39,76 @@ class StartError(Exception):
 
 
 def sources_for(config: Config, control_url: str | None = None) -> list[Source]:
-    """The sources a config asks for."""
-    targets = [ScrapeTarget(b.name, b.pool, b.url, b.model) for b in config.backends]
-    sources: list[Source] = [
-        ScrapeSource(
-            targets,
-            config.scrape.gpu_exporters,
-            interval=config.scrape.interval_s,
-            window_s=config.scrape.window_s,
-            timeout_s=config.scrape.timeout_s,
+    """The sources a config asks for, in the order their figures are merged."""
+    sources: list[Source] = []
+    if config.backends or config.scrape.gpu_exporters:
+        targets = [ScrapeTarget(b.name, b.pool, b.url, b.model) for b in config.backends]
+        sources.append(
+            ScrapeSource(
+                targets,
+                config.scrape.gpu_exporters,
+                interval=config.scrape.interval_s,
+                window_s=config.scrape.window_s,
+                timeout_s=config.scrape.timeout_s,
+            )
         )
-    ]
+    if (prom := config.sources.prometheus) is not None:
+        from tui.sources.prometheus import PrometheusSource
+
+        sources.append(
+            PrometheusSource(
+                prom.url,
+                interval=prom.interval_s,
+                pool_label=prom.pool_label,
+                name_label=prom.name_label,
+                window=prom.window,
+                timeout_s=prom.timeout_s,
+                token_env=prom.token_env,
+                token_file=prom.token_file,
+                basic_auth_env=prom.basic_auth_env,
+                verify_tls=prom.verify_tls,
+                ca_file=prom.ca_file,
+            )
+        )
+    if (am := config.sources.alertmanager) is not None:
+        from tui.sources.alertmanager import AlertmanagerSource
+
+        sources.append(
+            AlertmanagerSource(
+                am.url,
+                interval=am.interval_s,
+                timeout_s=am.timeout_s,
+                token_env=am.token_env,
+                token_file=am.token_file,
+                basic_auth_env=am.basic_auth_env,
+                verify_tls=am.verify_tls,
+                ca_file=am.ca_file,
+            )
+        )
+    docker = docker_source(config)
+    if docker is not None:
+        sources.append(docker)
+    if (nvml := config.sources.nvml) is not None and nvml.enabled:
+        from tui.sources.nvml import NvmlSource
+
+        resolver = docker.container_name if docker is not None else None
+        sources.append(NvmlSource(interval=nvml.interval_s, container_resolver=resolver))
     if control_url:
         sources.append(SimControlSource(control_url, interval=config.scrape.interval_s))
     return sources
+
+
+def docker_source(config: Config) -> DockerSource | None:
+    """The containers source, when the config names a container engine."""
+    if (cfg := config.sources.docker) is None:
+        return None
+    return DockerSource(
+        cfg.url,
+        interval=cfg.interval_s,
+        compose_project=cfg.compose_project,
+        name_patterns=cfg.name_patterns,
+        log_lines=cfg.log_lines,
+    )
 
 
 def demo_config(description: Mapping[str, Any], args: argparse.Namespace) -> Config:
@@ -121,22 +180,32 @@ def _load(args: argparse.Namespace) -> Config:
         config = dataclasses.replace(config, refresh_s=args.refresh)
     if getattr(args, "theme", None):
         config = dataclasses.replace(config, theme=args.theme)
-    if not config.backends:
-        raise ConfigError(f"{path}:1: no backends configured")
+    s = config.sources
+    if not (config.backends or s.prometheus or s.alertmanager or s.docker or s.nvml):
+        raise ConfigError(f"{path}:1: nothing to watch: configure backends or a source")
     return config
 
 
 def _run_app(config: Config, control_url: str | None, subtitle: str, debug: bool = False) -> int:
     from tui.app import InferdeckApp  # Textual is loaded only when a screen is wanted
 
+    sources = sources_for(config, control_url)
     hub = Hub(
-        sources_for(config, control_url),
+        sources,
         environment=config.environment,
         slo_tier=config.slo_tier,
         refresh_s=config.refresh_s,
         history_points=config.history_points,
     )
-    app = InferdeckApp(hub, theme=config.theme, keymap=config.keys, subtitle=subtitle, debug=debug)
+    docker = next((s for s in sources if isinstance(s, DockerSource)), None)
+    app = InferdeckApp(
+        hub,
+        theme=config.theme,
+        keymap=config.keys,
+        subtitle=subtitle,
+        debug=debug,
+        log_reader=docker.logs if docker is not None else None,
+    )
     app.run()
     return app.return_code or 0
 
@@ -217,3 +286,49 @@ def describe(snapshot: FleetSnapshot) -> str:
     for s in snapshot.sources:
         lines.append(f"  source {s.name}: {s.state.value} {s.message}")
     return "\n".join(lines)
+
+
+def run_alerts(args: argparse.Namespace) -> int:
+    """`inferdeck alerts [--json]`: the firing alerts, most severe first, from one poll."""
+    config = _load(args)
+    wanted = dataclasses.replace(
+        config,
+        backends=(),
+        sources=SourcesConfig(
+            prometheus=config.sources.prometheus, alertmanager=config.sources.alertmanager
+        ),
+    )
+    sources = sources_for(wanted)
+    if not sources:
+        raise ConfigError(f"{config.path}:1: no alert source: configure sources.alertmanager")
+    if config.sources.alertmanager is not None:  # Alertmanager knows silences: it alone speaks
+        sources = [s for s in sources if s.name == "alertmanager"]
+    hub = Hub(sources, environment=config.environment, slo_tier=config.slo_tier)
+
+    async def once() -> FleetSnapshot:
+        snapshot = await hub.poll_once()
+        for source in hub.sources:
+            await source.aclose()
+        return snapshot
+
+    snapshot = asyncio.run(once())
+    failed = [s for s in snapshot.sources if s.state.value in ("error", "unavailable")]
+    for status in failed:
+        print(f"inferdeck: error: {status.name}: {status.message}", file=sys.stderr)
+    alerts = sorted(
+        snapshot.alerts, key=lambda a: (SEVERITY_RANK.get(a.severity.value, 3), -a.starts_at)
+    )
+    if getattr(args, "json", False):
+        print(json.dumps([to_jsonable(a) for a in alerts], indent=2, sort_keys=True))
+    else:
+        for a in alerts:
+            ack = f" (ack {a.acknowledged_by})" if a.acknowledged_by else ""
+            labels = " ".join(f"{k}={v!r}" for k, v in sorted(a.labels.items()) if k != "alertname")
+            print(safe(f"{a.severity.value:<8} {a.name} {labels}{ack}"))  # no raw escapes
+        if not alerts:
+            print("no alerts firing")
+    return 1 if failed else 0
+
+
+SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
+"""Sort order of severities: the worst first."""

@@ -25,6 +25,7 @@ class Scene:
     size: tuple[int, int]
     theme: str = "inferdeck-dark"
     prepare: Callable[[VirtualFleetSource], int] | None = None  # returns seconds to run after
+    keys: tuple[str, ...] = ()  # pressed before the picture is taken
 
 
 def _incident(source: VirtualFleetSource) -> int:
@@ -39,6 +40,8 @@ SCENES = (
     Scene("overview-light-120x40", (120, 40), theme="inferdeck-light"),
     Scene("overview-dark-80x24", (80, 24)),
     Scene("overview-incident-120x40", (120, 40), prepare=_incident),
+    Scene("gpus-dark-120x40", (120, 40), keys=("2",)),
+    Scene("backends-incident-160x40", (160, 40), prepare=_incident, keys=("3",)),
 )
 
 
@@ -54,6 +57,7 @@ def build_app(scene: Scene, seed: int = 7) -> InferdeckApp:
 async def _shoot(scene: Scene, folder: Path) -> Path:
     app = build_app(scene)
     async with app.run_test(size=scene.size) as pilot:
+        await pilot.press(*scene.keys)
         await pilot.pause()
         path = folder / f"{scene.name}.svg"
         app.save_screenshot(filename=path.name, path=str(folder))

@@ -1,143 +1,154 @@
-"""The Backends table: one row per inference server, its health, queue, cache and latency."""
+"""The backends tables: the overview's compact one and the Backends screen's full one."""
 
 from __future__ import annotations
 
-from rich.style import Style
-from rich.text import Text
-from textual.reactive import reactive
-from textual.widgets import DataTable
+from collections.abc import Sequence
 
-from tui.analysis.slo import TIERS
+from rich.text import Text
+
+from tui.analysis.slo import TIERS, SloTier
 from tui.analysis.thresholds import KV_CACHE_LIMIT
-from tui.model import Backend, FleetSnapshot, Health
+from tui.model import Backend, FleetSnapshot, Health, Quantiles
 from widgets.format import DASH, known, number, percent, safe, seconds
 from widgets.levels import level
-
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("backend", "Backend"),
-    ("pool", "Pool"),
-    ("health", "Health"),
-    ("running", "Run"),
-    ("waiting", "Wait"),
-    ("kv", "KV%"),
-    ("ttft", "TTFT p95"),
-    ("e2e", "E2E p95"),
-    ("tps", "tok/s"),
-    ("errors", "Err%"),
-)
+from widgets.table import SnapshotTable
 
 REASON_WIDTH = 22
 """How much of a down backend's reason fits in the table; the header has it whole."""
 
 
-class BackendsTable(DataTable[Text]):
-    """A row per backend, updated in place so the cursor stays where the operator put it.
+class BackendsTable(SnapshotTable):
+    """The overview's table: a row per backend, updated in place so the cursor stays put."""
 
-    | Component class | Used for |
-    |---|---|
-    | `backends--ok`, `backends--warn`, `backends--breach` | figures against the SLO |
-    | `backends--down` | a backend that is not serving |
-    | `backends--blue`, `backends--green`, `backends--other` | pool names |
-    | `backends--dim` | unknown figures |
-    """
-
-    COMPONENT_CLASSES = DataTable.COMPONENT_CLASSES | {
-        "backends--ok",
-        "backends--warn",
-        "backends--breach",
-        "backends--down",
-        "backends--blue",
-        "backends--green",
-        "backends--other",
-        "backends--dim",
-    }
-
+    TITLE = "Backends"
+    COLUMNS: tuple[tuple[str, str], ...] = (
+        ("backend", "Backend"),
+        ("pool", "Pool"),
+        ("health", "Health"),
+        ("running", "Run"),
+        ("waiting", "Wait"),
+        ("kv", "KV%"),
+        ("ttft", "TTFT p95"),
+        ("e2e", "E2E p95"),
+        ("tps", "tok/s"),
+        ("errors", "Err%"),
+    )
     DEFAULT_CSS = """
-    BackendsTable {
-        height: auto;
-        max-height: 100%;
-        border: round $primary 40%;
-        border-title-color: $text;
-        border-title-style: bold;
-        border-subtitle-color: $text-muted;
-        & > .backends--ok { color: $slo-ok; }
-        & > .backends--warn { color: $slo-warn; text-style: bold; }
-        & > .backends--breach { color: $slo-breach; text-style: bold; }
-        & > .backends--down { color: $slo-breach; text-style: bold reverse; }
-        & > .backends--blue { color: $pool-blue; }
-        & > .backends--green { color: $pool-green; }
-        & > .backends--other { color: $pool-other; }
-        & > .backends--dim { color: $text-muted; }
-    }
+    BackendsTable { height: auto; max-height: 40%; }
     """
 
-    snapshot: reactive[FleetSnapshot | None] = reactive(None, always_update=True)
-    """The snapshot whose backends are listed."""
+    def rows_of(self, snapshot: FleetSnapshot) -> Sequence[tuple[str, list[Text]]]:
+        """One row per backend, in the sources' order."""
+        tier = TIERS[snapshot.slo_tier]
+        return [(b.name, self.cells(b, tier)) for b in snapshot.backends]
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
-
-    def on_mount(self) -> None:
-        """Create the columns once."""
-        self.border_title = "Backends"
-        for key, label in COLUMNS:
-            self.add_column(label, key=key)
-
-    def _style(self, name: str) -> Style:
-        return self.get_component_rich_style(f"backends--{name}", partial=True)
-
-    def watch_snapshot(self, snapshot: FleetSnapshot | None) -> None:
-        """Add, update and remove rows to match the snapshot."""
-        if snapshot is None:
-            return
-        wanted = {b.name for b in snapshot.backends}
-        for row_key in list(self.rows):
-            if row_key.value not in wanted:
-                self.remove_row(row_key)
-        present = {k.value for k in self.rows}
-        for backend in snapshot.backends:
-            cells = self.cells(backend, snapshot.slo_tier)
-            if backend.name not in present:
-                self.add_row(*cells, key=backend.name)
-                continue
-            for (key, _), cell, old in zip(COLUMNS, cells, self.get_row(backend.name), strict=True):
-                if (cell.plain, cell.style) != (old.plain, old.style):  # unchanged: no repaint
-                    self.update_cell(
-                        backend.name, key, cell, update_width=cell.cell_len > old.cell_len
-                    )
+    def subtitle(self, snapshot: FleetSnapshot) -> str:
+        """How many backends are up."""
         up = sum(b.health is Health.UP for b in snapshot.backends)
-        self.border_subtitle = f"{up}/{len(snapshot.backends)} up"
+        return f"{up}/{len(snapshot.backends)} up"
 
-    def cells(self, backend: Backend, tier_name: str) -> list[Text]:
-        """The row of one backend, each figure coloured against the tier."""
-        tier = TIERS[tier_name]
-        dim = self._style("dim")
-        pool_style = self._style(backend.pool if backend.pool in ("blue", "green") else "other")
+    def head(self, backend: Backend) -> list[Text]:
+        """Name, pool and health: the cells every backends table starts with."""
         if backend.health is Health.UP:
-            health = Text("up", self._style("ok"))
+            health = Text("up", self.style("ok"))
         elif backend.health is Health.DOWN:
-            health = Text(f" DOWN {safe(backend.reason)[:REASON_WIDTH]} ", self._style("down"))
+            health = Text(f" DOWN {safe(backend.reason)[:REASON_WIDTH]} ", self.style("down"))
         else:
-            health = Text(f"? {safe(backend.reason)[:REASON_WIDTH]}", self._style("warn"))
-        traffic = backend.traffic
-        tps = traffic.generation_tokens_per_s
-        if backend.health is not Health.UP:
-            # Window figures of a backend that is not answering describe the past: hide them.
-            blank = [Text(DASH, dim) for _ in COLUMNS[3:]]
-            return [Text(safe(backend.name)), Text(safe(backend.pool), pool_style), health, *blank]
-
-        def styled(text: str, lvl: str) -> Text:
-            return Text(text, dim if text == DASH else self._style(lvl))
-
+            health = Text(f"? {safe(backend.reason)[:REASON_WIDTH]}", self.style("warn"))
         return [
             Text(safe(backend.name)),
-            Text(safe(backend.pool), pool_style),
+            Text(safe(backend.pool), self.pool_style(backend.pool)),
             health,
-            styled(number(backend.running), "ok"),
-            styled(number(backend.waiting), level(backend.waiting, tier.queue_depth_max)),
-            styled(percent(backend.kv_cache_usage), level(backend.kv_cache_usage, KV_CACHE_LIMIT)),
-            styled(seconds(backend.ttft.p95), level(backend.ttft.p95, tier.ttft_p95_s)),
-            styled(seconds(backend.e2e.p95), level(backend.e2e.p95, tier.e2e_p95_s)),
-            styled(number(tps), "ok") if known(tps) else Text(DASH, dim),
-            styled(percent(traffic.error_rate, 1), level(traffic.error_rate, tier.error_rate_max)),
+        ]
+
+    def figure(self, text: str, lvl: str) -> Text:
+        """A figure in its level's colour, or a dim dash when unknown."""
+        return Text(text, self.style("dim" if text == DASH else lvl))
+
+    def cells(self, backend: Backend, tier: SloTier) -> list[Text]:
+        """The row of one backend, each figure coloured against the tier."""
+        head = self.head(backend)
+        if backend.health is not Health.UP:
+            # Window figures of a backend that is not answering describe the past: hide them.
+            return [*head, *(Text(DASH, self.style("dim")) for _ in self.COLUMNS[3:])]
+        traffic = backend.traffic
+        return [
+            *head,
+            self.figure(number(backend.running), "ok"),
+            self.figure(number(backend.waiting), level(backend.waiting, tier.queue_depth_max)),
+            self.figure(
+                percent(backend.kv_cache_usage), level(backend.kv_cache_usage, KV_CACHE_LIMIT)
+            ),
+            self.figure(seconds(backend.ttft.p95), level(backend.ttft.p95, tier.ttft_p95_s)),
+            self.figure(seconds(backend.e2e.p95), level(backend.e2e.p95, tier.e2e_p95_s)),
+            self.figure(number(traffic.generation_tokens_per_s), "ok"),
+            self.figure(
+                percent(traffic.error_rate, 1), level(traffic.error_rate, tier.error_rate_max)
+            ),
+        ]
+
+
+class BackendsDetailTable(BackendsTable):
+    """The Backends screen: everything known about each backend, one row each."""
+
+    COLUMNS = (
+        ("backend", "Backend"),
+        ("pool", "Pool"),
+        ("health", "Health"),
+        ("model", "Model"),
+        ("running", "Run"),
+        ("waiting", "Wait"),
+        ("kv", "KV%"),
+        ("ttft", "TTFT p50/p95/p99"),
+        ("e2e", "E2E p50/p95/p99"),
+        ("queue", "Queue p95"),
+        ("itl", "ITL p95"),
+        ("tps_in", "in tok/s"),
+        ("tps_out", "out tok/s"),
+        ("rpm", "req/min"),
+        ("errors", "Err%"),
+        ("container", "Container"),
+    )
+    DEFAULT_CSS = """
+    BackendsDetailTable { height: 1fr; max-height: 100%; }
+    """
+
+    def quantiles(self, q: Quantiles, p50_max: float, p95_max: float) -> Text:
+        """``p50 / p95 / p99`` with p50 and p95 coloured against their limits."""
+        text = Text()
+        text.append(seconds(q.p50), self.style(level(q.p50, p50_max)))
+        text.append(" / ", self.style("dim"))
+        text.append(seconds(q.p95), self.style(level(q.p95, p95_max)))
+        text.append(" / ", self.style("dim"))
+        text.append(seconds(q.p99), self.style("dim" if not known(q.p99) else "ok"))
+        return text
+
+    def cells(self, backend: Backend, tier: SloTier) -> list[Text]:
+        """Every figure of one backend."""
+        head = self.head(backend)
+        model = Text(safe(backend.model) or DASH, self.style("dim"))
+        container = Text(safe(backend.container or DASH), self.style("dim"))
+        if backend.health is not Health.UP:
+            blanks = [Text(DASH, self.style("dim")) for _ in self.COLUMNS[4:-1]]
+            return [*head, model, *blanks, container]
+        traffic = backend.traffic
+        return [
+            *head,
+            model,
+            self.figure(number(backend.running), "ok"),
+            self.figure(number(backend.waiting), level(backend.waiting, tier.queue_depth_max)),
+            self.figure(
+                percent(backend.kv_cache_usage), level(backend.kv_cache_usage, KV_CACHE_LIMIT)
+            ),
+            self.quantiles(backend.ttft, tier.ttft_p50_s, tier.ttft_p95_s),
+            self.quantiles(backend.e2e, tier.e2e_p50_s, tier.e2e_p95_s),
+            self.figure(seconds(backend.queue_time.p95), "ok"),
+            self.figure(seconds(backend.inter_token.p95), "ok"),
+            self.figure(number(traffic.prompt_tokens_per_s), "ok"),
+            self.figure(number(traffic.generation_tokens_per_s), "ok"),
+            self.figure(number(traffic.requests_per_min), "ok"),
+            self.figure(
+                percent(traffic.error_rate, 1), level(traffic.error_rate, tier.error_rate_max)
+            ),
+            container,
         ]

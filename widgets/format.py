@@ -61,7 +61,11 @@ def age(seconds_old: float | None) -> str:
         return f"{max(seconds_old, 0):.1f}s"
     if seconds_old < 120:
         return f"{seconds_old:.0f}s"
-    return f"{seconds_old / 60:.0f}m"
+    if seconds_old < 2 * 3600:
+        return f"{seconds_old / 60:.0f}m"
+    if seconds_old < 2 * 86400:
+        return f"{seconds_old / 3600:.0f}h"
+    return f"{seconds_old / 86400:.0f}d"
 
 
 def safe(value: object) -> str:

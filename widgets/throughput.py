@@ -34,13 +34,18 @@ class ThroughputPanel(Panel):
             table.add_column(justify="right", no_wrap=True)
         table.add_row(
             Text(""),
-            *(Text(h, self.style("dim")) for h in ("tok in/s", "tok out/s", "req/min", "err%")),
+            *(Text(h, self.style("dim")) for h in self._headings()),
         )
         table.add_row(*self._row(snapshot.fleet, tier, is_fleet=True))
         if len(snapshot.pools) > 1:
             for pool in snapshot.pools:
                 table.add_row(*self._row(pool, tier, is_fleet=False))
         return table
+
+    def _headings(self) -> tuple[str, ...]:
+        if self.size.width >= 50:
+            return ("tok in/s", "tok out/s", "req/min", "err%")
+        return ("in/s", "out/s", "req/m", "err%")
 
     def _row(self, pool: Pool, tier: SloTier, *, is_fleet: bool) -> list[Text]:
         traffic = pool.traffic

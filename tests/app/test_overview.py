@@ -91,7 +91,7 @@ async def test_latency_fault_breaches_the_slo(make_app: AppFactory) -> None:
         assert any("p95" in reason for reason in snapshot.overall_reasons)
         table = app.screen.query_one(BackendsTable)
         e2e = table.get_row("blue-1")[7]
-        assert e2e.style == table.get_component_rich_style("backends--breach", partial=True)
+        assert e2e.style == table.style("breach")
 
 
 async def test_pause_freezes_the_view_and_resume_catches_up(make_app: AppFactory) -> None:

@@ -15,4 +15,4 @@ from tui.screenshots import SCENES, Scene, build_app
 
 @pytest.mark.parametrize("scene", SCENES, ids=[s.name for s in SCENES])
 def test_overview_snapshot(scene: Scene, snap_compare: Callable[..., bool]) -> None:
-    assert snap_compare(build_app(scene), terminal_size=scene.size)
+    assert snap_compare(build_app(scene), terminal_size=scene.size, press=scene.keys)

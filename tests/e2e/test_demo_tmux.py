@@ -6,6 +6,7 @@ Faults injected with `inferdeck sim fault` must show on screen within two refres
 
 from __future__ import annotations
 
+import random
 import re
 import shutil
 import socket
@@ -35,6 +36,9 @@ class Terminal:
              f"cd {ROOT} && env TERM=xterm-256color TZ=UTC {shell}; sleep 30"],
             check=True,
         )  # fmt: skip
+        # A tmux server that already had other clients may size windows its own way.
+        subprocess.run(["tmux", "resize-window", "-t", self.name, "-x", "120", "-y", "40"],
+                       check=True)  # fmt: skip
 
     def screen(self) -> str:
         return subprocess.run(
@@ -68,12 +72,15 @@ def in_flight(screen: str, name: str) -> int:
 
 
 def free_port_base() -> int:
-    """A base port whose control, backend and exporter ports are free now."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base + 100 < 65000 and all(_free(base + i) for i in (0, 1, 2, 3, 100)):
+    """A base port whose control, backend and exporter ports are free now.
+
+    Chosen below the kernel's ephemeral range, so that no outgoing connection (the
+    dashboard's own scrapes included) can be handed one of them meanwhile.
+    """
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(20000, 32000)
+        if all(_free(base + i) for i in (0, 1, 2, 3, 100)):
             return base
     raise RuntimeError("no free port block")
 
@@ -109,6 +116,16 @@ def test_demo_tells_the_truth_within_two_refreshes(demo: tuple[Terminal, str, in
         timeout=30, what="a healthy fleet",
     )  # fmt: skip
 
+    # Latency first, on a fleet in its steady state: requests pile up on the slow backend.
+    readings: list[int] = []
+    term.wait_for(lambda s: readings.append(in_flight(s, "blue-1")) or readings[-1] > 0,
+                  timeout=5, what="blue-1's running and waiting counts")  # fmt: skip
+    before = readings[-1]
+    fault(control, "blue-1", "latency", "--value", "4")
+    term.wait_for(lambda s: in_flight(s, "blue-1") >= before + 8,
+                  timeout=2 * REFRESH_S + 1.5, what="blue-1 piling up requests")  # fmt: skip
+    fault(control, "blue-1", "clear")
+
     fault(control, "blue-0", "crash")
     took = term.wait_for(
         lambda s: "DOWN" in backend_row(s, "blue-0") and "DEGRADED" in s,
@@ -118,14 +135,8 @@ def test_demo_tells_the_truth_within_two_refreshes(demo: tuple[Terminal, str, in
     print(f"crash shown after {took:.2f}s")
 
     fault(control, "blue-0", "clear")
-    term.wait_for(lambda s: "up" in backend_row(s, "blue-0") and " OK " in s,
+    term.wait_for(lambda s: "up" in backend_row(s, "blue-0") and "DOWN" not in s,
                   timeout=2 * REFRESH_S + 3, what="blue-0 back up")  # fmt: skip
-
-    before = in_flight(term.screen(), "blue-1")
-    assert before > 0
-    fault(control, "blue-1", "latency", "--value", "4")
-    term.wait_for(lambda s: in_flight(s, "blue-1") >= before * 1.3 + 3,
-                  timeout=2 * REFRESH_S + 2, what="blue-1 piling up requests")  # fmt: skip
 
     term.press("p")
     term.wait_for(lambda s: "PAUSED" in s, timeout=3, what="the PAUSED badge")

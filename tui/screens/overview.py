@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
 
 from tui.model import FleetSnapshot
+from widgets.alerts import AlertsPanel
 from widgets.backends import BackendsTable
 from widgets.gpus import GpuPanel
 from widgets.header import FleetHeader
@@ -31,17 +32,23 @@ class OverviewScreen(Screen[None]):
         GpuPanel { width: 1fr; }
         QueuePanel { width: 1fr; }
         LatencyPanel { width: 3fr; }
-        ThroughputPanel { width: 2fr; height: auto; }
+        #right-column { width: 2fr; }
+        ThroughputPanel { height: auto; }
+        AlertsPanel { height: 1fr; min-height: 3; }
         BackendsTable { height: auto; max-height: 40%; }
         &.-short {
             #latency-charts { display: none; }
             LatencyPanel { height: auto; }
             #row-latency { height: auto; }
+            #right-column { height: auto; }
+            AlertsPanel { height: auto; max-height: 7; }
+            AlertsPanel.-empty { display: none; }
+            &.-alerting ThroughputPanel { display: none; }
             BackendsTable { height: 1fr; max-height: 100%; }
         }
         &.-narrow {
             LatencyPanel { width: 1fr; }
-            ThroughputPanel { width: 1fr; }
+            #right-column { width: 1fr; }
         }
     }
     """
@@ -58,18 +65,23 @@ class OverviewScreen(Screen[None]):
             yield QueuePanel(id="queue")
         with Horizontal(id="row-latency"):
             yield LatencyPanel(id="latency")
-            yield ThroughputPanel(id="throughput")
+            with Vertical(id="right-column"):
+                yield ThroughputPanel(id="throughput")
+                yield AlertsPanel(id="alerts")
         yield BackendsTable(id="backends")
         yield Footer()
 
-    def on_mount(self) -> None:
-        """Show the app's newest snapshot at once, if there is one."""
+    def on_screen_resume(self) -> None:
+        """Show the app's newest snapshot whenever this screen comes (back) up."""
         latest = getattr(self.app, "latest", None)
         if isinstance(latest, FleetSnapshot):
             self.show(latest)
+        self.set_paused(bool(getattr(self.app, "paused", False)))
 
     def show(self, snapshot: FleetSnapshot) -> None:
         """Hand the snapshot to every panel on this screen."""
+        self.set_class(bool(snapshot.alerts), "-alerting")
+        self.query_one(AlertsPanel).set_class(not snapshot.alerts, "-empty")
         self.query_one(FleetHeader).snapshot = snapshot
         self.query_one(BackendsTable).snapshot = snapshot
         for panel in self.query(Panel):

@@ -171,10 +171,14 @@ class _Target:
     pool: str
     up: bool
     last_scrape: float | None = None
+    display: str = ""  # the name label's value, when the target has one
 
 
 def _backend_targets(
-    results: Mapping[str, Vector], pool_label: str, jobs: frozenset[str] | None
+    results: Mapping[str, Vector],
+    pool_label: str,
+    jobs: frozenset[str] | None,
+    name_label: str = "backend",
 ) -> dict[str, _Target]:
     """Which ``up`` targets are vLLM backends, by instance.
 
@@ -193,7 +197,14 @@ def _backend_targets(
         elif pool_label not in labels and job not in vllm_jobs:
             continue
         up = value_of(item) == 1.0
-        target = _Target(instance, job, labels.get(pool_label, ""), up, stamps.get(instance))
+        target = _Target(
+            instance,
+            job,
+            labels.get(pool_label, ""),
+            up,
+            stamps.get(instance),
+            labels.get(name_label, ""),
+        )
         if instance not in out or (up and not out[instance].up):
             out[instance] = target
     return out
@@ -205,9 +216,13 @@ def backends_and_pools(
     pool_label: str,
     jobs: frozenset[str] | None = None,
     targets: Mapping[str, TargetInfo] | None = None,
+    name_label: str = "backend",
 ) -> tuple[tuple[Backend, ...], tuple[Pool, ...], Pool | None]:
-    """Backends (sorted by pool, then instance), pools and the fleet from one batch."""
-    found = _backend_targets(results, pool_label, jobs)
+    """Backends (sorted by pool, then instance), pools and the fleet from one batch.
+
+    A backend is named by its target's ``name_label`` when it has one, else by instance.
+    """
+    found = _backend_targets(results, pool_label, jobs, name_label)
     names: dict[str, set[str]] = {}
     for item in results.get("names", []):
         labels = labels_of(item)
@@ -241,7 +256,7 @@ def backends_and_pools(
             reason = one_line(info.last_error or f"Prometheus cannot scrape it (up=0, job {t.job})")
         backends.append(
             Backend(
-                name=instance,
+                name=t.display or instance,
                 pool=t.pool,
                 url=info.scrape_url.removesuffix("/metrics") or f"http://{instance}",
                 model=model,
@@ -367,10 +382,11 @@ def collected(
     jobs: frozenset[str] | None = None,
     targets: Mapping[str, TargetInfo] | None = None,
     alert_info: Mapping[str, AlertInfo] | None = None,
+    name_label: str = "backend",
 ) -> Collected:
     """Everything one batch says, as a `Collected`."""
     backends, pools, fleet = backends_and_pools(
-        results, pool_label=pool_label, jobs=jobs, targets=targets
+        results, pool_label=pool_label, jobs=jobs, targets=targets, name_label=name_label
     )
     found_gpus = gpus(results.get("dcgm", []))
     return Collected(

@@ -89,6 +89,7 @@ class PrometheusSource:
         *,
         interval: float = 5.0,
         pool_label: str = "pool",
+        name_label: str = "backend",
         job_backends: Iterable[str] | None = None,
         token_env: str | None = None,
         token_file: str | None = None,
@@ -102,7 +103,8 @@ class PrometheusSource:
     ) -> None:
         """Query the Prometheus at ``url`` (``http(s)://host:port``, optional path prefix).
 
-        ``pool_label``: the target label naming a backend's pool. ``job_backends``: the
+        ``pool_label``: the target label naming a backend's pool; ``name_label``: the one
+        naming the backend (its ``instance`` where absent). ``job_backends``: the
         jobs whose targets are vLLM backends (default: targets with the pool label, and
         jobs in which some target exposes vLLM metrics). Credentials: a bearer token
         from the environment variable ``token_env`` or the file ``token_file``, or
@@ -114,6 +116,7 @@ class PrometheusSource:
         self.interval = interval
         self.url = url.rstrip("/")
         self.pool_label = check_label_name(pool_label)
+        self.name_label = check_label_name(name_label)
         self.jobs = None if job_backends is None else frozenset(job_backends)
         self.window = check_duration(window)
         self.timeout_s = timeout_s
@@ -225,6 +228,7 @@ class PrometheusSource:
         return collected(
             results,
             pool_label=self.pool_label,
+            name_label=self.name_label,
             at=at,
             source=self.name,
             jobs=self.jobs,

@@ -1,0 +1,71 @@
+"""The GPUs (`2`), Backends (`3`) and Containers (`c`) screens: one full table each."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from tui.model import FleetSnapshot
+from widgets.backends import BackendsDetailTable
+from widgets.containers import ContainersTable
+from widgets.gpu_table import GpuTable
+from widgets.header import FleetHeader
+from widgets.table import SnapshotTable
+
+
+class TableScreen(Screen[None]):
+    """A header, one snapshot table and the footer."""
+
+    TABLE: type[SnapshotTable] = SnapshotTable
+
+    def __init__(self, clock: object, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._clock = clock
+
+    def compose(self) -> ComposeResult:
+        """Header, table, footer."""
+        yield FleetHeader(clock=self._clock)  # type: ignore[arg-type]
+        yield self.TABLE()
+        yield Footer()
+
+    def on_screen_resume(self) -> None:
+        """Show the newest data whenever the screen comes back."""
+        latest = getattr(self.app, "latest", None)
+        if isinstance(latest, FleetSnapshot):
+            self.show(latest)
+        self.set_paused(bool(getattr(self.app, "paused", False)))
+
+    def show(self, snapshot: FleetSnapshot) -> None:
+        """Hand the snapshot to the header and the table."""
+        self.query_one(FleetHeader).snapshot = snapshot
+        self.query_one(self.TABLE).snapshot = snapshot
+
+    def set_paused(self, paused: bool) -> None:
+        """Show or hide the PAUSED badge."""
+        self.query_one(FleetHeader).paused = paused
+
+
+class GpusScreen(TableScreen):
+    """Every GPU across hosts, with history and processes."""
+
+    TABLE = GpuTable
+
+
+class BackendsScreen(TableScreen):
+    """Every backend with every figure: quantiles, token rates, errors, its container."""
+
+    TABLE = BackendsDetailTable
+
+
+class ContainersScreen(TableScreen):
+    """The stack's containers; `enter` shows the selected one's last log lines."""
+
+    TABLE = ContainersTable
+
+    def on_data_table_row_selected(self, event: ContainersTable.RowSelected) -> None:
+        """`enter` on a container: show its last log lines."""
+        name = event.row_key.value
+        show_logs = getattr(self.app, "show_logs", None)
+        if name is not None and show_logs is not None:
+            show_logs(name)  # a direct call: a container name is never parsed as an action

@@ -1,0 +1,64 @@
+"""The Alerts panel: firing alerts, most severe first, newest first within a severity."""
+
+from __future__ import annotations
+
+from rich.console import RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from tui.model import Alert, FleetSnapshot, Severity
+from widgets.format import age, safe
+from widgets.panel import Panel
+
+SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
+SEVERITY_STYLE = {Severity.CRITICAL: "breach", Severity.WARNING: "warn", Severity.INFO: "dim"}
+WHERE_LABELS = ("backend", "instance", "pool", "gpu", "Hostname")
+"""Labels that say where an alert is, shown after its name (the first ones found)."""
+
+
+def ordered(alerts: tuple[Alert, ...]) -> list[Alert]:
+    """Critical before warning before info; newest first within a severity."""
+    return sorted(alerts, key=lambda a: (SEVERITY_ORDER.get(a.severity, 3), -a.starts_at))
+
+
+def where(alert: Alert) -> str:
+    """The labels that locate an alert, e.g. ``backend=blue-1 pool=blue``."""
+    found = [f"{k}={alert.labels[k]}" for k in WHERE_LABELS if alert.labels.get(k)]
+    return " ".join(found[:2])
+
+
+class AlertsPanel(Panel):
+    """Every firing alert in one line: severity, name, where, for how long, acknowledged by."""
+
+    TITLE = "Alerts"
+    SOURCES = ("alertmanager", "prometheus", "local")
+
+    def shape(self, snapshot: FleetSnapshot) -> object:
+        """The panel grows with the number of alerts."""
+        return len(snapshot.alerts)
+
+    def render(self) -> RenderableType:
+        """Draw the alerts, or say there are none."""
+        snapshot = self.snapshot
+        if snapshot is None:
+            return Text("no alert data yet", self.style("dim"))
+        if not snapshot.alerts:
+            return Text("no alerts firing", self.style("ok"))
+        table = Table.grid(padding=(0, 1), expand=True)
+        table.add_column(no_wrap=True)  # severity
+        table.add_column(no_wrap=True, ratio=1, overflow="ellipsis")  # name and where
+        table.add_column(no_wrap=True, justify="right")  # age / ack
+        for alert in ordered(snapshot.alerts):
+            style = self.style(SEVERITY_STYLE.get(alert.severity, "dim"))
+            label = Text(safe(alert.name), style)
+            if place := where(alert):
+                label.append(" " + safe(place), self.style("dim"))
+            if alert.summary:
+                label.append(" — " + safe(alert.summary))
+            since = age(snapshot.taken_at - alert.starts_at)
+            if alert.acknowledged_by:
+                status = Text(f"ack {safe(alert.acknowledged_by)[:16]}", self.style("dim"))
+            else:
+                status = Text(since)
+            table.add_row(Text(alert.severity.value[:4].upper(), style), label, status)
+        return table

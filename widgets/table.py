@@ -1,0 +1,104 @@
+"""A DataTable fed whole snapshots: rows keyed by identity, updated in place, by meaning."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.style import Style
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widgets import DataTable
+
+from tui.model import FleetSnapshot
+
+
+class SnapshotTable(DataTable[Text]):
+    """Base of the per-screen tables: subclasses say which rows a snapshot has.
+
+    | Component class | Used for |
+    |---|---|
+    | `snapshot-table--ok`, `--warn`, `--breach` | figures against their limits |
+    | `snapshot-table--down` | something not serving |
+    | `snapshot-table--blue`, `--green`, `--other` | pool names |
+    | `snapshot-table--dim` | unknown figures, units |
+    """
+
+    COMPONENT_CLASSES = DataTable.COMPONENT_CLASSES | {
+        "snapshot-table--ok",
+        "snapshot-table--warn",
+        "snapshot-table--breach",
+        "snapshot-table--down",
+        "snapshot-table--blue",
+        "snapshot-table--green",
+        "snapshot-table--other",
+        "snapshot-table--dim",
+    }
+
+    DEFAULT_CSS = """
+    SnapshotTable {
+        height: 1fr;
+        border: round $primary 40%;
+        border-title-color: $text;
+        border-title-style: bold;
+        border-subtitle-color: $text-muted;
+        & > .snapshot-table--ok { color: $slo-ok; }
+        & > .snapshot-table--warn { color: $slo-warn; text-style: bold; }
+        & > .snapshot-table--breach { color: $slo-breach; text-style: bold; }
+        & > .snapshot-table--down { color: $slo-breach; text-style: bold reverse; }
+        & > .snapshot-table--blue { color: $pool-blue; }
+        & > .snapshot-table--green { color: $pool-green; }
+        & > .snapshot-table--other { color: $pool-other; }
+        & > .snapshot-table--dim { color: $text-muted; }
+    }
+    """
+
+    COLUMNS: tuple[tuple[str, str], ...] = ()
+    """(key, label) of every column."""
+    TITLE = ""
+
+    snapshot: reactive[FleetSnapshot | None] = reactive(None, always_update=True)
+    """The snapshot whose rows are listed."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
+
+    def on_mount(self) -> None:
+        """Create the columns once."""
+        self.border_title = self.TITLE
+        for key, label in self.COLUMNS:
+            self.add_column(label, key=key)
+
+    def style(self, name: str) -> Style:
+        """The Rich style of one of the component classes (``ok``, ``dim``, ...)."""
+        return self.get_component_rich_style(f"snapshot-table--{name}", partial=True)
+
+    def pool_style(self, pool: str) -> Style:
+        """A pool's colour."""
+        return self.style(pool if pool in ("blue", "green") else "other")
+
+    def rows_of(self, snapshot: FleetSnapshot) -> Sequence[tuple[str, list[Text]]]:
+        """(row key, cells) for every row the snapshot has, in display order."""
+        raise NotImplementedError
+
+    def subtitle(self, snapshot: FleetSnapshot) -> str:
+        """The border subtitle (a count, a state)."""
+        return ""
+
+    def watch_snapshot(self, snapshot: FleetSnapshot | None) -> None:
+        """Add, update and remove rows to match the snapshot; unchanged cells are left alone."""
+        if snapshot is None:
+            return
+        rows = self.rows_of(snapshot)
+        wanted = {key for key, _ in rows}
+        for row_key in list(self.rows):
+            if row_key.value not in wanted:
+                self.remove_row(row_key)
+        present = {k.value for k in self.rows}
+        for key, cells in rows:
+            if key not in present:
+                self.add_row(*cells, key=key)
+                continue
+            for (column, _), cell, old in zip(self.COLUMNS, cells, self.get_row(key), strict=True):
+                if (cell.plain, cell.style) != (old.plain, old.style):
+                    self.update_cell(key, column, cell, update_width=cell.cell_len > old.cell_len)
+        self.border_subtitle = self.subtitle(snapshot)
