@@ -292,35 +292,52 @@ def merge(
     slo_tier: str,
     sources: tuple[SourceStatus, ...] = (),
 ) -> FleetSnapshot:
-    """Merge the sources' latest results: later sources add to, never erase, earlier ones."""
-    gpus: list[Gpu] = []
-    backends: list[Backend] = []
-    pools: list[Pool] = []
-    alerts: list[Alert] = []
-    containers: list[Container] = []
+    """Merge the sources' latest results, in the sources' order.
+
+    Two sources may describe the same thing (the scrape source and Prometheus both see
+    backend blue-0, by name or by URL, and GPU host/0): the first source's view of a backend, GPU, pool or
+    container wins, so the direct view is not replaced by a delayed one. Alerts are the
+    exception: Alertmanager comes after Prometheus and knows silences, so the last view
+    of an alert (by fingerprint) wins.
+    """
+    gpus: dict[str, Gpu] = {}
+    backends: dict[str, Backend] = {}
+    seen_urls: set[str] = set()
+    pools: dict[str, Pool] = {}
+    containers: dict[str, Container] = {}
+    alerts: dict[str, Alert] = {}
     fleet: Pool | None = None
     weights: dict[str, float] = {}
     for result in results:
-        gpus.extend(result.gpus or ())
-        backends.extend(result.backends or ())
-        pools.extend(result.pools or ())
-        alerts.extend(result.alerts or ())
-        containers.extend(result.containers or ())
-        fleet = result.fleet or fleet
+        for gpu in result.gpus or ():
+            gpus.setdefault(gpu.key, gpu)
+        for backend in result.backends or ():
+            # The same server may be named differently by two sources (blue-0 in the config,
+            # 10.0.0.5:8000 in Prometheus): its URL says it is the same one.
+            same = backend.url.rstrip("/") in seen_urls
+            if not same and backend.name not in backends:
+                backends[backend.name] = backend
+                seen_urls.add(backend.url.rstrip("/"))
+        for pool in result.pools or ():
+            pools.setdefault(pool.name, pool)
+        for container in result.containers or ():
+            containers.setdefault(container.name, container)
+        for alert in result.alerts or ():
+            alerts[alert.fingerprint] = alert
+        fleet = fleet or result.fleet
         weights.update(result.weights or {})
-    if weights:
-        pools = [replace(p, weight=weights.get(p.name, p.weight)) for p in pools]
+    pool_list = [replace(p, weight=weights.get(p.name, p.weight)) for p in pools.values()]
     return FleetSnapshot(
         taken_at=taken_at,
         environment=environment,
         slo_tier=slo_tier,
-        gpus=tuple(sorted(gpus, key=lambda g: (g.host, g.index))),
-        backends=tuple(backends),
-        pools=tuple(pools),
+        gpus=tuple(sorted(gpus.values(), key=lambda g: (g.host, g.index))),
+        backends=tuple(backends.values()),
+        pools=tuple(pool_list),
         fleet=fleet,
-        alerts=tuple(sorted(alerts, key=lambda a: a.starts_at, reverse=True)),
+        alerts=tuple(sorted(alerts.values(), key=lambda a: a.starts_at, reverse=True)),
         weights=MappingProxyType(weights),
-        containers=tuple(sorted(containers, key=lambda c: c.name)),
+        containers=tuple(sorted(containers.values(), key=lambda c: c.name)),
         sources=sources,
     )
 

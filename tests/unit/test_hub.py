@@ -127,3 +127,40 @@ async def test_history_grows_only_with_new_data() -> None:
     hub._publish()  # a refresh with no new poll must not add a fake sample
     snapshot = await hub.poll_once()
     assert len(snapshot.history["gpu.h/0.util"]) == 2
+
+
+def test_merge_prefers_the_first_view_and_the_last_alert() -> None:
+    from tui.hub import merge
+    from tui.model import Alert, Severity
+
+    direct = Collected(
+        backends=(Backend(name="b0", pool="blue", url="http://h", health=Health.UP),),
+        gpus=(Gpu(host="h", index=0, util_pct=50.0),),
+    )
+    via_prometheus = Collected(
+        backends=(
+            Backend(name="b0", pool="blue", url="http://h", health=Health.DOWN),
+            Backend(name="b1", pool="green", url="http://g", health=Health.UP),
+        ),
+        gpus=(Gpu(host="h", index=0, util_pct=10.0),),
+        alerts=(Alert("A", Severity.WARNING, "", {}, 1.0, "f1", source="prometheus"),),
+    )
+    alertmanager = Collected(
+        alerts=(
+            Alert(
+                "A",
+                Severity.WARNING,
+                "",
+                {},
+                1.0,
+                "f1",
+                source="alertmanager",
+                acknowledged_by="oncall",
+            ),
+        )
+    )
+    snapshot = merge([direct, via_prometheus, alertmanager], taken_at=2.0, environment="e",
+                     slo_tier="standard")  # fmt: skip
+    assert [(b.name, b.health) for b in snapshot.backends] == [("b0", Health.UP), ("b1", Health.UP)]
+    assert [g.util_pct for g in snapshot.gpus] == [50.0]
+    assert [(a.source, a.acknowledged_by) for a in snapshot.alerts] == [("alertmanager", "oncall")]
