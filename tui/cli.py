@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from tui import runner
 from tui.config import ConfigError
+from tui.lab import cli as lab_cli
 from tui.sim import cli as sim_cli
 
 
@@ -99,6 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
         default=2.0,
         help="seconds between the two scrapes that rates need (default 2)",
     )
+    lab = commands.add_parser("lab", help="a real local stack around the simulator")
+    _common(lab, suppress=True)
+    lab_cli.add_lab_arguments(lab)
+
     alerts = commands.add_parser("alerts", help="the firing alerts, most severe first")
     _common(alerts, suppress=True)
 
@@ -135,6 +140,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return runner.run_demo(args)
     if args.command == "snapshot":
         return runner.run_snapshot(args)
+    if args.command == "lab":
+        return int(lab_cli.run_lab(args))
     if args.command == "alerts":
         return runner.run_alerts(args)
     if args.command == "screenshots":

@@ -295,8 +295,9 @@ def merge(
     """Merge the sources' latest results, in the sources' order.
 
     Two sources may describe the same thing (the scrape source and Prometheus both see
-    backend blue-0, by name or by URL, and GPU host/0): the first source's view of a backend, GPU, pool or
-    container wins, so the direct view is not replaced by a delayed one. Alerts are the
+    backend blue-0, by name or by URL, and GPU host/0): the first source's view of a
+    backend, GPU, pool or container wins, so the direct view is not replaced by a delayed
+    one. Alerts are the
     exception: Alertmanager comes after Prometheus and knows silences, so the last view
     of an alert (by fingerprint) wins.
     """

@@ -225,7 +225,7 @@ def run_demo(args: argparse.Namespace) -> int:
 def run_dashboard(args: argparse.Namespace) -> int:
     """`inferdeck [-c FILE]`: the dashboard on a real stack."""
     config = _load(args)
-    return _run_app(config, None, config.environment, debug=getattr(args, "debug", False))
+    return _run_app(config, None, "", debug=getattr(args, "debug", False))
 
 
 def run_snapshot(args: argparse.Namespace) -> int:
