@@ -328,12 +328,13 @@ def merge(
         fleet = fleet or result.fleet
         weights.update(result.weights or {})
     pool_list = [replace(p, weight=weights.get(p.name, p.weight)) for p in pools.values()]
+    linked = link_containers(tuple(backends.values()), tuple(containers.values()))
     return FleetSnapshot(
         taken_at=taken_at,
         environment=environment,
         slo_tier=slo_tier,
         gpus=tuple(sorted(gpus.values(), key=lambda g: (g.host, g.index))),
-        backends=tuple(backends.values()),
+        backends=linked,
         pools=tuple(pool_list),
         fleet=fleet,
         alerts=tuple(sorted(alerts.values(), key=lambda a: a.starts_at, reverse=True)),
@@ -341,6 +342,32 @@ def merge(
         containers=tuple(sorted(containers.values(), key=lambda c: c.name)),
         sources=sources,
     )
+
+
+BACKEND_LABEL = "io.inferdeck.backend"
+"""A container label naming the backend the container runs (set by `inferdeck lab`)."""
+
+
+def link_containers(
+    backends: tuple[Backend, ...], containers: tuple[Container, ...]
+) -> tuple[Backend, ...]:
+    """Name each backend's container: by the `BACKEND_LABEL` label, or by container name
+    (``blue-0``, ``vllm-blue-0``, ``llm_blue-0_1``)."""
+    if not containers:
+        return backends
+
+    def runs(container: Container, name: str) -> bool:
+        if container.labels.get(BACKEND_LABEL) == name:
+            return True
+        return container.name == name or container.name.endswith(("-" + name, "_" + name))
+
+    out = []
+    for backend in backends:
+        if backend.container is None:
+            match = next((c.name for c in containers if runs(c, backend.name)), None)
+            backend = replace(backend, container=match) if match else backend
+        out.append(backend)
+    return tuple(out)
 
 
 def _one_line(exc: BaseException) -> str:

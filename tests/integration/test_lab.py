@@ -117,6 +117,55 @@ async def _alert_on_screen(config_path: str, expected: str, timeout: float = 20)
     return False
 
 
+async def _stop_and_start_on_screens(config_path: str, container: Any) -> None:
+    """Stop a backend's container under the dashboard: the Backends screen says DOWN and
+    the Containers screen says exited; starting it brings both back."""
+    from tui.app import InferdeckApp
+    from tui.config import load_config
+    from tui.hub import Hub
+    from tui.runner import sources_for
+    from widgets.backends import BackendsDetailTable
+    from widgets.containers import ContainersTable
+
+    config = load_config(config_path)
+    app = InferdeckApp(Hub(sources_for(config), refresh_s=1.0))
+
+    def row(table_type: Any, key: str) -> list[str]:
+        for screen in app.screen_stack:
+            for table in screen.query(table_type):
+                if key in {k.value for k in table.rows}:
+                    return [c.plain for c in table.get_row(key)]
+        return []
+
+    async def until(check: Any, timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if check():
+                return
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"{what} not shown within {timeout}s")
+
+    async with app.run_test(size=(200, 40)) as pilot:
+        await pilot.press("3")
+        await until(lambda: row(BackendsDetailTable, "blue-0")[2:3] == ["up"], 20, "blue-0 up")
+        assert row(BackendsDetailTable, "blue-0")[-1] == "inferdeck-lab-vllm-blue-0"
+        container.stop(timeout=2)
+        await until(lambda: "DOWN" in "".join(row(BackendsDetailTable, "blue-0")[2:3]), 10,
+                    "blue-0 DOWN on the Backends screen")  # fmt: skip
+        await pilot.press("c")
+        await until(
+            lambda: row(ContainersTable, "inferdeck-lab-vllm-blue-0")[2:3] == [" exited (0) "]
+            or "exited" in "".join(row(ContainersTable, "inferdeck-lab-vllm-blue-0")[2:3]),
+            15, "the container exited on the Containers screen",
+        )  # fmt: skip
+        container.start()
+        await until(lambda: row(ContainersTable, "inferdeck-lab-vllm-blue-0")[2:3] == ["running"],
+                    15, "the container running again")  # fmt: skip
+        await pilot.press("3")
+        await until(lambda: row(BackendsDetailTable, "blue-0")[2:3] == ["up"], 15,
+                    "blue-0 back up")  # fmt: skip
+
+
 def _query(prometheus: str, expr: str) -> list[dict[str, Any]]:
     answer = httpx.get(prometheus + "/api/v1/query", params={"query": expr}, timeout=5)
     return list(answer.json()["data"]["result"])
@@ -369,6 +418,8 @@ def test_containers_stop_and_start_show_in_prometheus_up(tmp_path: Path) -> None
 
         assert wait_for(lambda: up_value("blue-0") == "1", 20), "blue-0 never scraped"
         blue = client.containers.get("inferdeck-lab-vllm-blue-0")
+        asyncio.run(_stop_and_start_on_screens(record["config"], blue))
+        assert wait_for(lambda: up_value("blue-0") == "1", 30), "restarted container not up"
         blue.stop(timeout=2)
         assert wait_for(lambda: up_value("blue-0") == "0", 20), "stopped container still up"
         blue.start()

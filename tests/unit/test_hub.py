@@ -164,3 +164,19 @@ def test_merge_prefers_the_first_view_and_the_last_alert() -> None:
     assert [(b.name, b.health) for b in snapshot.backends] == [("b0", Health.UP), ("b1", Health.UP)]
     assert [g.util_pct for g in snapshot.gpus] == [50.0]
     assert [(a.source, a.acknowledged_by) for a in snapshot.alerts] == [("alertmanager", "oncall")]
+
+
+def test_backends_are_linked_to_their_containers() -> None:
+    from tui.hub import link_containers
+    from tui.model import Container
+
+    backends = tuple(
+        Backend(name=n, pool="blue", url=f"http://h/{n}") for n in ("blue-0", "blue-1", "green-0")
+    )
+    containers = (
+        Container(name="lab-x", id="1", labels={"io.inferdeck.backend": "blue-0"}),
+        Container(name="vllm-blue-1", id="2"),
+        Container(name="prometheus", id="3"),
+    )
+    linked = {b.name: b.container for b in link_containers(backends, containers)}
+    assert linked == {"blue-0": "lab-x", "blue-1": "vllm-blue-1", "green-0": None}
