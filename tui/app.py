@@ -16,13 +16,11 @@ from textual.message import Message
 from themes import SEMANTIC_DEFAULTS, THEMES
 from tui.hub import Hub
 from tui.model import FleetSnapshot, LogLine
+from tui.screens.live import LiveScreen
 from tui.screens.logs import LogsScreen
 from tui.screens.overview import OverviewScreen
 from tui.screens.tables import BackendsScreen, ContainersScreen, GpusScreen
 from widgets.format import safe
-
-LiveScreen = OverviewScreen | GpusScreen | BackendsScreen | ContainersScreen
-"""Screens that show live snapshots."""
 
 SCREENS: dict[str, type[LiveScreen]] = {
     "overview": OverviewScreen,

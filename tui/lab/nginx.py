@@ -245,24 +245,20 @@ def nginx_argv(binary: str, layout: NginxLayout, logs: Path, *extra: str) -> lis
 
 def nginx_check(binary: str, layout: NginxLayout, logs: Path) -> str | None:
     """``nginx -t``: None when the config is valid, else nginx's message (one line)."""
-    done = subprocess.run(
-        nginx_argv(binary, layout, logs, "-t", "-q"),
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    if done.returncode == 0:
-        return None
-    lines = [ln for ln in (done.stderr + done.stdout).splitlines() if ln.strip()]
-    return lines[0] if lines else f"nginx -t exited {done.returncode}"
+    return _run_nginx(binary, layout, logs, ("-t", "-q"), first_line=True)
 
 
 def nginx_reload(binary: str, layout: NginxLayout, logs: Path) -> str | None:
     """``nginx -s reload`` (new workers read the files; old ones finish their requests):
     None when nginx took the signal, else its message (one line)."""
+    return _run_nginx(binary, layout, logs, ("-s", "reload"), first_line=False)
+
+
+def _run_nginx(
+    binary: str, layout: NginxLayout, logs: Path, args: tuple[str, ...], *, first_line: bool
+) -> str | None:
     done = subprocess.run(
-        nginx_argv(binary, layout, logs, "-s", "reload"),
+        nginx_argv(binary, layout, logs, *args),
         capture_output=True,
         text=True,
         timeout=30,
@@ -271,4 +267,6 @@ def nginx_reload(binary: str, layout: NginxLayout, logs: Path) -> str | None:
     if done.returncode == 0:
         return None
     lines = [ln for ln in (done.stderr + done.stdout).splitlines() if ln.strip()]
-    return lines[-1] if lines else f"nginx -s reload exited {done.returncode}"
+    if not lines:
+        return f"nginx {' '.join(args)} exited {done.returncode}"
+    return lines[0] if first_line else lines[-1]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Footer
 
 from tui.model import FleetSnapshot
+from tui.screens.live import LiveScreen
 from widgets.alerts import AlertsPanel
 from widgets.backends import BackendsTable
 from widgets.gpus import GpuPanel
@@ -18,7 +18,7 @@ from widgets.queue import QueuePanel
 from widgets.throughput import ThroughputPanel
 
 
-class OverviewScreen(Screen[None]):
+class OverviewScreen(LiveScreen):
     """Header, GPUs, queue, latency against the SLO, throughput and errors, and backends."""
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
@@ -53,13 +53,9 @@ class OverviewScreen(Screen[None]):
     }
     """
 
-    def __init__(self, clock: object, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self._clock = clock
-
     def compose(self) -> ComposeResult:
         """The panels, top to bottom in the order an operator reads them."""
-        yield FleetHeader(clock=self._clock)  # type: ignore[arg-type]
+        yield FleetHeader(clock=self.clock)  # type: ignore[arg-type]
         with Horizontal(id="row-resources"):
             yield GpuPanel(id="gpus")
             yield QueuePanel(id="queue")
@@ -71,13 +67,6 @@ class OverviewScreen(Screen[None]):
         yield BackendsTable(id="backends")
         yield Footer()
 
-    def on_screen_resume(self) -> None:
-        """Show the app's newest snapshot whenever this screen comes (back) up."""
-        latest = getattr(self.app, "latest", None)
-        if isinstance(latest, FleetSnapshot):
-            self.show(latest)
-        self.set_paused(bool(getattr(self.app, "paused", False)))
-
     def show(self, snapshot: FleetSnapshot) -> None:
         """Hand the snapshot to every panel on this screen."""
         self.set_class(bool(snapshot.alerts), "-alerting")
@@ -86,7 +75,3 @@ class OverviewScreen(Screen[None]):
         self.query_one(BackendsTable).snapshot = snapshot
         for panel in self.query(Panel):
             panel.snapshot = snapshot
-
-    def set_paused(self, paused: bool) -> None:
-        """Show or hide the PAUSED badge."""
-        self.query_one(FleetHeader).paused = paused

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.screen import Screen
 from textual.widgets import Footer
 
 from tui.model import FleetSnapshot
+from tui.screens.live import LiveScreen
 from widgets.backends import BackendsDetailTable
 from widgets.containers import ContainersTable
 from widgets.gpu_table import GpuTable
@@ -14,36 +14,21 @@ from widgets.header import FleetHeader
 from widgets.table import SnapshotTable
 
 
-class TableScreen(Screen[None]):
+class TableScreen(LiveScreen):
     """A header, one snapshot table and the footer."""
 
     TABLE: type[SnapshotTable] = SnapshotTable
 
-    def __init__(self, clock: object, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self._clock = clock
-
     def compose(self) -> ComposeResult:
         """Header, table, footer."""
-        yield FleetHeader(clock=self._clock)  # type: ignore[arg-type]
+        yield FleetHeader(clock=self.clock)  # type: ignore[arg-type]
         yield self.TABLE()
         yield Footer()
-
-    def on_screen_resume(self) -> None:
-        """Show the newest data whenever the screen comes back."""
-        latest = getattr(self.app, "latest", None)
-        if isinstance(latest, FleetSnapshot):
-            self.show(latest)
-        self.set_paused(bool(getattr(self.app, "paused", False)))
 
     def show(self, snapshot: FleetSnapshot) -> None:
         """Hand the snapshot to the header and the table."""
         self.query_one(FleetHeader).snapshot = snapshot
         self.query_one(self.TABLE).snapshot = snapshot
-
-    def set_paused(self, paused: bool) -> None:
-        """Show or hide the PAUSED badge."""
-        self.query_one(FleetHeader).paused = paused
 
 
 class GpusScreen(TableScreen):

@@ -29,6 +29,7 @@ from tui.sources._alerting import fingerprint, severity_of
 from tui.sources._dcgm import gpus_from_samples
 from tui.sources._promql import BACKEND_HISTOGRAMS, POOL_HISTOGRAMS, RATE_COUNTERS, STAT
 from tui.sources._scrape_window import add_known
+from tui.sources._traffic import traffic_from
 from tui.sources._vllm_names import GAUGES, HISTOGRAMS, is_5xx, resolve
 from tui.sources.promtext import PromSample, one_line
 
@@ -116,20 +117,7 @@ class _Rates:
 
     def traffic(self) -> Traffic:
         """Token and request flow and the 5xx share, as the scrape source reports them."""
-        requests = self.counters.get("vllm:request_success_total")
-        error_rate: float | None = None
-        errors_per_min: float | None = None
-        if self.http_all is not None:
-            errors = self.http_5xx or 0.0
-            errors_per_min = errors * 60.0
-            error_rate = errors / self.http_all if self.http_all > 0 else 0.0
-        return Traffic(
-            prompt_tokens_per_s=self.counters.get("vllm:prompt_tokens_total"),
-            generation_tokens_per_s=self.counters.get("vllm:generation_tokens_total"),
-            requests_per_min=None if requests is None else requests * 60.0,
-            error_rate=error_rate,
-            errors_per_min=errors_per_min,
-        )
+        return traffic_from(self.counters, self.http_all, self.http_5xx)
 
 
 def _gauges(items: Vector) -> tuple[dict[str, float], str]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from tui.analysis.quantiles import histogram_mean, histogram_quantile
 from tui.analysis.rates import sum_buckets
 from tui.model import NO_QUANTILES, Backend, Health, Pool, Quantiles, Traffic
+from tui.sources._traffic import traffic_from
 from tui.sources._vllm_names import COUNTERS, HISTOGRAMS
 
 
@@ -52,20 +53,7 @@ class Window:
 
     def traffic(self) -> Traffic:
         """Token and request flow, and the 5xx share of completion requests."""
-        requests = self.counters.get("vllm:request_success_total")
-        errors_per_min: float | None = None
-        error_rate: float | None = None
-        if self.http_all is not None:
-            errors = self.http_5xx or 0.0
-            errors_per_min = errors * 60.0
-            error_rate = errors / self.http_all if self.http_all > 0 else 0.0
-        return Traffic(
-            prompt_tokens_per_s=self.counters.get("vllm:prompt_tokens_total"),
-            generation_tokens_per_s=self.counters.get("vllm:generation_tokens_total"),
-            requests_per_min=None if requests is None else requests * 60.0,
-            error_rate=error_rate,
-            errors_per_min=errors_per_min,
-        )
+        return traffic_from(self.counters, self.http_all, self.http_5xx)
 
 
 def add_known(values: Iterable[float | None]) -> float | None:

@@ -1,0 +1,31 @@
+"""The base of every screen that shows live snapshots."""
+
+from __future__ import annotations
+
+from textual.screen import Screen
+
+from tui.model import FleetSnapshot
+from widgets.header import FleetHeader
+
+
+class LiveScreen(Screen[None]):
+    """A screen fed whole snapshots by the app; it catches up whenever it comes back."""
+
+    def __init__(self, clock: object, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.clock = clock
+
+    def on_screen_resume(self) -> None:
+        """Show the app's newest snapshot and pause state whenever this screen comes up."""
+        latest = getattr(self.app, "latest", None)
+        if isinstance(latest, FleetSnapshot):
+            self.show(latest)
+        self.set_paused(bool(getattr(self.app, "paused", False)))
+
+    def show(self, snapshot: FleetSnapshot) -> None:
+        """Hand the snapshot to this screen's widgets."""
+        raise NotImplementedError
+
+    def set_paused(self, paused: bool) -> None:
+        """Show or hide the PAUSED badge."""
+        self.query_one(FleetHeader).paused = paused
