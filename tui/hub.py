@@ -69,6 +69,12 @@ class History:
                 series = self._series[name] = deque(maxlen=self.points)
             series.append(math.nan if value is None else float(value))
 
+    def prepend(self, series: dict[str, list[float]]) -> None:
+        """Put older samples (from a range query) before what was collected live."""
+        for name, older in series.items():
+            current = self._series.get(name, deque())
+            self._series[name] = deque([*older, *current], maxlen=self.points)
+
     def frozen(self) -> MappingProxyType[str, tuple[float, ...]]:
         """An immutable copy for a snapshot."""
         return MappingProxyType({k: tuple(v) for k, v in self._series.items()})
@@ -185,6 +191,7 @@ class Hub:
         """Poll every source on its interval and publish every refresh, until stopped."""
         self._stop = asyncio.Event()
         tasks = [asyncio.create_task(self._source_loop(slot)) for slot in self._slots]
+        tasks.append(asyncio.create_task(self._prefill_history()))
         try:
             while not self._stop.is_set():
                 self._publish()
@@ -197,6 +204,20 @@ class Hub:
             for slot in self._slots:
                 with contextlib.suppress(Exception):
                     await slot.source.aclose()
+
+    async def _prefill_history(self) -> None:
+        """Ask sources that keep history (Prometheus) for the charts' past, once.
+
+        Runs beside the polls, so the first frame never waits for it; a failure only
+        means the charts start empty.
+        """
+        span = self.history.points * self.refresh_s
+        for slot in self._slots:
+            history = getattr(slot.source, "history", None)
+            if history is None:
+                continue
+            with contextlib.suppress(Exception):
+                self.history.prepend(await history(span, self.refresh_s))
 
     async def _source_loop(self, slot: _SourceSlot) -> None:
         assert self._stop is not None

@@ -17,6 +17,7 @@ class ContainersTable(SnapshotTable):
     """A row per container; `enter` on one shows its last log lines (the screen's binding)."""
 
     TITLE = "Containers"
+    SOURCES = ("docker",)
     COLUMNS = (
         ("name", "Container"),
         ("service", "Service"),
@@ -32,7 +33,9 @@ class ContainersTable(SnapshotTable):
         return [(c.name, self.cells(c, snapshot.taken_at)) for c in snapshot.containers]
 
     def subtitle(self, snapshot: FleetSnapshot) -> str:
-        """How many are running."""
+        """How many are running (or that no container engine is configured)."""
+        if snapshot.source("docker") is None:
+            return "no container engine configured (sources.docker)"
         running = sum(c.state == "running" for c in snapshot.containers)
         return f"{running}/{len(snapshot.containers)} running · enter: logs"
 

@@ -17,6 +17,7 @@ class GpuTable(SnapshotTable):
     """A row per GPU: host, index, model, utilisation, memory, temperature, power, clock."""
 
     TITLE = "GPUs"
+    SOURCES = ("scrape", "prometheus", "nvml")
     COLUMNS = (
         ("gpu", "GPU"),
         ("name", "Model"),

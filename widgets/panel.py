@@ -6,8 +6,8 @@ from rich.style import Style
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from tui.model import FleetSnapshot, SourceState, SourceStatus
-from widgets.format import age, safe
+from tui.model import FleetSnapshot, SourceState
+from widgets.sources import describe_status, worst_status
 
 LEVELS = ("ok", "warn", "breach")
 
@@ -76,13 +76,13 @@ class Panel(Widget):
         if snapshot is None:
             return
         statuses = [s for s in snapshot.sources if s.name in self.SOURCES]
-        worst = _worst(statuses)
+        worst = worst_status(statuses)
         self.set_class(worst is not None and worst.state is SourceState.STALE, "-stale")
         self.set_class(
             worst is not None and worst.state in (SourceState.ERROR, SourceState.UNAVAILABLE),
             "-error",
         )
-        self.border_subtitle = _describe(worst, snapshot.taken_at)
+        self.border_subtitle = describe_status(worst, snapshot.taken_at)
         shape = self.shape(snapshot)
         # A layout pass costs far more than a repaint: ask for one only when the number of
         # rows this panel draws has changed.
@@ -100,27 +100,3 @@ class Panel(Widget):
     def pool_style(self, pool: str) -> Style:
         """The colour of a pool: blue and green by name, others alike."""
         return self.style(pool if pool in ("blue", "green") else "other")
-
-
-def _worst(statuses: list[SourceStatus]) -> SourceStatus | None:
-    order = {
-        SourceState.OK: 0,
-        SourceState.PENDING: 1,
-        SourceState.STALE: 2,
-        SourceState.UNAVAILABLE: 3,
-        SourceState.ERROR: 4,
-    }
-    return max(statuses, key=lambda s: order[s.state], default=None)
-
-
-def _describe(status: SourceStatus | None, now: float) -> str:
-    if status is None:
-        return ""
-    if status.state is SourceState.OK:
-        return f"{status.name} ok"
-    if status.state is SourceState.STALE:
-        stale_for = now - status.last_ok if status.last_ok is not None else None
-        return f"{status.name} STALE {age(stale_for)}"
-    if status.state is SourceState.PENDING:
-        return f"{status.name} connecting…"
-    return f"{status.name} {status.state.value.upper()}: {safe(status.message)[:60]}"

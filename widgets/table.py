@@ -9,7 +9,8 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import DataTable
 
-from tui.model import FleetSnapshot
+from tui.model import FleetSnapshot, SourceState
+from widgets.sources import describe_status, worst_status
 
 
 class SnapshotTable(DataTable[Text]):
@@ -49,12 +50,15 @@ class SnapshotTable(DataTable[Text]):
         & > .snapshot-table--green { color: $pool-green; }
         & > .snapshot-table--other { color: $pool-other; }
         & > .snapshot-table--dim { color: $text-muted; }
+        &.-source-trouble { border: round $slo-breach; border-subtitle-color: $slo-breach; }
     }
     """
 
     COLUMNS: tuple[tuple[str, str], ...] = ()
     """(key, label) of every column."""
     TITLE = ""
+    SOURCES: tuple[str, ...] = ("scrape", "prometheus")
+    """Names of the sources this table's rows come from; their state is on the border."""
 
     snapshot: reactive[FleetSnapshot | None] = reactive(None, always_update=True)
     """The snapshot whose rows are listed."""
@@ -101,4 +105,9 @@ class SnapshotTable(DataTable[Text]):
             for (column, _), cell, old in zip(self.COLUMNS, cells, self.get_row(key), strict=True):
                 if (cell.plain, cell.style) != (old.plain, old.style):
                     self.update_cell(key, column, cell, update_width=cell.cell_len > old.cell_len)
-        self.border_subtitle = self.subtitle(snapshot)
+        statuses = [st for st in snapshot.sources if st.name in self.SOURCES]
+        worst = worst_status(statuses)
+        bad = worst is not None and worst.state not in (SourceState.OK, SourceState.PENDING)
+        self.set_class(bad, "-source-trouble")
+        parts = [self.subtitle(snapshot), describe_status(worst, snapshot.taken_at) if bad else ""]
+        self.border_subtitle = " · ".join(p for p in parts if p)

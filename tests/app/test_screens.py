@@ -101,3 +101,27 @@ async def test_containers_screen_and_logs(make_app: AppFactory) -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, ContainersScreen)
+
+
+async def test_table_screens_say_when_their_source_fails(make_app: AppFactory) -> None:
+    from tui.model import SourceState, SourceStatus
+
+    app, _ = make_app(seconds=5)
+    snapshot = app.hub.latest
+    assert snapshot is not None
+    broken = dataclasses.replace(
+        snapshot,
+        sources=(*snapshot.sources, SourceStatus("docker", SourceState.ERROR, "docker at "
+                                                 "unix:///x.sock: connection refused")),
+    )  # fmt: skip
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.press("c")
+        await pilot.pause()
+        table = app.screen.query_one(ContainersTable)
+        assert "no container engine configured" in str(table.border_subtitle)
+        app.post_message(SnapshotReady(broken))
+        await pilot.pause()
+        assert "docker ERROR: docker at unix:///x.sock: connection refused" in str(
+            table.border_subtitle
+        )
+        assert table.has_class("-source-trouble")

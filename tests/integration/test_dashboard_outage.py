@@ -44,6 +44,7 @@ async def test_prometheus_outage_is_shown_and_recovers(tmp_path: Path) -> None:
         prometheus = start_prometheus(tmp_path / "prom", sim_jobs(description))
         try:
             wait_for_targets(prometheus, 4)
+            time.sleep(8)  # some past for the charts' start-up range query to find
             targets = [
                 ScrapeTarget(b["name"], b["pool"], b["url"]) for b in description["backends"]
             ]
@@ -63,6 +64,13 @@ async def test_prometheus_outage_is_shown_and_recovers(tmp_path: Path) -> None:
 
                 await until(lambda: state() is SourceState.OK, 15, "prometheus ok")
                 gpus = app.screen.query_one(GpuPanel)
+                # Charts start with Prometheus's past, not empty (a range query at start-up).
+                await until(
+                    lambda: app.latest is not None
+                    and sum(v == v for v in app.latest.history.get("fleet.e2e_p95", ())) >= 5
+                    and len(app.latest.history["fleet.e2e_p95"]) >= 100,
+                    10, "history filled from Prometheus",
+                )  # fmt: skip
 
                 prometheus.kill()
                 took = await until(

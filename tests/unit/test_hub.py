@@ -180,3 +180,12 @@ def test_backends_are_linked_to_their_containers() -> None:
     )
     linked = {b.name: b.container for b in link_containers(backends, containers)}
     assert linked == {"blue-0": "lab-x", "blue-1": "vllm-blue-1", "green-0": None}
+
+
+def test_history_from_a_range_query_goes_before_live_samples() -> None:
+    history = History(points=5)
+    history.append({"fleet.waiting": 7.0})
+    history.prepend({"fleet.waiting": [1.0, 2.0, 3.0, 4.0, 5.0], "gpu.h/0.util": [50.0]})
+    frozen = history.frozen()
+    assert frozen["fleet.waiting"] == (2.0, 3.0, 4.0, 5.0, 7.0)
+    assert frozen["gpu.h/0.util"] == (50.0,)

@@ -251,7 +251,8 @@ class PrometheusSource:
         queries = history_queries(self.pool_label, self.jobs, self.window)
         try:
             await self._run(self._prepare)
-            async with asyncio.timeout(self.timeout_s * 2):
+            # A one-off in the background at start-up: it may take longer than a refresh.
+            async with asyncio.timeout(max(self.timeout_s * 4, 15.0)):
                 answers = await asyncio.gather(
                     *(self._run(self._query_range, q, start, end, step_s) for q in queries.values())
                 )
