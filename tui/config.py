@@ -121,6 +121,33 @@ class SourcesConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class NginxRouterConfig:
+    """The nginx router: inferdeck owns one include file holding the `upstream` block."""
+
+    upstream_file: str
+    servers: Mapping[str, tuple[str, ...]]  # pool -> host:port of its backends
+    upstream_name: str = "vllm"
+    binary: str = "nginx"
+    conf: str | None = None  # nginx -c (the main config that includes upstream_file)
+    prefix: str | None = None  # nginx -p
+    reload_command: tuple[str, ...] = ()  # argv; default: nginx [-c conf] [-p prefix] -s reload
+    verify_url: str | None = None  # after a reload, GET this through nginx to check it serves
+
+
+@dataclass(frozen=True, slots=True)
+class TrafficConfig:
+    """How traffic is split between pools, and the rollout defaults."""
+
+    router: str = "nginx"  # nginx | sim
+    stable_pool: str = "blue"
+    canary_pool: str = "green"
+    nginx: NginxRouterConfig | None = None
+    sim_control: str | None = None  # the simulator's control URL (router: sim)
+    rollout_steps: tuple[float, ...] = (10.0, 50.0, 100.0)
+    rollout_hold_s: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole, validated configuration."""
 
@@ -134,6 +161,10 @@ class Config:
     backends: tuple[BackendConfig, ...] = ()
     sources: SourcesConfig = field(default_factory=SourcesConfig)
     keys: Mapping[str, str] = field(default_factory=dict)
+    state_dir: str | None = None  # default $XDG_STATE_HOME/inferdeck
+    audit_log: str | None = None  # default STATE_DIR/audit.jsonl
+    runbooks_dir: str | None = None  # the operator's own runbooks, beside the shipped ones
+    traffic: TrafficConfig | None = None
 
     @property
     def scrape(self) -> ScrapeConfig:
@@ -318,6 +349,54 @@ def _sources(path: str, node: yaml.Node) -> SourcesConfig:
     return SourcesConfig(**found)
 
 
+def _traffic(path: str, node: yaml.Node) -> TrafficConfig:
+    def nginx(n: yaml.Node) -> NginxRouterConfig:
+        def servers(m: yaml.Node) -> dict[str, tuple[str, ...]]:
+            if not isinstance(m, yaml.MappingNode):
+                raise ConfigError(f"{_where(path, m)}: 'servers' maps each pool to host:port list")
+            return {
+                str(k.value): _sequence(path, v, str(k.value),
+                                        lambda i: str(_scalar(path, i, str, "server")))
+                for k, v in m.value
+            }  # fmt: skip
+
+        spec = _fields(path, {"upstream_file": "text", "upstream_name": "text", "binary": "text",
+                              "conf": "text", "prefix": "text", "reload_command": "globs",
+                              "verify_url": "url"})  # fmt: skip
+        fields = _mapping(path, n, "traffic.nginx", {**spec, "servers": servers})
+        for key in ("upstream_file", "servers"):
+            if key not in fields:
+                raise ConfigError(f"{_where(path, n)}: traffic.nginx needs '{key}'")
+        return NginxRouterConfig(**fields)
+
+    def router(n: yaml.Node) -> str:
+        value = str(_scalar(path, n, str, "router"))
+        if value not in ("nginx", "sim"):
+            raise ConfigError(f"{_where(path, n)}: router must be nginx or sim, not {value!r}")
+        return value
+
+    def steps(n: yaml.Node) -> tuple[float, ...]:
+        values = _sequence(path, n, "rollout_steps", lambda i: _positive(path, i, "rollout_steps"))
+        if not values or any(v > 100 for v in values) or list(values) != sorted(values):
+            raise ConfigError(f"{_where(path, n)}: rollout_steps rise to at most 100 (percent)")
+        return tuple(values)
+
+    spec = _fields(path, {"stable_pool": "text", "canary_pool": "text", "sim_control": "url",
+                          "rollout_hold_s": "positive"})  # fmt: skip
+    fields = _mapping(
+        path, node, "traffic",
+        {**spec, "router": router, "nginx": nginx, "rollout_steps": steps},
+    )  # fmt: skip
+    config = TrafficConfig(**fields)
+    if config.router == "nginx" and config.nginx is None:
+        raise ConfigError(
+            f"{_where(path, node)}: traffic.router nginx needs a traffic.nginx section"
+        )
+    if config.router == "sim" and config.sim_control is None:
+        raise ConfigError(f"{_where(path, node)}: traffic.router sim needs traffic.sim_control")
+    return config
+
+
 def _tier(path: str, node: yaml.Node) -> str:
     value = str(_scalar(path, node, str, "slo_tier")).lower()
     if value not in TIERS:
@@ -376,6 +455,10 @@ def parse_config(text: str, path: str = "<config>") -> Config:
             "backends": backends,
             "sources": lambda n: _sources(path, n),
             "keys": keys,
+            "state_dir": lambda n: _scalar(path, n, str, "state_dir"),
+            "audit_log": lambda n: _scalar(path, n, str, "audit_log"),
+            "runbooks_dir": lambda n: _scalar(path, n, str, "runbooks_dir"),
+            "traffic": lambda n: _traffic(path, n),
         },
     )
     return Config(path=path, **fields)

@@ -38,7 +38,10 @@ def test_shipped_example_is_valid_and_documents_every_key() -> None:
         "token_env",
         "token_file",
         "keys",
-    ):
+        "traffic", "router", "stable_pool", "canary_pool", "rollout_steps", "rollout_hold_s",
+        "upstream_file", "upstream_name", "servers", "binary", "conf", "prefix", "verify_url",
+        "state_dir", "audit_log", "runbooks_dir",
+    ):  # fmt: skip
         line = next(
             line
             for line in text.splitlines()
@@ -68,6 +71,9 @@ def test_good_config_is_typed() -> None:
             "sources:\n  prometheus:\n    interval_s: 5\n",
             "c.yaml:3: sources.prometheus needs 'url'",
         ),
+        ("traffic:\n  router: haproxy\n", "c.yaml:2: router must be nginx or sim"),
+        ("traffic:\n  router: nginx\n", "c.yaml:2: traffic.router nginx needs a traffic.nginx"),
+        ("traffic:\n  rollout_steps: [50, 10]\n", "c.yaml:2: rollout_steps rise to at most 100"),
         ("sources:\n  docker:\n    url: tcp:/x\n", "c.yaml:3: 'url' must be an http(s) URL"),
         (
             "sources:\n  alertmanager: {url: 'http://h:9093', verify_tls: 1}\n",

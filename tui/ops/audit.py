@@ -1,0 +1,59 @@
+"""The audit log: one JSON line per event, appended, fsync'd, never rewritten.
+
+Every action writes an ``intent`` record before it runs and a ``result`` record after
+(outcome, duration); refusals and cancellations are recorded too. A crash between the
+two leaves the intent, which is exactly what a post-mortem needs to see.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+
+def default_state_dir() -> Path:
+    """``$XDG_STATE_HOME/inferdeck`` (default ``~/.local/state/inferdeck``)."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "inferdeck"
+
+
+class AuditLog:
+    """Append-only JSON lines at ``path``; each append is flushed and fsync'd."""
+
+    def __init__(self, path: Path | str | None = None) -> None:
+        self.path = Path(path) if path is not None else default_state_dir() / "audit.jsonl"
+
+    def append(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Write one record (a ``time`` field is added when missing); returns it."""
+        record = {"time": time.time(), **record}
+        line = json.dumps(record, sort_keys=True, ensure_ascii=True, default=str) + "\n"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                line = "\n" + line  # a crash tore the last line: never glue a record to it
+            os.write(fd, line.encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return record
+
+    def tail(self, count: int = 20) -> list[dict[str, Any]]:
+        """The last ``count`` records, oldest first; a torn or foreign line is skipped."""
+        if count <= 0 or not self.path.exists():
+            return []
+        last: deque[dict[str, Any]] = deque(maxlen=count)
+        with self.path.open(encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(record, dict):
+                    last.append(record)
+        return list(last)
