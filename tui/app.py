@@ -16,10 +16,16 @@ from textual.message import Message
 from themes import SEMANTIC_DEFAULTS, THEMES
 from tui.hub import Hub
 from tui.model import FleetSnapshot, LogLine
+from tui.ops.context import Operations
+from tui.ops.executor import Action, Execution, Outcome, Plan
+from tui.screens.alerts import AlertsScreen
+from tui.screens.confirm import ConfirmScreen
 from tui.screens.live import LiveScreen
 from tui.screens.logs import LogsScreen
 from tui.screens.overview import OverviewScreen
+from tui.screens.runbooks import RunbooksScreen
 from tui.screens.tables import BackendsScreen, ContainersScreen, GpusScreen
+from tui.screens.traffic import TrafficScreen
 from widgets.format import safe
 
 SCREENS: dict[str, type[LiveScreen]] = {
@@ -27,6 +33,9 @@ SCREENS: dict[str, type[LiveScreen]] = {
     "gpus": GpusScreen,
     "backends": BackendsScreen,
     "containers": ContainersScreen,
+    "alerts": AlertsScreen,
+    "traffic": TrafficScreen,
+    "runbooks": RunbooksScreen,
 }
 """The screens the number keys switch between, by name."""
 
@@ -66,6 +75,14 @@ class InferdeckApp(App[None]):
                 tooltip="Every backend with every figure"),
         Binding("c", "show_screen('containers')", "Containers", id="screen-containers",
                 tooltip="The stack's containers; enter shows logs"),
+        Binding("4", "show_screen('alerts')", "Alerts", id="screen-alerts",
+                tooltip="Firing alerts; a acknowledges, A un-acknowledges"),
+        Binding("5,w", "show_screen('traffic')", "Traffic", id="screen-traffic",
+                tooltip="The split between pools; shift it, roll out, roll back"),
+        Binding("6,r", "show_screen('runbooks')", "Runbooks", id="screen-runbooks",
+                tooltip="Run the runbook for the problem at hand, step by step"),
+        Binding("R", "rollback", "Roll back", id="rollback",
+                tooltip="Send all traffic back to the stable pool (asks first)"),
     ]  # fmt: skip
 
     def __init__(
@@ -79,10 +96,12 @@ class InferdeckApp(App[None]):
         subtitle: str = "",
         debug: bool = False,
         log_reader: LogReader | None = None,
+        ops: Operations | None = None,
     ) -> None:
         super().__init__()
         self.show_tracebacks = debug
         self.log_reader = log_reader
+        self.ops = ops
         self.hub = hub
         self.clock = clock
         self.start_hub = start_hub
@@ -133,6 +152,77 @@ class InferdeckApp(App[None]):
         """Stop polling before the process goes."""
         if self.start_hub:
             self.hub.stop()
+
+    # --- actions that change the world -------------------------------------------------
+
+    ACTIONS_THAT_CHANGE = frozenset(
+        {"rollback", "ack", "unack", "apply_weights", "container", "run_runbook", "rollout"}
+    )
+    """Actions hidden (and refused by the executor) in read-only mode."""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hide the keys that change the world when nothing may change it."""
+        blocked = self.ops is None or self.ops.read_only is not None
+        return not (action in self.ACTIONS_THAT_CHANGE and blocked)
+
+    def execute(
+        self,
+        action: Action,
+        then: Callable[[Execution], None] | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
+        """Run an action through the executor in a worker: confirm, apply, report.
+
+        ``progress`` gets the action's lines on the UI thread, as they come.
+        """
+        if self.ops is None:
+            self.notify("No operations configured", severity="warning")
+            return
+        self.run_worker(self._execute(action, then, progress), group="mutation",
+                        exit_on_error=False)  # fmt: skip
+
+    async def _execute(
+        self,
+        action: Action,
+        then: Callable[[Execution], None] | None,
+        progress: Callable[[str], None] | None,
+    ) -> None:
+        assert self.ops is not None
+
+        def from_thread(line: str) -> None:
+            if progress is not None:
+                self.call_from_thread(progress, line)
+
+        execution = await self.ops.executor.execute(action, self._confirm, from_thread)
+        severity = {Outcome.DONE: "information", Outcome.CANCELLED: "information"}.get(
+            execution.outcome, "error"
+        )
+        self.notify(safe(execution.message), title=safe(f"{action.kind} {action.target}"),
+                    severity=severity, timeout=8)  # type: ignore[arg-type]  # fmt: skip
+        if then is not None:
+            then(execution)
+
+    async def _confirm(self, action: Action, plan: Plan) -> bool:
+        confirmed: bool = await self.push_screen_wait(ConfirmScreen(plan))
+        return confirmed
+
+    def action_rollback(self) -> None:
+        """Roll back: the stable pool to 100% at once (confirm by typing its name)."""
+        if self.ops is None or self.ops.rollback is None:
+            self.notify("No traffic router configured (traffic: in the config)", severity="warning")
+            return
+        self.execute(self.ops.rollback())
+
+    async def action_quit(self) -> None:
+        """Quit; if an action is running, ask first (it would be cut off mid-way)."""
+        running = self.ops.executor.running if self.ops is not None else None
+        if running:
+            plan = Plan(f"An action is running: {running}",
+                        ("Quitting now stops watching it; it may be left half done.",),
+                        dangerous=True, confirm_text="quit")  # fmt: skip
+            self.push_screen(ConfirmScreen(plan), lambda ok: self.exit() if ok else None)
+            return
+        self.exit()
 
     def _from_hub(self, snapshot: FleetSnapshot) -> None:
         # Called from the hub's thread: post_message is the one thread-safe way in.

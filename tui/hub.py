@@ -34,6 +34,8 @@ from tui.model import (
 from tui.sources.base import Source, SourceUnavailable
 
 SnapshotCallback = Callable[[FleetSnapshot], None]
+AlertsHook = Callable[[FleetSnapshot], tuple[Alert, ...]]
+"""Given the merged snapshot, the alerts it should carry (inferdeck's own alerts and acks)."""
 
 STALE_AFTER_INTERVALS = 3.0
 """A source is stale when its last good poll is older than this many intervals."""
@@ -121,7 +123,9 @@ class Hub:
         refresh_s: float = 1.0,
         history_points: int = 300,
         clock: Callable[[], float] = time.time,
+        alerts_hook: AlertsHook | None = None,
     ) -> None:
+        """``alerts_hook``: replaces each snapshot's alerts after the merge (local alerts)."""
         self.environment = environment
         self.slo_tier = slo_tier
         self.refresh_s = refresh_s
@@ -134,6 +138,7 @@ class Hub:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self.latest: FleetSnapshot | None = None
+        self.alerts_hook = alerts_hook
 
     @property
     def sources(self) -> tuple[Source, ...]:
@@ -286,6 +291,8 @@ class Hub:
             slo_tier=self.slo_tier,
             sources=self.statuses(now),
         )
+        if self.alerts_hook is not None:  # local alerts and acks: tui.ops.local_alerts
+            snapshot = replace(snapshot, alerts=self.alerts_hook(snapshot))
         generations = tuple(slot.generation for slot in self._slots)
         if generations != self._seen_generations:  # new data arrived: extend the charts
             self._seen_generations = generations

@@ -118,8 +118,13 @@ class Executor:
         self.clock = clock
         self.running: str | None = None  # what runs now, for "refused: X is running"
 
-    async def execute(self, action: Action, confirm: Confirm) -> Execution:
-        """Run ``action`` if allowed and confirmed; every path is audited."""
+    async def execute(
+        self, action: Action, confirm: Confirm, progress: Progress | None = None
+    ) -> Execution:
+        """Run ``action`` if allowed and confirmed; every path is audited.
+
+        ``progress`` receives the action's progress lines as they come (from its thread).
+        """
         base = {"actor": self.actor, "action": action.kind, "target": action.target,
                 "params": action.params()}  # fmt: skip
         if self.read_only is not None:
@@ -128,13 +133,15 @@ class Executor:
             return Execution(Outcome.REFUSED, message)
         try:
             with self._lock():
-                return await self._confirmed(action, confirm, base)
+                return await self._confirmed(action, confirm, base, progress)
         except Busy as busy:
             message = f"refused: {busy}"
             self.audit.append({**base, "event": "refused", "reason": message})
             return Execution(Outcome.REFUSED, message)
 
-    async def _confirmed(self, action: Action, confirm: Confirm, base: dict[str, Any]) -> Execution:
+    async def _confirmed(
+        self, action: Action, confirm: Confirm, base: dict[str, Any], progress: Progress | None
+    ) -> Execution:
         plan = action.plan()
         if not await confirm(action, plan):
             self.audit.append({**base, "event": "cancelled", "plan": plan.title})
@@ -143,8 +150,14 @@ class Executor:
         self.running = f"{action.kind} {action.target}"
         started = time.monotonic()
         lines: list[str] = []
+
+        def report(line: str) -> None:
+            lines.append(line)
+            if progress is not None:
+                progress(line)
+
         try:
-            result = await asyncio.to_thread(action.run, lines.append)
+            result = await asyncio.to_thread(action.run, report)
         except Exception as exc:
             result = ActionResult(False, f"{type(exc).__name__}: {' '.join(str(exc).split())}")
         finally:

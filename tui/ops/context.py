@@ -1,0 +1,38 @@
+"""What the TUI needs to act: the executor and a factory for every action it offers.
+
+`Operations` is built from the config by the runner; the app only asks it for actions
+(`rollback()`, `set_weights(...)`, `ack(alert)`, ...) and hands them to the executor.
+A capability the config does not provide answers None, and the key says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tui.model import Alert
+from tui.ops.executor import Action, Executor
+
+
+@dataclass
+class Operations:
+    """The executor plus factories; each factory is None when it is not configured."""
+
+    executor: Executor
+    rollback: Callable[[], Action] | None = None
+    set_weights: Callable[[Mapping[str, float]], Action] | None = None
+    current_weights: Callable[[], Mapping[str, float]] | None = None
+    rollout: Callable[..., Action] | None = None
+    ack: Callable[[Alert, str, float | None], Action] | None = None
+    unack: Callable[[Alert], Action] | None = None
+    container: Callable[[str, str], Action] | None = None  # (verb, name) -> action
+    runbooks: Any = None  # the runbook library and runner (tui.ops.runbooks)
+    pools: Sequence[str] = field(default_factory=tuple)
+    stable_pool: str = "blue"
+    canary_pool: str = "green"
+
+    @property
+    def read_only(self) -> str | None:
+        """Why actions may not run, or None."""
+        return self.executor.read_only

@@ -1,0 +1,116 @@
+"""The Traffic screen (`5`, `w`): move the split between pools, roll out, roll back.
+
+`←`/`→` (or `-`/`+`) move 10% of the traffic toward the stable or the canary pool (5%
+with shift); `enter` shows the plan and applies it after confirmation; `escape` drops
+the proposal; `o` starts a stepped rollout of the canary; `R` rolls back.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Footer, RichLog
+
+from tui.model import FleetSnapshot
+from tui.ops.context import Operations
+from tui.ops.executor import Execution
+from tui.screens.live import LiveScreen
+from widgets.format import safe
+from widgets.header import FleetHeader
+from widgets.traffic import PoolTable, TrafficSplit
+
+
+class TrafficScreen(LiveScreen):
+    """The split now and as proposed, each pool's figures side by side, and a rollout log."""
+
+    BINDINGS = [
+        Binding("left,minus", "shift(-10)", "Stable +10%", id="traffic-stable"),
+        Binding("right,plus", "shift(10)", "Canary +10%", id="traffic-canary"),
+        Binding("shift+left", "shift(-5)", "Stable +5%", id="traffic-stable-5", show=False),
+        Binding("shift+right", "shift(5)", "Canary +5%", id="traffic-canary-5", show=False),
+        Binding("enter", "apply_weights", "Apply", id="traffic-apply"),
+        Binding("escape", "reset", "Drop", id="traffic-reset"),
+        Binding("o", "rollout", "Roll out", id="traffic-rollout"),
+    ]
+    DEFAULT_CSS = """
+    TrafficScreen TrafficSplit { height: auto; }
+    TrafficScreen RichLog { height: 1fr; border: round $primary 40%; }
+    """
+
+    def compose(self) -> ComposeResult:
+        """Header, split, pools, log, footer."""
+        yield FleetHeader(clock=self.clock)  # type: ignore[arg-type]
+        yield TrafficSplit()
+        yield PoolTable()
+        log = RichLog(id="traffic-log", markup=False, highlight=False, wrap=True)
+        log.border_title = "Changes"
+        yield log
+        yield Footer()
+
+    def show(self, snapshot: FleetSnapshot) -> None:
+        """Hand the snapshot to the header, the split and the pools."""
+        self.query_one(FleetHeader).snapshot = snapshot
+        self.query_one(TrafficSplit).snapshot = snapshot
+        self.query_one(PoolTable).snapshot = snapshot
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Changing the split follows the app's read-only rule."""
+        if action in ("shift", "reset"):
+            return self.app.check_action("apply_weights", parameters)
+        return self.app.check_action(action, parameters)
+
+    # --- composing a split -----------------------------------------------------------------
+
+    def _ops(self) -> Operations | None:
+        ops = getattr(self.app, "ops", None)
+        return ops if isinstance(ops, Operations) else None
+
+    def _current(self) -> dict[str, float]:
+        latest = getattr(self.app, "latest", None)
+        return dict(latest.weights) if latest is not None else {}
+
+    def action_shift(self, step: int) -> None:
+        """Move ``step`` percent from the stable pool to the canary (negative: back)."""
+        ops = self._ops()
+        split = self.query_one(TrafficSplit)
+        base = dict(split.proposed or self._current())
+        if ops is None or not base:
+            self.notify("No router reports a split", severity="warning")
+            return
+        stable, canary = ops.stable_pool, ops.canary_pool
+        moved = max(-base.get(canary, 0.0), min(step, base.get(stable, 0.0)))
+        base[canary] = base.get(canary, 0.0) + moved
+        base[stable] = base.get(stable, 0.0) - moved
+        split.proposed = base
+
+    def action_reset(self) -> None:
+        """Drop the proposal."""
+        self.query_one(TrafficSplit).proposed = None
+
+    def action_apply_weights(self) -> None:
+        """Show the plan for the proposed split and apply it once confirmed."""
+        ops = self._ops()
+        proposed = self.query_one(TrafficSplit).proposed
+        if ops is None or ops.set_weights is None:
+            self.notify("No traffic router configured (traffic: in the config)", severity="warning")
+            return
+        if proposed is None or proposed == self._current():
+            self.notify("Nothing to apply: move the split with ← →", severity="information")
+            return
+        self.app.execute(ops.set_weights(proposed), then=self._done, progress=self._log)  # type: ignore[attr-defined]
+
+    def action_rollout(self) -> None:
+        """Start a stepped rollout of the canary pool, gated by the SLO."""
+        ops = self._ops()
+        if ops is None or ops.rollout is None:
+            self.notify("No traffic router configured (traffic: in the config)", severity="warning")
+            return
+        self.app.execute(ops.rollout(), then=self._done, progress=self._log)  # type: ignore[attr-defined]
+
+    def _log(self, line: str) -> None:
+        self.query_one("#traffic-log", RichLog).write(safe(line))
+
+    def _done(self, execution: Execution) -> None:
+        self._log(f"{execution.outcome.value}: {execution.message}")
+        if execution.ok:
+            self.query_one(TrafficSplit).proposed = None
