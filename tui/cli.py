@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from tui import runner
 from tui.config import ConfigError
 from tui.lab import cli as lab_cli
+from tui.ops import audit_cli
 from tui.sim import cli as sim_cli
 
 
@@ -104,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     _common(lab, suppress=True)
     lab_cli.add_lab_arguments(lab)
 
+    audit = commands.add_parser("audit", help="the last actions: who, what, how it ended")
+    _common(audit, suppress=True)
+    audit_cli.add_audit_arguments(audit)
+
     alerts = commands.add_parser("alerts", help="the firing alerts, most severe first")
     _common(alerts, suppress=True)
 
@@ -142,6 +147,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return runner.run_snapshot(args)
     if args.command == "lab":
         return int(lab_cli.run_lab(args))
+    if args.command == "audit":
+        return audit_cli.run_audit(args)
     if args.command == "alerts":
         return runner.run_alerts(args)
     if args.command == "screenshots":
