@@ -138,11 +138,11 @@ class InferdeckApp(App[None]):
         self.theme = self._initial_theme
         if self._keymap:
             self.set_keymap(self._keymap)
+        self.hub.subscribe(self._from_hub)  # first, so no snapshot falls between the two
         self.latest = self.hub.latest  # the overview shows it as soon as it is mounted
         for name, screen_type in SCREENS.items():
             self.install_screen(screen_type(clock=self.clock), name=name)
         self.push_screen("overview")
-        self.hub.subscribe(self._from_hub)
         if self.sub_title:
             self.notify(self.sub_title, title="inferdeck", timeout=8)
         if self.start_hub:

@@ -226,9 +226,13 @@ class Hub:
 
     async def _source_loop(self, slot: _SourceSlot) -> None:
         assert self._stop is not None
+        first = True
         while not self._stop.is_set():
             started = time.monotonic()
             await self._poll(slot)  # the next poll starts only after this one ends
+            if first:  # show the first data at once, not at the next refresh tick
+                first = False
+                self._publish()
             if slot.state is SourceState.UNAVAILABLE:
                 return  # it will not start working by itself
             delay = max(0.0, slot.source.interval - (time.monotonic() - started))

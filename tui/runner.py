@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tui.config import (
     BackendConfig,
@@ -25,13 +25,14 @@ from tui.config import (
 )
 from tui.hub import Hub
 from tui.model import FleetSnapshot
-from tui.sim.config import SimConfig, parse_pools
-from tui.sim.server import PortInUse, SimRuntime
 from tui.sources.base import Source
 from tui.sources.docker import DockerSource
 from tui.sources.scrape import ScrapeSource, ScrapeTarget
 from tui.sources.simctl import SimControlSource
 from widgets.format import safe
+
+if TYPE_CHECKING:  # the simulator (and aiohttp) is imported only when a demo needs it
+    from tui.sim.config import SimConfig
 
 
 class StartError(Exception):
@@ -143,6 +144,8 @@ def simulated_fleet(sim_config: SimConfig) -> Iterator[dict[str, Any]]:
     The default ports are used when free (so ``inferdeck sim fault`` works without
     ``--control``); otherwise free ports are picked.
     """
+    from tui.sim.server import PortInUse, SimRuntime
+
     runtime = SimRuntime(sim_config)
     try:
         description = runtime.start()
@@ -156,6 +159,8 @@ def simulated_fleet(sim_config: SimConfig) -> Iterator[dict[str, Any]]:
 
 
 def _sim_config(args: argparse.Namespace) -> SimConfig:
+    from tui.sim.config import SimConfig, parse_pools
+
     try:
         pools = parse_pools(getattr(args, "pools", "blue=2,green=1"))
     except ValueError as exc:
@@ -200,13 +205,18 @@ def _run_app(config: Config, control_url: str | None, subtitle: str, debug: bool
     docker = next((s for s in sources if isinstance(s, DockerSource)), None)
     app = InferdeckApp(
         hub,
+        start_hub=False,
         theme=config.theme,
         keymap=config.keys,
         subtitle=subtitle,
         debug=debug,
         log_reader=docker.logs if docker is not None else None,
     )
-    app.run()
+    hub.start()  # collection starts while Textual is still starting up
+    try:
+        app.run()
+    finally:
+        hub.stop()
     return app.return_code or 0
 
 

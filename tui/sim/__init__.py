@@ -5,18 +5,25 @@ The demo's default data and the test bed. Public entry points: ``SimConfig``,
 loopback) and ``PortInUse``. Never imports Textual.
 """
 
-from tui.sim.config import SimConfig, parse_pools
-from tui.sim.fleet import FAULT_KINDS, FaultError, SimBackend, SimFleet
-from tui.sim.server import PortInUse, SimRuntime, SimServer
+import importlib
+from typing import Any
 
-__all__ = [
-    "FAULT_KINDS",
-    "FaultError",
-    "PortInUse",
-    "SimBackend",
-    "SimConfig",
-    "SimFleet",
-    "SimRuntime",
-    "SimServer",
-    "parse_pools",
-]
+_WHERE = {
+    "SimConfig": "tui.sim.config",
+    "parse_pools": "tui.sim.config",
+    "FAULT_KINDS": "tui.sim.fleet",
+    "FaultError": "tui.sim.fleet",
+    "SimBackend": "tui.sim.fleet",
+    "SimFleet": "tui.sim.fleet",
+    "PortInUse": "tui.sim.server",
+    "SimRuntime": "tui.sim.server",
+    "SimServer": "tui.sim.server",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    """Import on first use: the CLI loads the simulator (and aiohttp) only when it runs it."""
+    if name in _WHERE:
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'tui.sim' has no attribute {name!r}")

@@ -16,7 +16,6 @@ import httpx
 
 from tui.sim.config import SimConfig, parse_pools
 from tui.sim.fleet import FAULT_KINDS
-from tui.sim.server import PortInUse, SimRuntime
 
 DEFAULT_CONTROL = "http://127.0.0.1:18000"
 """The control endpoint of a simulator started with the default port base."""
@@ -87,6 +86,8 @@ def run_sim(args: argparse.Namespace) -> int:
         stop.set()
 
     previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    from tui.sim.server import PortInUse, SimRuntime  # aiohttp only when a fleet runs
+
     runtime = SimRuntime(config)
     try:
         try:

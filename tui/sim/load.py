@@ -16,8 +16,10 @@ import math
 import random
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import aiohttp
+if TYPE_CHECKING:  # imported when HTTP load runs: the in-process demo fleet never needs it
+    import aiohttp
 
 MAX_TOKENS_CHOICES: tuple[int, ...] = (256, 512, 512, 1024)
 """``max_tokens`` values clients send (some requests therefore stop on ``length``)."""
@@ -115,6 +117,8 @@ class HttpLoadGenerator:
 
     async def run(self) -> None:
         """Send requests until cancelled (then cancels what is still in flight)."""
+        import aiohttp
+
         timeout = aiohttp.ClientTimeout(total=self.timeout_s)
         connector = aiohttp.TCPConnector(limit=self.max_concurrency)
         start = time.monotonic()
@@ -148,6 +152,8 @@ class HttpLoadGenerator:
         else:
             body["messages"] = [{"role": "user", "content": text}]
         self.counts.sent += 1
+        from aiohttp import ClientError
+
         try:
             async with session.post(self.target + arrival.handler, json=body) as resp:
                 await resp.read()
@@ -155,5 +161,5 @@ class HttpLoadGenerator:
                     self.counts.ok += 1
                 else:
                     self.counts.failed += 1
-        except (aiohttp.ClientError, TimeoutError, OSError):
+        except (ClientError, TimeoutError, OSError):
             self.counts.failed += 1
