@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from tui import runner
 from tui.config import ConfigError
 from tui.lab import cli as lab_cli
-from tui.ops import audit_cli
+from tui.ops import alerts_cli, audit_cli, containers_cli
 from tui.sim import cli as sim_cli
 
 
@@ -105,6 +105,16 @@ def build_parser() -> argparse.ArgumentParser:
     _common(lab, suppress=True)
     lab_cli.add_lab_arguments(lab)
 
+    ack = commands.add_parser("ack", help="acknowledge an alert (an Alertmanager silence)")
+    _common(ack, suppress=True)
+    alerts_cli.add_ack_arguments(ack)
+    unack = commands.add_parser("unack", help="expire an alert's acknowledgement")
+    _common(unack, suppress=True)
+    alerts_cli.add_unack_arguments(unack)
+    containers = commands.add_parser("containers", help="list, restart, stop or start containers")
+    _common(containers, suppress=True)
+    containers_cli.add_containers_arguments(containers)
+
     audit = commands.add_parser("audit", help="the last actions: who, what, how it ended")
     _common(audit, suppress=True)
     audit_cli.add_audit_arguments(audit)
@@ -147,6 +157,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         return runner.run_snapshot(args)
     if args.command == "lab":
         return int(lab_cli.run_lab(args))
+    if args.command == "ack":
+        return alerts_cli.run_ack(args)
+    if args.command == "unack":
+        return alerts_cli.run_unack(args)
+    if args.command == "containers":
+        return containers_cli.run_containers(args)
     if args.command == "audit":
         return audit_cli.run_audit(args)
     if args.command == "alerts":

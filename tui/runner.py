@@ -191,8 +191,18 @@ def _load(args: argparse.Namespace) -> Config:
     return config
 
 
-def _run_app(config: Config, control_url: str | None, subtitle: str, debug: bool = False) -> int:
+def _run_app(
+    config: Config,
+    control_url: str | None,
+    subtitle: str,
+    args: argparse.Namespace,
+    *,
+    immediate_alerts: bool = False,
+) -> int:
+    from tui.analysis.local_alerts import RULES, immediate
     from tui.app import InferdeckApp  # Textual is loaded only when a screen is wanted
+    from tui.ops.build import operations_for
+    from tui.ops.local_alerts import local_alerting
 
     sources = sources_for(config, control_url)
     hub = Hub(
@@ -201,6 +211,8 @@ def _run_app(config: Config, control_url: str | None, subtitle: str, debug: bool
         slo_tier=config.slo_tier,
         refresh_s=config.refresh_s,
         history_points=config.history_points,
+        # the demo raises its alerts at once; elsewhere the handbook's `for:` waits apply
+        alerts_hook=local_alerting(config, rules=immediate() if immediate_alerts else RULES),
     )
     docker = next((s for s in sources if isinstance(s, DockerSource)), None)
     app = InferdeckApp(
@@ -209,8 +221,9 @@ def _run_app(config: Config, control_url: str | None, subtitle: str, debug: bool
         theme=config.theme,
         keymap=config.keys,
         subtitle=subtitle,
-        debug=debug,
+        debug=getattr(args, "debug", False),
         log_reader=docker.logs if docker is not None else None,
+        ops=operations_for(config, args, docker),
     )
     hub.start()  # collection starts while Textual is still starting up
     try:
@@ -228,14 +241,15 @@ def run_demo(args: argparse.Namespace) -> int:
             config,
             description["control"],
             f"demo · control {description['control']}",
-            debug=getattr(args, "debug", False),
+            args,
+            immediate_alerts=True,
         )
 
 
 def run_dashboard(args: argparse.Namespace) -> int:
     """`inferdeck [-c FILE]`: the dashboard on a real stack."""
     config = _load(args)
-    return _run_app(config, None, "", debug=getattr(args, "debug", False))
+    return _run_app(config, None, "", args)
 
 
 def run_snapshot(args: argparse.Namespace) -> int:
