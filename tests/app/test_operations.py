@@ -1,0 +1,87 @@
+"""Actions from the keyboard: the plan first, Cancel by default, audited, hidden when read-only."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from tests.app.conftest import AppFactory
+from tui.analysis.local_alerts import immediate
+from tui.config import Config
+from tui.ops.audit import AuditLog
+from tui.ops.build import operations_for
+from tui.ops.local_alerts import AckStore, LocalAlerting
+from tui.screens.alerts import AlertsScreen
+from tui.screens.confirm import ConfirmScreen
+from widgets.alert_table import AlertTable
+
+
+def demo_ops(tmp_path: Path, *, read_only: bool = False):  # type: ignore[no-untyped-def]
+    config = Config(path=None, environment="demo", state_dir=str(tmp_path))
+    args = argparse.Namespace(read_only=read_only)
+    return operations_for(config, args)
+
+
+async def crash_and_alert(app, source) -> None:  # type: ignore[no-untyped-def]
+    source.fleet.set_fault("green-0", "crash")
+    await app.hub.poll_once()
+
+
+def ack_events(tmp_path: Path) -> list[str]:
+    return [r["event"] for r in AuditLog(tmp_path / "audit.jsonl").tail(50)]
+
+
+async def test_ack_asks_first_cancel_is_the_default_and_apply_is_audited(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    app, source = make_app(seconds=20)
+    app.hub.alerts_hook = LocalAlerting(AckStore(tmp_path / "acks.json"), rules=immediate())
+    app.ops = demo_ops(tmp_path)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await crash_and_alert(app, source)
+        await pilot.press("4")
+        await pilot.pause()
+        assert isinstance(app.screen, AlertsScreen)
+        table = app.screen.query_one(AlertTable)
+        assert [r.value for r in table.rows] and "LLMServiceDown" in table.get_row_at(0)[1].plain
+
+        await pilot.press("a")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        plan_text = str(app.screen.query_one("#plan-lines").render())
+        assert 'backend="green-0"' in plan_text and "duration: 1h" in plan_text
+        await pilot.press("enter")  # the focused button is Cancel
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, AlertsScreen)
+        assert ack_events(tmp_path) == ["cancelled"]
+
+        await pilot.press("a")
+        await pilot.pause()
+        await pilot.press("tab", "enter")  # to Apply, then press it
+        await app.workers.wait_for_complete()
+        await app.hub.poll_once()
+        await pilot.pause()
+        assert ack_events(tmp_path) == ["cancelled", "intent", "result"]
+        assert AuditLog(tmp_path / "audit.jsonl").tail(1)[0]["outcome"] == "done"
+        assert app.latest is not None
+        acked = [a for a in app.latest.alerts if a.name == "LLMServiceDown"]
+        assert acked and acked[0].acknowledged_by == app.ops.executor.actor
+
+
+async def test_read_only_hides_the_keys_that_change_things(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    app, source = make_app(seconds=20)
+    app.hub.alerts_hook = LocalAlerting(AckStore(tmp_path / "acks.json"), rules=immediate())
+    app.ops = demo_ops(tmp_path, read_only=True)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await crash_and_alert(app, source)
+        await pilot.press("4")
+        await pilot.pause()
+        shown = {b.action for (_, b, enabled, _) in app.active_bindings.values() if enabled}
+        assert "ack" not in shown and "unack" not in shown and "rollback" not in shown
+        await pilot.press("a", "R")
+        await pilot.pause()
+        assert isinstance(app.screen, AlertsScreen)  # no confirmation, nothing ran
+        assert ack_events(tmp_path) == []
