@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from tui import runner
 from tui.config import ConfigError
 from tui.lab import cli as lab_cli
-from tui.ops import alerts_cli, audit_cli, containers_cli
+from tui.ops import alerts_cli, audit_cli, containers_cli, runbooks_cli
 from tui.sim import cli as sim_cli
 
 
@@ -115,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     _common(containers, suppress=True)
     containers_cli.add_containers_arguments(containers)
 
+    runbook = commands.add_parser("runbook", help="list, show, dry-run or run a runbook")
+    _common(runbook, suppress=True)
+    runbooks_cli.add_runbook_arguments(runbook, common=lambda p: _common(p, suppress=True))
+
     audit = commands.add_parser("audit", help="the last actions: who, what, how it ended")
     _common(audit, suppress=True)
     audit_cli.add_audit_arguments(audit)
@@ -163,6 +167,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return alerts_cli.run_unack(args)
     if args.command == "containers":
         return containers_cli.run_containers(args)
+    if args.command == "runbook":
+        return runbooks_cli.run_runbook(args)
     if args.command == "audit":
         return audit_cli.run_audit(args)
     if args.command == "alerts":

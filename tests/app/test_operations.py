@@ -85,3 +85,48 @@ async def test_read_only_hides_the_keys_that_change_things(
         await pilot.pause()
         assert isinstance(app.screen, AlertsScreen)  # no confirmation, nothing ran
         assert ack_events(tmp_path) == []
+
+
+async def test_runbook_screen_dry_runs_and_runs_step_by_step(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    books = tmp_path / "runbooks"
+    books.mkdir()
+    marker = tmp_path / "ran"
+    (books / "smoke.yaml").write_text(
+        "name: aaa-smoke\ntitle: Smoke test\nsteps:\n"
+        f"  - name: Say hello\n    run: [sh, -c, 'echo hello; echo done > {marker}']\n"
+        "  - name: Look at it\n    check: Does the fleet look fine?\n"
+    )
+    config = Config(path=None, environment="demo", state_dir=str(tmp_path),
+                    runbooks_dir=str(books))  # fmt: skip
+    app, _ = make_app(seconds=5)
+    app.ops = operations_for(config, argparse.Namespace(read_only=False))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.press("6")
+        await pilot.pause()
+        log = app.screen.query_one("#runbook-log")
+        await pilot.press("d")
+        await pilot.pause()
+        text = "\n".join(strip.text for strip in log.lines)  # type: ignore[attr-defined]
+        assert "dry run of aaa-smoke" in text and "Say hello" in text
+        assert not marker.exists()
+
+        await pilot.press("enter")  # run: the first step's plan asks first
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("tab", "enter")  # Apply
+        for _ in range(50):
+            await pilot.pause(0.1)
+            if isinstance(app.screen, ConfirmScreen) and "Manual check" in str(
+                app.screen.query_one("#plan-title").render()
+            ):
+                break
+        assert marker.read_text() == "done\n"
+        await pilot.press("tab", "enter")  # the check: done and fine
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        text = "\n".join(strip.text for strip in log.lines)  # type: ignore[attr-defined]
+        assert "hello" in text
+        events = [r["event"] for r in AuditLog(tmp_path / "audit.jsonl").tail(20)]
+        assert events.count("result") == 2

@@ -9,6 +9,7 @@ from tui.ops.alerts_cli import ack_factories
 from tui.ops.cli_support import executor_for
 from tui.ops.containers import container_action_factory
 from tui.ops.context import Operations
+from tui.ops.runbooks import Runbooks
 from tui.sources.docker import DockerSource
 
 
@@ -28,4 +29,5 @@ def operations_for(
     if config.traffic is not None:
         ops.stable_pool = config.traffic.stable_pool
         ops.canary_pool = config.traffic.canary_pool
+    ops.runbooks = Runbooks.from_config(config, executor, ops=ops)
     return ops

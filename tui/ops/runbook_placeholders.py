@@ -4,6 +4,8 @@ A placeholder is ``{name}`` where ``name`` is a declared input (a Python identif
 ``{{`` and ``}}`` are literal braces. Anything else with a brace (``{a.b}``, ``{x!r}``,
 ``{ x }``, a lone ``{``) is a bad placeholder. Substitution only ever produces one string
 from one string: an argv element stays exactly one argv element, whatever the value holds.
+A shell script (``shell: true``) is never substituted; `shell_placeholders` finds the
+``{name}`` tokens that would wrongly expect it, so loading can refuse them.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+_IN_SHELL = re.compile(r"(?<!\$)\{[A-Za-z_][A-Za-z0-9_]*\}")
 _TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}|[{}]")
 
 
@@ -69,3 +72,11 @@ def has_placeholder(text: str) -> bool:
         return bool(placeholders(text))
     except PlaceholderError:
         return True
+
+
+def shell_placeholders(script: str) -> tuple[str, ...]:
+    """``{name}`` tokens in a shell script (never substituted there, so refused at load).
+
+    Shell syntax stays allowed: ``${VAR}``, brace groups ``{ cmd; }``, ``{{ .Go }}``.
+    """
+    return tuple(m.group(0) for m in _IN_SHELL.finditer(script))
