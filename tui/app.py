@@ -23,6 +23,7 @@ from tui.screens.confirm import ConfirmScreen
 from tui.screens.live import LiveScreen
 from tui.screens.logs import LogsScreen
 from tui.screens.overview import OverviewScreen
+from tui.screens.palette import InferdeckCommands
 from tui.screens.runbooks import RunbooksScreen
 from tui.screens.tables import BackendsScreen, ContainersScreen, GpusScreen
 from tui.screens.traffic import TrafficScreen
@@ -60,6 +61,7 @@ class InferdeckApp(App[None]):
 
     TITLE = "inferdeck"
     ENABLE_COMMAND_PALETTE = True
+    COMMANDS = App.COMMANDS | {InferdeckCommands}
 
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit", tooltip="Stop inferdeck (and the demo fleet)"),

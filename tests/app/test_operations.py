@@ -130,3 +130,27 @@ async def test_runbook_screen_dry_runs_and_runs_step_by_step(
         assert "hello" in text
         events = [r["event"] for r in AuditLog(tmp_path / "audit.jsonl").tail(20)]
         assert events.count("result") == 2
+
+
+async def test_palette_lists_actions_and_runbooks(make_app: AppFactory, tmp_path: Path) -> None:
+    from tui.screens.palette import InferdeckCommands
+
+    app, _ = make_app(seconds=5)
+    app.ops = demo_ops(tmp_path)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.press("6")
+        await pilot.pause()
+        provider = InferdeckCommands(app.screen)
+        texts = [text for text, _, _ in provider._commands()]
+        assert texts[0].startswith("Runbook: ")  # the Runbooks screen's own commands first
+        assert "Runbook: Diagnosis checklist" in texts
+        assert "Go to Traffic" in texts and "Pause / resume updates" in texts
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"go to gpus")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        from tui.screens.tables import GpusScreen
+
+        assert isinstance(app.screen, GpusScreen)

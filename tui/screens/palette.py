@@ -1,0 +1,83 @@
+"""The command palette's provider: every action and every runbook, searchable.
+
+Commands about what the current screen shows come first (acks on the Alerts screen,
+runbooks on the Runbooks screen); actions that cannot run now (read-only, nothing
+configured) are not offered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import Any
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from widgets.format import safe
+
+Command = tuple[str, Callable[[], Any], str]
+"""(text shown, what it does, help line)."""
+
+
+class InferdeckCommands(Provider):
+    """Screens, traffic actions, acknowledgements and runbooks."""
+
+    def _commands(self) -> Iterator[Command]:
+        app: Any = self.app
+        ops = getattr(app, "ops", None)
+        can_change = app.check_action("rollback", ())
+        screen = type(app.screen).__name__
+        contextual: list[Command] = []
+        general: list[Command] = []
+        for name, label in (("overview", "Overview"), ("gpus", "GPUs"), ("backends", "Backends"),
+                            ("alerts", "Alerts"), ("traffic", "Traffic"),
+                            ("runbooks", "Runbooks"), ("containers", "Containers")):  # fmt: skip
+            general.append((f"Go to {label}", partial(app.action_show_screen, name),
+                            f"Show the {label} screen"))  # fmt: skip
+        general.append(("Pause / resume updates", app.action_toggle_pause, "Freeze the view"))
+        general.append(("Next theme", app.action_next_theme, "Dark, light, high contrast"))
+        if ops is not None and can_change and ops.rollback is not None:
+            general.append(("Roll back to the stable pool", app.action_rollback,
+                            f"{ops.stable_pool} to 100% at once (asks first)"))  # fmt: skip
+        latest = getattr(app, "latest", None)
+        if ops is not None and can_change and latest is not None and ops.ack is not None:
+            for alert in latest.alerts:
+                verb, factory = ("Un-acknowledge", ops.unack) if alert.acknowledged_by else (
+                    "Acknowledge", ops.ack)  # fmt: skip
+                if factory is None:
+                    continue
+                action = factory(alert) if verb == "Un-acknowledge" else factory(alert, "", None)
+                target = contextual if screen == "AlertsScreen" else general
+                target.append((f"{verb} {safe(alert.name)} ({alert.fingerprint[:8]})",
+                               partial(app.execute, action), safe(alert.summary)))  # fmt: skip
+        library = getattr(ops, "runbooks", None)
+        if library is not None:
+            for entry in library.entries():
+                target = contextual if screen == "RunbooksScreen" else general
+                book = entry.runbook
+                target.append((f"Runbook: {safe(book.title)}",
+                               partial(self._open_runbook, entry.name),
+                               f"{safe(entry.name)}: open it on the Runbooks screen"))  # fmt: skip
+        yield from contextual
+        yield from general
+
+    def _open_runbook(self, name: str) -> None:
+        app: Any = self.app
+        app.action_show_screen("runbooks")
+        screen = app.screen
+        table = screen.query_one("#runbook-list")
+        if name in {k.value for k in table.rows}:
+            table.move_cursor(row=table.get_row_index(name))
+
+    async def discover(self) -> Hits:
+        """Everything, before the operator types."""
+        for text, run, help_text in self._commands():
+            yield DiscoveryHit(text, run, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        """Fuzzy-matched commands."""
+        matcher = self.matcher(query)
+        for text, run, help_text in self._commands():
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), run, help=help_text)
