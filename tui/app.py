@@ -204,6 +204,24 @@ class InferdeckApp(App[None]):
         if then is not None:
             then(execution)
 
+    def offer(
+        self,
+        make: Callable[[], Action],
+        then: Callable[[Execution], None] | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
+        """Build an action (which may find the request invalid) and execute it.
+
+        A factory that refuses (an unknown pool, weights not adding up) says why in a
+        notice; it never takes the app down.
+        """
+        try:
+            action = make()
+        except Exception as exc:
+            self.notify(safe(" ".join(str(exc).split())), title="not possible", severity="error")
+            return
+        self.execute(action, then=then, progress=progress)
+
     async def _confirm(self, action: Action, plan: Plan) -> bool:
         confirmed: bool = await self.push_screen_wait(ConfirmScreen(plan))
         return confirmed
@@ -213,7 +231,7 @@ class InferdeckApp(App[None]):
         if self.ops is None or self.ops.rollback is None:
             self.notify("No traffic router configured (traffic: in the config)", severity="warning")
             return
-        self.execute(self.ops.rollback())
+        self.offer(self.ops.rollback)
 
     async def action_quit(self) -> None:
         """Quit; if an action is running, ask first (it would be cut off mid-way)."""

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from tui import runner
 from tui.config import ConfigError
 from tui.lab import cli as lab_cli
-from tui.ops import alerts_cli, audit_cli, containers_cli, runbooks_cli
+from tui.ops import alerts_cli, audit_cli, containers_cli, runbooks_cli, traffic_cli
 from tui.sim import cli as sim_cli
 
 
@@ -115,6 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
     _common(containers, suppress=True)
     containers_cli.add_containers_arguments(containers)
 
+    traffic = commands.add_parser(
+        "traffic", help="the split between pools: show, set, rollback, rollout"
+    )
+    _common(traffic, suppress=True)
+    traffic_cli.add_traffic_arguments(traffic)
+
     runbook = commands.add_parser("runbook", help="list, show, dry-run or run a runbook")
     _common(runbook, suppress=True)
     runbooks_cli.add_runbook_arguments(runbook, common=lambda p: _common(p, suppress=True))
@@ -167,6 +173,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return alerts_cli.run_unack(args)
     if args.command == "containers":
         return containers_cli.run_containers(args)
+    if args.command == "traffic":
+        return traffic_cli.run_traffic(args)
     if args.command == "runbook":
         return runbooks_cli.run_runbook(args)
     if args.command == "audit":

@@ -20,6 +20,7 @@ from tui.config import (
     ConfigError,
     ScrapeConfig,
     SourcesConfig,
+    TrafficConfig,
     find_config,
     load_config,
 )
@@ -122,6 +123,7 @@ def demo_config(description: Mapping[str, Any], args: argparse.Namespace) -> Con
         refresh_s=refresh,
         theme=getattr(args, "theme", None) or "inferdeck-dark",
         read_only=bool(getattr(args, "read_only", False)),
+        traffic=TrafficConfig(router="sim", sim_control=description["control"]),
         backends=tuple(
             BackendConfig(name=b["name"], pool=b["pool"], url=b["url"], model=b.get("model", ""))
             for b in description["backends"]
@@ -205,6 +207,14 @@ def _run_app(
     from tui.ops.local_alerts import local_alerting
 
     sources = sources_for(config, control_url)
+    router = None
+    if config.traffic is not None:
+        from tui.ops.traffic import router_from_config
+        from tui.sources.router import RouterSource
+
+        router = router_from_config(config.traffic)
+        if config.traffic.router == "nginx":  # the sim's split comes with its control source
+            sources.append(RouterSource(router.current))
     hub = Hub(
         sources,
         environment=config.environment,
@@ -223,7 +233,7 @@ def _run_app(
         subtitle=subtitle,
         debug=getattr(args, "debug", False),
         log_reader=docker.logs if docker is not None else None,
-        ops=operations_for(config, args, docker),
+        ops=operations_for(config, args, docker, latest=lambda: hub.latest, router=router),
     )
     hub.start()  # collection starts while Textual is still starting up
     try:

@@ -154,3 +154,41 @@ async def test_palette_lists_actions_and_runbooks(make_app: AppFactory, tmp_path
         from tui.screens.tables import GpusScreen
 
         assert isinstance(app.screen, GpusScreen)
+
+
+async def test_rollback_makes_the_operator_type_the_pool_name(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    from textual.widgets import Button
+
+    from tui.config import TrafficConfig
+    from tui.sim.config import SimConfig
+    from tui.sim.server import SimRuntime
+
+    runtime = SimRuntime(SimConfig(port_base=0, load=False, weights={"blue": 60, "green": 40}))
+    description = runtime.start()
+    try:
+        traffic = TrafficConfig(router="sim", sim_control=description["control"])
+        config = Config(path=None, environment="demo", state_dir=str(tmp_path), traffic=traffic)
+        app, _ = make_app(seconds=5)
+        app.ops = operations_for(config, argparse.Namespace(read_only=False))
+        async with app.run_test(size=(140, 40)) as pilot:
+            await pilot.press("R")
+            await pilot.pause()
+            assert isinstance(app.screen, ConfirmScreen) and app.screen.plan.dangerous
+            apply = app.screen.query_one("#apply", Button)
+            assert apply.disabled
+            await pilot.press(*"blu", "enter")  # wrong name: nothing happens
+            await pilot.pause()
+            assert isinstance(app.screen, ConfirmScreen) and apply.disabled
+            await pilot.press("e")
+            await pilot.pause()
+            assert not apply.disabled
+            await pilot.press("enter")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        assert runtime.fleet.weights == {"blue": 100.0, "green": 0.0}
+        last = AuditLog(tmp_path / "audit.jsonl").tail(1)[0]
+        assert (last["action"], last["outcome"]) == ("traffic.rollback", "done")
+    finally:
+        runtime.stop()

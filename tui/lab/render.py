@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import PurePath
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
 from tui.config import parse_config
+from tui.lab.nginx import UPSTREAM_NAME
 
 STATUS_KEYS = (
     "prometheus",
@@ -43,7 +46,39 @@ def config_data(state: Mapping[str, Any]) -> dict[str, Any]:
     podman = state.get("podman")
     if podman:
         sources["docker"] = {"url": podman["url"], "compose_project": podman["project"]}
-    return {"environment": "lab", "backends": backends, "sources": sources}
+    data: dict[str, Any] = {"environment": "lab", "backends": backends, "sources": sources}
+    traffic = traffic_data(state)
+    if traffic:
+        data["traffic"] = traffic
+    return data
+
+
+def traffic_data(state: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The ``traffic:`` section: the lab's nginx as the router (None before nginx runs)."""
+    files = state.get("files") or {}
+    if not state.get("nginx") or "nginx_upstream" not in files:
+        return None
+    servers: dict[str, list[str]] = {}
+    for b in state["backends"]:
+        servers.setdefault(b["pool"], []).append(urlsplit(b["url"]).netloc)
+    pools = list(servers)
+    conf = files["nginx_conf"]
+    section: dict[str, Any] = {
+        "router": "nginx",
+        "stable_pool": pools[0],
+        "nginx": {
+            "upstream_file": files["nginx_upstream"],
+            "upstream_name": UPSTREAM_NAME,
+            "servers": servers,
+            "binary": files.get("nginx_binary", "nginx"),
+            "conf": conf,
+            "prefix": str(PurePath(conf).parent) + "/",
+            "verify_url": str(state["nginx"]) + "/health",
+        },
+    }
+    if len(pools) > 1:
+        section["canary_pool"] = pools[1]
+    return section
 
 
 def render_config(state: Mapping[str, Any]) -> str:

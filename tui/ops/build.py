@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from tui.config import Config
+from tui.model import FleetSnapshot, Pool
 from tui.ops.alerts_cli import ack_factories
 from tui.ops.cli_support import executor_for
 from tui.ops.containers import container_action_factory
 from tui.ops.context import Operations
+from tui.ops.rollout import Rollout, SloGate
 from tui.ops.runbooks import Runbooks
+from tui.ops.traffic import Rollback, Router, SetWeights, router_from_config
 from tui.sources.docker import DockerSource
 
 
 def operations_for(
-    config: Config, args: argparse.Namespace, docker: DockerSource | None = None
+    config: Config,
+    args: argparse.Namespace,
+    docker: DockerSource | None = None,
+    latest: Callable[[], FleetSnapshot | None] | None = None,
+    router: Router | None = None,
 ) -> Operations:
-    """The executor and every action factory the config makes possible."""
+    """The executor and every action factory the config makes possible.
+
+    ``latest`` gives the hub's newest snapshot (a rollout's gate reads the canary pool's
+    figures from it); ``router`` is the traffic router, when the caller made one already.
+    """
     executor = executor_for(config, args)
     ack, unack = ack_factories(config, executor.actor)
     ops = Operations(
@@ -26,8 +38,25 @@ def operations_for(
         container=container_action_factory(docker) if docker is not None else None,
         pools=tuple(dict.fromkeys(b.pool for b in config.backends)),
     )
-    if config.traffic is not None:
-        ops.stable_pool = config.traffic.stable_pool
-        ops.canary_pool = config.traffic.canary_pool
+    if (traffic := config.traffic) is not None:
+        ops.stable_pool, ops.canary_pool = traffic.stable_pool, traffic.canary_pool
+        the_router = router or router_from_config(traffic)
+        ops.set_weights = lambda weights: SetWeights(the_router, weights)
+        ops.rollback = lambda: Rollback(the_router, traffic.stable_pool)
+        ops.current_weights = the_router.current
+
+        def canary() -> Pool | None:
+            snapshot = latest() if latest is not None else None
+            pools = snapshot.pools if snapshot is not None else ()
+            return next((p for p in pools if p.name == traffic.canary_pool), None)
+
+        ops.rollout = lambda: Rollout(
+            the_router,
+            traffic.canary_pool,
+            SloGate(canary, config.slo_tier),
+            traffic.rollout_steps,
+            traffic.rollout_hold_s,
+            stable_pool=traffic.stable_pool,
+        )
     ops.runbooks = Runbooks.from_config(config, executor, ops=ops)
     return ops

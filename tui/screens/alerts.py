@@ -37,7 +37,8 @@ class AlertsScreen(TableScreen):
         alert = self._selected()
         if alert is None or ops is None or ops.ack is None:
             return
-        self.app.execute(ops.ack(alert, "", None))  # type: ignore[attr-defined]
+        ack = ops.ack
+        self.app.offer(lambda: ack(alert, "", None))  # type: ignore[attr-defined]
 
     def action_unack(self) -> None:
         """Un-acknowledge the selected alert."""
@@ -45,4 +46,5 @@ class AlertsScreen(TableScreen):
         alert = self._selected()
         if alert is None or ops is None or ops.unack is None:
             return
-        self.app.execute(ops.unack(alert))  # type: ignore[attr-defined]
+        unack = ops.unack
+        self.app.offer(lambda: unack(alert))  # type: ignore[attr-defined]

@@ -46,10 +46,11 @@ class InferdeckCommands(Provider):
                     "Acknowledge", ops.ack)  # fmt: skip
                 if factory is None:
                     continue
-                action = factory(alert) if verb == "Un-acknowledge" else factory(alert, "", None)
+                make = (partial(factory, alert) if verb == "Un-acknowledge"
+                        else partial(factory, alert, "", None))  # fmt: skip
                 target = contextual if screen == "AlertsScreen" else general
                 target.append((f"{verb} {safe(alert.name)} ({alert.fingerprint[:8]})",
-                               partial(app.execute, action), safe(alert.summary)))  # fmt: skip
+                               partial(app.offer, make), safe(alert.summary)))  # fmt: skip
         library = getattr(ops, "runbooks", None)
         if library is not None:
             for entry in library.entries():

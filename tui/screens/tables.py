@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.widgets import Footer
 
 from tui.model import FleetSnapshot
@@ -47,6 +48,32 @@ class ContainersScreen(TableScreen):
     """The stack's containers; `enter` shows the selected one's last log lines."""
 
     TABLE = ContainersTable
+    BINDINGS = [
+        Binding("e", "container('restart')", "Restart", id="container-restart",
+                tooltip="Restart the selected container (type its name to confirm)"),
+        Binding("s", "container('stop')", "Stop", id="container-stop",
+                tooltip="Stop the selected container (type its name to confirm)"),
+        Binding("S", "container('start')", "Start", id="container-start",
+                tooltip="Start the selected container (asks first)"),
+    ]  # fmt: skip
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Container actions follow the app's read-only rule."""
+        return self.app.check_action(action, parameters)
+
+    def action_container(self, verb: str) -> None:
+        """Restart, stop or start the selected container, through the executor."""
+        ops = getattr(self.app, "ops", None)
+        table = self.query_one(ContainersTable)
+        if ops is None or ops.container is None:
+            self.notify("No container engine configured (sources.docker)", severity="warning")
+            return
+        if table.row_count == 0:
+            return
+        name = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        if name is not None:
+            make = ops.container
+            self.app.offer(lambda: make(verb, name))  # type: ignore[attr-defined]
 
     def on_data_table_row_selected(self, event: ContainersTable.RowSelected) -> None:
         """`enter` on a container: show its last log lines."""

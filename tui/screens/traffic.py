@@ -24,14 +24,17 @@ class TrafficScreen(LiveScreen):
     """The split now and as proposed, each pool's figures side by side, and a rollout log."""
 
     BINDINGS = [
-        Binding("left,minus", "shift(-10)", "Stable +10%", id="traffic-stable"),
-        Binding("right,plus", "shift(10)", "Canary +10%", id="traffic-canary"),
-        Binding("shift+left", "shift(-5)", "Stable +5%", id="traffic-stable-5", show=False),
-        Binding("shift+right", "shift(5)", "Canary +5%", id="traffic-canary-5", show=False),
-        Binding("enter", "apply_weights", "Apply", id="traffic-apply"),
-        Binding("escape", "reset", "Drop", id="traffic-reset"),
+        # priority: the pool table must not take the arrows and enter for its cursor
+        Binding("left,minus", "shift(-10)", "Stable +10%", id="traffic-stable", priority=True),
+        Binding("right,plus", "shift(10)", "Canary +10%", id="traffic-canary", priority=True),
+        Binding("shift+left", "shift(-5)", "Stable +5%", id="traffic-stable-5", show=False,
+                priority=True),
+        Binding("shift+right", "shift(5)", "Canary +5%", id="traffic-canary-5", show=False,
+                priority=True),
+        Binding("enter", "apply_weights", "Apply", id="traffic-apply", priority=True),
+        Binding("escape", "reset", "Drop", id="traffic-reset", priority=True),
         Binding("o", "rollout", "Roll out", id="traffic-rollout"),
-    ]
+    ]  # fmt: skip
     DEFAULT_CSS = """
     TrafficScreen TrafficSplit { height: auto; }
     TrafficScreen RichLog { height: 1fr; border: round $primary 40%; }
@@ -97,7 +100,10 @@ class TrafficScreen(LiveScreen):
         if proposed is None or proposed == self._current():
             self.notify("Nothing to apply: move the split with ← →", severity="information")
             return
-        self.app.execute(ops.set_weights(proposed), then=self._done, progress=self._log)  # type: ignore[attr-defined]
+        set_weights = ops.set_weights
+        self.app.offer(  # type: ignore[attr-defined]
+            lambda: set_weights(proposed), then=self._done, progress=self._log
+        )
 
     def action_rollout(self) -> None:
         """Start a stepped rollout of the canary pool, gated by the SLO."""
@@ -105,7 +111,7 @@ class TrafficScreen(LiveScreen):
         if ops is None or ops.rollout is None:
             self.notify("No traffic router configured (traffic: in the config)", severity="warning")
             return
-        self.app.execute(ops.rollout(), then=self._done, progress=self._log)  # type: ignore[attr-defined]
+        self.app.offer(ops.rollout, then=self._done, progress=self._log)  # type: ignore[attr-defined]
 
     def _log(self, line: str) -> None:
         self.query_one("#traffic-log", RichLog).write(safe(line))
