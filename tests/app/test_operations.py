@@ -192,3 +192,38 @@ async def test_rollback_makes_the_operator_type_the_pool_name(
         assert (last["action"], last["outcome"]) == ("traffic.rollback", "done")
     finally:
         runtime.stop()
+
+
+async def test_hostile_alert_is_shown_literally_and_acknowledged_exactly(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    import dataclasses
+
+    from tui.app import SnapshotReady
+    from tui.model import Alert, Severity
+
+    marker = tmp_path / "pwned"
+    labels = {"alertname": "Evil", "severity": "warning", "cmd": f"$(touch {marker})",
+              "markup": "[bold red]x[/]", "esc": "\x1b[31mred\x07"}  # fmt: skip
+    evil = Alert("Evil", Severity.WARNING, "[link=file:///etc/passwd]click[/link]", labels,
+                 1.0, "0123456789abcdef", source="local")  # fmt: skip
+    app, _ = make_app(seconds=5)
+    store = AckStore(tmp_path / "acks.json")
+    app.ops = demo_ops(tmp_path)
+    async with app.run_test(size=(160, 40)) as pilot:
+        assert app.hub.latest is not None
+        app.post_message(SnapshotReady(dataclasses.replace(app.hub.latest, alerts=(evil,))))
+        await pilot.press("4")
+        await pilot.pause()
+        row = [c.plain for c in app.screen.query_one(AlertTable).get_row("0123456789abcdef")]
+        assert row[1] == "Evil" and row[3] == "[link=file:///etc/passwd]click[/link]"
+        await pilot.press("a")
+        await pilot.pause()
+        plan = str(app.screen.query_one("#plan-lines").render())
+        assert f'cmd="$(touch {marker})"' in plan and 'markup="[bold red]x[/]"' in plan
+        assert "\x1b" not in plan
+        await pilot.press("tab", "enter")
+        await app.workers.wait_for_complete()
+    acked = store.get("0123456789abcdef")
+    assert acked is not None and acked.by == app.ops.executor.actor
+    assert not marker.exists()

@@ -179,3 +179,42 @@ def test_cli_list_stop_start_with_typed_name_and_read_only(
         ("container.start", "intent"), ("container.start", "result"),
         ("container.restart", "intent"), ("container.restart", "result"),
     ]  # fmt: skip
+
+
+async def test_restart_through_the_tui_cycles_the_container(
+    engine: PodmanEngine, tmp_path: Path
+) -> None:
+    """c (Containers), e (restart), type the name, enter: the container restarts."""
+    from tui.app import InferdeckApp
+    from tui.config import Config, DockerConfig, SourcesConfig
+    from tui.hub import Hub
+    from tui.ops.build import operations_for
+    from tui.screens.confirm import ConfirmScreen
+    from widgets.containers import ContainersTable
+
+    before = _now(engine, WEB)
+    source = DockerSource(engine.url, compose_project="acts", timeout_s=10.0, interval=0.5)
+    docker = DockerConfig(url=engine.url, compose_project="acts")
+    config = Config(path=None, state_dir=str(tmp_path), sources=SourcesConfig(docker=docker))
+    ops = operations_for(config, argparse.Namespace(read_only=False), source)
+    app = InferdeckApp(Hub([source], refresh_s=0.5), ops=ops)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.press("c")
+        for _ in range(40):
+            await pilot.pause(0.25)
+            if app.screen.query_one(ContainersTable).row_count:
+                break
+        table = app.screen.query_one(ContainersTable)
+        assert [k.value for k in table.rows] == [WEB]  # the outsider is not the stack's
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen) and app.screen.plan.confirm_text == WEB
+        await pilot.press(*WEB, "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    after = _now(engine, WEB)
+    assert after.state == "running"
+    assert after.started_at is not None and before.started_at is not None
+    assert after.started_at > before.started_at
+    last = AuditLog(tmp_path / "audit.jsonl").tail(1)[0]
+    assert (last["action"], last["target"], last["outcome"]) == ("container.restart", WEB, "done")
