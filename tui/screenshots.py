@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tui.analysis.local_alerts import immediate
 from tui.app import InferdeckApp
 from tui.demo_data import warmed_hub
+from tui.ops.local_alerts import AckStore, LocalAlerting
 from tui.sources.simulated import VirtualFleetSource
 
 
@@ -42,12 +45,20 @@ SCENES = (
     Scene("overview-incident-120x40", (120, 40), prepare=_incident),
     Scene("gpus-dark-120x40", (120, 40), keys=("2",)),
     Scene("backends-incident-160x40", (160, 40), prepare=_incident, keys=("3",)),
+    Scene("alerts-incident-120x40", (120, 40), prepare=_incident, keys=("4",)),
+    Scene("traffic-dark-120x40", (120, 40), keys=("5",)),
 )
 
 
 def build_app(scene: Scene, seed: int = 7) -> InferdeckApp:
-    """The app for a scene: a warmed virtual fleet, a frozen clock, no background thread."""
+    """The app for a scene: a warmed virtual fleet, a frozen clock, no background thread.
+
+    The hub raises the handbook's alerts itself (as the demo does), at once; acks go to a
+    throw-away folder.
+    """
     hub, source = warmed_hub(seed=seed, seconds=90)
+    scratch = Path(tempfile.mkdtemp(prefix="inferdeck-shots-"))
+    hub.alerts_hook = LocalAlerting(AckStore(scratch / "acks.json"), rules=immediate())
     if scene.prepare is not None:
         for _ in range(scene.prepare(source)):
             hub.record(source, source.poll())

@@ -7,6 +7,8 @@ screen is computed exactly as it is from a live scrape, without sockets or wall 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from tui.model import Collected
 from tui.sim.fleet import SimFleet
 from tui.sources.scrape import ScrapeState, ScrapeTarget
@@ -69,7 +71,7 @@ class VirtualFleetSource:
                 text = self.fleet.metrics_text(backend.name).decode()
                 self.state.ingest_backend(target, text, True, None, at)
         self.state.ingest_gpus(GPU_EXPORTER, self.fleet.gpu_metrics_text().decode(), None, at)
-        return self.state.result(at)
+        return replace(self.state.result(at), weights=dict(self.fleet.weights))
 
     async def aclose(self) -> None:
         """Nothing to release."""
