@@ -27,10 +27,12 @@ lint: $(STAMP)
 test: $(STAMP) system-deps lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
-bench: $(STAMP)
+bench: $(STAMP) system-deps
 	$(BIN)/python benchmarks/refresh_cost.py
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/idle_cpu.py
+	$(BIN)/python benchmarks/collect_32.py
+	$(BIN)/python benchmarks/traffic_apply.py
 
 screenshots: $(STAMP)
 	$(BIN)/inferdeck screenshots
