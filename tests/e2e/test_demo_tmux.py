@@ -6,7 +6,6 @@ Faults injected with `inferdeck sim fault` must show on screen within two refres
 
 from __future__ import annotations
 
-import random
 import re
 import shutil
 import socket
@@ -18,6 +17,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.integration.real_servers import free_port_block
 
 ROOT = Path(__file__).resolve().parents[2]
 REFRESH_S = 1.0
@@ -71,20 +72,6 @@ def in_flight(screen: str, name: str) -> int:
     return int(match.group(1)) + int(match.group(2)) if match else -1
 
 
-def free_port_base() -> int:
-    """A base port whose control, backend and exporter ports are free now.
-
-    Chosen below the kernel's ephemeral range, so that no outgoing connection (the
-    dashboard's own scrapes included) can be handed one of them meanwhile.
-    """
-    rng = random.Random()
-    for _ in range(200):
-        base = rng.randrange(20000, 32000)
-        if all(_free(base + i) for i in (0, 1, 2, 3, 100)):
-            return base
-    raise RuntimeError("no free port block")
-
-
 def _free(port: int) -> bool:
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) != 0
@@ -100,7 +87,7 @@ def fault(control: str, backend: str, kind: str, *value: str) -> None:
 
 @pytest.fixture
 def demo() -> Iterator[tuple[Terminal, str, int]]:
-    base = free_port_base()
+    base = free_port_block()
     term = Terminal([sys.executable, "-m", "tui.cli", "demo", "--port-base", str(base)])
     try:
         yield term, f"http://127.0.0.1:{base}", base

@@ -9,14 +9,13 @@ ran. Missing podman/runc/busybox fails in CI and skips elsewhere, naming the pac
 from __future__ import annotations
 
 import contextlib
-import socket
 import sys
 from collections.abc import Iterator, Sequence
 
 import httpx
 import pytest
 
-from tests.integration.real_servers import free_port, require_binary, wait_for
+from tests.integration.real_servers import free_port_block, require_binary, wait_for
 from tui.lab.podman import PodmanEngine
 
 REQUIRED = (("podman", "podman"), ("runc", "runc"), ("busybox", "busybox-static"))
@@ -41,22 +40,9 @@ def podman_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PodmanEn
         engine.stop()
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def sim_port_base(attempts: int = 50) -> int:
     """A port base whose control (N), backend (N+1) and GPU exporter (N+100) ports are free."""
-    for _ in range(attempts):
-        base = free_port()
-        if base + 100 < 65536 and all(_port_free(base + d) for d in (1, 100)):
-            return base
-    raise RuntimeError("no free port base for the simulator")
+    return free_port_block((0, 1, 100), attempts)
 
 
 def sim_argv(port_base: int, pool: str = "blue", extra: Sequence[str] = ()) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -50,6 +51,29 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def free_port_block(offsets: Sequence[int] = (0, 1, 2, 3, 100), attempts: int = 200) -> int:
+    """A base port with ``base + offset`` free for every offset (the simulator's layout).
+
+    Chosen below the kernel's ephemeral range (32768 and up here), so that no outgoing
+    connection — the tests' own scrapes included — can be handed one of them meanwhile.
+    """
+    rng = random.Random()
+    for _ in range(attempts):
+        base = rng.randrange(20000, 32000)
+        if all(_unused(base + offset) for offset in offsets):
+            return base
+    raise RuntimeError("no free block of ports")
+
+
+def _unused(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 @dataclass

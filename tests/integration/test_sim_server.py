@@ -18,6 +18,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.integration.real_servers import free_port_block
 from tui.sim import PortInUse, SimConfig, SimFleet, SimRuntime, SimServer
 from tui.sim.cli import run_fault
 
@@ -206,20 +207,8 @@ def test_run_fault_unreachable_control(capsys: pytest.CaptureFixture[str]) -> No
     assert err.count("\n") == 1 and err.startswith("inferdeck: error:")
 
 
-def _free_base() -> int:
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base > 65000:
-            continue
-        if all(_refused(base + off) for off in (0, 1, 2, 3, 100)):
-            return base
-    raise RuntimeError("no free port range")
-
-
 def test_port_in_use_names_the_port_and_leaves_nothing_listening() -> None:
-    base = _free_base()
+    base = free_port_block()
     with socket.socket() as blocker:
         blocker.bind(("127.0.0.1", base + 2))  # blue-1's port
         blocker.listen()
