@@ -218,3 +218,19 @@ async def test_restart_through_the_tui_cycles_the_container(
     assert after.started_at > before.started_at
     last = AuditLog(tmp_path / "audit.jsonl").tail(1)[0]
     assert (last["action"], last["target"], last["outcome"]) == ("container.restart", WEB, "done")
+
+
+def test_rollback_can_stop_the_canary_pools_containers(engine: PodmanEngine) -> None:
+    """The rollback option that also stops the new pool's containers (by compose service)."""
+    from tui.ops.build import stop_pool_containers
+
+    source = _source(engine)
+    said = stop_pool_containers(source, "web")()
+    try:
+        assert said == f"stopped {WEB}"
+        assert _now(engine, WEB).state == "exited"
+        assert _now(engine, OUTSIDER).state == "running"  # not the stack's: untouched
+        assert stop_pool_containers(source, "green")() == "no container of pool green found"
+    finally:
+        source.start(WEB)
+    assert _now(engine, WEB).state == "running"

@@ -43,6 +43,14 @@ def operations_for(
         the_router = router or router_from_config(traffic)
         ops.set_weights = lambda weights: SetWeights(the_router, weights)
         ops.rollback = lambda: Rollback(the_router, traffic.stable_pool)
+        if docker is not None:
+            stop = stop_pool_containers(docker, traffic.canary_pool)
+            ops.rollback_and_stop = lambda: Rollback(
+                the_router,
+                traffic.stable_pool,
+                stop_containers=stop,
+                stop_label=f"stop the containers of pool {traffic.canary_pool}",
+            )
         ops.current_weights = the_router.current
 
         def canary() -> Pool | None:
@@ -60,3 +68,24 @@ def operations_for(
         )
     ops.runbooks = Runbooks.from_config(config, executor, ops=ops)
     return ops
+
+
+POOL_LABEL = "io.inferdeck.pool"
+"""A container label naming the pool its backend belongs to (set by `inferdeck lab`)."""
+
+
+def stop_pool_containers(docker: DockerSource, pool: str) -> Callable[[], str]:
+    """Stops the containers of ``pool`` (by `POOL_LABEL`, or a compose service ending in
+    the pool's name, such as ``vllm-green``); says which."""
+
+    def stop() -> str:
+        names = [
+            c.name
+            for c in docker.list_containers_sync()
+            if c.labels.get(POOL_LABEL) == pool or (c.service or "").endswith(pool)
+        ]
+        for name in names:
+            docker.stop(name, timeout=10)
+        return f"stopped {', '.join(names)}" if names else f"no container of pool {pool} found"
+
+    return stop

@@ -21,6 +21,7 @@ class Operations:
 
     executor: Executor
     rollback: Callable[[], Action] | None = None
+    rollback_and_stop: Callable[[], Action] | None = None  # also stops the canary's containers
     set_weights: Callable[[Mapping[str, float]], Action] | None = None
     current_weights: Callable[[], Mapping[str, float]] | None = None
     rollout: Callable[..., Action] | None = None

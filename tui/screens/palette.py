@@ -39,6 +39,10 @@ class InferdeckCommands(Provider):
         if ops is not None and can_change and ops.rollback is not None:
             general.append(("Roll back to the stable pool", app.action_rollback,
                             f"{ops.stable_pool} to 100% at once (asks first)"))  # fmt: skip
+        if ops is not None and can_change and ops.rollback_and_stop is not None:
+            what = f"{ops.stable_pool} to 100%, then stop {ops.canary_pool}'s containers"
+            general.append(("Roll back and stop the canary's containers",
+                            partial(app.offer, ops.rollback_and_stop), what))  # fmt: skip
         latest = getattr(app, "latest", None)
         if ops is not None and can_change and latest is not None and ops.ack is not None:
             for alert in latest.alerts:
