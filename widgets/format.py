@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 from rich.text import Text
 
+from tui.analysis.text import visible_controls
+
 DASH = "—"
 """Shown where a figure is unknown: never a zero that was not measured."""
 
@@ -71,23 +73,11 @@ def age(seconds_old: float | None) -> str:
 def safe(value: object) -> str:
     """A string from outside (label, reason, name) made harmless for the terminal.
 
-    Control characters (escape, bell, backspace, ...) are shown as their Unicode control
-    pictures (``␛[31m``), so a hostile label is rendered literally and changes nothing on
-    the operator's terminal. Rich markup stays literal as long as the result goes into
-    `Text(...)` (never `Text.from_markup`), so ``[bold]`` is shown as typed.
+    Control characters are shown as control pictures (`visible_controls`). Rich markup
+    stays literal as long as the result goes into `Text(...)` (never `Text.from_markup`),
+    so ``[bold]`` is shown as typed.
     """
-    out = []
-    for ch in str(value):
-        code = ord(ch)
-        if code < 0x20:
-            out.append(chr(0x2400 + code))
-        elif code == 0x7F:
-            out.append("\u2421")
-        elif not ch.isprintable():
-            out.append("\ufffd")
-        else:
-            out.append(ch)
-    return "".join(out)
+    return visible_controls(value)
 
 
 def safe_text(value: object, style: str = "") -> Text:

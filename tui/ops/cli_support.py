@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from tui.analysis.text import visible_controls
 from tui.config import Config, find_config, load_config
 from tui.ops.audit import AuditLog
 from tui.ops.executor import Action, Confirm, Execution, Executor, Plan, always
@@ -27,18 +28,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 def terminal_safe(value: object) -> str:
     """Text for the terminal: control characters shown as Unicode control pictures."""
-    out = []
-    for ch in str(value):
-        code = ord(ch)
-        if code < 0x20:
-            out.append(chr(0x2400 + code))
-        elif code == 0x7F:
-            out.append("\u2421")
-        elif not ch.isprintable():
-            out.append("\ufffd")
-        else:
-            out.append(ch)
-    return "".join(out)
+    return visible_controls(value)
 
 
 def error(message: str, stream: TextIO | None = None) -> None:
