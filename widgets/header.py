@@ -69,7 +69,19 @@ class FleetHeader(Widget):
 
     def on_mount(self) -> None:
         """Tick the clock and the data age once a second, even when no data arrives."""
-        self.set_interval(1.0, self.refresh)
+        self._painted_at = 0.0
+        self.set_interval(1.0, self._tick)
+
+    def watch_snapshot(self, snapshot: FleetSnapshot | None) -> None:
+        """A new snapshot repaints the header anyway."""
+        self._painted_at = time.monotonic()
+
+    def _tick(self) -> None:
+        # Snapshots arrive every refresh and repaint the whole screen: a second repaint of
+        # the header in between would cost a full compositor pass for nothing. Tick only
+        # when data has stopped coming, so the clock and the data's age keep moving.
+        if time.monotonic() - self._painted_at >= 0.9:
+            self.refresh()
 
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"fleet-header--{name}", partial=True)
