@@ -255,12 +255,10 @@ def test_cli_subprocess_prints_json_first_and_exits_cleanly_on_sigterm() -> None
 
 
 def test_cli_subprocess_port_in_use_exits_2() -> None:
+    port = free_port_block((0, 1, 2, 3, 100))
     with socket.socket() as blocker:
-        blocker.bind(("127.0.0.1", 0))
+        blocker.bind(("127.0.0.1", port))
         blocker.listen()
-        port = blocker.getsockname()[1]
-        if port > 65435:
-            pytest.skip("ephemeral port too high for a port base")
         result = subprocess.run(
             [sys.executable, "-m", "tui.sim", "--port-base", str(port)],
             cwd=ROOT,
