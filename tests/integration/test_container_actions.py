@@ -202,7 +202,8 @@ async def test_restart_through_the_tui_cycles_the_container(
         await pilot.press("c")
         for _ in range(40):
             await pilot.pause(0.25)
-            if app.screen.query_one(ContainersTable).row_count:
+            tables = app.screen.query(ContainersTable)  # empty while the screen composes
+            if tables and tables.first().row_count:
                 break
         table = app.screen.query_one(ContainersTable)
         assert [k.value for k in table.rows] == [WEB]  # the outsider is not the stack's

@@ -109,10 +109,12 @@ async def _alert_on_screen(config_path: str, expected: str, timeout: float = 20)
     async with app.run_test(size=(160, 40)):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            console = Console(width=150, record=True, color_system=None)
-            console.print(app.screen.query_one(AlertsPanel).render())
-            if expected in console.export_text():
-                return True
+            panels = app.screen.query(AlertsPanel)  # empty while the screen still composes
+            if panels:
+                console = Console(width=150, record=True, color_system=None)
+                console.print(panels.first().render())
+                if expected in console.export_text():
+                    return True
             await asyncio.sleep(0.25)
     return False
 
