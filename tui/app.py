@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -11,6 +12,7 @@ from rich.text import Text
 from rich.traceback import Traceback
 from textual.app import App
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.message import Message
 
 from themes import SEMANTIC_DEFAULTS, THEMES
@@ -258,7 +260,9 @@ class InferdeckApp(App[None]):
     def _show(self, snapshot: FleetSnapshot) -> None:
         screen = self.screen
         if isinstance(screen, LiveScreen):
-            screen.show(snapshot)
+            # still composing: it shows app.latest when it comes up
+            with contextlib.suppress(NoMatches):
+                screen.show(snapshot)
 
     def action_show_screen(self, name: str) -> None:
         """Switch to one of the installed screens (overview, gpus, backends, containers)."""

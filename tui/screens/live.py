@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual.css.query import NoMatches
 from textual.screen import Screen
 
 from tui.model import FleetSnapshot
@@ -18,9 +19,12 @@ class LiveScreen(Screen[None]):
     def on_screen_resume(self) -> None:
         """Show the app's newest snapshot and pause state whenever this screen comes up."""
         latest = getattr(self.app, "latest", None)
-        if isinstance(latest, FleetSnapshot):
-            self.show(latest)
-        self.set_paused(bool(getattr(self.app, "paused", False)))
+        try:
+            if isinstance(latest, FleetSnapshot):
+                self.show(latest)
+            self.set_paused(bool(getattr(self.app, "paused", False)))
+        except NoMatches:  # resumed before its widgets are mounted: the next snapshot shows
+            pass
 
     def show(self, snapshot: FleetSnapshot) -> None:
         """Hand the snapshot to this screen's widgets."""
