@@ -146,3 +146,14 @@ def test_tail(tmp_path: Path, count: int) -> None:
         audit.append({"event": "e", "i": i})
     assert [r["i"] for r in audit.tail(count)] == (list(range(5))[5 - count :] if count else [])
     assert json.loads((tmp_path / "audit.jsonl").read_text().splitlines()[0])["i"] == 0
+
+
+def test_audit_log_location_follows_the_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tui.config import Config
+    from tui.ops.audit import audit_log_for
+
+    monkeypatch.setenv("HOME", "/home/oncall")
+    monkeypatch.setenv("XDG_STATE_HOME", "/var/state")
+    assert audit_log_for(None).path == Path("/var/state/inferdeck/audit.jsonl")
+    assert audit_log_for(Config(state_dir="~/st")).path == Path("/home/oncall/st/audit.jsonl")
+    assert audit_log_for(Config(audit_log="~/a.jsonl")).path == Path("/home/oncall/a.jsonl")

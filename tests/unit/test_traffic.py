@@ -27,6 +27,7 @@ from tui.lab.render import config_data
 from tui.model import Pool, Quantiles, Traffic
 from tui.ops.audit import AuditLog
 from tui.ops.executor import Executor, Outcome, always
+from tui.ops.files import remove_stale_temps
 from tui.ops.nginx_router import NginxRouter
 from tui.ops.rollout import Rollout, SloGate, check_steps
 from tui.ops.traffic import (
@@ -41,7 +42,7 @@ from tui.ops.traffic import (
 )
 from tui.ops.traffic_cli import main as traffic_main
 from tui.ops.traffic_cli import parse_duration, parse_steps
-from tui.ops.upstream import parse_upstream, remove_stale_temps, render_upstream
+from tui.ops.upstream import parse_upstream, render_upstream
 
 SERVERS = {"blue": ("127.0.0.1:9001", "127.0.0.1:9002"), "green": ("127.0.0.1:9003",)}
 POOLS = ("blue", "green")

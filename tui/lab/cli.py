@@ -18,14 +18,7 @@ from tui.lab.binaries import MissingBinary
 from tui.lab.render import status_data, status_text
 from tui.lab.stack import AlreadyRunning, Lab, LabError, LabOptions
 from tui.lab.state import LabPaths, default_dir, liveness, read_state
-from tui.sim.config import parse_pools
-
-
-def _pools(text: str) -> dict[str, int]:
-    try:
-        return parse_pools(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+from tui.sim.cli import pools_argument
 
 
 def _dir_argument(parser: argparse.ArgumentParser) -> None:
@@ -46,7 +39,7 @@ def add_lab_arguments(parser: argparse.ArgumentParser) -> None:
         help="run each backend in a container (a private podman serving the Docker API)",
     )  # fmt: skip
     up.add_argument(
-        "--pools", type=_pools, default={"blue": 2, "green": 1}, metavar="POOL=N,...",
+        "--pools", type=pools_argument, default={"blue": 2, "green": 1}, metavar="POOL=N,...",
         help="backends per pool (default: blue=2,green=1); the first pool gets 100%%",
     )  # fmt: skip
     up.add_argument("--gpus", type=int, default=4, help="simulated GPUs (default: 4)")

@@ -13,13 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from tui.ops.files import write_atomic
 from tui.ops.upstream import (
     Upstream,
     parse_upstream,
     render_upstream,
     run_nginx,
     server_weights,
-    write_atomic,
 )
 
 __all__ = [

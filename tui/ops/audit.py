@@ -12,13 +12,30 @@ import os
 import time
 from collections import deque
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tui.config import Config
 
 
 def default_state_dir() -> Path:
     """``$XDG_STATE_HOME/inferdeck`` (default ``~/.local/state/inferdeck``)."""
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "inferdeck"
+
+
+def state_dir_of(config: Config | None) -> Path:
+    """The config's ``state_dir`` (``~`` expanded), else `default_state_dir`."""
+    if config is not None and config.state_dir:
+        return Path(config.state_dir).expanduser()
+    return default_state_dir()
+
+
+def audit_log_for(config: Config | None) -> AuditLog:
+    """The audit log a config names (``audit_log``), else ``STATE_DIR/audit.jsonl``."""
+    if config is not None and config.audit_log:
+        return AuditLog(Path(config.audit_log).expanduser())
+    return AuditLog(state_dir_of(config) / "audit.jsonl")
 
 
 class AuditLog:

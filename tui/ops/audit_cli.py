@@ -5,19 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
 
-from tui.config import Config, find_config, load_config
-from tui.ops.audit import AuditLog, default_state_dir
-
-
-def audit_log_for(config: Config | None) -> AuditLog:
-    """The audit log a config names (``audit_log``, else ``state_dir``), or the default."""
-    if config is not None and config.audit_log:
-        return AuditLog(Path(config.audit_log).expanduser())
-    if config is not None and config.state_dir:
-        return AuditLog(Path(config.state_dir).expanduser() / "audit.jsonl")
-    return AuditLog(default_state_dir() / "audit.jsonl")
+from tui.config import find_config, load_config
+from tui.ops.audit import audit_log_for
 
 
 def add_audit_arguments(parser: argparse.ArgumentParser) -> None:

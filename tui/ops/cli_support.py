@@ -14,14 +14,12 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TextIO
 
 from tui.analysis.text import visible_controls
 from tui.config import Config, find_config, load_config
-from tui.ops.audit import AuditLog
+from tui.ops.audit import audit_log_for
 from tui.ops.executor import Action, Confirm, Execution, Executor, Plan, always
-from tui.ops.local_alerts import state_dir_of
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -56,8 +54,7 @@ def load(args: argparse.Namespace, *, required: bool) -> Config | None:
 def executor_for(config: Config | None, args: argparse.Namespace) -> Executor:
     """The executor: audited at the config's ``audit_log`` (else in the state folder),
     read-only when ``--read-only`` or the config says so."""
-    audit_path = Path(config.audit_log) if config and config.audit_log else None
-    audit = AuditLog(audit_path or state_dir_of(config) / "audit.jsonl")
+    audit = audit_log_for(config)
     reason = None
     if getattr(args, "read_only", False):
         reason = "--read-only"

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -28,8 +26,9 @@ from tui.analysis.local_alerts import RULES, Rule, local_alerts, with_acks
 from tui.config import Config
 from tui.model import Alert, FleetSnapshot, Severity
 from tui.ops.acks import format_duration, matcher_lines, shown
-from tui.ops.audit import default_state_dir
+from tui.ops.audit import state_dir_of
 from tui.ops.executor import ActionResult, Plan, Progress
+from tui.ops.files import write_atomic
 
 __all__ = [
     "ACKS_FILE",
@@ -42,40 +41,10 @@ __all__ = [
     "local_alerting",
     "read_published",
     "state_dir_of",
-    "write_atomic",
 ]
 
 ACKS_FILE = "acks.json"
 PUBLISHED_FILE = "local_alerts.json"
-
-
-def state_dir_of(config: Config | None) -> Path:
-    """The config's ``state_dir``, else ``$XDG_STATE_HOME/inferdeck``."""
-    if config is not None and config.state_dir:
-        return Path(config.state_dir).expanduser()
-    return default_state_dir()
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text``: write beside it, fsync, rename, fsync the folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +104,7 @@ class AckStore:
 
     def _write(self, records: Mapping[str, AckRecord]) -> None:
         body = {"version": 1, "acks": {fp: asdict(r) for fp, r in sorted(records.items())}}
-        write_atomic(self.path, json.dumps(body, indent=1, ensure_ascii=True) + "\n")
+        write_atomic(self.path, json.dumps(body, indent=1, ensure_ascii=True) + "\n", mode=0o600)
 
     def put(self, fingerprint: str, record: AckRecord) -> None:
         """Record (or replace) an acknowledgement; expired ones are dropped meanwhile."""
@@ -358,7 +327,7 @@ class LocalAlerting:
             if last_key == key and now - last_at < 60:
                 return
         body = {"taken_at": now, "alerts": [_alert_json(a) for a in alerts]}
-        write_atomic(self.publish_to, json.dumps(body, ensure_ascii=True) + "\n")
+        write_atomic(self.publish_to, json.dumps(body, ensure_ascii=True) + "\n", mode=0o600)
         self._published = (key, now)
 
 

@@ -29,15 +29,9 @@ import httpx
 
 from tui.config import NginxRouterConfig
 from tui.ops.executor import Progress
+from tui.ops.files import backup_path, remove_stale_temps, write_atomic
 from tui.ops.traffic import Applied, RouterError, check_weights, format_split
-from tui.ops.upstream import (
-    backup_path,
-    parse_upstream,
-    remove_stale_temps,
-    render_upstream,
-    run_nginx,
-    write_atomic,
-)
+from tui.ops.upstream import parse_upstream, render_upstream, run_nginx
 
 _PID_DIRECTIVE = re.compile(r"^\s*pid\s+([^;\s]+)\s*;", re.MULTILINE)
 _VERSION = re.compile(r"nginx/(\d+)\.(\d+)\.(\d+)")

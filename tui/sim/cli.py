@@ -21,7 +21,8 @@ DEFAULT_CONTROL = "http://127.0.0.1:18000"
 """The control endpoint of a simulator started with the default port base."""
 
 
-def _pools(text: str) -> dict[str, int]:
+def pools_argument(text: str) -> dict[str, int]:
+    """``blue=2,green=1`` as an argparse type: a bad value is argparse's one-line error."""
     try:
         return parse_pools(text)
     except ValueError as exc:
@@ -31,7 +32,7 @@ def _pools(text: str) -> dict[str, int]:
 def add_sim_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the simulator's flags to ``parser``."""
     parser.add_argument(
-        "--pools", type=_pools, default={"blue": 2, "green": 1}, metavar="POOL=N,...",
+        "--pools", type=pools_argument, default={"blue": 2, "green": 1}, metavar="POOL=N,...",
         help="backends per pool (default: blue=2,green=1)",
     )  # fmt: skip
     parser.add_argument("--gpus", type=int, default=4, help="simulated GPUs (default: 4)")
