@@ -42,8 +42,8 @@ async def timed(source: ScrapeSource | PrometheusSource) -> list[float]:
 def main() -> None:
     # The simulator runs in its own process, so its work is not counted as collection.
     sim = subprocess.Popen(
-        [sys.executable, "-m", "tui.sim", "--port-base", "0", "--pools", "blue=24,green=8",
-         "--gpus", "64", "--rps", "150"],
+        [sys.executable, "-m", "tui.commands", "sim", "--port-base", "0",
+         "--pools", "blue=24,green=8", "--gpus", "64", "--rps", "150"],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert sim.stdout is not None

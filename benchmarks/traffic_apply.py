@@ -28,16 +28,17 @@ sys.path.insert(0, str(REPO))
 from tui.config import load_config  # noqa: E402
 from tui.ops.audit import AuditLog  # noqa: E402
 from tui.ops.executor import Executor, always  # noqa: E402
-from tui.ops.traffic import Rollback, router_from_config  # noqa: E402
+from tui.ops.traffic.factory import router_from_config  # noqa: E402
+from tui.ops.traffic.weights import Rollback  # noqa: E402
 
 RUNS = 20
 SPLITS = ({"blue": 90.0, "green": 10.0}, {"blue": 50.0, "green": 50.0})
 
 
 def lab(*args: str) -> subprocess.CompletedProcess[str]:
-    """``python -m tui.lab ARGS``."""
+    """``python -m tui.commands lab ARGS``."""
     return subprocess.run(
-        [sys.executable, "-m", "tui.lab", *args],
+        [sys.executable, "-m", "tui.commands", "lab", *args],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -93,7 +94,8 @@ def main() -> None:
             [
                 sys.executable,
                 "-m",
-                "tui.ops.traffic_cli",
+                "tui.commands",
+                "traffic",
                 "rollback",
                 "--yes",
                 "-c",

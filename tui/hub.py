@@ -295,7 +295,7 @@ class Hub:
             slo_tier=self.slo_tier,
             sources=self.statuses(now),
         )
-        if self.alerts_hook is not None:  # local alerts and acks: tui.ops.local_alerts
+        if self.alerts_hook is not None:  # local alerts and acks: tui.ops.alerts.local_acks
             snapshot = replace(snapshot, alerts=self.alerts_hook(snapshot))
         generations = tuple(slot.generation for slot in self._slots)
         if generations != self._seen_generations:  # new data arrived: extend the charts

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tui.analysis.local_alerts import immediate
+from tui.analysis.alert_rules import immediate
 from tui.app import InferdeckApp
 from tui.demo_data import warmed_hub
-from tui.ops.local_alerts import AckStore, LocalAlerting
+from tui.ops.alerts.local_acks import AckStore, LocalAlerting
 from tui.sources.simulated import VirtualFleetSource
 
 

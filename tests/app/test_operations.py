@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from tests.app.conftest import AppFactory
-from tui.analysis.local_alerts import immediate
+from tui.analysis.alert_rules import immediate
 from tui.config import Config
+from tui.ops.alerts.local_acks import AckStore, LocalAlerting
 from tui.ops.audit import AuditLog
 from tui.ops.build import operations_for
-from tui.ops.local_alerts import AckStore, LocalAlerting
 from tui.screens.alerts import AlertsScreen
 from tui.screens.confirm import ConfirmScreen
 from widgets.alert_table import AlertTable
@@ -18,8 +17,7 @@ from widgets.alert_table import AlertTable
 
 def demo_ops(tmp_path: Path, *, read_only: bool = False):  # type: ignore[no-untyped-def]
     config = Config(path=None, environment="demo", state_dir=str(tmp_path))
-    args = argparse.Namespace(read_only=read_only)
-    return operations_for(config, args)
+    return operations_for(config, read_only_flag=read_only)
 
 
 async def crash_and_alert(app, source) -> None:  # type: ignore[no-untyped-def]
@@ -101,7 +99,7 @@ async def test_runbook_screen_dry_runs_and_runs_step_by_step(
     config = Config(path=None, environment="demo", state_dir=str(tmp_path),
                     runbooks_dir=str(books))  # fmt: skip
     app, _ = make_app(seconds=5)
-    app.ops = operations_for(config, argparse.Namespace(read_only=False))
+    app.ops = operations_for(config)
     async with app.run_test(size=(140, 40)) as pilot:
         await pilot.press("6")
         await pilot.pause()
@@ -171,7 +169,7 @@ async def test_rollback_makes_the_operator_type_the_pool_name(
         traffic = TrafficConfig(router="sim", sim_control=description["control"])
         config = Config(path=None, environment="demo", state_dir=str(tmp_path), traffic=traffic)
         app, _ = make_app(seconds=5)
-        app.ops = operations_for(config, argparse.Namespace(read_only=False))
+        app.ops = operations_for(config)
         async with app.run_test(size=(140, 40)) as pilot:
             await pilot.press("R")
             await pilot.pause()

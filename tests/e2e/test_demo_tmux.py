@@ -79,7 +79,7 @@ def _free(port: int) -> bool:
 
 def fault(control: str, backend: str, kind: str, *value: str) -> None:
     subprocess.run(
-        [sys.executable, "-m", "tui.cli", "sim", "fault", backend, kind, *value,
+        [sys.executable, "-m", "tui.commands", "sim", "fault", backend, kind, *value,
          "--control", control],
         check=True, capture_output=True, cwd=ROOT, timeout=20,
     )  # fmt: skip
@@ -88,7 +88,7 @@ def fault(control: str, backend: str, kind: str, *value: str) -> None:
 @pytest.fixture
 def demo() -> Iterator[tuple[Terminal, str, int]]:
     base = free_port_block()
-    term = Terminal([sys.executable, "-m", "tui.cli", "demo", "--port-base", str(base)])
+    term = Terminal([sys.executable, "-m", "tui.commands", "demo", "--port-base", str(base)])
     try:
         yield term, f"http://127.0.0.1:{base}", base
     finally:

@@ -46,11 +46,12 @@ def sim_port_base(attempts: int = 50) -> int:
 
 
 def sim_argv(port_base: int, pool: str = "blue", extra: Sequence[str] = ()) -> list[str]:
-    """``python -m tui.sim`` serving one backend of ``pool`` on ``port_base + 1``."""
+    """``python -m tui.commands sim`` serving one backend of ``pool`` on ``port_base + 1``."""
     return [
         sys.executable,
         "-m",
-        "tui.sim",
+        "tui.commands",
+        "sim",
         "--port-base",
         str(port_base),
         "--pools",

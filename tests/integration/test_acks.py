@@ -32,12 +32,12 @@ from tests.integration.real_servers import (
     start_alertmanager,
     wait_for,
 )
+from tui.analysis.fingerprint import fingerprint
+from tui.commands.alerts import add_ack_arguments, add_unack_arguments, run_ack, run_unack
 from tui.model import Alert
-from tui.ops.acks import AckAlert, AlertmanagerEndpoint, UnackAlert
-from tui.ops.alerts_cli import add_ack_arguments, add_unack_arguments, run_ack, run_unack
+from tui.ops.alerts.silences import AckAlert, AlertmanagerEndpoint, UnackAlert
 from tui.ops.audit import AuditLog
 from tui.ops.executor import Executor, Outcome, always
-from tui.sources._alerting import fingerprint
 from tui.sources.alertmanager import alerts_from_api
 
 pytestmark = pytest.mark.integration
@@ -201,8 +201,8 @@ def _config(tmp_path: Path, server: ServerProcess, **extra: object) -> Path:
 
 
 def _wired() -> bool:
-    """Whether the lead has wired ``ack``/``unack`` into ``tui.cli`` yet."""
-    from tui.cli import build_parser
+    """Whether the lead has wired ``ack``/``unack`` into ``tui.commands.main`` yet."""
+    from tui.commands.main import build_parser
 
     with contextlib.suppress(SystemExit), contextlib.redirect_stderr(io.StringIO()):
         return build_parser().parse_args(["ack", "X"]).command == "ack"
@@ -210,11 +210,11 @@ def _wired() -> bool:
 
 
 def _cli(argv: list[str], stdin: str = "") -> tuple[int, str, str]:
-    """``inferdeck ARGV``: through ``python -m tui.cli`` when wired, else `run_ack` itself."""
+    """``inferdeck ARGV``: through ``python -m tui.commands`` when wired, else `run_ack` itself."""
     if _wired():
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
         done = subprocess.run(
-            [sys.executable, "-m", "tui.cli", *argv],
+            [sys.executable, "-m", "tui.commands", *argv],
             input=stdin, capture_output=True, text=True, timeout=60, env=env,
         )  # fmt: skip
         return done.returncode, done.stdout, done.stderr

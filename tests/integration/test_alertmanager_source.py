@@ -16,8 +16,9 @@ import httpx
 import pytest
 
 from tests.integration.real_servers import ServerProcess, start_alertmanager
+from tui.analysis.fingerprint import fingerprint
 from tui.model import Collected, Severity
-from tui.sources._alerting import fingerprint, parse_rfc3339
+from tui.sources._alerting import parse_rfc3339
 from tui.sources.alertmanager import AlertmanagerError, AlertmanagerSource
 
 pytestmark = pytest.mark.integration

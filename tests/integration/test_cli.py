@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tui.cli import build_parser
+from tui.commands.main import build_parser
 
-INFERDECK = [sys.executable, "-m", "tui.cli"]
+INFERDECK = [sys.executable, "-m", "tui.commands"]
 
 
 def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:

@@ -17,16 +17,16 @@ from pathlib import Path
 import pytest
 
 from tests.integration.podman_fixture import podman_engine  # noqa: F401
+from tui.commands.containers import add_containers_arguments, run_containers
 from tui.lab.podman import BASE_IMAGE, PodmanEngine
 from tui.model import Container
 from tui.ops.audit import AuditLog
-from tui.ops.containers import (
+from tui.ops.containers.actions import (
     RestartContainer,
     StartContainer,
     StopContainer,
     container_action_factory,
 )
-from tui.ops.containers_cli import add_containers_arguments, run_containers
 from tui.ops.executor import Action, Executor, Outcome, Plan, always
 from tui.sources.docker import DockerSource
 
@@ -196,7 +196,7 @@ async def test_restart_through_the_tui_cycles_the_container(
     source = DockerSource(engine.url, compose_project="acts", timeout_s=10.0, interval=0.5)
     docker = DockerConfig(url=engine.url, compose_project="acts")
     config = Config(path=None, state_dir=str(tmp_path), sources=SourcesConfig(docker=docker))
-    ops = operations_for(config, argparse.Namespace(read_only=False), source)
+    ops = operations_for(config, docker=source)
     app = InferdeckApp(Hub([source], refresh_s=0.5), ops=ops)
     async with app.run_test(size=(160, 40)) as pilot:
         await pilot.press("c")
@@ -223,7 +223,7 @@ async def test_restart_through_the_tui_cycles_the_container(
 
 def test_rollback_can_stop_the_canary_pools_containers(engine: PodmanEngine) -> None:
     """The rollback option that also stops the new pool's containers (by compose service)."""
-    from tui.ops.build import stop_pool_containers
+    from tui.ops.containers.pools import stop_pool_containers
 
     source = _source(engine)
     said = stop_pool_containers(source, "web")()

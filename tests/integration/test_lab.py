@@ -35,9 +35,9 @@ BINARIES = (("nginx", "nginx-light"), ("prometheus", "prometheus"),
 
 
 def lab_cmd(*args: Any, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """``python -m tui.lab ARGS`` as a separate process (so ``up`` really returns)."""
+    """``python -m tui.commands lab ARGS`` as a separate process (so ``up`` really returns)."""
     return subprocess.run(
-        [sys.executable, "-m", "tui.lab", *map(str, args)],
+        [sys.executable, "-m", "tui.commands", "lab", *map(str, args)],
         capture_output=True, text=True, timeout=180, cwd=REPO, env=env, check=False,
     )  # fmt: skip
 
@@ -101,7 +101,7 @@ async def _alert_on_screen(config_path: str, expected: str, timeout: float = 20)
     from tui.app import InferdeckApp
     from tui.config import load_config
     from tui.hub import Hub
-    from tui.runner import sources_for
+    from tui.wiring import sources_for
     from widgets.alerts import AlertsPanel
 
     config = load_config(config_path)
@@ -125,7 +125,7 @@ async def _stop_and_start_on_screens(config_path: str, container: Any) -> None:
     from tui.app import InferdeckApp
     from tui.config import load_config
     from tui.hub import Hub
-    from tui.runner import sources_for
+    from tui.wiring import sources_for
     from widgets.backends import BackendsDetailTable
     from widgets.containers import ContainersTable
 
@@ -304,7 +304,7 @@ def test_error_fault_fires_the_alert_in_prometheus_and_alertmanager(
 
         # The operator sees it: `inferdeck alerts --json` and the overview's Alerts panel.
         listed = subprocess.run(
-            [sys.executable, "-m", "tui.cli", "alerts", "--json", "-c", status["config"]],
+            [sys.executable, "-m", "tui.commands", "alerts", "--json", "-c", status["config"]],
             capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
         assert listed.returncode == 0, listed.stderr

@@ -23,8 +23,8 @@ from tests.integration.real_servers import (
     wait_for,
     wait_for_targets,
 )
+from tui.analysis.fingerprint import fingerprint
 from tui.model import Collected, Health, Severity
-from tui.sources._alerting import fingerprint
 from tui.sources._dcgm import gpus_from_samples, host_of_url
 from tui.sources.prometheus import PrometheusError, PrometheusSource
 from tui.sources.promtext import parse_exposition

@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
+from tui.commands.runbook import add_runbook_arguments, run_runbook
 from tui.ops.audit import AuditLog
 from tui.ops.executor import Action, Executor, Plan, always
-from tui.ops.runbook_catalog import from_runbooks
-from tui.ops.runbook_schema import parse_runbook
-from tui.ops.runbooks import CheckQuestion, RunbookEvent, Runbooks, StepOutcome
-from tui.ops.runbooks_cli import add_runbook_arguments, run_runbook
-from tui.ops.traffic import Applied, Rollback, SetWeights
+from tui.ops.runbooks.catalog import from_runbooks
+from tui.ops.runbooks.runner import CheckQuestion, RunbookEvent, Runbooks, StepOutcome
+from tui.ops.runbooks.schema import parse_runbook
+from tui.ops.traffic.weights import Applied, Rollback, SetWeights
 
 PY = sys.executable
 
@@ -379,7 +379,7 @@ async def test_cancel_kills_the_running_step(tmp_path: Path) -> None:
 
 
 class MemoryRouter:
-    """A router in memory, for tui.ops.traffic's real SetWeights and Rollback."""
+    """A router in memory, for tui.ops.traffic.weights's real SetWeights and Rollback."""
 
     kind, where = "memory", "here"
 

@@ -19,8 +19,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.integration.real_servers import free_port_block
+from tui.commands.sim import run_fault
 from tui.sim import PortInUse, SimConfig, SimFleet, SimRuntime, SimServer
-from tui.sim.cli import run_fault
 
 pytestmark = pytest.mark.integration
 
@@ -232,7 +232,18 @@ def test_stop_closes_every_port() -> None:
 def test_cli_subprocess_prints_json_first_and_exits_cleanly_on_sigterm() -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tui.sim", "--port-base", "0", "--seed", "3", "--rps", "5"],
+        [
+            sys.executable,
+            "-m",
+            "tui.commands",
+            "sim",
+            "--port-base",
+            "0",
+            "--seed",
+            "3",
+            "--rps",
+            "5",
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -260,7 +271,7 @@ def test_cli_subprocess_port_in_use_exits_2() -> None:
         blocker.bind(("127.0.0.1", port))
         blocker.listen()
         result = subprocess.run(
-            [sys.executable, "-m", "tui.sim", "--port-base", str(port)],
+            [sys.executable, "-m", "tui.commands", "sim", "--port-base", str(port)],
             cwd=ROOT,
             capture_output=True,
             text=True,

@@ -2,8 +2,8 @@
 requests are ours and each is attributed to a pool exactly by the backends'
 ``http_requests_total``), and the simulator's router for gated rollouts.
 
-Commands run as a user would: ``python -m tui.cli traffic ...`` once the CLI wires it,
-``python -m tui.ops.traffic_cli ...`` until then (same arguments, same code).
+Commands run as a user would: ``python -m tui.commands.main traffic ...`` once the CLI wires it,
+``python -m tui.commands.traffic ...`` until then (same arguments, same code).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import yaml
 from tests.integration.real_servers import require_binary
 from tests.integration.test_lab import BINARIES, REPO, lab_cmd
 from tui.config import load_config
-from tui.ops.upstream import parse_upstream, render_upstream
+from tui.ops.traffic.upstream import parse_upstream, render_upstream
 from tui.sim.config import SimConfig
 from tui.sim.server import SimRuntime
 
@@ -37,13 +37,13 @@ pytestmark = pytest.mark.integration
 
 
 def _traffic_argv() -> list[str]:
-    """How to run ``inferdeck traffic``: through tui.cli when it has the subcommand."""
-    from tui.cli import build_parser
+    """How to run ``inferdeck traffic``: through tui.commands.main when it has the subcommand."""
+    from tui.commands.main import build_parser
 
     for action in build_parser()._actions:
         if isinstance(action, argparse._SubParsersAction) and "traffic" in action.choices:
-            return [sys.executable, "-m", "tui.cli", "traffic"]
-    return [sys.executable, "-m", "tui.ops.traffic_cli"]
+            return [sys.executable, "-m", "tui.commands", "traffic"]
+    return [sys.executable, "-m", "tui.commands", "traffic"]
 
 
 TRAFFIC = _traffic_argv()
@@ -173,7 +173,7 @@ def test_a_change_nginx_rejects_leaves_the_file_and_nginx_serving(
 APPLY_LOOP = """
 import os, sys
 from tui.config import load_config
-from tui.ops.traffic import router_from_config
+from tui.ops.traffic.factory import router_from_config
 router = router_from_config(load_config(sys.argv[1]).traffic)
 splits = [{"blue": 100.0, "green": 0.0}, {"blue": 90.0, "green": 10.0}]
 router.check_argv()  # asks nginx its version once, before forking
@@ -347,10 +347,10 @@ async def test_the_same_split_through_the_tuis_keys(lab: dict[str, Any]) -> None
     from tui.config import load_config
     from tui.hub import Hub
     from tui.ops.build import operations_for
-    from tui.ops.traffic import router_from_config
-    from tui.runner import sources_for
+    from tui.ops.traffic.factory import router_from_config
     from tui.screens.confirm import ConfirmScreen
     from tui.sources.router import RouterSource
+    from tui.wiring import sources_for
 
     assert traffic(lab, "set", "blue=100", "green=0", "--yes").returncode == 0
     config = load_config(lab["config"])
@@ -358,8 +358,7 @@ async def test_the_same_split_through_the_tuis_keys(lab: dict[str, Any]) -> None
     config = dataclasses.replace(config, audit_log=str(lab["state"] / "inferdeck" / "audit.jsonl"))
     router = router_from_config(config.traffic)
     hub = Hub([*sources_for(config), RouterSource(router.current, interval=0.5)], refresh_s=0.5)
-    ops = operations_for(config, argparse.Namespace(read_only=False),
-                         latest=lambda: hub.latest, router=router)  # fmt: skip
+    ops = operations_for(config, latest=lambda: hub.latest, router=router)
     app = InferdeckApp(hub, ops=ops)
     async with app.run_test(size=(140, 40)) as pilot:
         for _ in range(40):  # until the router's split is on screen

@@ -9,9 +9,14 @@ from types import MappingProxyType
 
 import pytest
 
+from tui.analysis.text import shown
+from tui.commands.alerts import add_ack_arguments
+from tui.commands.common import terminal_confirm, terminal_safe
 from tui.config import AlertmanagerConfig, Config, SourcesConfig
 from tui.model import Alert, Severity
-from tui.ops.acks import (
+from tui.ops.alerts.factories import ack_factories
+from tui.ops.alerts.local_acks import LocalAck, LocalUnack
+from tui.ops.alerts.silences import (
     AckAlert,
     AlertLookupError,
     AlertmanagerEndpoint,
@@ -21,13 +26,9 @@ from tui.ops.acks import (
     matcher_lines,
     parse_duration,
     resolve_alert,
-    shown,
     silence_matches,
 )
-from tui.ops.alerts_cli import ack_factories, add_ack_arguments
-from tui.ops.cli_support import terminal_confirm, terminal_safe
 from tui.ops.executor import Plan
-from tui.ops.local_alerts import LocalAck, LocalUnack
 
 HOSTILE = {
     "alertname": "LLMHighLatency",

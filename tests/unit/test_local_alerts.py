@@ -15,15 +15,14 @@ from typing import Any
 
 import pytest
 
-from tui.analysis.local_alerts import RULES, immediate, local_alerts
+from tui.analysis.alert_rules import RULES, immediate, local_alerts
+from tui.analysis.fingerprint import fingerprint
+from tui.commands.alerts import add_ack_arguments, add_unack_arguments, run_ack, run_unack
 from tui.config import AlertmanagerConfig, Config, PrometheusConfig, SourcesConfig
 from tui.hub import Hub
 from tui.model import Alert, Backend, Collected, Gpu, Health, Pool, Quantiles, Severity, Traffic
 from tui.ops.actor import current_actor
-from tui.ops.alerts_cli import add_ack_arguments, add_unack_arguments, run_ack, run_unack
-from tui.ops.audit import AuditLog
-from tui.ops.executor import Executor, Outcome, always
-from tui.ops.local_alerts import (
+from tui.ops.alerts.local_acks import (
     AckRecord,
     AckStore,
     LocalAck,
@@ -32,7 +31,8 @@ from tui.ops.local_alerts import (
     local_alerting,
     read_published,
 )
-from tui.sources._alerting import fingerprint
+from tui.ops.audit import AuditLog
+from tui.ops.executor import Executor, Outcome, always
 
 T0 = 1_800_000_000.0
 

@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
+from tui.analysis.fingerprint import fingerprint
 from tui.model import Health, Severity
 from tui.sources import _promql
-from tui.sources._alerting import fingerprint, parse_rfc3339, severity_of
+from tui.sources._alerting import parse_rfc3339, severity_of
 from tui.sources._prom_parse import AlertInfo, TargetInfo, collected
 from tui.sources._promql import STAT, batch, history_queries, probes
 from tui.sources.prometheus import PrometheusError, PrometheusSource

@@ -12,19 +12,19 @@ from typing import Any
 
 import pytest
 
+from tui.commands.runbook import add_runbook_arguments, run_runbook
 from tui.ops.audit import AuditLog
 from tui.ops.executor import ActionResult, Executor, Plan, Progress
-from tui.ops.runbook_catalog import SHIPPED_DIR, from_runbooks, load_catalog
-from tui.ops.runbook_model import RunSpec, StepType
-from tui.ops.runbook_placeholders import (
+from tui.ops.runbooks.catalog import SHIPPED_DIR, from_runbooks, load_catalog
+from tui.ops.runbooks.model import RunSpec, StepType
+from tui.ops.runbooks.placeholders import (
     PlaceholderError,
     placeholders,
     shell_placeholders,
     substitute,
 )
-from tui.ops.runbook_schema import RunbookError, parse_runbook
-from tui.ops.runbooks import Runbooks, resolve_inputs
-from tui.ops.runbooks_cli import add_runbook_arguments, run_runbook
+from tui.ops.runbooks.runner import Runbooks, resolve_inputs
+from tui.ops.runbooks.schema import RunbookError, parse_runbook
 
 GOOD = """\
 name: demo
@@ -201,7 +201,7 @@ def test_shipped_runbooks_named_by_the_alert_rules_exist() -> None:
 
 
 class FakeAction:
-    """A container or traffic action standing in for tui.ops.containers / traffic."""
+    """A container or traffic action standing in for tui.ops.containers.actions / traffic."""
 
     def __init__(self, kind: str, target: str, dangerous: bool) -> None:
         self.kind, self.target, self.dangerous = kind, target, dangerous
@@ -327,7 +327,7 @@ def test_cli_show_dry_run_and_usage_errors(
 
 
 def test_resolve_keeps_each_value_one_argument() -> None:
-    from tui.ops.runbook_steps import resolve
+    from tui.ops.runbooks.steps import resolve
 
     runbook = parse(with_steps("- {name: a, run: [echo, '{x}', 'pre-{x}']}\n"))
     values: Mapping[str, str] = {"x": "a b; rm -rf /"}

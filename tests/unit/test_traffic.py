@@ -22,15 +22,18 @@ from typing import Any
 import pytest
 import yaml
 
+from tui.commands.main import main as inferdeck_main
+from tui.commands.traffic import parse_duration, parse_steps
 from tui.config import NginxRouterConfig, parse_config
 from tui.lab.render import config_data
 from tui.model import Pool, Quantiles, Traffic
 from tui.ops.audit import AuditLog
 from tui.ops.executor import Executor, Outcome, always
 from tui.ops.files import remove_stale_temps
-from tui.ops.nginx_router import NginxRouter
-from tui.ops.rollout import Rollout, SloGate, check_steps
-from tui.ops.traffic import (
+from tui.ops.traffic.nginx import NginxRouter
+from tui.ops.traffic.rollout import Rollout, SloGate, check_steps
+from tui.ops.traffic.upstream import parse_upstream, render_upstream
+from tui.ops.traffic.weights import (
     Applied,
     Rollback,
     RouterError,
@@ -40,9 +43,6 @@ from tui.ops.traffic import (
     check_weights,
     parse_weights,
 )
-from tui.ops.traffic_cli import main as traffic_main
-from tui.ops.traffic_cli import parse_duration, parse_steps
-from tui.ops.upstream import parse_upstream, render_upstream
 
 SERVERS = {"blue": ("127.0.0.1:9001", "127.0.0.1:9002"), "green": ("127.0.0.1:9003",)}
 POOLS = ("blue", "green")
@@ -490,25 +490,25 @@ def test_cli_set_show_refusals_and_exit_codes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     config = str(_config_file(fake_nginx, tmp_path))
-    assert traffic_main(["set", "blue=100", "--yes", "-c", config]) == 0
-    assert traffic_main(["set", "blue=90", "green=10", "--yes", "-c", config]) == 0
-    assert traffic_main(["show", "--json", "-c", config]) == 0
+    assert inferdeck_main(["traffic", "set", "blue=100", "--yes", "-c", config]) == 0
+    assert inferdeck_main(["traffic", "set", "blue=90", "green=10", "--yes", "-c", config]) == 0
+    assert inferdeck_main(["traffic", "show", "--json", "-c", config]) == 0
     shown = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert shown["weights"] == {"blue": 90.0, "green": 10.0} and shown["router"] == "nginx"
-    assert traffic_main(["set", "blue=90", "green=20", "--yes", "-c", config]) == 2
+    assert inferdeck_main(["traffic", "set", "blue=90", "green=20", "--yes", "-c", config]) == 2
     assert "add up to 100" in capsys.readouterr().err
-    assert traffic_main(["rollback", "--read-only", "-c", config]) == 1
+    assert inferdeck_main(["traffic", "rollback", "--read-only", "-c", config]) == 1
     assert "refused: read-only (--read-only)" in capsys.readouterr().err
     monkeypatch.setattr("sys.stdin", io.StringIO("green\n"))  # not the stable pool's name
-    assert traffic_main(["rollback", "-c", config]) == 1
+    assert inferdeck_main(["traffic", "rollback", "-c", config]) == 1
     assert "Type blue to go ahead" in capsys.readouterr().err
     monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
-    assert traffic_main(["set", "blue=100", "-c", config]) == 0
-    assert traffic_main(["set", "blue=90", "green=10", "--yes", "-c", config]) == 0
-    assert traffic_main(["set", "-c", str(tmp_path / "nope.yaml"), "blue=100"]) == 2
+    assert inferdeck_main(["traffic", "set", "blue=100", "-c", config]) == 0
+    assert inferdeck_main(["traffic", "set", "blue=90", "green=10", "--yes", "-c", config]) == 0
+    assert inferdeck_main(["traffic", "set", "-c", str(tmp_path / "nope.yaml"), "blue=100"]) == 2
     assert "no such config file" in capsys.readouterr().err
     ro = str(_config_file(fake_nginx, tmp_path, read_only=True))
-    assert traffic_main(["rollback", "--yes", "-c", ro]) == 1
+    assert inferdeck_main(["traffic", "rollback", "--yes", "-c", ro]) == 1
     assert "read_only: true in" in capsys.readouterr().err
     assert _router(fake_nginx).current() == {"blue": 90.0, "green": 10.0}
 

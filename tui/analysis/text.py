@@ -22,3 +22,30 @@ def visible_controls(value: object) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+def shown(value: object) -> str:
+    """A value from outside, quoted and made inert: control characters escaped.
+
+    ``$(touch x)`` stays as typed (it is only ever data), ``\\x1b[31m`` becomes the four
+    characters ``\\x1b`` followed by ``[31m``. Rich markup must still be rendered as plain
+    text by the UI (``Text(...)``, never ``from_markup``).
+    """
+    out = ['"']
+    for ch in str(value):
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch.isprintable():
+            out.append(ch)
+        elif ord(ch) < 0x100:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(f"\\u{ord(ch):04x}")
+    out.append('"')
+    return "".join(out)
+
+
+def inert(value: object) -> str:
+    """``value`` as it is when every character is printable, else `shown` (quoted)."""
+    text = str(value)
+    return text if text.isprintable() else shown(text)

@@ -2,7 +2,7 @@
 
 A `tui.lab.podman.PodmanEngine` keeps its state under ``DIR/podman`` and serves the
 Docker API on a unix socket (what the docker source reads). Each backend runs
-``python -m tui.sim --pools POOL=1 --gpus 0`` on the host network with fixed ports (so
+``python -m tui.commands sim --pools POOL=1 --gpus 0`` on the host network with fixed ports (so
 a stopped and restarted container comes back at the same address), labelled like a
 compose service (project ``inferdeck-lab``, service ``vllm-POOL``). Inside its container
 a backend is the simulator's only one (``POOL-0``, its name at the control endpoint,
@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tui.lab.options import COMPOSE_PROJECT, LabError, LabOptions
 from tui.lab.procs import HOST, Proc, alive, free_port, port_free, start_time, wait_until
-from tui.lab.stack import COMPOSE_PROJECT, LabError, LabOptions
 
 if TYPE_CHECKING:
     from tui.lab.stack import Lab
@@ -93,7 +93,7 @@ def _run_backends(lab: Lab, engine: Any, opts: LabOptions) -> list[dict[str, Any
             name = f"{pool}-{i}"
             base = port_base(taken)
             argv = [
-                sys.executable, "-m", "tui.sim", "--pools", f"{pool}=1", "--gpus", "0",
+                sys.executable, "-m", "tui.commands", "sim", "--pools", f"{pool}=1", "--gpus", "0",
                 "--no-load", "--port-base", str(base), "--seed", str(opts.seed + index),
             ]  # fmt: skip
             lab.say(f"starting container {container_name(name)}")

@@ -1,18 +1,17 @@
 """The lab's load generator: the simulator's arrival process as real HTTP requests.
 
-``python -m tui.lab.load --target URL`` runs `tui.sim.load.HttpLoadGenerator` alone (no
-simulated backends of its own), so nginx's weights decide which backend answers. It logs
-its counts every few seconds and stops on SIGTERM or SIGINT.
+``inferdeck lab load --target URL`` (which ``lab up`` starts) runs
+`tui.sim.load.HttpLoadGenerator` alone (no simulated backends of its own), so nginx's
+weights decide which backend answers. It logs its counts every few seconds and stops on
+SIGTERM or SIGINT.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
 import signal
-import sys
 import time
 
 from tui.sim.config import SimConfig
@@ -20,16 +19,6 @@ from tui.sim.load import ArrivalProcess, HttpLoadGenerator
 
 DEFAULT_MODEL = "llama-3.1-8b-instruct"
 REPORT_S = 10.0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """``--target URL --rps N --seed S --model NAME``."""
-    parser = argparse.ArgumentParser(prog="python -m tui.lab.load", description=__doc__)
-    parser.add_argument("--target", required=True, help="base URL to send requests to (nginx)")
-    parser.add_argument("--rps", type=float, default=20.0, help="requests per second")
-    parser.add_argument("--seed", type=int, default=7, help="random seed")
-    parser.add_argument("--model", default=DEFAULT_MODEL, help="model name to ask for")
-    return parser
 
 
 async def run(target: str, rps: float, seed: int, model: str) -> None:
@@ -51,14 +40,3 @@ async def run(target: str, rps: float, seed: int, model: str) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m tui.lab.load``."""
-    args = build_parser().parse_args(argv)
-    asyncio.run(run(args.target, args.rps, args.seed, args.model))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

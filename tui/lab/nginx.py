@@ -1,7 +1,7 @@
 """nginx for the lab: the server config, and the upstream include file inferdeck owns.
 
 The upstream file's rendering, reading back and atomic replacement live in
-`tui.ops.upstream` (traffic shifting uses them too) and are re-exported here:
+`tui.ops.traffic.upstream` (traffic shifting uses them too) and are re-exported here:
 `render_upstream`, `parse_upstream`, `write_atomic`, `server_weights`, `Upstream`.
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tui.ops.files import write_atomic
-from tui.ops.upstream import (
+from tui.ops.traffic.upstream import (
     Upstream,
     parse_upstream,
     render_upstream,

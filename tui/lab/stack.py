@@ -14,13 +14,13 @@ import os
 import shutil
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from tui.lab import binaries, nginx, promconf
+from tui.lab.options import AlreadyRunning, LabError, LabOptions
 from tui.lab.procs import (
     HOST,
     Proc,
@@ -36,29 +36,7 @@ from tui.lab.state import LabPaths, liveness, procs_of, read_state, remove_state
 
 START_TIMEOUT_S = 30.0
 LOAD_MODEL = "llama-3.1-8b-instruct"
-COMPOSE_PROJECT = "inferdeck-lab"
 STOP_ORDER = ("load", "prometheus", "alertmanager", "nginx", "gpu", "sim", "podman")
-
-
-class LabError(Exception):
-    """``lab up`` or ``lab down`` failed; the message is one line."""
-
-
-class AlreadyRunning(LabError):
-    """``lab up`` found a running lab in the same folder."""
-
-
-@dataclass
-class LabOptions:
-    """What ``lab up`` was asked for."""
-
-    dir: Path
-    pools: dict[str, int] = field(default_factory=lambda: {"blue": 2, "green": 1})
-    gpus: int = 4
-    rps: float = 20.0
-    seed: int = 7
-    containers: bool = False
-    fast_alerts: bool = True
 
 
 def required_binaries(containers: bool) -> list[str]:
@@ -142,11 +120,20 @@ class Lab:
         self._write_config(opts)
 
     def start_sim_process(self, name: str, argv_tail: Sequence[str]) -> dict[str, Any]:
-        """Run ``python -m tui.sim ARGS`` detached as part ``name``; its description."""
+        """Run ``python -m tui.commands sim ARGS`` detached as part ``name``; its description."""
         log = self.paths.logs / f"{name}.log"
         with contextlib.suppress(FileNotFoundError):
             log.unlink()
-        argv = [sys.executable, "-m", "tui.sim", "--port-base", "0", "--no-load", *argv_tail]
+        argv = [
+            sys.executable,
+            "-m",
+            "tui.commands",
+            "sim",
+            "--port-base",
+            "0",
+            "--no-load",
+            *argv_tail,
+        ]
         proc = spawn(argv, log, env=python_env(), cwd=self.paths.root)
         self.record_proc(name, proc)
 
@@ -314,7 +301,7 @@ class Lab:
         self.say(f"starting the load generator ({opts.rps:g} req/s through nginx)")
         log = self.paths.logs / "load.log"
         argv = [
-            sys.executable, "-m", "tui.lab.load", "--target", self.state["nginx"],
+            sys.executable, "-m", "tui.commands", "lab", "load", "--target", self.state["nginx"],
             "--rps", f"{opts.rps:g}", "--seed", str(opts.seed), "--model", LOAD_MODEL,
         ]  # fmt: skip
         proc = spawn(argv, log, env=python_env(), cwd=self.paths.root)

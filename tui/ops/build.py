@@ -2,34 +2,37 @@
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 
 from tui.config import Config
 from tui.model import FleetSnapshot, Pool
-from tui.ops.alerts_cli import ack_factories
-from tui.ops.cli_support import executor_for
-from tui.ops.containers import container_action_factory
+from tui.ops.alerts.factories import ack_factories
+from tui.ops.containers.actions import container_action_factory
+from tui.ops.containers.pools import stop_pool_containers
 from tui.ops.context import Operations
-from tui.ops.rollout import Rollout, SloGate
-from tui.ops.runbooks import Runbooks
-from tui.ops.traffic import Rollback, Router, SetWeights, router_from_config
+from tui.ops.executor import executor_for
+from tui.ops.runbooks.runner import Runbooks
+from tui.ops.traffic.factory import router_from_config
+from tui.ops.traffic.rollout import Rollout, SloGate
+from tui.ops.traffic.weights import Rollback, Router, SetWeights
 from tui.sources.docker import DockerSource
 
 
 def operations_for(
     config: Config,
-    args: argparse.Namespace,
+    *,
+    read_only_flag: bool = False,
     docker: DockerSource | None = None,
     latest: Callable[[], FleetSnapshot | None] | None = None,
     router: Router | None = None,
 ) -> Operations:
     """The executor and every action factory the config makes possible.
 
-    ``latest`` gives the hub's newest snapshot (a rollout's gate reads the canary pool's
-    figures from it); ``router`` is the traffic router, when the caller made one already.
+    ``read_only_flag`` is ``--read-only``; ``latest`` gives the hub's newest snapshot (a
+    rollout's gate reads the canary pool's figures from it); ``router`` is the traffic
+    router, when the caller made one already.
     """
-    executor = executor_for(config, args)
+    executor = executor_for(config, read_only_flag=read_only_flag)
     ack, unack = ack_factories(config, executor.actor)
     ops = Operations(
         executor=executor,
@@ -68,24 +71,3 @@ def operations_for(
         )
     ops.runbooks = Runbooks.from_config(config, executor, ops=ops)
     return ops
-
-
-POOL_LABEL = "io.inferdeck.pool"
-"""A container label naming the pool its backend belongs to (set by `inferdeck lab`)."""
-
-
-def stop_pool_containers(docker: DockerSource, pool: str) -> Callable[[], str]:
-    """Stops the containers of ``pool`` (by `POOL_LABEL`, or a compose service ending in
-    the pool's name, such as ``vllm-green``); says which."""
-
-    def stop() -> str:
-        names = [
-            c.name
-            for c in docker.list_containers_sync()
-            if c.labels.get(POOL_LABEL) == pool or (c.service or "").endswith(pool)
-        ]
-        for name in names:
-            docker.stop(name, timeout=10)
-        return f"stopped {', '.join(names)}" if names else f"no container of pool {pool} found"
-
-    return stop

@@ -28,7 +28,7 @@ class Operations:
     ack: Callable[[Alert, str, float | None], Action] | None = None
     unack: Callable[[Alert], Action] | None = None
     container: Callable[[str, str], Action] | None = None  # (verb, name) -> action
-    runbooks: Any = None  # the runbook library and runner (tui.ops.runbooks)
+    runbooks: Any = None  # the runbook library and runner (tui.ops.runbooks.runner)
     pools: Sequence[str] = field(default_factory=tuple)
     stable_pool: str = "blue"
     canary_pool: str = "green"

@@ -18,10 +18,13 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tui.ops.actor import current_actor
 from tui.ops.audit import AuditLog
+
+if TYPE_CHECKING:
+    from tui.config import Config
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,3 +198,16 @@ async def always(action: Action, plan: Plan) -> bool:
     """A confirmation that says yes (``--yes``)."""
     del action, plan
     return True
+
+
+def executor_for(config: Config | None, *, read_only_flag: bool = False) -> Executor:
+    """The executor: audited at the config's ``audit_log`` (else in the state folder),
+    read-only when ``--read-only`` was given (``read_only_flag``) or the config says so."""
+    from tui.ops.audit import audit_log_for
+
+    reason = None
+    if read_only_flag:
+        reason = "--read-only"
+    elif config is not None and config.read_only:
+        reason = f"read_only: true in {config.path}"
+    return Executor(audit_log_for(config), read_only=reason)

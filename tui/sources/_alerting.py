@@ -12,7 +12,10 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from tui.analysis.fingerprint import fingerprint
 from tui.model import Severity
+
+__all__ = ["fingerprint", "finite_or_none", "parse_rfc3339", "severity_of"]
 
 _SEVERITIES: Mapping[str, Severity] = {
     "critical": Severity.CRITICAL,
@@ -32,10 +35,6 @@ _SEVERITIES: Mapping[str, Severity] = {
 _RFC3339 = re.compile(
     r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})"
 )
-
-_FNV_OFFSET = 14695981039346656037
-_FNV_PRIME = 1099511628211
-_MASK = (1 << 64) - 1
 
 
 def severity_of(label: str | None) -> Severity:
@@ -67,21 +66,6 @@ def parse_rfc3339(text: str | None) -> float | None:
     if fraction:
         seconds += int(fraction[:9].ljust(9, "0")) / 1e9
     return seconds
-
-
-def fingerprint(labels: Mapping[str, str]) -> str:
-    """Alertmanager's fingerprint of a label set (FNV-1a 64 over sorted names and values).
-
-    The same alert seen through Prometheus's ``ALERTS`` and through Alertmanager thus
-    gets the same identity (16 lowercase hex digits).
-    """
-    h = _FNV_OFFSET
-    for name in sorted(labels):
-        for part in (name, labels[name]):
-            for byte in part.encode("utf-8"):
-                h = ((h ^ byte) * _FNV_PRIME) & _MASK
-            h = ((h ^ 0xFF) * _FNV_PRIME) & _MASK
-    return f"{h:016x}"
 
 
 def finite_or_none(value: float | None) -> float | None:

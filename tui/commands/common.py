@@ -1,0 +1,160 @@
+"""What the action commands (``ack``, ``unack``, ``containers``) share on the terminal.
+
+Loading the config (``-c``, ``$INFERDECK_CONFIG``, the default places), building the
+executor (audit log at ``audit_log`` or ``STATE_DIR/audit.jsonl``, read-only from
+``--read-only`` or the config), asking for confirmation on the terminal (a dangerous
+action makes the operator type its target's name) unless ``--yes``, and printing the
+outcome. Everything from outside is printed with control characters made visible.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from tui.analysis.text import visible_controls
+from tui.config import Config, find_config, load_config
+from tui.ops.executor import Action, Confirm, Execution, Executor, Plan, always
+from tui.ops.executor import executor_for as ops_executor_for
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def terminal_safe(value: object) -> str:
+    """Text for the terminal: control characters shown as Unicode control pictures."""
+    return visible_controls(value)
+
+
+def error(message: str, stream: TextIO | None = None) -> None:
+    """``inferdeck: error: MESSAGE`` on one line of stderr."""
+    line = " ".join(terminal_safe(message).split())
+    print(f"inferdeck: error: {line}", file=stream or sys.stderr)
+
+
+def load(args: argparse.Namespace, *, required: bool) -> Config | None:
+    """The config ``args`` point at; None when none exists and it is not ``required``.
+
+    Raises `tui.config.ConfigError` (exit 2) for a bad file, or a missing one when
+    ``required``.
+    """
+    from tui.config import ConfigError
+
+    path = find_config(getattr(args, "config", None))
+    if path is None:
+        if required:
+            raise ConfigError("no config found: pass -c FILE or set $INFERDECK_CONFIG")
+        return None
+    return load_config(path)
+
+
+def load_dashboard_config(args: argparse.Namespace) -> Config:
+    """The config to watch, with ``--refresh`` and ``--theme`` applied; a config that
+    watches nothing is an error."""
+    from tui.config import ConfigError
+
+    path = find_config(getattr(args, "config", None))
+    if path is None:
+        raise ConfigError(
+            "no config found: pass -c FILE, set $INFERDECK_CONFIG, or try `inferdeck demo`"
+        )
+    config = load_config(path)
+    if getattr(args, "refresh", None):
+        config = dataclasses.replace(config, refresh_s=args.refresh)
+    if getattr(args, "theme", None):
+        config = dataclasses.replace(config, theme=args.theme)
+    s = config.sources
+    if not (config.backends or s.prometheus or s.alertmanager or s.docker or s.nvml):
+        raise ConfigError(f"{path}:1: nothing to watch: configure backends or a source")
+    return config
+
+
+def executor_for(config: Config | None, args: argparse.Namespace) -> Executor:
+    """The executor for a command: read-only with ``--read-only`` or when the config says so."""
+    return ops_executor_for(config, read_only_flag=bool(getattr(args, "read_only", False)))
+
+
+def print_plan(plan: Plan, stream: TextIO) -> None:
+    """The plan, one safe line each."""
+    print(terminal_safe(plan.title), file=stream)
+    for line in plan.lines:
+        print("  " + terminal_safe(line), file=stream)
+
+
+def terminal_confirm(stdin: TextIO | None = None, stdout: TextIO | None = None) -> Confirm:
+    """Show the plan (on stderr by default) and ask: ``y`` to go ahead, or the target's
+    name when dangerous.
+
+    End of input or anything else cancels.
+    """
+
+    async def confirm(action: Action, plan: Plan) -> bool:
+        src, out = stdin or sys.stdin, stdout or sys.stderr  # stdout is for data (--json)
+        print_plan(plan, out)
+        if plan.dangerous:
+            prompt = (
+                f"Type {terminal_safe(plan.confirm_text)} to go ahead (anything else cancels): "
+            )
+        else:
+            prompt = "Go ahead? [y/N] "
+        print(prompt, end="", file=out, flush=True)
+        answer = src.readline()
+        if not answer:
+            print(file=out)
+            return False
+        answer = answer.rstrip("\r\n")
+        if plan.dangerous:
+            return answer == plan.confirm_text
+        return answer.strip().lower() in ("y", "yes")
+
+    return confirm
+
+
+def confirm_for(args: argparse.Namespace) -> Confirm:
+    """``--yes`` says yes; otherwise the terminal asks."""
+    return always if getattr(args, "yes", False) else terminal_confirm()
+
+
+def execute(
+    executor: Executor, action: Action, args: argparse.Namespace, confirm: Confirm | None = None
+) -> int:
+    """Run ``action`` through ``executor``; print the outcome; the exit code (0 or 1)."""
+    done: Execution = asyncio.run(executor.execute(action, confirm or confirm_for(args)))
+    report(done, args)
+    return EXIT_OK if done.ok else EXIT_FAILED
+
+
+def report(done: Execution, args: argparse.Namespace) -> None:
+    """The outcome: JSON with ``--json``, else one line (stderr when it did not work)."""
+    if getattr(args, "json", False):
+        body: dict[str, Any] = {
+            "outcome": done.outcome.value,
+            "message": done.message,
+            "details": done.result.details if done.result else {},
+            "duration_s": round(done.duration_s, 4),
+        }
+        print(json.dumps(body, sort_keys=True, default=str))
+    elif done.ok:
+        print(terminal_safe(done.message))
+    else:
+        error(done.message)
+
+
+def guarded(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """``run`` with config errors and bad values turned into one line and exit 2."""
+    from tui.config import ConfigError
+
+    def wrapper(args: argparse.Namespace) -> int:
+        try:
+            return run(args)
+        except (ConfigError, ValueError) as exc:
+            error(str(exc))
+            return EXIT_USAGE
+
+    wrapper.__name__ = run.__name__
+    wrapper.__doc__ = run.__doc__
+    return wrapper

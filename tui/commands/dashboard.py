@@ -1,0 +1,93 @@
+"""``inferdeck demo``, ``inferdeck [-c FILE]`` and ``inferdeck screenshots``: the dashboard."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tui.commands.common import load_dashboard_config
+from tui.config import Config
+from tui.wiring import StartError, demo_config, run_app, simulated_fleet
+
+if TYPE_CHECKING:  # the simulator (and aiohttp) is imported only when a demo needs it
+    from tui.sim.config import SimConfig
+
+
+def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--seed``, ``--pools``, ``--gpus``, ``--rps``, ``--tier``, ``--port-base``."""
+    parser.add_argument("--seed", type=int, default=7, help="simulator seed (default 7)")
+    parser.add_argument("--pools", default="blue=2,green=1", help="pools and backend counts")
+    parser.add_argument("--gpus", type=int, default=4, help="simulated GPUs")
+    parser.add_argument("--rps", type=float, default=20.0, help="requests per second")
+    parser.add_argument("--tier", default=None, help="SLO tier: standard, enhanced, premium")
+    parser.add_argument(
+        "--port-base",
+        type=int,
+        default=18000,
+        help="simulator ports from here (control; backends +1..; GPUs +100)",
+    )
+
+
+def demo_config_from(description: Mapping[str, Any], args: argparse.Namespace) -> Config:
+    """The demo's config, with ``--refresh``, ``--tier``, ``--theme`` and ``--read-only``."""
+    return demo_config(
+        description,
+        refresh_s=getattr(args, "refresh", None),
+        tier=getattr(args, "tier", None),
+        theme=getattr(args, "theme", None),
+        read_only=bool(getattr(args, "read_only", False)),
+    )
+
+
+def sim_config_from(args: argparse.Namespace) -> SimConfig:
+    """The simulated fleet ``demo`` (and ``snapshot --demo``) start: pools, GPUs, seed, load."""
+    from tui.sim.config import SimConfig, parse_pools
+
+    try:
+        pools = parse_pools(getattr(args, "pools", "blue=2,green=1"))
+    except ValueError as exc:
+        raise StartError(str(exc)) from None
+    return SimConfig(
+        pools=pools,
+        gpus=getattr(args, "gpus", 4),
+        seed=getattr(args, "seed", 7),
+        rps=getattr(args, "rps", 20.0),
+        port_base=getattr(args, "port_base", 18000),
+    )
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """`inferdeck demo`: start the simulated fleet in-process and open the overview on it."""
+    with simulated_fleet(sim_config_from(args)) as description:
+        config = demo_config_from(description, args)
+        return run_app(
+            config,
+            description["control"],
+            f"demo · control {description['control']}",
+            read_only_flag=bool(getattr(args, "read_only", False)),
+            debug=bool(getattr(args, "debug", False)),
+            immediate_alerts=True,
+        )
+
+
+def run_dashboard(args: argparse.Namespace) -> int:
+    """`inferdeck [-c FILE]`: the dashboard on a real stack."""
+    config = load_dashboard_config(args)
+    return run_app(
+        config,
+        None,
+        "",
+        read_only_flag=bool(getattr(args, "read_only", False)),
+        debug=bool(getattr(args, "debug", False)),
+    )
+
+
+def run_screenshots(args: argparse.Namespace) -> int:
+    """`inferdeck screenshots`: regenerate the README's pictures from the demo."""
+    from tui.screenshots import regenerate
+
+    for path in regenerate(Path(args.dir)):
+        print(path)
+    return 0

@@ -1,0 +1,143 @@
+"""Command-line entry points: ``inferdeck sim`` and ``inferdeck sim fault``.
+
+``tui.commands.main`` wires these into its subcommands (also as ``python -m tui.commands sim``,
+which the lab uses to start backends).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from types import FrameType
+
+import httpx
+
+from tui.sim.config import SimConfig, parse_pools
+from tui.sim.fleet import FAULT_KINDS
+
+DEFAULT_CONTROL = "http://127.0.0.1:18000"
+"""The control endpoint of a simulator started with the default port base."""
+
+
+def pools_argument(text: str) -> dict[str, int]:
+    """``blue=2,green=1`` as an argparse type: a bad value is argparse's one-line error."""
+    try:
+        return parse_pools(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_sim_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the simulator's flags to ``parser``."""
+    parser.add_argument(
+        "--pools", type=pools_argument, default={"blue": 2, "green": 1}, metavar="POOL=N,...",
+        help="backends per pool (default: blue=2,green=1)",
+    )  # fmt: skip
+    parser.add_argument("--gpus", type=int, default=4, help="simulated GPUs (default: 4)")
+    parser.add_argument("--seed", type=int, default=7, help="random seed (default: 7)")
+    parser.add_argument("--rps", type=float, default=20.0, help="requests/s (default: 20)")
+    parser.add_argument(
+        "--port-base", type=int, default=18000, metavar="PORT",
+        help="control on PORT, backends on PORT+1.., GPU exporter on PORT+100; 0: free ports",
+    )  # fmt: skip
+    parser.add_argument(
+        "--vllm-metrics", choices=("current", "legacy"), default="current",
+        help="metric names of today's vLLM, or also the deprecated ones (vLLM 0.10)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--openmetrics-escaped", action="store_true",
+        help="answer OpenMetrics scrapes with ':' escaped to '_' in sample names",
+    )  # fmt: skip
+    parser.add_argument(
+        "--load-target", metavar="URL", default=None,
+        help="send the load as real HTTP requests to URL (e.g. nginx) instead of internally",
+    )  # fmt: skip
+    parser.add_argument(
+        "--no-load", dest="load", action="store_false", help="run no load generator"
+    )
+
+
+def config_from_args(args: argparse.Namespace) -> SimConfig:
+    """The SimConfig the parsed flags describe."""
+    return SimConfig(
+        pools=dict(args.pools),
+        gpus=args.gpus,
+        seed=args.seed,
+        rps=args.rps,
+        port_base=args.port_base,
+        vllm_metrics=args.vllm_metrics,
+        openmetrics_escaped=args.openmetrics_escaped,
+        load=args.load,
+        load_target=args.load_target,
+    )
+
+
+def run_sim(args: argparse.Namespace) -> int:
+    """Run the simulator until SIGINT/SIGTERM; the description is the first stdout line."""
+    try:
+        config = config_from_args(args)
+    except ValueError as exc:
+        print(f"inferdeck: error: {exc}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    from tui.sim.server import PortInUse, SimRuntime  # aiohttp only when a fleet runs
+
+    runtime = SimRuntime(config)
+    try:
+        try:
+            description = runtime.start()
+        except PortInUse as exc:
+            print(f"inferdeck: error: port {exc.port} is already in use", file=sys.stderr)
+            return 2
+        print(json.dumps(description), flush=True)
+        while not stop.wait(0.5):
+            pass
+        return 0
+    finally:
+        runtime.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def add_fault_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``BACKEND KIND [--value X] [--control URL]`` to ``parser``."""
+    parser.add_argument("backend", metavar="BACKEND", help="backend name, e.g. blue-0")
+    parser.add_argument("kind", metavar="KIND", choices=FAULT_KINDS, help=", ".join(FAULT_KINDS))
+    parser.add_argument("--value", type=float, default=None, help="fault parameter")
+    parser.add_argument(
+        "--control", default=DEFAULT_CONTROL, metavar="URL",
+        help=f"the simulator's control endpoint (default: {DEFAULT_CONTROL})",
+    )  # fmt: skip
+
+
+def run_fault(args: argparse.Namespace) -> int:
+    """POST the fault to the control endpoint; one line out. 0 ok, 1 unreachable, 2 refused."""
+    url = args.control.rstrip("/") + "/faults"
+    body = {"backend": args.backend, "kind": args.kind, "value": args.value}
+    try:
+        response = httpx.post(url, json=body, timeout=10.0)
+    except httpx.HTTPError as exc:
+        print(f"inferdeck: error: cannot reach the simulator at {args.control}: {exc}",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = {}
+    if response.status_code != 200:
+        reason = payload.get("error") if isinstance(payload, dict) else None
+        print(f"inferdeck: error: {reason or f'HTTP {response.status_code} from {url}'}",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    faults = payload.get("faults") or {}
+    active = ", ".join(f"{k}={v:g}" for k, v in faults.items()) or "none"
+    print(f"{args.backend}: {args.kind} applied (active faults: {active})")
+    return 0

@@ -1,0 +1,76 @@
+"""``inferdeck snapshot [--json]``: one collection pass, printed."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import enum
+import json
+import time
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from tui.commands.common import load_dashboard_config
+from tui.commands.dashboard import demo_config_from, sim_config_from
+from tui.model import FleetSnapshot
+from tui.wiring import collect, simulated_fleet
+
+
+def add_snapshot_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--demo``, ``--seed``, ``--interval``."""
+    parser.add_argument("--demo", action="store_true", help="take it from a simulated fleet")
+    parser.add_argument("--seed", type=int, default=7, help="simulator seed with --demo")
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=2.0,
+        help="seconds between the two scrapes that rates need (default 2)",
+    )
+
+
+def run_snapshot(args: argparse.Namespace) -> int:
+    """`inferdeck snapshot`: two scrapes ``--interval`` apart (rates need two), printed."""
+    interval = getattr(args, "interval", 2.0)
+    if getattr(args, "demo", False):
+        with simulated_fleet(sim_config_from(args)) as description:
+            time.sleep(2.0)  # let the load generator finish some requests
+            snapshot = collect(
+                demo_config_from(description, args), description["control"], interval
+            )
+    else:
+        snapshot = collect(load_dashboard_config(args), None, interval)
+    if getattr(args, "json", False):
+        print(json.dumps(to_jsonable(snapshot), indent=2, sort_keys=True))
+    else:
+        print(describe(snapshot))
+    return 0
+
+
+def to_jsonable(value: Any) -> Any:
+    """Dataclasses, enums and read-only mappings as plain JSON values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Mapping | MappingProxyType):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, float) and value != value:  # NaN is not JSON
+        return None
+    return value
+
+
+def describe(snapshot: FleetSnapshot) -> str:
+    """A short human summary of a snapshot, for the terminal."""
+    lines = [f"{snapshot.environment}: {snapshot.overall.value}"]
+    lines += [f"  {r}" for r in snapshot.overall_reasons]
+    for b in snapshot.backends:
+        p95 = f"{b.ttft.p95:.3f}s" if b.ttft.p95 is not None else "-"
+        lines.append(f"  {b.name:<12} {b.pool:<8} {b.health.value:<8} ttft_p95={p95} {b.reason}")
+    for g in snapshot.gpus:
+        lines.append(f"  gpu {g.key}: util={g.util_pct}% temp={g.temp_c}C")
+    for s in snapshot.sources:
+        lines.append(f"  source {s.name}: {s.state.value} {s.message}")
+    return "\n".join(lines)

@@ -1,0 +1,295 @@
+"""``inferdeck traffic show|set POOL=W ...|rollback|rollout [POOL]``: the traffic commands.
+
+``tui.commands.main`` adds these with `add_traffic_arguments` and calls `run_traffic`;
+``python -m tui.commands.traffic`` runs them directly. Every change goes through the
+executor: refused in read-only mode (``--read-only`` or ``read_only: true``), confirmed on
+the terminal (the plan, then y/N, or the target's name for a dangerous one) unless
+``--yes``, and audited; the config, executor and confirmation are `tui.commands.common`'s,
+shared with the other action commands. Exit codes: 0 done, 1 refused, cancelled or
+failed, 2 usage or configuration error. Errors are one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import re
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from tui.commands.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    confirm_for,
+    error,
+    executor_for,
+    report,
+    terminal_safe,
+)
+from tui.config import Config, ConfigError, find_config, load_config
+from tui.model import Pool
+from tui.ops.executor import Action, Execution, Executor, Plan
+from tui.ops.traffic.factory import router_from_config
+from tui.ops.traffic.rollout import Rollout, SloGate, check_steps
+from tui.ops.traffic.weights import (
+    Rollback,
+    Router,
+    RouterError,
+    SetWeights,
+    WeightsError,
+    parse_weights,
+)
+from tui.sources.scrape import ScrapeSource, ScrapeTarget
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+
+
+class UsageError(Exception):
+    """Bad arguments or configuration for a traffic command (exit 2)."""
+
+
+def parse_duration(text: str) -> float:
+    """``60s``, ``2m``, ``1h``, ``500ms`` or plain seconds → seconds."""
+    found = _DURATION.match(text)
+    if not found:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 60s, 2m, 500ms)")
+    scale = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}[found.group(2) or "s"]
+    return float(found.group(1)) * scale
+
+
+def parse_steps(text: str) -> tuple[float, ...]:
+    """``10,50,100`` → rising percentages."""
+    try:
+        return check_steps([float(x) for x in text.split(",") if x.strip()])
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _flags(parser: argparse.ArgumentParser) -> None:
+    """The common flags again, so they work after the sub-subcommand (never overriding)."""
+    s = argparse.SUPPRESS
+    parser.add_argument("-c", "--config", metavar="FILE", default=s, help="config file")
+    parser.add_argument("--read-only", action="store_true", default=s, help="no action can run")
+    parser.add_argument("--yes", action="store_true", default=s, help="do not ask")
+    parser.add_argument("--json", action="store_true", default=s, help="print JSON")
+    parser.add_argument("--debug", action="store_true", default=s, help=s)
+
+
+def add_traffic_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``show``, ``set``, ``rollback`` and ``rollout`` (``dest="traffic_command"``)."""
+    commands = parser.add_subparsers(dest="traffic_command", metavar="show|set|rollback|rollout")
+    commands.required = True
+    show = commands.add_parser("show", help="the split between pools now")
+    set_ = commands.add_parser("set", help="set the split: POOL=PERCENT ... (adding up to 100)")
+    set_.add_argument("weights", nargs="+", metavar="POOL=PERCENT")
+    rollback = commands.add_parser("rollback", help="the stable pool to 100%% at once")
+    rollback.add_argument(
+        "--to",
+        metavar="POOL",
+        default=None,
+        help="the pool to go back to (default: traffic.stable_pool)",
+    )
+    rollout = commands.add_parser("rollout", help="shift to POOL in steps, gated by the SLO")
+    rollout.add_argument(
+        "pool", nargs="?", default=None, help="the new pool (default: traffic.canary_pool)"
+    )
+    rollout.add_argument(
+        "--steps",
+        type=parse_steps,
+        default=None,
+        metavar="10,50,100",
+        help="percentages (default: traffic.rollout_steps)",
+    )
+    rollout.add_argument(
+        "--hold",
+        type=parse_duration,
+        default=None,
+        metavar="60s",
+        help="how long each step's gate watches (default: rollout_hold_s)",
+    )
+    rollout.add_argument("--tier", default=None, help="SLO tier (default: the config's)")
+    rollout.add_argument(
+        "--poll",
+        type=parse_duration,
+        default=None,
+        metavar="2s",
+        help="how often the gate reads the figures",
+    )
+    for sub in (show, set_, rollback, rollout):
+        _flags(sub)
+
+
+# -- figures for the gate ----------------------------------------------------------------
+
+
+class ScrapeFigures:
+    """The gate's figures for one pool, scraped straight from its backends' ``/metrics``.
+
+    The scrape source runs in its own event loop on a background thread, so the
+    (synchronous) rollout can call this from the executor's thread.
+    """
+
+    def __init__(
+        self,
+        targets: Sequence[ScrapeTarget],
+        pool: str,
+        *,
+        window_s: float = 30.0,
+        timeout_s: float = 2.0,
+    ) -> None:
+        """Scrape ``targets`` (only those of ``pool`` matter) over a ``window_s`` window."""
+        self.pool = pool
+        mine = [t for t in targets if t.pool == pool]
+        if not mine:
+            raise UsageError(f"no backends of pool {pool!r} in the config: the gate has no figures")
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, daemon=True, name="inferdeck-gate-scrape"
+        )
+        self._thread.start()
+        self.source = ScrapeSource(mine, window_s=window_s, timeout_s=timeout_s)
+        self.timeout_s = timeout_s
+
+    @classmethod
+    def from_config(cls, config: Config, pool: str, window_s: float) -> ScrapeFigures:
+        """For ``pool``'s backends in ``config``."""
+        targets = [ScrapeTarget(b.name, b.pool, b.url, b.model) for b in config.backends]
+        return cls(targets, pool, window_s=window_s, timeout_s=config.scrape.timeout_s)
+
+    def __call__(self) -> Pool | None:
+        """Scrape once; the pool's figures (None when nothing answered yet)."""
+        future = asyncio.run_coroutine_threadsafe(self.source.collect(), self._loop)
+        collected = future.result(self.timeout_s * 3 + 5)
+        return next((p for p in collected.pools or () if p.name == self.pool), None)
+
+    def close(self) -> None:
+        """Close the HTTP connections and stop the thread."""
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(self.source.aclose(), self._loop).result(5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        self._loop.close()
+
+
+# -- the commands ------------------------------------------------------------------------
+
+
+def _load(args: argparse.Namespace) -> Config:
+    path = find_config(getattr(args, "config", None))
+    if path is None:
+        raise UsageError(
+            "no config: pass -c FILE (with a traffic: section) or set $INFERDECK_CONFIG"
+        )
+    return load_config(path)
+
+
+def _say(line: str, *, err: bool = False) -> None:
+    """One line of output (control characters made visible); a closed pipe is ignored."""
+    with contextlib.suppress(OSError):
+        print(terminal_safe(line), file=sys.stderr if err else sys.stdout, flush=True)
+
+
+def _show(router: Router, config: Config, as_json: bool) -> int:
+    weights = router.current()
+    traffic = config.traffic
+    assert traffic is not None
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "router": router.kind,
+                    "where": router.where,
+                    "weights": weights,
+                    "stable_pool": traffic.stable_pool,
+                    "canary_pool": traffic.canary_pool,
+                }
+            )
+        )
+        return 0
+    print(f"router {router.kind}  {router.where}")
+    width = max((len(p) for p in weights), default=0)
+    for pool, value in weights.items():
+        role = {traffic.stable_pool: "stable", traffic.canary_pool: "new"}.get(pool, "")
+        down = "  (down)" if value == 0 and router.kind == "nginx" else ""
+        print(f"  {pool:<{width}}  {value:>5g}%  {role}{down}".rstrip())
+    return 0
+
+
+def _action(args: argparse.Namespace, config: Config, router: Router) -> tuple[Action, Any]:
+    """The action the command asks for, and something to close after it (or None)."""
+    traffic = config.traffic
+    assert traffic is not None
+    command = args.traffic_command
+    if command == "set":
+        return SetWeights(router, parse_weights(args.weights)), None
+    if command == "rollback":
+        return Rollback(router, args.to or traffic.stable_pool), None
+    pool = args.pool or traffic.canary_pool
+    hold = traffic.rollout_hold_s if args.hold is None else args.hold
+    poll = args.poll or max(0.5, min(5.0, hold / 10))
+    figures = ScrapeFigures.from_config(config, pool, window_s=max(5.0, min(hold, 60.0)))
+    try:
+        gate = SloGate(figures, args.tier or config.slo_tier, poll_s=poll)
+        stable = traffic.stable_pool if traffic.stable_pool != pool else None
+        rollout = Rollout(
+            router, pool, gate, args.steps or traffic.rollout_steps, hold, stable_pool=stable
+        )
+    except BaseException:
+        figures.close()
+        raise
+    return rollout, figures
+
+
+async def _execute(executor: Executor, action: Action, args: argparse.Namespace) -> Execution:
+    """Run through the executor, streaming progress (to stderr with ``--json``); once
+    confirmed, ctrl+c cancels a rollout, which then rolls back by itself."""
+    loop = asyncio.get_running_loop()
+    cancel = getattr(action, "cancel", None)
+    asked = confirm_for(args)
+    to_stderr = bool(getattr(args, "json", False))
+
+    def interrupted() -> None:
+        _say("inferdeck: cancelling: rolling back...", err=True)
+        assert isinstance(cancel, threading.Event)
+        cancel.set()
+
+    async def confirm(action: Action, plan: Plan) -> bool:
+        ok = await asked(action, plan)
+        if ok and isinstance(cancel, threading.Event):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signal.SIGINT, interrupted)
+        return ok
+
+    return await executor.execute(action, confirm, lambda line: _say(f"  {line}", err=to_stderr))
+
+
+def run_traffic(args: argparse.Namespace) -> int:
+    """Run the parsed traffic command; the exit code."""
+    try:
+        config = _load(args)
+        if config.traffic is None:
+            raise UsageError(f"{config.path}: no traffic: section (router, pools, nginx)")
+        router = router_from_config(config.traffic)
+        as_json = bool(getattr(args, "json", False))
+        if args.traffic_command == "show":
+            return _show(router, config, as_json)
+        action, closer = _action(args, config, router)
+    except (ConfigError, UsageError, WeightsError) as exc:
+        error(str(exc))
+        return EXIT_USAGE
+    except RouterError as exc:
+        error(str(exc))
+        return EXIT_FAILED
+    try:
+        execution = asyncio.run(_execute(executor_for(config, args), action, args))
+    finally:
+        if closer is not None:
+            closer.close()
+    report(execution, args)
+    return EXIT_OK if execution.ok else EXIT_FAILED

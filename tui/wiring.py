@@ -1,0 +1,255 @@
+"""Wiring: config → sources → hub → app (or → one collected snapshot).
+
+The command line (`tui.commands`) parses arguments and calls these; nothing here parses
+arguments, so tests, benchmarks and the screenshots build the same engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from tui.config import (
+    BackendConfig,
+    Config,
+    ScrapeConfig,
+    SourcesConfig,
+    TrafficConfig,
+)
+from tui.hub import Hub
+from tui.model import FleetSnapshot
+from tui.sources.base import Source
+from tui.sources.docker import DockerSource
+from tui.sources.scrape import ScrapeSource, ScrapeTarget
+from tui.sources.simctl import SimControlSource
+
+if TYPE_CHECKING:  # the simulator (and aiohttp) is imported only when a demo needs it
+    from tui.sim.config import SimConfig
+
+
+class StartError(Exception):
+    """Something the command needs could not start (a port in use, ...)."""
+
+
+def sources_for(config: Config, control_url: str | None = None) -> list[Source]:
+    """The sources a config asks for, in the order their figures are merged."""
+    sources: list[Source] = []
+    if config.backends or config.scrape.gpu_exporters:
+        targets = [ScrapeTarget(b.name, b.pool, b.url, b.model) for b in config.backends]
+        sources.append(
+            ScrapeSource(
+                targets,
+                config.scrape.gpu_exporters,
+                interval=config.scrape.interval_s,
+                window_s=config.scrape.window_s,
+                timeout_s=config.scrape.timeout_s,
+            )
+        )
+    if (prom := config.sources.prometheus) is not None:
+        from tui.sources.prometheus import PrometheusSource
+
+        sources.append(
+            PrometheusSource(
+                prom.url,
+                interval=prom.interval_s,
+                pool_label=prom.pool_label,
+                name_label=prom.name_label,
+                window=prom.window,
+                timeout_s=prom.timeout_s,
+                token_env=prom.token_env,
+                token_file=prom.token_file,
+                basic_auth_env=prom.basic_auth_env,
+                verify_tls=prom.verify_tls,
+                ca_file=prom.ca_file,
+            )
+        )
+    if (am := config.sources.alertmanager) is not None:
+        from tui.sources.alertmanager import AlertmanagerSource
+
+        sources.append(
+            AlertmanagerSource(
+                am.url,
+                interval=am.interval_s,
+                timeout_s=am.timeout_s,
+                token_env=am.token_env,
+                token_file=am.token_file,
+                basic_auth_env=am.basic_auth_env,
+                verify_tls=am.verify_tls,
+                ca_file=am.ca_file,
+            )
+        )
+    docker = docker_source(config)
+    if docker is not None:
+        sources.append(docker)
+    if (nvml := config.sources.nvml) is not None and nvml.enabled:
+        from tui.sources.nvml import NvmlSource
+
+        resolver = docker.container_name if docker is not None else None
+        sources.append(NvmlSource(interval=nvml.interval_s, container_resolver=resolver))
+    if control_url:
+        sources.append(SimControlSource(control_url, interval=config.scrape.interval_s))
+    return sources
+
+
+def docker_source(config: Config) -> DockerSource | None:
+    """The containers source, when the config names a container engine."""
+    if (cfg := config.sources.docker) is None:
+        return None
+    return DockerSource(
+        cfg.url,
+        interval=cfg.interval_s,
+        compose_project=cfg.compose_project,
+        name_patterns=cfg.name_patterns,
+        log_lines=cfg.log_lines,
+    )
+
+
+def demo_config(
+    description: Mapping[str, Any],
+    *,
+    refresh_s: float | None = None,
+    tier: str | None = None,
+    theme: str | None = None,
+    read_only: bool = False,
+) -> Config:
+    """A config describing the simulated fleet that the demo started."""
+    refresh = refresh_s or 1.0
+    return Config(
+        path=None,
+        environment="demo",
+        slo_tier=(tier or "standard").lower(),
+        refresh_s=refresh,
+        theme=theme or "inferdeck-dark",
+        read_only=read_only,
+        traffic=TrafficConfig(router="sim", sim_control=description["control"]),
+        backends=tuple(
+            BackendConfig(name=b["name"], pool=b["pool"], url=b["url"], model=b.get("model", ""))
+            for b in description["backends"]
+        ),
+        sources=SourcesConfig(
+            scrape=ScrapeConfig(
+                interval_s=refresh,
+                window_s=60.0,
+                timeout_s=2.0,
+                gpu_exporters=(description["gpu_exporter"],),
+            )
+        ),
+    )
+
+
+@contextlib.contextmanager
+def simulated_fleet(sim_config: SimConfig) -> Iterator[dict[str, Any]]:
+    """Start the simulated fleet in this process; stop every server on the way out.
+
+    The default ports are used when free (so ``inferdeck sim fault`` works without
+    ``--control``); otherwise free ports are picked.
+    """
+    from tui.sim.server import PortInUse, SimRuntime
+
+    runtime = SimRuntime(sim_config)
+    try:
+        description = runtime.start()
+    except PortInUse:
+        runtime = SimRuntime(dataclasses.replace(sim_config, port_base=0))
+        description = runtime.start()
+    try:
+        yield description
+    finally:
+        runtime.stop()
+
+
+def run_app(
+    config: Config,
+    control_url: str | None,
+    subtitle: str,
+    *,
+    read_only_flag: bool = False,
+    debug: bool = False,
+    immediate_alerts: bool = False,
+) -> int:
+    """Open the dashboard on ``config`` until the operator quits; the app's return code.
+
+    ``control_url`` is the simulator's (the demo); ``immediate_alerts`` raises the
+    handbook's alerts without their ``for:`` waits (the demo, where nothing waits).
+    """
+    from tui.analysis.alert_rules import RULES, immediate
+    from tui.app import InferdeckApp  # Textual is loaded only when a screen is wanted
+    from tui.ops.alerts.local_acks import local_alerting
+    from tui.ops.build import operations_for
+
+    sources = sources_for(config, control_url)
+    router = None
+    if config.traffic is not None:
+        from tui.ops.traffic.factory import router_from_config
+        from tui.sources.router import RouterSource
+
+        router = router_from_config(config.traffic)
+        if config.traffic.router == "nginx":  # the sim's split comes with its control source
+            sources.append(RouterSource(router.current))
+    hub = Hub(
+        sources,
+        environment=config.environment,
+        slo_tier=config.slo_tier,
+        refresh_s=config.refresh_s,
+        history_points=config.history_points,
+        # the demo raises its alerts at once; elsewhere the handbook's `for:` waits apply
+        alerts_hook=local_alerting(config, rules=immediate() if immediate_alerts else RULES),
+    )
+    docker = next((s for s in sources if isinstance(s, DockerSource)), None)
+    app = InferdeckApp(
+        hub,
+        start_hub=False,
+        theme=config.theme,
+        keymap=config.keys,
+        subtitle=subtitle,
+        debug=debug,
+        log_reader=docker.logs if docker is not None else None,
+        ops=operations_for(
+            config,
+            read_only_flag=read_only_flag,
+            docker=docker,
+            latest=lambda: hub.latest,
+            router=router,
+        ),
+    )
+    hub.start()  # collection starts while Textual is still starting up
+    try:
+        app.run()
+    finally:
+        hub.stop()
+    return app.return_code or 0
+
+
+def collect(
+    config: Config, control_url: str | None = None, interval_s: float = 2.0
+) -> FleetSnapshot:
+    """One snapshot from two polls ``interval_s`` apart (rates need two), sources closed."""
+    hub = Hub(
+        sources_for(config, control_url), environment=config.environment, slo_tier=config.slo_tier
+    )
+
+    async def twice() -> FleetSnapshot:
+        await hub.poll_once()
+        await asyncio.sleep(max(interval_s, 0.1))
+        snapshot = await hub.poll_once()
+        for slot_source in hub.sources:
+            await slot_source.aclose()
+        return snapshot
+
+    return asyncio.run(twice())
+
+
+def poll_once(sources: list[Source], config: Config) -> FleetSnapshot:
+    """One poll of ``sources`` as a snapshot, sources closed (for one-shot commands)."""
+    hub = Hub(sources, environment=config.environment, slo_tier=config.slo_tier)
+
+    async def once() -> FleetSnapshot:
+        snapshot = await hub.poll_once()
+        for source in hub.sources:
+            await source.aclose()
+        return snapshot
+
+    return asyncio.run(once())
