@@ -341,6 +341,29 @@ def test_rewriting_the_upstream_file_and_reloading_moves_traffic(lab: dict[str, 
         nginx.nginx_reload(binary, layout, logs)
 
 
+def test_status_shows_the_live_split_after_traffic_set(lab: dict[str, Any], tmp_path: Path) -> None:
+    """``lab status`` reads the split nginx has now, not the one ``lab up`` wrote."""
+    config = lab["status"]["config"]
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}  # the audit log
+
+    def traffic(*weights: str) -> None:
+        done = subprocess.run(
+            [sys.executable, "-m", "tui.cli", "traffic", "set", *weights, "--yes", "-c", config],
+            capture_output=True, text=True, timeout=60, cwd=REPO, env=env, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    traffic("blue=90", "green=10")
+    try:
+        status = lab_cmd("status", "--dir", lab["dir"], "--json")
+        assert status.returncode == 0, status.stdout + status.stderr
+        assert json.loads(status.stdout)["weights"] == {"blue": 90.0, "green": 10.0}
+        text = lab_cmd("status", "--dir", lab["dir"])
+        assert "traffic       blue 90%, green 10%" in text.stdout, text.stdout
+    finally:
+        traffic("blue=100", "green=0")
+
+
 def test_down_stops_exactly_what_up_started_and_is_idempotent(lab: dict[str, Any]) -> None:
     record = _record(lab["dir"])
     began = time.monotonic()

@@ -15,9 +15,10 @@ import time
 from pathlib import Path
 
 from tui.lab.binaries import MissingBinary
-from tui.lab.render import status_data, status_text
+from tui.lab.render import status_text
 from tui.lab.stack import AlreadyRunning, Lab, LabError, LabOptions
-from tui.lab.state import LabPaths, default_dir, liveness, read_state
+from tui.lab.state import LabPaths, default_dir, read_state
+from tui.lab.status import lab_status
 from tui.sim.cli import pools_argument
 
 
@@ -101,7 +102,7 @@ def _up(paths: LabPaths, args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         _error("interrupted; everything started was stopped")
         return 130
-    data = status_data(state, liveness(state))
+    data = lab_status(state)
     print(status_text(data).replace("lab: running", f"lab: up in {time.monotonic() - began:.1f}s"))
     return 0
 
@@ -128,6 +129,6 @@ def _status(paths: LabPaths, as_json: bool) -> int:
         else:
             print(f"lab: not running ({paths.root})")
         return 1
-    data = status_data(state, liveness(state))
+    data = lab_status(state)
     print(json.dumps(data, indent=2) if as_json else status_text(data))
     return 0 if data["running"] else 1

@@ -241,7 +241,6 @@ class Lab:
         port = self._start_server("nginx", argv, lambda p: http_ok(f"http://{HOST}:{p}/health"))
         self.state["nginx"] = f"http://{HOST}:{port}"
         self.state["nginx_upstream_file"] = str(layout.upstream)
-        self.state["weights"] = weights
         self.state["files"].update(
             nginx_conf=str(layout.conf), nginx_upstream=str(layout.upstream),
             nginx_pid=str(layout.pid_file), nginx_binary=binary,
