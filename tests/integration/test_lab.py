@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -340,6 +341,30 @@ def test_rewriting_the_upstream_file_and_reloading_moves_traffic(lab: dict[str, 
         nginx.nginx_reload(binary, layout, logs)
 
 
+def test_status_shows_the_live_split_after_traffic_set(lab: dict[str, Any], tmp_path: Path) -> None:
+    """``lab status`` reads the split nginx has now, not the one ``lab up`` wrote."""
+    config = lab["status"]["config"]
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}  # the audit log
+
+    def traffic(*weights: str) -> None:
+        done = subprocess.run(
+            [sys.executable, "-m", "tui.commands", "traffic", "set", *weights, "--yes",
+             "-c", config],
+            capture_output=True, text=True, timeout=60, cwd=REPO, env=env, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    traffic("blue=90", "green=10")
+    try:
+        status = lab_cmd("status", "--dir", lab["dir"], "--json")
+        assert status.returncode == 0, status.stdout + status.stderr
+        assert json.loads(status.stdout)["weights"] == {"blue": 90.0, "green": 10.0}
+        text = lab_cmd("status", "--dir", lab["dir"])
+        assert "traffic       blue 90%, green 10%" in text.stdout, text.stdout
+    finally:
+        traffic("blue=100", "green=0")
+
+
 def test_down_stops_exactly_what_up_started_and_is_idempotent(lab: dict[str, Any]) -> None:
     record = _record(lab["dir"])
     began = time.monotonic()
@@ -433,3 +458,45 @@ def test_containers_stop_and_start_show_in_prometheus_up(tmp_path: Path) -> None
     if record:
         _assert_all_gone(record)
         assert _processes_mentioning(str(folder)) == []
+
+
+def _instances(prometheus: str, expr: str) -> set[str]:
+    """The ``instance`` labels of every series ``expr`` returns."""
+    return {s["metric"].get("instance", "") for s in _query(prometheus, expr)} - {""}
+
+
+def test_up_after_down_starts_prometheus_and_alertmanager_clean(tmp_path: Path) -> None:
+    """A second ``lab up`` in the same folder gets a fresh TSDB: no series (or ``ALERTS``)
+    of the first lab's targets, whose ports are gone; the operator's own files stay."""
+    for binary, package in BINARIES:
+        require_binary(binary, package)
+    folder = tmp_path / "lab"
+    folder.mkdir()
+    mine = folder / "notes.txt"
+    mine.write_text("the operator's own file\n")
+    small = ("--pools", "blue=1,green=1", "--gpus", "1", "--rps", "0")
+    try:
+        first = lab_cmd("up", "--dir", folder, *small)
+        assert first.returncode == 0, first.stdout + first.stderr
+        prometheus = _record(folder)["prometheus"]
+        scraped = wait_for(lambda: len(_instances(prometheus, 'up{job="vllm"} == 1')) == 2, 20)
+        assert scraped, _query(prometheus, "up")
+        old = _instances(prometheus, "up")
+        down = lab_cmd("down", "--dir", folder)
+        assert down.returncode == 0, down.stdout + down.stderr
+
+        second = lab_cmd("up", "--dir", folder, *small)
+        assert second.returncode == 0, second.stdout + second.stderr
+        record = _record(folder)
+        urls = [b["url"] for b in record["backends"]] + [record["gpu_exporter"], record["nginx"]]
+        new = {urlsplit(url).netloc for url in urls}
+        ghosts = old - new
+        assert ghosts, "the second lab reused every port: nothing to tell apart"
+        assert wait_for(lambda: _instances(record["prometheus"], 'up{job="vllm"}'), 20)
+        for expr in ("last_over_time(up[1h])", "last_over_time(ALERTS[1h])"):
+            seen = _instances(record["prometheus"], expr)
+            assert seen & ghosts == set(), f"{expr}: the first lab's targets {seen & ghosts}"
+        assert mine.read_text() == "the operator's own file\n"
+    finally:
+        lab_cmd("down", "--dir", folder)
+    assert _processes_mentioning(str(folder)) == []

@@ -275,7 +275,6 @@ def _state(**extra: Any) -> dict[str, Any]:
         "nginx": "http://127.0.0.1:8080",
         "nginx_upstream_file": "/tmp/lab/nginx/upstream.conf",
         "config": "/tmp/lab/inferdeck.yaml",
-        "weights": {"blue": 100.0, "green": 0.0},
         "pids": {"sim": 10, "nginx": 11},
         **extra,
     }
@@ -319,6 +318,16 @@ def test_status_lists_urls_pids_and_liveness() -> None:
     assert data["running"] is False
     text = status_text(data)
     assert "DEGRADED" in text and "nginx 11 GONE" in text and "sim 10 up" in text
+
+
+def test_status_shows_the_split_it_is_given_or_why_there_is_none() -> None:
+    alive = {"sim": True}
+    data = status_data(_state(), alive, weights={"blue": 90.0, "green": 10.0})
+    assert data["weights"] == {"blue": 90.0, "green": 10.0} and "weights_error" not in data
+    assert "traffic       blue 90%, green 10%" in status_text(data)
+    data = status_data(_state(), alive, weights_error="cannot read upstream.conf")
+    assert data["weights"] is None
+    assert "traffic       unknown: cannot read upstream.conf" in status_text(data)
 
 
 # -- binaries -----------------------------------------------------------------------------

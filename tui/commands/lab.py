@@ -22,9 +22,10 @@ from tui.lab.binaries import MissingBinary
 from tui.lab.load import DEFAULT_MODEL
 from tui.lab.load import run as send_load
 from tui.lab.options import AlreadyRunning, LabError, LabOptions
-from tui.lab.render import status_data, status_text
+from tui.lab.render import status_text
 from tui.lab.stack import Lab
-from tui.lab.state import LabPaths, default_dir, liveness, read_state
+from tui.lab.state import LabPaths, default_dir, read_state
+from tui.lab.status import lab_status
 
 
 def _dir_argument(parser: argparse.ArgumentParser) -> None:
@@ -115,7 +116,7 @@ def _up(paths: LabPaths, args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         _error("interrupted; everything started was stopped")
         return 130
-    data = status_data(state, liveness(state))
+    data = lab_status(state)
     print(status_text(data).replace("lab: running", f"lab: up in {time.monotonic() - began:.1f}s"))
     return 0
 
@@ -142,6 +143,6 @@ def _status(paths: LabPaths, as_json: bool) -> int:
         else:
             print(f"lab: not running ({paths.root})")
         return 1
-    data = status_data(state, liveness(state))
+    data = lab_status(state)
     print(json.dumps(data, indent=2) if as_json else status_text(data))
     return 0 if data["running"] else 1

@@ -92,8 +92,14 @@ def render_config(state: Mapping[str, Any]) -> str:
     return text
 
 
-def status_data(state: Mapping[str, Any], alive: Mapping[str, bool]) -> dict[str, Any]:
-    """``lab status --json``: URLs, files, backends, PIDs and whether each PID runs."""
+def status_data(
+    state: Mapping[str, Any],
+    alive: Mapping[str, bool],
+    weights: Mapping[str, float] | None = None,
+    weights_error: str | None = None,
+) -> dict[str, Any]:
+    """``lab status --json``: URLs, files, backends, PIDs and whether each PID runs, and
+    ``weights``, the split as read now (see `tui.lab.status`), or why it could not be."""
     data: dict[str, Any] = {key: state.get(key) for key in STATUS_KEYS}
     data["backends"] = [
         {"name": b["name"], "pool": b["pool"], "url": b["url"]} for b in state.get("backends", [])
@@ -102,7 +108,9 @@ def status_data(state: Mapping[str, Any], alive: Mapping[str, bool]) -> dict[str
     data["running"] = bool(alive) and all(alive.values())
     data["dir"] = state.get("dir")
     data["control"] = state.get("control")
-    data["weights"] = state.get("weights")
+    data["weights"] = dict(weights) if weights is not None else None
+    if weights_error:
+        data["weights_error"] = weights_error
     data["containers"] = state.get("containers", False)
     if state.get("podman"):
         data["docker"] = state["podman"].get("url")
@@ -128,6 +136,8 @@ def status_text(data: Mapping[str, Any]) -> str:
     if data.get("weights"):
         split = ", ".join(f"{p} {w:g}%" for p, w in data["weights"].items())
         lines.append(f"  traffic       {split}  ({data.get('nginx_upstream_file')})")
+    elif data.get("weights_error"):
+        lines.append(f"  traffic       unknown: {data['weights_error']}")
     lines.append("  processes     " + ", ".join(
         f"{name} {pid} {'up' if data['alive'].get(name) else 'GONE'}"
         for name, pid in (data.get("pids") or {}).items()

@@ -2,7 +2,9 @@
 
 Order up: backends and GPU exporter (sim processes, or containers), nginx, Alertmanager,
 Prometheus, load generator; each is waited for before the next. Down goes in reverse.
-A failure half-way stops what was started and raises `LabError` (one line).
+A failure half-way stops what was started and raises `LabError` (one line). Every up
+starts Prometheus and Alertmanager on empty storage: a lab never inherits the last one's
+series or alerts.
 """
 
 from __future__ import annotations
@@ -88,6 +90,7 @@ class Lab:
             self.down(existing)  # a stale record (e.g. after a reboot): clean up first
         found = binaries.require(required_binaries(opts.containers))
         self.paths.create()
+        self.paths.reset_storage()  # only now: no lab of this folder runs on it any more
         self.state = {
             "version": 1,
             "dir": str(self.paths.root),
@@ -225,7 +228,6 @@ class Lab:
         port = self._start_server("nginx", argv, lambda p: http_ok(f"http://{HOST}:{p}/health"))
         self.state["nginx"] = f"http://{HOST}:{port}"
         self.state["nginx_upstream_file"] = str(layout.upstream)
-        self.state["weights"] = weights
         self.state["files"].update(
             nginx_conf=str(layout.conf), nginx_upstream=str(layout.upstream),
             nginx_pid=str(layout.pid_file), nginx_binary=binary,
@@ -243,7 +245,7 @@ class Lab:
                 binary,
                 f"--config.file={config}",
                 f"--web.listen-address={HOST}:{port}",
-                f"--storage.path={folder / 'data'}",
+                f"--storage.path={self.paths.alertmanager_data}",
                 f"--web.external-url=http://{HOST}:{port}/",
                 "--cluster.listen-address=",
                 "--log.level=warn",
@@ -282,7 +284,7 @@ class Lab:
                 binary,
                 f"--config.file={config}",
                 f"--web.listen-address={HOST}:{port}",
-                f"--storage.tsdb.path={folder / 'data'}",
+                f"--storage.tsdb.path={self.paths.prometheus_data}",
                 f"--web.external-url=http://{HOST}:{port}/",
                 "--web.enable-lifecycle",
                 "--log.level=warn",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,16 @@ class LabPaths:
         return self.root / "alertmanager"
 
     @property
+    def prometheus_data(self) -> Path:
+        """Prometheus's TSDB (``--storage.tsdb.path``): the lab's alone, new at every up."""
+        return self.prometheus / "data"
+
+    @property
+    def alertmanager_data(self) -> Path:
+        """Alertmanager's silences and notification log: the lab's alone, new at every up."""
+        return self.alertmanager / "data"
+
+    @property
     def podman(self) -> Path:
         """The private podman's state (``--containers``)."""
         return self.root / "podman"
@@ -73,6 +84,20 @@ class LabPaths:
         for folder in (self.logs, self.nginx.root, self.nginx.temp, self.prometheus,
                        self.alertmanager):  # fmt: skip
             folder.mkdir(parents=True, exist_ok=True)
+
+    def reset_storage(self) -> None:
+        """Empty Prometheus's and Alertmanager's storage, so a new lab never sees the last
+        one's series and alerts (its targets' ports are gone: ghost ``LLMServiceDown``).
+
+        Only those two folders go; everything else in the lab's folder stays. A symbolic
+        link in their place is removed, never followed.
+        """
+        for folder in (self.prometheus_data, self.alertmanager_data):
+            if folder.is_symlink() or folder.is_file():
+                folder.unlink()
+            elif folder.exists():
+                shutil.rmtree(folder)
+            folder.mkdir(parents=True)
 
 
 def read_state(paths: LabPaths) -> dict[str, Any] | None:
