@@ -51,7 +51,7 @@ class Panel(Widget):
         & > .panel--ok { color: $slo-ok; }
         & > .panel--warn { color: $slo-warn; text-style: bold; }
         & > .panel--breach { color: $slo-breach; text-style: bold; }
-        & > .panel--dim { color: $text-muted; }
+        & > .panel--dim { color: $muted; }
         & > .panel--blue { color: $pool-blue; }
         & > .panel--green { color: $pool-green; }
         & > .panel--other { color: $pool-other; }

@@ -49,7 +49,7 @@ class SnapshotTable(DataTable[Text]):
         & > .snapshot-table--blue { color: $pool-blue; }
         & > .snapshot-table--green { color: $pool-green; }
         & > .snapshot-table--other { color: $pool-other; }
-        & > .snapshot-table--dim { color: $text-muted; }
+        & > .snapshot-table--dim { color: $muted; }
         &.-source-trouble { border: round $slo-breach; border-subtitle-color: $slo-breach; }
     }
     """
