@@ -55,6 +55,7 @@ class FleetHeader(Widget):
         & > .fleet-header--paused { background: $accent; color: $background; text-style: bold; }
         & > .fleet-header--brand { color: $primary; text-style: bold; }
         & > .fleet-header--reasons { color: $slo-warn; }
+        &:nocolor > .fleet-header--reasons { color: $foreground; text-style: underline; }
     }
     """
 

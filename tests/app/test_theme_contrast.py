@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 import pytest
 from rich.style import Style
 from textual.color import Color
+from textual.filter import monochrome_style
 
 from tests.app.conftest import AppFactory
 from tests.unit.test_themes import AA_TEXT, contrast
@@ -111,6 +112,31 @@ def _level_styles(app: InferdeckApp) -> dict[str, Style]:
     styles |= {f"table {lvl}": table.style(lvl) for lvl in ("ok", "warn", "breach", "down")}
     styles["header reasons"] = header._style("reasons")
     return styles
+
+
+@pytest.mark.parametrize("theme", [t.name for t in THEMES])
+async def test_levels_are_marked_without_colour(
+    theme: str, make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under NO_COLOR a breach is reversed, a warning underlined, neither dimmer than text."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    app, _ = make_app(theme=theme)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert app.no_color
+        variables = app.theme_variables
+        background = Color.parse(variables["background"]).monochrome
+        normal = contrast(Color.parse(variables["foreground"]).monochrome, background)
+        for name, style in _level_styles(app).items():
+            assert not style.dim, name
+            if name.endswith(("breach", "down")):
+                assert style.bold and style.reverse, name
+            if name.endswith(("warn", "reasons")):
+                assert style.underline, name
+            grey = monochrome_style(style).color
+            shown = Color.from_rich_color(grey) if grey is not None else None
+            ratio = contrast(shown, background) if shown is not None else normal
+            assert ratio >= normal - 0.01, f"{name} is dimmer than a normal figure"
 
 
 @pytest.mark.parametrize("theme", [t.name for t in THEMES])
