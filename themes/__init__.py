@@ -1,9 +1,17 @@
 """inferdeck's themes: Textual `Theme` objects plus the app's own semantic variables.
 
 Widgets colour by meaning (``$slo-ok``, ``$slo-warn``, ``$slo-breach``, ``$pool-blue``,
-``$pool-green``, ``$stale``), never by hex value; each theme says what the meanings look
-like. Values here are literal colours: a ``"$success"`` inside a Python-supplied variable
-is not resolved by Textual.
+``$pool-green``, ``$stale``, ``$muted`` for labels and units), never by hex value; each
+theme says what the meanings look like. Values here are literal colours: a ``"$success"``
+inside a Python-supplied variable is not resolved by Textual (nor is ``auto``, which a
+component style resolves to white).
+
+Every theme must keep two promises, checked by ``tests/unit/test_themes.py``:
+
+- every text colour a widget uses has a WCAG contrast of at least 4.5:1 on every background
+  it is drawn on (the screen, a table's plain, striped and focused rows, the header);
+- in a 16-colour terminal ``slo-ok``, ``slo-warn`` and ``slo-breach`` still land on green,
+  yellow and red (Rich picks the nearest of the 16 standard colours).
 """
 
 from __future__ import annotations
@@ -12,13 +20,14 @@ from textual.theme import Theme
 
 SEMANTIC_DEFAULTS: dict[str, str] = {
     "slo-ok": "#4EBF71",
-    "slo-warn": "#F5A623",
-    "slo-breach": "#F0506E",
+    "slo-warn": "#F5C542",
+    "slo-breach": "#FF6B81",
     "pool-blue": "#4C9AFF",
     "pool-green": "#57D9A3",
     "pool-other": "#B48EAD",
     "stale": "#8A8F98",
     "gauge-empty": "#3A3F4B",
+    "muted": "#9AA3B0",
 }
 """Fallbacks for the semantic variables, for any theme that does not set them."""
 
@@ -27,8 +36,8 @@ INFERDECK_DARK = Theme(
     primary="#4C9AFF",
     secondary="#57D9A3",
     accent="#B48EAD",
-    warning="#F5A623",
-    error="#F0506E",
+    warning="#F5C542",
+    error="#FF6B81",
     success="#4EBF71",
     foreground="#D8DEE9",
     background="#14171C",
@@ -44,23 +53,24 @@ INFERDECK_LIGHT = Theme(
     primary="#0B5CAD",
     secondary="#11735A",
     accent="#7A4E8C",
-    warning="#A65F00",
+    warning="#8C5000",
     error="#C01C3C",
-    success="#1E7B3A",
+    success="#0A6E1E",
     foreground="#1C2430",
     background="#F7F8FA",
     surface="#FFFFFF",
     panel="#E6E9EF",
     dark=False,
     variables={
-        "slo-ok": "#1E7B3A",
-        "slo-warn": "#A65F00",
+        "slo-ok": "#0A6E1E",
+        "slo-warn": "#8C5000",
         "slo-breach": "#C01C3C",
         "pool-blue": "#0B5CAD",
         "pool-green": "#11735A",
         "pool-other": "#7A4E8C",
         "stale": "#6B7280",
         "gauge-empty": "#D5DAE1",
+        "muted": "#56606E",
     },
 )
 """For bright rooms and printed screenshots."""
@@ -87,6 +97,7 @@ INFERDECK_HIGH_CONTRAST = Theme(
         "pool-other": "#FFFF00",
         "stale": "#A8A8A8",
         "gauge-empty": "#303030",
+        "muted": "#BDBDBD",
     },
 )
 """For NOC walls: readable from across a room."""

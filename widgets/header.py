@@ -51,10 +51,11 @@ class FleetHeader(Widget):
         & > .fleet-header--ok { background: $slo-ok; color: $background; text-style: bold; }
         & > .fleet-header--warn { background: $slo-warn; color: $background; text-style: bold; }
         & > .fleet-header--breach { background: $slo-breach; color: $background; text-style: bold; }
-        & > .fleet-header--dim { color: $text-muted; }
+        & > .fleet-header--dim { color: $muted; }
         & > .fleet-header--paused { background: $accent; color: $background; text-style: bold; }
         & > .fleet-header--brand { color: $primary; text-style: bold; }
         & > .fleet-header--reasons { color: $slo-warn; }
+        &:nocolor > .fleet-header--reasons { color: $foreground; text-style: underline; }
     }
     """
 

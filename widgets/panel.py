@@ -23,6 +23,7 @@ class Panel(Widget):
     | Component class | Used for |
     |---|---|
     | `panel--ok`, `panel--warn`, `panel--breach` | a figure within, near, or past its SLO |
+    | | (without colour, `NO_COLOR`: plain, bold underlined, bold reversed) |
     | `panel--dim` | labels and units |
     | `panel--blue`, `panel--green`, `panel--other` | pool colours |
     """
@@ -51,11 +52,16 @@ class Panel(Widget):
         & > .panel--ok { color: $slo-ok; }
         & > .panel--warn { color: $slo-warn; text-style: bold; }
         & > .panel--breach { color: $slo-breach; text-style: bold; }
-        & > .panel--dim { color: $text-muted; }
+        & > .panel--dim { color: $muted; }
         & > .panel--blue { color: $pool-blue; }
         & > .panel--green { color: $pool-green; }
         & > .panel--other { color: $pool-other; }
         & > .panel--empty { color: $gauge-empty; }
+        &:nocolor {
+            & > .panel--ok { color: $foreground; }
+            & > .panel--warn { color: $foreground; text-style: bold underline; }
+            & > .panel--breach { color: $foreground; text-style: bold reverse; }
+        }
     }
     """
 

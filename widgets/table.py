@@ -18,7 +18,8 @@ class SnapshotTable(DataTable[Text]):
 
     | Component class | Used for |
     |---|---|
-    | `snapshot-table--ok`, `--warn`, `--breach` | figures against their limits |
+    | `snapshot-table--ok`, `--warn`, `--breach` | figures against their limits (without |
+    | | colour, `NO_COLOR`: plain, bold underlined, bold reversed) |
     | `snapshot-table--down` | something not serving |
     | `snapshot-table--blue`, `--green`, `--other` | pool names |
     | `snapshot-table--dim` | unknown figures, units |
@@ -49,8 +50,14 @@ class SnapshotTable(DataTable[Text]):
         & > .snapshot-table--blue { color: $pool-blue; }
         & > .snapshot-table--green { color: $pool-green; }
         & > .snapshot-table--other { color: $pool-other; }
-        & > .snapshot-table--dim { color: $text-muted; }
+        & > .snapshot-table--dim { color: $muted; }
         &.-source-trouble { border: round $slo-breach; border-subtitle-color: $slo-breach; }
+        &:nocolor {
+            & > .snapshot-table--ok { color: $foreground; }
+            & > .snapshot-table--warn { color: $foreground; text-style: bold underline; }
+            & > .snapshot-table--breach { color: $foreground; text-style: bold reverse; }
+            & > .snapshot-table--down { color: $foreground; }
+        }
     }
     """
 
