@@ -71,14 +71,39 @@ class Pane:
             subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (every thread's children, from /proc)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        tasks = Path(f"/proc/{current}/task")
+        for task in tasks.iterdir() if tasks.exists() else ():
+            children = task / "children"
+            if children.exists():
+                todo += [int(p) for p in children.read_text().split()]
+    return found
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and its descendants, in MB (VmRSS from /proc)."""
+    total = 0
+    for p in process_tree(pid):
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+        except FileNotFoundError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total / 1024
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process and its children so far (from /proc)."""
+    """User + system CPU seconds of a process and its descendants so far (from /proc)."""
     total = 0.0
     tick = os.sysconf("SC_CLK_TCK")
-    pids = [pid]
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    if children.exists():
-        pids += [int(p) for p in children.read_text().split()]
+    pids = process_tree(pid)
     for p in pids:
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()

@@ -1,65 +1,122 @@
-"""CPU and terminal bytes of the dashboard left alone for 30 s at 1 s refresh, 120x40 tmux.
+"""What an idle dashboard costs: CPU, bytes written to the terminal, memory.
 
-Two figures, so the dashboard's own cost is not hidden in the simulator's:
-- `inferdeck demo` (simulated fleet and load in the same process);
-- `inferdeck -c` against a separately running `inferdeck sim` (the dashboard alone).
+Each program runs alone in a tmux pane for 30 s after it has settled; CPU is that of the
+pane's whole process tree, bytes are everything the program wrote to the terminal, RSS is
+the tree's resident memory at the end. Measured in the same run, side by side:
+- `inferdeck -c` against a separately running `inferdeck sim` (the dashboard alone) at
+  120x40, 80x24 and 200x60;
+- `inferdeck demo` (simulated fleet and load in the same process) at 120x40;
+- the anchors an operator would otherwise keep open, glances and btop, at 120x40, when
+  installed (`apt-get install glances btop`).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from _tmux import INFERDECK, Pane, cpu_seconds
+from _tmux import INFERDECK, Pane, cpu_seconds, rss_mb
 
 SECONDS = 30.0
 
 
-def measure(command: str, label: str) -> None:
+def inferdeck_ready(screen: str) -> bool:
+    """The dashboard shows its backends."""
+    return "up" in screen and "Backends" in screen
+
+
+def measure(
+    command: str,
+    label: str,
+    ready: Callable[[str], bool] = inferdeck_ready,
+    size: tuple[int, int] = (120, 40),
+) -> dict[str, float]:
+    """Run ``command`` in a pane; print and return its CPU %, bytes/s and RSS."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "terminal.bytes"
-        pane = Pane(command)
+        pane = Pane(command, width=size[0], height=size[1])
         try:
-            pane.wait_for(lambda s: "up" in s and "Backends" in s, timeout=30)
+            pane.wait_for(ready, timeout=30)
             time.sleep(3)  # let start-up work finish
             pane.pipe_to(out)
             cpu0, t0 = cpu_seconds(pane.pid), time.perf_counter()
             time.sleep(SECONDS)
             cpu1, t1 = cpu_seconds(pane.pid), time.perf_counter()
+            rss = rss_mb(pane.pid)
             written = out.stat().st_size if out.exists() else 0
         finally:
             pane.close()
     elapsed = t1 - t0
+    figures = {
+        "cpu_pct": 100 * (cpu1 - cpu0) / elapsed,
+        "bytes_per_s": written / elapsed,
+        "rss_mb": rss,
+    }
     print(
-        f"{label:<42} CPU {100 * (cpu1 - cpu0) / elapsed:5.1f}% of one core   "
-        f"terminal {written / elapsed / 1024:6.1f} KiB/s"
+        f"{label:<40} {size[0]:>3}x{size[1]:<3} CPU {figures['cpu_pct']:5.2f}% of one core"
+        f"   terminal {figures['bytes_per_s'] / 1000:6.1f} KB/s   RSS {rss:6.1f} MB",
+        flush=True,
     )
+    return figures
+
+
+def dashboard_config(description: dict[str, object]) -> str:
+    """A config file watching the simulator that ``description`` describes."""
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as cfg:
+        cfg.write("environment: bench\nbackends:\n")
+        for b in description["backends"]:  # type: ignore[attr-defined]
+            cfg.write(f"  - {{name: {b['name']}, pool: {b['pool']}, url: '{b['url']}'}}\n")
+        cfg.write(f"sources:\n  scrape:\n    gpu_exporters: ['{description['gpu_exporter']}']\n")
+    return cfg.name
 
 
 def main() -> None:
-    print(f"idle dashboard over {SECONDS:.0f}s, 1s refresh, 120x40 tmux")
-    measure(f"{INFERDECK} demo", "inferdeck demo (includes the simulator)")
+    """Measure inferdeck at three sizes, the demo, and the anchors; print ratios."""
+    print(f"idle over {SECONDS:.0f}s, 1s refresh, tmux, process tree of the program only")
     sim = subprocess.Popen(
         [INFERDECK, "sim", "--port-base", "0"], stdout=subprocess.PIPE, text=True
     )
+    results: dict[str, dict[str, float]] = {}
     try:
         assert sim.stdout is not None
-        description = json.loads(sim.stdout.readline())
-        with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as cfg:
-            cfg.write("environment: bench\nbackends:\n")
-            for b in description["backends"]:
-                cfg.write(f"  - {{name: {b['name']}, pool: {b['pool']}, url: '{b['url']}'}}\n")
-            cfg.write(
-                f"sources:\n  scrape:\n    gpu_exporters: ['{description['gpu_exporter']}']\n"
-            )
-        measure(f"{INFERDECK} -c {cfg.name}", "inferdeck -c (dashboard alone)")
+        config = dashboard_config(json.loads(sim.stdout.readline()))
+        for size in ((120, 40), (80, 24), (200, 60)):
+            label = "inferdeck -c (dashboard alone)"
+            results[f"inferdeck {size}"] = measure(f"{INFERDECK} -c {config}", label, size=size)
     finally:
         sim.terminate()
         sim.wait(10)
+    results["demo"] = measure(f"{INFERDECK} demo", "inferdeck demo (includes the simulator)")
+    btop_home = Path(tempfile.mkdtemp())
+    (btop_home / "btop").mkdir()
+    (btop_home / "btop" / "btop.conf").write_text("update_ms = 1000\n")  # 1 s, like ours
+    anchors = {
+        "glances": ("glances -t 1", lambda s: "CPU" in s and "MEM" in s),
+        "btop": (
+            f"env XDG_CONFIG_HOME={btop_home} btop --utf-force",
+            lambda s: "cpu" in s.lower() and "mem" in s.lower(),
+        ),
+    }
+    for name, (command, ready) in anchors.items():
+        if shutil.which(name) is None:
+            print(f"{name:<40} not installed (apt-get install {name}); no anchor")
+            continue
+        results[name] = measure(command, name, ready=ready)
+    ours = results["inferdeck (120, 40)"]
+    for name in ("glances", "btop"):
+        if name in results:
+            theirs = results[name]
+            print(
+                f"inferdeck / {name}: CPU x{ours['cpu_pct'] / max(theirs['cpu_pct'], 0.01):.2f}, "
+                f"bytes x{ours['bytes_per_s'] / max(theirs['bytes_per_s'], 1):.2f}, "
+                f"RSS x{ours['rss_mb'] / max(theirs['rss_mb'], 0.1):.2f}"
+            )
     sys.stdout.flush()
 
 
