@@ -115,8 +115,9 @@ class ScrapeState:
         """Record one read of a backend at time ``at``.
 
         ``metrics_text``: the ``/metrics`` body, or None when it could not be fetched.
-        ``health_ok``: True for ``/health`` 200, False for a failed health check
-        (refused, timeout, 5xx), None when not checked. ``error``: one line saying what
+        ``health_ok``: True for ``/health`` 200, False for a backend known to fail (a
+        failed health check: refused, timeout, 5xx; or ``/metrics`` answering an HTTP
+        error or a web page), None when not checked. ``error``: one line saying what
         failed (shown as the reason). Resulting health: a failed health check → DOWN;
         otherwise metrics read → UP, metrics missing or unreadable → UNKNOWN. (So pass
         ``health_ok=False`` for a refused or timed-out backend.)
