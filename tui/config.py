@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 import yaml
 
 from tui.analysis.slo import TIERS
+from tui.sources._http_auth import Credentials, CredentialsError
 
 DEFAULT_LOCATIONS = (
     Path("inferdeck.yaml"),
@@ -39,12 +40,11 @@ class BackendConfig:
     token_env: str | None = None
     token_file: str | None = None
 
-    def token(self) -> str | None:
-        """The bearer token from the environment or the file, read when needed."""
-        if self.token_env:
-            return os.environ.get(self.token_env)
-        if self.token_file:
-            return Path(self.token_file).read_text(encoding="utf-8").strip()
+    @property
+    def credentials(self) -> Credentials | None:
+        """Where the bearer token comes from (read at each scrape), or None without one."""
+        if self.token_env or self.token_file:
+            return Credentials(token_env=self.token_env, token_file=self.token_file)
         return None
 
 
@@ -256,7 +256,53 @@ def _backend(path: str, node: yaml.Node) -> BackendConfig:
     for required in ("name", "pool", "url"):
         if required not in fields:
             raise ConfigError(f"{_where(path, node)}: a backend needs '{required}'")
-    return BackendConfig(**fields)
+    return BackendConfig(**_credentials(path, node, fields, f"backend '{fields['name']}'"))
+
+
+_CREDENTIAL_KEYS = ("token_env", "token_file", "basic_auth_env")
+
+
+def _credentials(path: str, node: yaml.Node, fields: dict[str, Any], what: str) -> dict[str, Any]:
+    """Check a section's credentials now, so a missing secret stops inferdeck at start.
+
+    ``token_file`` is made absolute (``~`` expanded, a relative one beside the config
+    file); every configured secret must be readable. Secrets are still read again at
+    each request, so a rotated token file is picked up.
+    """
+    if fields.get("token_env") and fields.get("token_file"):
+        raise ConfigError(
+            f"{_where(path, _key_node(node, 'token_file'))}: {what}: give token_env or"
+            " token_file, not both"
+        )
+    if fields.get("token_file"):
+        fields["token_file"] = _beside_config(path, fields["token_file"])
+    for key in _CREDENTIAL_KEYS:
+        if not fields.get(key):
+            continue
+        credentials = Credentials(**{key: fields[key]})
+        try:
+            credentials.bearer_token()
+            credentials.basic_auth()
+        except CredentialsError as exc:
+            raise ConfigError(
+                f"{_where(path, _key_node(node, key))}: {what}: {key}: {exc}"
+            ) from None
+    return fields
+
+
+def _key_node(node: yaml.Node, key: str) -> yaml.Node:
+    """The node of ``key`` in a mapping node (for its line); the mapping itself if absent."""
+    if isinstance(node, yaml.MappingNode):
+        return next((k for k, _ in node.value if str(k.value) == key), node)
+    return node
+
+
+def _beside_config(path: str, value: str) -> str:
+    """``value`` as a path: ``~`` expanded, a relative one taken beside the config file."""
+    found = Path(value).expanduser()
+    if not found.is_absolute() and not path.startswith("<"):
+        found = Path(path).parent / found
+    return str(found)
 
 
 def _sequence(path: str, node: yaml.Node, key: str, item: Callable[[yaml.Node], Any]) -> tuple:
@@ -324,18 +370,18 @@ def _sources(path: str, node: yaml.Node) -> SourcesConfig:
         "sources",
         {
             "scrape": lambda n: _scrape(path, n),
-            "prometheus": lambda n: PrometheusConfig(**_section(
+            "prometheus": lambda n: PrometheusConfig(**_credentials(path, n, _section(
                 path, n, "sources.prometheus",
                 {"url": "url", "interval_s": "positive", "pool_label": "text",
                  "name_label": "text", "window": "text", "timeout_s": "positive", **_AUTH},
                 required=("url",),
-            )),
-            "alertmanager": lambda n: AlertmanagerConfig(**_section(
+            ), "sources.prometheus")),
+            "alertmanager": lambda n: AlertmanagerConfig(**_credentials(path, n, _section(
                 path, n, "sources.alertmanager",
                 {"url": "url", "interval_s": "positive", "timeout_s": "positive",
                  "ack_duration_s": "positive", **_AUTH},
                 required=("url",),
-            )),
+            ), "sources.alertmanager")),
             "nvml": lambda n: NvmlConfig(**_section(
                 path, n, "sources.nvml", {"enabled": "bool", "interval_s": "positive"}
             )),

@@ -44,7 +44,9 @@ def sources_for(config: Config, control_url: str | None = None) -> list[Source]:
     """The sources a config asks for, in the order their figures are merged."""
     sources: list[Source] = []
     if config.backends or config.scrape.gpu_exporters:
-        targets = [ScrapeTarget(b.name, b.pool, b.url, b.model) for b in config.backends]
+        targets = [
+            ScrapeTarget(b.name, b.pool, b.url, b.model, b.credentials) for b in config.backends
+        ]
         sources.append(
             ScrapeSource(
                 targets,

@@ -95,6 +95,10 @@ def test_good_config_is_typed() -> None:
             "backends:\n  - {name: a, pool: b, url: 'http://h:1', token: s3cret}\n",
             "c.yaml:2: tokens are not kept in the config file",
         ),
+        (
+            "backends:\n  - {name: a, pool: b, url: 'http://h:1', token_env: T, token_file: f}\n",
+            "c.yaml:2: backend 'a': give token_env or token_file, not both",
+        ),
         ("environment: [unclosed\n", "c.yaml:2: not valid YAML"),
         ("read_only: maybe\n", "c.yaml:1: 'read_only' must be a bool"),
         (
@@ -120,13 +124,18 @@ def test_token_comes_from_environment_or_file(
 ) -> None:
     secret = tmp_path / "token"
     secret.write_text("from-file\n")
+    monkeypatch.setenv("TOK", "from-env")  # checked when the config is loaded
     config = parse_config(
         f"backends:\n  - {{name: a, pool: p, url: 'http://h:1', token_env: TOK}}\n"
         f"  - {{name: b, pool: p, url: 'http://h:2', token_file: '{secret}'}}\n"
+        "  - {name: c, pool: p, url: 'http://h:3'}\n"
     )
-    monkeypatch.setenv("TOK", "from-env")
-    assert config.backends[0].token() == "from-env"
-    assert config.backends[1].token() == "from-file"
+    a, b, c = (backend.credentials for backend in config.backends)
+    assert a is not None and a.bearer_token() == "from-env"
+    assert b is not None and b.bearer_token() == "from-file"
+    assert c is None
+    monkeypatch.setenv("TOK", "rotated")  # and read again at each request
+    assert a.bearer_token() == "rotated"
 
 
 @settings(max_examples=200, deadline=None)

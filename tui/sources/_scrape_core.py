@@ -25,6 +25,7 @@ from types import MappingProxyType
 from tui.analysis.rates import SampleWindow, rate
 from tui.model import Backend, Collected, Gpu, Health
 from tui.sources._dcgm import gpus_from_samples, host_of_url
+from tui.sources._http_auth import Credentials
 from tui.sources._scrape_window import Window, add_known, make_pool
 from tui.sources._vllm_names import (
     COUNTERS,
@@ -44,12 +45,16 @@ SeriesKey = tuple[str, float | None, LabelKey]  # (suffix, le, other labels)
 
 @dataclass(frozen=True, slots=True)
 class ScrapeTarget:
-    """One backend to scrape: its name, pool, base URL (``http://host:port``), model."""
+    """One backend to scrape: its name, pool, base URL (``http://host:port``), model.
+
+    ``credentials``: where its bearer token comes from, for a backend behind one.
+    """
 
     name: str
     pool: str
     url: str
     model: str = ""
+    credentials: Credentials | None = None
 
 
 @dataclass(slots=True)

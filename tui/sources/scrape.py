@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from tui.model import Collected
+from tui.sources._http_auth import CredentialsError
 from tui.sources._scrape_core import ScrapeState, ScrapeTarget
 from tui.sources.promtext import one_line
 
@@ -141,11 +142,11 @@ class ScrapeSource:
             trust_env=False,
         )
 
-    async def _get(self, url: str, path: str) -> _Fetched:
-        """GET ``url`` within ``timeout_s`` overall; never raises."""
+    async def _get(self, url: str, path: str, headers: dict[str, str] | None = None) -> _Fetched:
+        """GET ``url`` (with extra ``headers``) within ``timeout_s`` overall; never raises."""
         try:
             async with asyncio.timeout(self.timeout_s):
-                async with self._client.stream("GET", url) as response:
+                async with self._client.stream("GET", url, headers=headers) as response:
                     body = bytearray()
                     async for chunk in response.aiter_bytes():
                         body += chunk
@@ -171,9 +172,14 @@ class ScrapeSource:
         ``/metrics`` answers with an HTTP error or a page that is not metrics (a 404, a
         login page): a server that answers so is not the vLLM this backend should be.
         """
+        try:  # read at every scrape, so a rotated token file is picked up
+            auth = target.credentials.headers() if target.credentials is not None else {}
+        except CredentialsError as exc:  # the message names the variable or file, never a secret
+            return None, False, one_line(str(exc))
         base = target.url.rstrip("/")
         metrics, health = await asyncio.gather(
-            self._get(base + "/metrics", "/metrics"), self._get(base + "/health", "/health")
+            self._get(base + "/metrics", "/metrics", auth),
+            self._get(base + "/health", "/health", auth),
         )
         text: str | None = None
         metrics_error: str | None = metrics.error
