@@ -25,8 +25,21 @@ DEFAULT_LOCATIONS = (
 )
 
 
+THEME_NAMES = ("inferdeck-dark", "inferdeck-light", "inferdeck-high-contrast")
+"""The shipped themes, by name (`themes.THEMES` needs Textual; a test keeps the two equal)."""
+
+
 class ConfigError(Exception):
     """A configuration problem, already phrased as ``FILE:LINE: what is wrong``."""
+
+
+def check_theme(name: str, where: str = "--theme") -> str:
+    """``name`` when it is a shipped theme; else a `ConfigError` at ``where`` listing them."""
+    if name not in THEME_NAMES:
+        raise ConfigError(
+            f"{where}: unknown theme {name!r}; choose one of {', '.join(THEME_NAMES)}"
+        )
+    return name
 
 
 @dataclass(frozen=True, slots=True)
@@ -495,7 +508,7 @@ def parse_config(text: str, path: str = "<config>") -> Config:
             "environment": lambda n: _scalar(path, n, str, "environment"),
             "slo_tier": lambda n: _tier(path, n),
             "refresh_s": lambda n: _positive(path, n, "refresh_s"),
-            "theme": lambda n: _scalar(path, n, str, "theme"),
+            "theme": lambda n: check_theme(_scalar(path, n, str, "theme"), _where(path, n)),
             "history_points": history,
             "read_only": lambda n: _scalar(path, n, bool, "read_only"),
             "backends": backends,

@@ -21,6 +21,7 @@ from tui.config import (
     ScrapeConfig,
     SourcesConfig,
     TrafficConfig,
+    check_theme,
     find_config,
     load_config,
 )
@@ -123,7 +124,7 @@ def demo_config(description: Mapping[str, Any], args: argparse.Namespace) -> Con
         environment="demo",
         slo_tier=(getattr(args, "tier", None) or "standard").lower(),
         refresh_s=refresh,
-        theme=getattr(args, "theme", None) or "inferdeck-dark",
+        theme=check_theme(getattr(args, "theme", None) or "inferdeck-dark"),
         read_only=bool(getattr(args, "read_only", False)),
         traffic=TrafficConfig(router="sim", sim_control=description["control"]),
         backends=tuple(
@@ -188,7 +189,7 @@ def _load(args: argparse.Namespace) -> Config:
     if getattr(args, "refresh", None):
         config = dataclasses.replace(config, refresh_s=args.refresh)
     if getattr(args, "theme", None):
-        config = dataclasses.replace(config, theme=args.theme)
+        config = dataclasses.replace(config, theme=check_theme(args.theme))
     s = config.sources
     if not (config.backends or s.prometheus or s.alertmanager or s.docker or s.nvml):
         raise ConfigError(f"{path}:1: nothing to watch: configure backends or a source")

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tui.config import ConfigError, load_config, parse_config
+from tui.config import THEME_NAMES, ConfigError, load_config, parse_config
 
 EXAMPLE = Path(__file__).parents[2] / "tui" / "data" / "example.yaml"
 
@@ -145,3 +145,19 @@ def test_arbitrary_text_is_a_config_or_a_config_error(text: str) -> None:
         parse_config(text, "fuzz.yaml")
     except ConfigError as exc:
         assert str(exc).startswith("fuzz.yaml:")
+
+
+def test_theme_names_are_the_shipped_themes() -> None:
+    from themes import THEMES  # imports Textual; tui.config must not, so it keeps a copy
+
+    assert tuple(t.name for t in THEMES) == THEME_NAMES
+
+
+def test_unknown_theme_lists_the_valid_names() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config("environment: x\ntheme: no-such-theme\n", "c.yaml")
+    assert str(info.value) == (
+        "c.yaml:2: unknown theme 'no-such-theme'; choose one of "
+        "inferdeck-dark, inferdeck-light, inferdeck-high-contrast"
+    )
+    assert parse_config("theme: inferdeck-light\n").theme == "inferdeck-light"
