@@ -173,7 +173,8 @@ class Config:
     read_only: bool = False
     backends: tuple[BackendConfig, ...] = ()
     sources: SourcesConfig = field(default_factory=SourcesConfig)
-    keys: Mapping[str, str] = field(default_factory=dict)
+    keys: Mapping[str, str] = field(default_factory=dict)  # binding id -> key(s), "a,b"
+    key_lines: Mapping[str, str] = field(default_factory=dict)  # binding id -> "FILE:LINE"
     state_dir: str | None = None  # default $XDG_STATE_HOME/inferdeck
     audit_log: str | None = None  # default STATE_DIR/audit.jsonl
     runbooks_dir: str | None = None  # the operator's own runbooks, beside the shipped ones
@@ -489,10 +490,19 @@ def parse_config(text: str, path: str = "<config>") -> Config:
             seen.add(backend.name)
         return found
 
+    key_lines: dict[str, str] = {}
+
     def keys(node: yaml.Node) -> dict[str, str]:
         if not isinstance(node, yaml.MappingNode):
             raise ConfigError(f"{_where(path, node)}: 'keys' must map binding ids to keys")
-        return {str(k.value): str(_scalar(path, v, str, str(k.value))) for k, v in node.value}
+        found: dict[str, str] = {}
+        for k, v in node.value:
+            binding_id = str(k.value)
+            if binding_id in found:
+                raise ConfigError(f"{_where(path, k)}: key '{binding_id}' is given twice")
+            found[binding_id] = str(_scalar(path, v, str, binding_id))
+            key_lines[binding_id] = _where(path, k)  # the app checks ids and key names
+        return found
 
     def history(node: yaml.Node) -> int:
         value = int(_scalar(path, node, int, "history_points"))
@@ -520,7 +530,7 @@ def parse_config(text: str, path: str = "<config>") -> Config:
             "traffic": lambda n: _traffic(path, n),
         },
     )
-    return Config(path=path, **fields)
+    return Config(path=path, key_lines=key_lines, **fields)
 
 
 def load_config(path: str | os.PathLike[str]) -> Config:

@@ -205,10 +205,11 @@ def _run_app(
     immediate_alerts: bool = False,
 ) -> int:
     from tui.analysis.local_alerts import RULES, immediate
-    from tui.app import InferdeckApp  # Textual is loaded only when a screen is wanted
+    from tui.app import InferdeckApp, validate_keys  # Textual only when a screen is wanted
     from tui.ops.build import operations_for
     from tui.ops.local_alerts import local_alerting
 
+    validate_keys(config)
     sources = sources_for(config, control_url)
     router = None
     if config.traffic is not None:

@@ -161,3 +161,9 @@ def test_unknown_theme_lists_the_valid_names() -> None:
         "inferdeck-dark, inferdeck-light, inferdeck-high-contrast"
     )
     assert parse_config("theme: inferdeck-light\n").theme == "inferdeck-light"
+
+
+def test_keys_remember_their_lines() -> None:
+    config = parse_config("environment: x\nkeys:\n  pause: space\n  quit: ctrl+q\n", "c.yaml")
+    assert dict(config.keys) == {"pause": "space", "quit": "ctrl+q"}
+    assert dict(config.key_lines) == {"pause": "c.yaml:3", "quit": "c.yaml:4"}

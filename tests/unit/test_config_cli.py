@@ -34,3 +34,19 @@ def test_unknown_theme_for_the_demo() -> None:
     with pytest.raises(ConfigError, match=r"^--theme: unknown theme 'x'; choose one of"):
         demo_config(description, argparse.Namespace(theme="x"))
     assert demo_config(description, argparse.Namespace()).theme == "inferdeck-dark"
+
+
+def test_bad_keys_stop_the_dashboard_before_it_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tui.app import InferdeckApp
+
+    def started(self: InferdeckApp) -> None:
+        raise AssertionError("the dashboard started despite the bad keys")
+
+    monkeypatch.setattr(InferdeckApp, "run", started)
+    path = _config(tmp_path, "keys:\n  pause: space\n  pasue: x\n")
+    assert main(["-c", path]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"inferdeck: error: {path}:5: unknown binding id 'pasue' (known: ack,")
+    assert err.count("\n") == 1
