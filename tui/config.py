@@ -466,6 +466,35 @@ def _tier(path: str, node: yaml.Node) -> str:
     return value
 
 
+def _runbooks_dir(path: str, node: yaml.Node) -> str:
+    """``runbooks_dir``, which must be a folder (a relative one is beside the config file)."""
+    value = str(_scalar(path, node, str, "runbooks_dir"))
+    folder = Path(_beside_config(path, value))
+    if not folder.is_dir():
+        raise ConfigError(
+            f"{_where(path, node)}: runbooks_dir {folder} does not exist or is not a folder"
+        )
+    return value
+
+
+def _state_dir(path: str, node: yaml.Node) -> str:
+    """``state_dir``: a folder, or one that can be created (nothing is created here)."""
+    value = str(_scalar(path, node, str, "state_dir"))
+    folder = Path(value).expanduser()
+    if folder.exists():
+        if not folder.is_dir():
+            raise ConfigError(f"{_where(path, node)}: state_dir {folder} is a file, not a folder")
+        return value
+    parent = next(p for p in folder.absolute().parents if p.exists())
+    if not parent.is_dir():
+        problem = f"{parent} is a file"
+    elif not os.access(parent, os.W_OK | os.X_OK):
+        problem = f"{parent} is not writable"
+    else:
+        return value
+    raise ConfigError(f"{_where(path, node)}: state_dir {folder} cannot be created: {problem}")
+
+
 def parse_config(text: str, path: str = "<config>") -> Config:
     """Validate YAML text into a `Config`, or raise `ConfigError` naming FILE:LINE."""
     try:
@@ -524,9 +553,9 @@ def parse_config(text: str, path: str = "<config>") -> Config:
             "backends": backends,
             "sources": lambda n: _sources(path, n),
             "keys": keys,
-            "state_dir": lambda n: _scalar(path, n, str, "state_dir"),
+            "state_dir": lambda n: _state_dir(path, n),
             "audit_log": lambda n: _scalar(path, n, str, "audit_log"),
-            "runbooks_dir": lambda n: _scalar(path, n, str, "runbooks_dir"),
+            "runbooks_dir": lambda n: _runbooks_dir(path, n),
             "traffic": lambda n: _traffic(path, n),
         },
     )

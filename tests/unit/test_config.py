@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -167,3 +168,41 @@ def test_keys_remember_their_lines() -> None:
     config = parse_config("environment: x\nkeys:\n  pause: space\n  quit: ctrl+q\n", "c.yaml")
     assert dict(config.keys) == {"pause": "space", "quit": "ctrl+q"}
     assert dict(config.key_lines) == {"pause": "c.yaml:3", "quit": "c.yaml:4"}
+
+
+def test_runbooks_dir_must_exist_beside_the_config(tmp_path: Path) -> None:
+    (tmp_path / "books").mkdir()
+    config_file = tmp_path / "c.yaml"
+    config_file.write_text("environment: x\nrunbooks_dir: books\n")
+    assert load_config(config_file).runbooks_dir == "books"
+    config_file.write_text("environment: x\nrunbooks_dir: no-books\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(config_file)
+    assert str(info.value) == (
+        f"{config_file}:2: runbooks_dir {tmp_path / 'no-books'} does not exist or is not a folder"
+    )
+
+
+def test_state_dir_that_is_a_file_or_cannot_be_created(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    fine = tmp_path / "new" / "state"
+    assert parse_config(f"state_dir: {fine}\n").state_dir == str(fine)
+    assert not fine.exists()  # checking creates nothing
+    with pytest.raises(ConfigError) as info:
+        parse_config(f"environment: x\nstate_dir: {tmp_path / 'a-file'}\n", "c.yaml")
+    assert str(info.value) == f"c.yaml:2: state_dir {tmp_path / 'a-file'} is a file, not a folder"
+    with pytest.raises(ConfigError) as info:
+        parse_config(f"state_dir: {tmp_path / 'a-file' / 'inferdeck'}\n", "c.yaml")
+    assert str(info.value) == (
+        f"c.yaml:1: state_dir {tmp_path / 'a-file' / 'inferdeck'} cannot be created:"
+        f" {tmp_path / 'a-file'} is a file"
+    )
+    if os.geteuid() != 0:  # root may write anywhere
+        with pytest.raises(ConfigError) as info:
+            parse_config(f"state_dir: {locked / 'inferdeck'}\n", "c.yaml")
+        assert str(info.value) == (
+            f"c.yaml:1: state_dir {locked / 'inferdeck'} cannot be created:"
+            f" {locked} is not writable"
+        )
