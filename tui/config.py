@@ -466,6 +466,13 @@ def _tier(path: str, node: yaml.Node) -> str:
     return value
 
 
+def _same_server(url: str) -> tuple[str, str, int | None, str]:
+    """What makes two backend URLs one server: scheme, host (any case), port, path."""
+    parts = urlparse(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), port, parts.path.rstrip("/")
+
+
 def _runbooks_dir(path: str, node: yaml.Node) -> str:
     """``runbooks_dir``, which must be a folder (a relative one is beside the config file)."""
     value = str(_scalar(path, node, str, "runbooks_dir"))
@@ -511,12 +518,20 @@ def parse_config(text: str, path: str = "<config>") -> Config:
     def backends(node: yaml.Node) -> tuple[BackendConfig, ...]:
         found = _sequence(path, node, "backends", lambda n: _backend(path, n))
         seen: set[str] = set()
+        by_url: dict[tuple[str, str, int | None, str], str] = {}
         for backend_node, backend in zip(node.value, found, strict=True):
             if backend.name in seen:
                 raise ConfigError(
                     f"{_where(path, backend_node)}: backend name '{backend.name}' is used twice"
                 )
             seen.add(backend.name)
+            # Two names for one server would count its traffic twice in the pool and fleet.
+            first = by_url.setdefault(_same_server(backend.url), backend.name)
+            if first != backend.name:
+                raise ConfigError(
+                    f"{_where(path, backend_node)}: backends '{backend.name}' and '{first}' have"
+                    f" the same url {backend.url}; each backend is one server with its own url"
+                )
         return found
 
     key_lines: dict[str, str] = {}

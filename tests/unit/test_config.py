@@ -206,3 +206,18 @@ def test_state_dir_that_is_a_file_or_cannot_be_created(tmp_path: Path) -> None:
             f"c.yaml:1: state_dir {locked / 'inferdeck'} cannot be created:"
             f" {locked} is not writable"
         )
+
+
+def test_backends_sharing_a_url_are_refused_naming_both() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(
+            "backends:\n"
+            "  - {name: a, pool: blue, url: 'http://h:8000'}\n"
+            "  - {name: b, pool: blue, url: 'http://h:8001'}\n"
+            "  - {name: c, pool: green, url: 'http://H:8000/'}\n",
+            "c.yaml",
+        )
+    assert str(info.value) == (
+        "c.yaml:4: backends 'c' and 'a' have the same url http://H:8000;"
+        " each backend is one server with its own url"
+    )
