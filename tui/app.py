@@ -6,6 +6,7 @@ import contextlib
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from rich.segment import Segments
 from rich.text import Text
@@ -13,9 +14,12 @@ from rich.traceback import Traceback
 from textual.app import App
 from textual.binding import Binding
 from textual.css.query import NoMatches
+from textual.keys import REPLACED_KEYS, Keys, key_to_character
 from textual.message import Message
+from textual.screen import Screen
 
 from themes import SEMANTIC_DEFAULTS, THEMES
+from tui.config import Config, ConfigError
 from tui.hub import Hub
 from tui.model import FleetSnapshot, LogLine
 from tui.ops.context import Operations
@@ -310,3 +314,91 @@ class InferdeckApp(App[None]):
             self.action_hide_help_panel()
         else:
             self.action_show_help_panel()
+
+
+# --- the operator's keymap (`keys:` in the config) --------------------------------------
+
+KEYMAP_SCREENS: tuple[type[Screen[Any]], ...] = (*SCREENS.values(), ConfirmScreen, LogsScreen)
+"""Every screen whose bindings may be remapped; the app's own bindings apply on each."""
+
+MODIFIERS = frozenset({"ctrl", "shift", "alt", "meta", "super", "hyper"})
+"""What may come before ``+`` in a key name."""
+
+NAMED_KEYS = frozenset(k.value for k in Keys if "+" not in k.value and not k.value.startswith("<"))
+"""Keys without a character: enter, escape, tab, up, f5, pageup, ..."""
+
+
+def _bindings(owner: type) -> dict[str, str]:
+    """Binding id → its default keys (``"5,w"``) on a class, inherited ones included."""
+    found: dict[str, str] = {}
+    for klass in reversed(owner.__mro__):
+        for binding in klass.__dict__.get("BINDINGS", ()):
+            if isinstance(binding, Binding) and binding.id:
+                found[binding.id] = binding.key
+    return found
+
+
+def binding_ids() -> set[str]:
+    """Every binding id that ``keys:`` in the config may remap."""
+    ids = set(_bindings(InferdeckApp))
+    for screen in KEYMAP_SCREENS:
+        ids |= set(_bindings(screen))
+    return ids
+
+
+def _key(name: str) -> str | None:
+    """One key as Textual matches it (``?`` and ``question_mark`` alike); None if no key."""
+    modifiers, plus, base = name.strip().rpartition("+")
+    if plus and not (modifiers and set(modifiers.split("+")) <= MODIFIERS):
+        return None
+    if len(base) == 1 and base.isprintable():
+        key = base
+    elif character := key_to_character(REPLACED_KEYS.get(base, base)):
+        key = character
+    elif base in NAMED_KEYS:
+        key = base
+    else:
+        return None
+    return f"{modifiers}+{key}" if plus else key
+
+
+def check_keymap(keymap: Mapping[str, str]) -> list[tuple[str, str]]:
+    """What is wrong with a keymap, as (binding id, problem): unknown ids, bad key names,
+    and two bindings on one key on one screen (where at least one of them was remapped).
+    """
+    known = binding_ids()
+    problems: list[tuple[str, str]] = []
+    for binding_id, keys in keymap.items():
+        bad = [k.strip() for k in keys.split(",") if _key(k) is None]
+        if binding_id not in known:
+            known_ids = ", ".join(sorted(known))
+            problems.append((binding_id, f"unknown binding id {binding_id!r} (known: {known_ids})"))
+        elif bad:
+            problems.append((binding_id, f"{bad[0]!r} is not a key name (like p, R, ctrl+p,"
+                                         " space, enter, f5, question_mark)"))  # fmt: skip
+    if problems:
+        return problems
+    app_bindings = _bindings(InferdeckApp)
+    reported: set[frozenset[str]] = set()
+    for screen in KEYMAP_SCREENS:
+        owners: dict[str | None, str] = {}
+        for binding_id, default in {**app_bindings, **_bindings(screen)}.items():
+            for key in keymap.get(binding_id, default).split(","):
+                other = owners.setdefault(_key(key), binding_id)
+                pair = frozenset((binding_id, other))
+                if other == binding_id or pair in reported or not pair & keymap.keys():
+                    continue
+                reported.add(pair)
+                moved, kept = (binding_id, other) if binding_id in keymap else (other, binding_id)
+                where = screen.__name__.removesuffix("Screen").lower()
+                problems.append(
+                    (moved, f"{moved} and {kept} are both on {key.strip()!r} ({where} screen)")
+                )
+    return problems
+
+
+def validate_keys(config: Config) -> None:
+    """Refuse the config's ``keys:`` at its FILE:LINE if `check_keymap` finds a problem."""
+    for binding_id, problem in check_keymap(config.keys):
+        where = config.key_lines.get(binding_id, f"{config.path}:0")
+        raise ConfigError(f"{where}: {problem}")

@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 import yaml
 
 from tui.analysis.slo import TIERS
+from tui.sources._http_auth import Credentials, CredentialsError
 
 DEFAULT_LOCATIONS = (
     Path("inferdeck.yaml"),
@@ -24,8 +25,21 @@ DEFAULT_LOCATIONS = (
 )
 
 
+THEME_NAMES = ("inferdeck-dark", "inferdeck-light", "inferdeck-high-contrast")
+"""The shipped themes, by name (`themes.THEMES` needs Textual; a test keeps the two equal)."""
+
+
 class ConfigError(Exception):
     """A configuration problem, already phrased as ``FILE:LINE: what is wrong``."""
+
+
+def check_theme(name: str, where: str = "--theme") -> str:
+    """``name`` when it is a shipped theme; else a `ConfigError` at ``where`` listing them."""
+    if name not in THEME_NAMES:
+        raise ConfigError(
+            f"{where}: unknown theme {name!r}; choose one of {', '.join(THEME_NAMES)}"
+        )
+    return name
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,12 +53,11 @@ class BackendConfig:
     token_env: str | None = None
     token_file: str | None = None
 
-    def token(self) -> str | None:
-        """The bearer token from the environment or the file, read when needed."""
-        if self.token_env:
-            return os.environ.get(self.token_env)
-        if self.token_file:
-            return Path(self.token_file).read_text(encoding="utf-8").strip()
+    @property
+    def credentials(self) -> Credentials | None:
+        """Where the bearer token comes from (read at each scrape), or None without one."""
+        if self.token_env or self.token_file:
+            return Credentials(token_env=self.token_env, token_file=self.token_file)
         return None
 
 
@@ -160,7 +173,8 @@ class Config:
     read_only: bool = False
     backends: tuple[BackendConfig, ...] = ()
     sources: SourcesConfig = field(default_factory=SourcesConfig)
-    keys: Mapping[str, str] = field(default_factory=dict)
+    keys: Mapping[str, str] = field(default_factory=dict)  # binding id -> key(s), "a,b"
+    key_lines: Mapping[str, str] = field(default_factory=dict)  # binding id -> "FILE:LINE"
     state_dir: str | None = None  # default $XDG_STATE_HOME/inferdeck
     audit_log: str | None = None  # default STATE_DIR/audit.jsonl
     runbooks_dir: str | None = None  # the operator's own runbooks, beside the shipped ones
@@ -256,7 +270,53 @@ def _backend(path: str, node: yaml.Node) -> BackendConfig:
     for required in ("name", "pool", "url"):
         if required not in fields:
             raise ConfigError(f"{_where(path, node)}: a backend needs '{required}'")
-    return BackendConfig(**fields)
+    return BackendConfig(**_credentials(path, node, fields, f"backend '{fields['name']}'"))
+
+
+_CREDENTIAL_KEYS = ("token_env", "token_file", "basic_auth_env")
+
+
+def _credentials(path: str, node: yaml.Node, fields: dict[str, Any], what: str) -> dict[str, Any]:
+    """Check a section's credentials now, so a missing secret stops inferdeck at start.
+
+    ``token_file`` is made absolute (``~`` expanded, a relative one beside the config
+    file); every configured secret must be readable. Secrets are still read again at
+    each request, so a rotated token file is picked up.
+    """
+    if fields.get("token_env") and fields.get("token_file"):
+        raise ConfigError(
+            f"{_where(path, _key_node(node, 'token_file'))}: {what}: give token_env or"
+            " token_file, not both"
+        )
+    if fields.get("token_file"):
+        fields["token_file"] = _beside_config(path, fields["token_file"])
+    for key in _CREDENTIAL_KEYS:
+        if not fields.get(key):
+            continue
+        credentials = Credentials(**{key: fields[key]})
+        try:
+            credentials.bearer_token()
+            credentials.basic_auth()
+        except CredentialsError as exc:
+            raise ConfigError(
+                f"{_where(path, _key_node(node, key))}: {what}: {key}: {exc}"
+            ) from None
+    return fields
+
+
+def _key_node(node: yaml.Node, key: str) -> yaml.Node:
+    """The node of ``key`` in a mapping node (for its line); the mapping itself if absent."""
+    if isinstance(node, yaml.MappingNode):
+        return next((k for k, _ in node.value if str(k.value) == key), node)
+    return node
+
+
+def _beside_config(path: str, value: str) -> str:
+    """``value`` as a path: ``~`` expanded, a relative one taken beside the config file."""
+    found = Path(value).expanduser()
+    if not found.is_absolute() and not path.startswith("<"):
+        found = Path(path).parent / found
+    return str(found)
 
 
 def _sequence(path: str, node: yaml.Node, key: str, item: Callable[[yaml.Node], Any]) -> tuple:
@@ -324,18 +384,18 @@ def _sources(path: str, node: yaml.Node) -> SourcesConfig:
         "sources",
         {
             "scrape": lambda n: _scrape(path, n),
-            "prometheus": lambda n: PrometheusConfig(**_section(
+            "prometheus": lambda n: PrometheusConfig(**_credentials(path, n, _section(
                 path, n, "sources.prometheus",
                 {"url": "url", "interval_s": "positive", "pool_label": "text",
                  "name_label": "text", "window": "text", "timeout_s": "positive", **_AUTH},
                 required=("url",),
-            )),
-            "alertmanager": lambda n: AlertmanagerConfig(**_section(
+            ), "sources.prometheus")),
+            "alertmanager": lambda n: AlertmanagerConfig(**_credentials(path, n, _section(
                 path, n, "sources.alertmanager",
                 {"url": "url", "interval_s": "positive", "timeout_s": "positive",
                  "ack_duration_s": "positive", **_AUTH},
                 required=("url",),
-            )),
+            ), "sources.alertmanager")),
             "nvml": lambda n: NvmlConfig(**_section(
                 path, n, "sources.nvml", {"enabled": "bool", "interval_s": "positive"}
             )),
@@ -406,6 +466,42 @@ def _tier(path: str, node: yaml.Node) -> str:
     return value
 
 
+def _same_server(url: str) -> tuple[str, str, int | None, str]:
+    """What makes two backend URLs one server: scheme, host (any case), port, path."""
+    parts = urlparse(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), port, parts.path.rstrip("/")
+
+
+def _runbooks_dir(path: str, node: yaml.Node) -> str:
+    """``runbooks_dir``, which must be a folder (a relative one is beside the config file)."""
+    value = str(_scalar(path, node, str, "runbooks_dir"))
+    folder = Path(_beside_config(path, value))
+    if not folder.is_dir():
+        raise ConfigError(
+            f"{_where(path, node)}: runbooks_dir {folder} does not exist or is not a folder"
+        )
+    return value
+
+
+def _state_dir(path: str, node: yaml.Node) -> str:
+    """``state_dir``: a folder, or one that can be created (nothing is created here)."""
+    value = str(_scalar(path, node, str, "state_dir"))
+    folder = Path(value).expanduser()
+    if folder.exists():
+        if not folder.is_dir():
+            raise ConfigError(f"{_where(path, node)}: state_dir {folder} is a file, not a folder")
+        return value
+    parent = next(p for p in folder.absolute().parents if p.exists())
+    if not parent.is_dir():
+        problem = f"{parent} is a file"
+    elif not os.access(parent, os.W_OK | os.X_OK):
+        problem = f"{parent} is not writable"
+    else:
+        return value
+    raise ConfigError(f"{_where(path, node)}: state_dir {folder} cannot be created: {problem}")
+
+
 def parse_config(text: str, path: str = "<config>") -> Config:
     """Validate YAML text into a `Config`, or raise `ConfigError` naming FILE:LINE."""
     try:
@@ -422,18 +518,35 @@ def parse_config(text: str, path: str = "<config>") -> Config:
     def backends(node: yaml.Node) -> tuple[BackendConfig, ...]:
         found = _sequence(path, node, "backends", lambda n: _backend(path, n))
         seen: set[str] = set()
+        by_url: dict[tuple[str, str, int | None, str], str] = {}
         for backend_node, backend in zip(node.value, found, strict=True):
             if backend.name in seen:
                 raise ConfigError(
                     f"{_where(path, backend_node)}: backend name '{backend.name}' is used twice"
                 )
             seen.add(backend.name)
+            # Two names for one server would count its traffic twice in the pool and fleet.
+            first = by_url.setdefault(_same_server(backend.url), backend.name)
+            if first != backend.name:
+                raise ConfigError(
+                    f"{_where(path, backend_node)}: backends '{backend.name}' and '{first}' have"
+                    f" the same url {backend.url}; each backend is one server with its own url"
+                )
         return found
+
+    key_lines: dict[str, str] = {}
 
     def keys(node: yaml.Node) -> dict[str, str]:
         if not isinstance(node, yaml.MappingNode):
             raise ConfigError(f"{_where(path, node)}: 'keys' must map binding ids to keys")
-        return {str(k.value): str(_scalar(path, v, str, str(k.value))) for k, v in node.value}
+        found: dict[str, str] = {}
+        for k, v in node.value:
+            binding_id = str(k.value)
+            if binding_id in found:
+                raise ConfigError(f"{_where(path, k)}: key '{binding_id}' is given twice")
+            found[binding_id] = str(_scalar(path, v, str, binding_id))
+            key_lines[binding_id] = _where(path, k)  # the app checks ids and key names
+        return found
 
     def history(node: yaml.Node) -> int:
         value = int(_scalar(path, node, int, "history_points"))
@@ -449,19 +562,19 @@ def parse_config(text: str, path: str = "<config>") -> Config:
             "environment": lambda n: _scalar(path, n, str, "environment"),
             "slo_tier": lambda n: _tier(path, n),
             "refresh_s": lambda n: _positive(path, n, "refresh_s"),
-            "theme": lambda n: _scalar(path, n, str, "theme"),
+            "theme": lambda n: check_theme(_scalar(path, n, str, "theme"), _where(path, n)),
             "history_points": history,
             "read_only": lambda n: _scalar(path, n, bool, "read_only"),
             "backends": backends,
             "sources": lambda n: _sources(path, n),
             "keys": keys,
-            "state_dir": lambda n: _scalar(path, n, str, "state_dir"),
+            "state_dir": lambda n: _state_dir(path, n),
             "audit_log": lambda n: _scalar(path, n, str, "audit_log"),
-            "runbooks_dir": lambda n: _scalar(path, n, str, "runbooks_dir"),
+            "runbooks_dir": lambda n: _runbooks_dir(path, n),
             "traffic": lambda n: _traffic(path, n),
         },
     )
-    return Config(path=path, **fields)
+    return Config(path=path, key_lines=key_lines, **fields)
 
 
 def load_config(path: str | os.PathLike[str]) -> Config:

@@ -18,6 +18,7 @@ from tui.config import (
     ScrapeConfig,
     SourcesConfig,
     TrafficConfig,
+    check_theme,
 )
 from tui.hub import Hub
 from tui.model import FleetSnapshot
@@ -38,7 +39,9 @@ def sources_for(config: Config, control_url: str | None = None) -> list[Source]:
     """The sources a config asks for, in the order their figures are merged."""
     sources: list[Source] = []
     if config.backends or config.scrape.gpu_exporters:
-        targets = [ScrapeTarget(b.name, b.pool, b.url, b.model) for b in config.backends]
+        targets = [
+            ScrapeTarget(b.name, b.pool, b.url, b.model, b.credentials) for b in config.backends
+        ]
         sources.append(
             ScrapeSource(
                 targets,
@@ -122,7 +125,7 @@ def demo_config(
         environment="demo",
         slo_tier=(tier or "standard").lower(),
         refresh_s=refresh,
-        theme=theme or "inferdeck-dark",
+        theme=check_theme(theme or "inferdeck-dark"),
         read_only=read_only,
         traffic=TrafficConfig(router="sim", sim_control=description["control"]),
         backends=tuple(
@@ -176,10 +179,11 @@ def run_app(
     handbook's alerts without their ``for:`` waits (the demo, where nothing waits).
     """
     from tui.analysis.alert_rules import RULES, immediate
-    from tui.app import InferdeckApp  # Textual is loaded only when a screen is wanted
+    from tui.app import InferdeckApp, validate_keys  # Textual only when a screen is wanted
     from tui.ops.alerts.local_acks import local_alerting
     from tui.ops.build import operations_for
 
+    validate_keys(config)
     sources = sources_for(config, control_url)
     router = None
     if config.traffic is not None:

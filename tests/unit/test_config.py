@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tui.config import ConfigError, load_config, parse_config
+from tui.config import THEME_NAMES, ConfigError, load_config, parse_config
 
 EXAMPLE = Path(__file__).parents[2] / "tui" / "data" / "example.yaml"
 
@@ -95,6 +96,10 @@ def test_good_config_is_typed() -> None:
             "backends:\n  - {name: a, pool: b, url: 'http://h:1', token: s3cret}\n",
             "c.yaml:2: tokens are not kept in the config file",
         ),
+        (
+            "backends:\n  - {name: a, pool: b, url: 'http://h:1', token_env: T, token_file: f}\n",
+            "c.yaml:2: backend 'a': give token_env or token_file, not both",
+        ),
         ("environment: [unclosed\n", "c.yaml:2: not valid YAML"),
         ("read_only: maybe\n", "c.yaml:1: 'read_only' must be a bool"),
         (
@@ -120,13 +125,18 @@ def test_token_comes_from_environment_or_file(
 ) -> None:
     secret = tmp_path / "token"
     secret.write_text("from-file\n")
+    monkeypatch.setenv("TOK", "from-env")  # checked when the config is loaded
     config = parse_config(
         f"backends:\n  - {{name: a, pool: p, url: 'http://h:1', token_env: TOK}}\n"
         f"  - {{name: b, pool: p, url: 'http://h:2', token_file: '{secret}'}}\n"
+        "  - {name: c, pool: p, url: 'http://h:3'}\n"
     )
-    monkeypatch.setenv("TOK", "from-env")
-    assert config.backends[0].token() == "from-env"
-    assert config.backends[1].token() == "from-file"
+    a, b, c = (backend.credentials for backend in config.backends)
+    assert a is not None and a.bearer_token() == "from-env"
+    assert b is not None and b.bearer_token() == "from-file"
+    assert c is None
+    monkeypatch.setenv("TOK", "rotated")  # and read again at each request
+    assert a.bearer_token() == "rotated"
 
 
 @settings(max_examples=200, deadline=None)
@@ -136,3 +146,78 @@ def test_arbitrary_text_is_a_config_or_a_config_error(text: str) -> None:
         parse_config(text, "fuzz.yaml")
     except ConfigError as exc:
         assert str(exc).startswith("fuzz.yaml:")
+
+
+def test_theme_names_are_the_shipped_themes() -> None:
+    from themes import THEMES  # imports Textual; tui.config must not, so it keeps a copy
+
+    assert tuple(t.name for t in THEMES) == THEME_NAMES
+
+
+def test_unknown_theme_lists_the_valid_names() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config("environment: x\ntheme: no-such-theme\n", "c.yaml")
+    assert str(info.value) == (
+        "c.yaml:2: unknown theme 'no-such-theme'; choose one of "
+        "inferdeck-dark, inferdeck-light, inferdeck-high-contrast"
+    )
+    assert parse_config("theme: inferdeck-light\n").theme == "inferdeck-light"
+
+
+def test_keys_remember_their_lines() -> None:
+    config = parse_config("environment: x\nkeys:\n  pause: space\n  quit: ctrl+q\n", "c.yaml")
+    assert dict(config.keys) == {"pause": "space", "quit": "ctrl+q"}
+    assert dict(config.key_lines) == {"pause": "c.yaml:3", "quit": "c.yaml:4"}
+
+
+def test_runbooks_dir_must_exist_beside_the_config(tmp_path: Path) -> None:
+    (tmp_path / "books").mkdir()
+    config_file = tmp_path / "c.yaml"
+    config_file.write_text("environment: x\nrunbooks_dir: books\n")
+    assert load_config(config_file).runbooks_dir == "books"
+    config_file.write_text("environment: x\nrunbooks_dir: no-books\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(config_file)
+    assert str(info.value) == (
+        f"{config_file}:2: runbooks_dir {tmp_path / 'no-books'} does not exist or is not a folder"
+    )
+
+
+def test_state_dir_that_is_a_file_or_cannot_be_created(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    fine = tmp_path / "new" / "state"
+    assert parse_config(f"state_dir: {fine}\n").state_dir == str(fine)
+    assert not fine.exists()  # checking creates nothing
+    with pytest.raises(ConfigError) as info:
+        parse_config(f"environment: x\nstate_dir: {tmp_path / 'a-file'}\n", "c.yaml")
+    assert str(info.value) == f"c.yaml:2: state_dir {tmp_path / 'a-file'} is a file, not a folder"
+    with pytest.raises(ConfigError) as info:
+        parse_config(f"state_dir: {tmp_path / 'a-file' / 'inferdeck'}\n", "c.yaml")
+    assert str(info.value) == (
+        f"c.yaml:1: state_dir {tmp_path / 'a-file' / 'inferdeck'} cannot be created:"
+        f" {tmp_path / 'a-file'} is a file"
+    )
+    if os.geteuid() != 0:  # root may write anywhere
+        with pytest.raises(ConfigError) as info:
+            parse_config(f"state_dir: {locked / 'inferdeck'}\n", "c.yaml")
+        assert str(info.value) == (
+            f"c.yaml:1: state_dir {locked / 'inferdeck'} cannot be created:"
+            f" {locked} is not writable"
+        )
+
+
+def test_backends_sharing_a_url_are_refused_naming_both() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(
+            "backends:\n"
+            "  - {name: a, pool: blue, url: 'http://h:8000'}\n"
+            "  - {name: b, pool: blue, url: 'http://h:8001'}\n"
+            "  - {name: c, pool: green, url: 'http://H:8000/'}\n",
+            "c.yaml",
+        )
+    assert str(info.value) == (
+        "c.yaml:4: backends 'c' and 'a' have the same url http://H:8000;"
+        " each backend is one server with its own url"
+    )

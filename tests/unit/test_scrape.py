@@ -433,6 +433,9 @@ BEHAVIOURS: dict[str, Handler] = {
         _response("200 OK", b"<!DOCTYPE html><html><body>nginx</body></html>", "text/html"),
         _response("200 OK", b"<html></html>", "text/html"),
     ),
+    "html-as-text": serving(
+        _response("200 OK", b"\n<!doctype html>\n<html><body>Sign in</body></html>"), OK
+    ),
     "not-found": serving(_response("404 Not Found", b"nope"), _response("404 Not Found", b"")),
     "metrics-500": serving(_response("500 Internal Server Error", b"boom"), OK),
     "health-503": serving(
@@ -472,9 +475,10 @@ async def test_bad_targets_mark_only_themselves(servers: dict[str, str]) -> None
     by_name = {b.name: b for b in got.backends or ()}
     expected = {
         "good": (Health.UP, ""),
-        "html": (Health.UNKNOWN, "unparseable metrics: line 1: "),
-        "not-found": (Health.UNKNOWN, "HTTP 404 from /metrics"),
-        "metrics-500": (Health.UNKNOWN, "HTTP 500 from /metrics"),
+        "html": (Health.DOWN, "not Prometheus metrics (text/html) from /metrics"),
+        "html-as-text": (Health.DOWN, "not Prometheus metrics (an HTML page) from /metrics"),
+        "not-found": (Health.DOWN, "HTTP 404 from /metrics"),
+        "metrics-500": (Health.DOWN, "HTTP 500 from /metrics"),
         "health-503": (Health.DOWN, "HTTP 503 from /health"),
         "partial": (Health.UNKNOWN, "truncated answer from /metrics"),
         "hang": (Health.DOWN, "timeout after 0.5s"),

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from tui.analysis.text import visible_controls
-from tui.config import Config, find_config, load_config
+from tui.config import Config, check_theme, find_config, load_config
 from tui.ops.executor import Action, Confirm, Execution, Executor, Plan, always
 from tui.ops.executor import executor_for as ops_executor_for
 
@@ -66,7 +66,7 @@ def load_dashboard_config(args: argparse.Namespace) -> Config:
     if getattr(args, "refresh", None):
         config = dataclasses.replace(config, refresh_s=args.refresh)
     if getattr(args, "theme", None):
-        config = dataclasses.replace(config, theme=args.theme)
+        config = dataclasses.replace(config, theme=check_theme(args.theme))
     s = config.sources
     if not (config.backends or s.prometheus or s.alertmanager or s.docker or s.nvml):
         raise ConfigError(f"{path}:1: nothing to watch: configure backends or a source")

@@ -25,6 +25,7 @@ from types import MappingProxyType
 from tui.analysis.rates import SampleWindow, rate
 from tui.model import Backend, Collected, Gpu, Health
 from tui.sources._dcgm import gpus_from_samples, host_of_url
+from tui.sources._http_auth import Credentials
 from tui.sources._scrape_window import Window, add_known, make_pool
 from tui.sources._vllm_names import (
     COUNTERS,
@@ -44,12 +45,16 @@ SeriesKey = tuple[str, float | None, LabelKey]  # (suffix, le, other labels)
 
 @dataclass(frozen=True, slots=True)
 class ScrapeTarget:
-    """One backend to scrape: its name, pool, base URL (``http://host:port``), model."""
+    """One backend to scrape: its name, pool, base URL (``http://host:port``), model.
+
+    ``credentials``: where its bearer token comes from, for a backend behind one.
+    """
 
     name: str
     pool: str
     url: str
     model: str = ""
+    credentials: Credentials | None = None
 
 
 @dataclass(slots=True)
@@ -115,8 +120,9 @@ class ScrapeState:
         """Record one read of a backend at time ``at``.
 
         ``metrics_text``: the ``/metrics`` body, or None when it could not be fetched.
-        ``health_ok``: True for ``/health`` 200, False for a failed health check
-        (refused, timeout, 5xx), None when not checked. ``error``: one line saying what
+        ``health_ok``: True for ``/health`` 200, False for a backend known to fail (a
+        failed health check: refused, timeout, 5xx; or ``/metrics`` answering an HTTP
+        error or a web page), None when not checked. ``error``: one line saying what
         failed (shown as the reason). Resulting health: a failed health check → DOWN;
         otherwise metrics read → UP, metrics missing or unreadable → UNKNOWN. (So pass
         ``health_ok=False`` for a refused or timed-out backend.)

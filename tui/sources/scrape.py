@@ -5,10 +5,12 @@ and all DCGM exporters concurrently, each request bounded by ``timeout_s`` in to
 just per socket operation), hands the texts to `ScrapeState` — the I/O-free core that
 keeps the sliding window and computes rates and quantiles — and returns its result.
 
-Failure policy: one bad target (refused, timeout, HTTP error, HTML or other garbage, a
-truncated body) only marks that backend DOWN or UNKNOWN with a one-line reason;
-`collect` does not raise for it, not even when every target fails — "all backends down"
-is a fact about the fleet to be shown backend by backend, not a failure of this source.
+Failure policy: one bad target only marks that backend with a one-line reason: DOWN
+when it is refused, times out, fails its health check, or answers ``/metrics`` with an
+HTTP error or a web page; UNKNOWN when the metrics it sends cannot be read (garbage, a
+truncated body). `collect` does not raise for it, not even when every target fails —
+"all backends down" is a fact about the fleet to be shown backend by backend, not a
+failure of this source.
 `collect` raises only when the source itself cannot work (it was closed).
 
 Parsing and computing run in a worker thread (``asyncio.to_thread``); `state` must only
@@ -26,6 +28,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from tui.model import Collected
+from tui.sources._http_auth import CredentialsError
 from tui.sources._scrape_core import ScrapeState, ScrapeTarget
 from tui.sources.promtext import one_line
 
@@ -47,6 +50,24 @@ class _Fetched:
     text: str | None = None
     error: str | None = None
     network: bool = False  # failed before any HTTP answer (refused, timeout, reset)
+    content_type: str = ""  # the media type, lower case, without parameters
+
+
+#: Media types that are never an exposition, whatever the body: web pages and JSON.
+NOT_METRICS_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/json"})
+
+
+def not_metrics(content_type: str, text: str) -> str | None:
+    """Why a 200 answer from ``/metrics`` is not Prometheus metrics, or None when it may be.
+
+    A login page, a proxy's error page or a web UI on the wrong port is named by its
+    media type (``text/html``), or, served as ``text/plain``, by its opening ``<``.
+    """
+    if content_type in NOT_METRICS_TYPES:
+        return f"not Prometheus metrics ({content_type})"
+    if text.lstrip()[:1] == "<":
+        return "not Prometheus metrics (an HTML page)"
+    return None
 
 
 class _BodyTooLarge(Exception):
@@ -121,11 +142,11 @@ class ScrapeSource:
             trust_env=False,
         )
 
-    async def _get(self, url: str, path: str) -> _Fetched:
-        """GET ``url`` within ``timeout_s`` overall; never raises."""
+    async def _get(self, url: str, path: str, headers: dict[str, str] | None = None) -> _Fetched:
+        """GET ``url`` (with extra ``headers``) within ``timeout_s`` overall; never raises."""
         try:
             async with asyncio.timeout(self.timeout_s):
-                async with self._client.stream("GET", url) as response:
+                async with self._client.stream("GET", url, headers=headers) as response:
                     body = bytearray()
                     async for chunk in response.aiter_bytes():
                         body += chunk
@@ -133,7 +154,10 @@ class ScrapeSource:
                             raise _BodyTooLarge
                     encoding = response.encoding or "utf-8"
                     text = body.decode(encoding, errors="replace")
-                    return _Fetched(status=response.status_code, text=text)
+                    media = response.headers.get("content-type", "").split(";")[0]
+                    return _Fetched(
+                        status=response.status_code, text=text, content_type=media.strip().lower()
+                    )
         except (TimeoutError, httpx.TimeoutException, httpx.TransportError) as exc:
             return _Fetched(error=describe_error(exc, path, self.timeout_s), network=True)
         except Exception as exc:
@@ -142,17 +166,31 @@ class ScrapeSource:
     async def _read_backend(
         self, target: ScrapeTarget
     ) -> tuple[str | None, bool | None, str | None]:
-        """Fetch ``/metrics`` and ``/health`` together → (metrics text, health ok, reason)."""
+        """Fetch ``/metrics`` and ``/health`` together → (metrics text, health ok, reason).
+
+        "Health ok" is False — the backend is DOWN — when ``/health`` fails, and also when
+        ``/metrics`` answers with an HTTP error or a page that is not metrics (a 404, a
+        login page): a server that answers so is not the vLLM this backend should be.
+        """
+        try:  # read at every scrape, so a rotated token file is picked up
+            auth = target.credentials.headers() if target.credentials is not None else {}
+        except CredentialsError as exc:  # the message names the variable or file, never a secret
+            return None, False, one_line(str(exc))
         base = target.url.rstrip("/")
         metrics, health = await asyncio.gather(
-            self._get(base + "/metrics", "/metrics"), self._get(base + "/health", "/health")
+            self._get(base + "/metrics", "/metrics", auth),
+            self._get(base + "/health", "/health", auth),
         )
         text: str | None = None
         metrics_error: str | None = metrics.error
-        if metrics.status == 200:
-            text = metrics.text
+        refused: str | None = None  # /metrics answered, but not with metrics
+        if metrics.status == 200 and metrics.text is not None:
+            refused = not_metrics(metrics.content_type, metrics.text)
+            text = metrics.text if refused is None else None
         elif metrics.status is not None:
-            metrics_error = f"HTTP {metrics.status} from /metrics"
+            refused = f"HTTP {metrics.status}"
+        if refused is not None:
+            metrics_error = f"{refused} from /metrics"
         health_ok: bool | None
         health_error: str | None = health.error
         if health.status == 200:
@@ -163,7 +201,11 @@ class ScrapeSource:
             health_ok, health_error = False, f"HTTP {health.status} from /health"
         else:
             health_ok = False
-        return text, health_ok, (health_error if health_ok is False else metrics_error)
+        if health_ok is False:
+            return text, False, health_error
+        if refused is not None:
+            return None, False, metrics_error
+        return text, health_ok, metrics_error
 
     async def _read_exporter(self, url: str) -> tuple[str | None, str | None]:
         """Fetch one DCGM exporter → (text, reason)."""
