@@ -329,13 +329,14 @@ def test_cli_show_dry_run_and_usage_errors(
 def test_resolve_keeps_each_value_one_argument() -> None:
     from tui.ops.runbooks.steps import resolve
 
-    runbook = parse(with_steps("- {name: a, run: [echo, '{x}', 'pre-{x}']}\n"))
-    values: Mapping[str, str] = {"x": "a b; rm -rf /"}
-    assert resolve("t", runbook.steps[0], values).argv == (
-        "echo",
-        "a b; rm -rf /",
-        "pre-a b; rm -rf /",
+    runbook = parse(
+        with_steps(
+            "- {name: a, run: [echo, '{x}', 'pre-{y}']}\n",
+            "  x: one\n  y: {default: b, pattern: '[a-z]+'}\n",
+        )
     )
+    values: Mapping[str, str] = {"x": "a b; rm -rf /", "y": "b"}
+    assert resolve("t", runbook.steps[0], values).argv == ("echo", "a b; rm -rf /", "pre-b")
 
 
 def test_from_config_finds_the_operators_folder_beside_the_config(tmp_path: Path) -> None:

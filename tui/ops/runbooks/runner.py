@@ -17,6 +17,7 @@ mode a check is not asked: the executor refuses it like every other step.
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
@@ -35,7 +36,7 @@ from tui.ops.runbooks.report import (
     StepPreview,
     StepReport,
 )
-from tui.ops.runbooks.steps import RunbookStep, StepOps, resolve
+from tui.ops.runbooks.steps import RunbookStep, StepOps, resolve, visible
 
 __all__ = [
     "AskCheck",
@@ -58,7 +59,8 @@ OnEvent = Callable[[RunbookEvent], None]
 
 
 def resolve_inputs(runbook: Runbook, given: Mapping[str, str]) -> dict[str, str]:
-    """Defaults overlaid with ``given``; `RunbookError` for an unknown or a missing input."""
+    """Defaults overlaid with ``given``; `RunbookError` for an unknown or a missing input,
+    or a value its input's ``pattern`` does not match (as a whole)."""
     declared = {i.name for i in runbook.inputs}
     for key in given:
         if key not in declared:
@@ -73,6 +75,11 @@ def resolve_inputs(runbook: Runbook, given: Mapping[str, str]) -> dict[str, str]
             raise RunbookError(
                 f"{runbook.path}:1: runbook '{runbook.name}' needs input"
                 f" '{spec.name}' (--input {spec.name}=VALUE)"
+            )
+        if spec.pattern is not None and re.fullmatch(spec.pattern, value) is None:
+            raise RunbookError(
+                f"{runbook.path}:1: runbook '{runbook.name}': input '{spec.name}' ="
+                f" {visible(repr(value))} does not match its pattern {spec.pattern!r}"
             )
         values[spec.name] = str(value)
     return values
