@@ -206,9 +206,10 @@ def terminal_check(stdin: TextIO | None = None, stdout: TextIO | None = None) ->
 
     async def ask(question: CheckQuestion) -> bool:
         src, out = stdin or sys.stdin, stdout or sys.stdout
-        print(
-            terminal_safe(f"CHECK [{question.index}/{question.total}] {question.prompt}"), file=out
-        )
+        first, *more = question.prompt.splitlines() or [""]
+        print(terminal_safe(f"CHECK [{question.index}/{question.total}] {first}"), file=out)
+        for line in more:
+            print("  " + terminal_safe(line), file=out)
         print("Done and confirmed? [y/N] ", end="", file=out, flush=True)
         answer = await asyncio.to_thread(src.readline)
         if not answer:

@@ -2,6 +2,8 @@
 
 Running goes step by step through the executor: each step shows its plan and asks
 first, manual checks ask the operator, and output streams into the log line by line.
+A step's question opens over the runbook list, beside the output, so what the last step
+printed stays in view while the next one asks. The run ends with one line per step.
 `x` cancels a running runbook (its current command's process group is killed).
 """
 
@@ -17,11 +19,39 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, RichLog, Static
 
 from tui.model import FleetSnapshot
-from tui.ops.executor import Plan
+from tui.ops.executor import Action, Plan
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.live import LiveScreen
 from widgets.format import safe
 from widgets.header import FleetHeader
+
+
+def readable(text: str) -> str:
+    """Text written by a person (a description, a check's question) for the screen: its
+    lines and tabs kept, every other control character shown as a control picture."""
+    return "\n".join(
+        "\t".join(safe(part) for part in line.split("\t")) for line in text.splitlines()
+    )
+
+
+class StepConfirmScreen(ConfirmScreen):
+    """The confirmation of a runbook step, over the runbook list and beside the output:
+    the operator reads what the last step printed while deciding on the next one."""
+
+    DEFAULT_CSS = """
+    StepConfirmScreen { align: left top; }
+    StepConfirmScreen > Vertical { max-width: 100%; height: 100%; max-height: 100%; }
+    """
+
+    def __init__(self, plan: Plan, width: int) -> None:
+        """``width``: the columns it may cover (the runbook list's), from the left edge."""
+        super().__init__(plan)
+        self.columns = width
+
+    def on_mount(self) -> None:
+        """Fit the dialog to the runbook list, then focus as every confirmation does."""
+        self.query_one(Vertical).styles.width = max(self.columns, 30)
+        super().on_mount()
 
 
 class RunbooksScreen(LiveScreen):
@@ -53,7 +83,11 @@ class RunbooksScreen(LiveScreen):
             yield table
             with Vertical(id="runbook-right"):
                 yield Static(id="runbook-about")
-                log = RichLog(id="runbook-log", markup=False, highlight=False, wrap=True)
+                # min_width=1: wrap at the log's own width (the default, 78, wraps wider
+                # than a narrow log and the part past its edge is never seen).
+                log = RichLog(
+                    id="runbook-log", markup=False, highlight=False, wrap=True, min_width=1
+                )
                 log.border_title = "Output"
                 yield log
         yield Footer()
@@ -103,7 +137,7 @@ class RunbooksScreen(LiveScreen):
         book = library.get(name)
         text = Text(safe(book.title), style="bold")
         if book.description:
-            text.append("\n" + safe(book.description))
+            text.append("\n" + readable(book.description))
         for i, step in enumerate(book.steps, 1):
             text.append(f"\n{i}. {safe(step.name)} [{safe(step.type)}]")
         about.update(text)
@@ -157,11 +191,19 @@ class RunbooksScreen(LiveScreen):
         library = self._library()
         self._log(f"running {name}", "bold")
 
+        async def ask(plan: Plan) -> bool:
+            width = self.query_one("#runbook-list", DataTable).region.right
+            answer: bool = await self.app.push_screen_wait(StepConfirmScreen(plan, width))
+            return answer
+
+        async def confirm(action: Action, plan: Plan) -> bool:
+            return await ask(plan)
+
         async def ask_check(question: Any) -> bool:
             title = f"Manual check {question.index}/{question.total}: {question.step}"
-            plan = Plan(title, (question.prompt, "", "Apply = done and fine; Cancel = stop here."))
-            answer: bool = await self.app.push_screen_wait(ConfirmScreen(plan))
-            return answer
+            lines = (*readable(question.prompt).splitlines(), "",
+                     "Apply = done and fine; Cancel = stop here.")  # fmt: skip
+            return await ask(Plan(title, lines))
 
         def progress(event: Any) -> None:
             if event.kind == "start":
@@ -171,8 +213,8 @@ class RunbooksScreen(LiveScreen):
             else:
                 self._log(f"  {event.outcome}: {event.text}", "bold")
 
-        confirm = self.app._confirm  # type: ignore[attr-defined]
         report = await library.run(name, {}, confirm=confirm, ask_check=ask_check,
                                    progress=progress)  # fmt: skip
-        self._log(report.summary(), "bold")
-        self.notify(safe(report.summary()), severity="information" if report.ok else "error")
+        for line in report.summary():
+            self._log(line, "bold")
+        self.notify(safe(report.verdict()), severity="information" if report.ok else "error")
