@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import RichLog, Static
 
 from tests.app.conftest import AppFactory
-from tui.config import Config
+from tui.config import BackendConfig, Config
 from tui.ops.build import operations_for
 from tui.screens.confirm import ConfirmScreen
 
@@ -91,3 +91,43 @@ async def test_output_stays_whole_and_visible_while_the_next_step_asks(
         assert "1. Say it: ok" in text and "2. Then this: ok" in text
         assert "3. Fail: failed (exit status 1)" in text
         assert "aaa-talk stopped at step 3 'Fail': exit status 1" in text
+
+
+async def test_a_runbook_that_targets_a_backend_asks_which(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    from tui.screens.runbooks import BackendPicker
+
+    configured = (
+        BackendConfig("blue-0", "blue", "http://10.9.0.1:8000"),
+        BackendConfig("blue-1", "blue", "http://10.9.0.2:8000/"),
+    )
+    config = Config(path=None, environment="demo", state_dir=str(tmp_path), backends=configured)
+    app, _ = make_app(seconds=5)
+    app.ops = operations_for(config)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await app.hub.poll_once()
+        await pilot.pause()
+        assert app.latest is not None and len(app.latest.backends) > 1
+        await pilot.press("6")
+        await pilot.pause()
+        runbooks = app.screen
+        table = runbooks.query_one("#runbook-list")
+        table.move_cursor(row=table.get_row_index("high-latency"))  # type: ignore[attr-defined]
+        await pilot.pause()
+        await pilot.press("d")
+        await pilot.pause()
+        assert isinstance(app.screen, BackendPicker)
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        log = runbooks.query_one("#runbook-log", RichLog)
+        text = "\n".join(strip.text for strip in log.lines)
+        assert "$1=http://10.9.0.2:8000" in text, text  # the configured URL, no trailing /
+
+        table.move_cursor(row=table.get_row_index("llm-down"))  # type: ignore[attr-defined]
+        await pilot.press("d")
+        await pilot.pause()
+        await pilot.press("enter")  # the first backend: the demo has no containers
+        await pilot.pause()
+        text = "\n".join(strip.text for strip in log.lines)
+        assert "not run: runbook 'llm-down' needs {backend.container}" in text, text

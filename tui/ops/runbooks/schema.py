@@ -9,7 +9,9 @@ What a command receives (argv elements, a script's ``args``, ``env`` values, ``c
 holds a placeholder only as the *whole* value — ``[ls, "{dir}"]`` — unless every
 placeholder inside a longer value belongs to an input that declares a ``pattern`` (a
 regular expression its whole value must match, checked before anything runs):
-``[curl, "http://{host}:8000/health"]`` with ``host: {pattern: "[a-z0-9.-]+"}``. A shell
+``[curl, "http://{host}:8000/health"]`` with ``host: {pattern: "[a-z0-9.-]+"}``. The
+context placeholders (``{backend.url}``…, `tui.ops.runbooks.context`) have patterns of
+their own, so ``"{backend.url}/health"`` is fine. A shell
 string never holds a placeholder: it gets inputs as ``"$1"``… (``args:``) or environment
 variables (``env:``); and no placeholder, whole or not, may be the code an interpreter runs
 (``bash -c``, ``python3 -c``, ``su -c``, ``env -S``, ``perl -e``…).
@@ -26,6 +28,7 @@ from typing import Any
 import yaml
 
 from tui.config import ConfigError, _positive, _scalar, _sequence, _url, _where
+from tui.ops.runbooks.context import CONTEXT
 from tui.ops.runbooks.model import (
     CONTAINER_ACTIONS,
     DEFAULT_TIMEOUT_S,
@@ -442,7 +445,10 @@ def _runbook(path: str, fields: dict[str, yaml.Node]) -> Runbook:
             f"severity must be critical, warning or info, not {severity!r}",
         )
     inputs = _inputs(path, fields["inputs"]) if "inputs" in fields else ()
-    known: Known = {i.name: i.pattern is not None for i in inputs}
+    known: Known = {
+        **dict.fromkeys(CONTEXT, True),  # each checked against its own pattern
+        **{i.name: i.pattern is not None for i in inputs},
+    }
     steps_node = fields["steps"]
     steps: tuple[Step, ...] = _sequence(path, steps_node, "steps", lambda n: _step(path, n, known))
     if not steps:
