@@ -214,8 +214,9 @@ def _show(runbook: Runbook, catalog: Catalog) -> None:
 
 
 def _dry_run(runbooks: Runbooks, runbook: Runbook, inputs: dict[str, str]) -> None:
+    previews = runbooks.dry_run(runbook, inputs)  # an unknown target refuses before output
     print(terminal_safe(f"dry run of {runbook.name} — nothing will run"))
-    for preview in runbooks.dry_run(runbook, inputs):
+    for preview in previews:
         danger = " (dangerous: asks for the target's name)" if preview.dangerous else ""
         print(terminal_safe(f"{preview.index}. {preview.name} [{preview.type}]{danger}"))
         for line in preview.lines:
