@@ -13,9 +13,12 @@ from typing import Any
 import pytest
 
 from tui.commands.runbook import add_runbook_arguments, run_runbook
+from tui.config import load_config
+from tui.model import Container
 from tui.ops.audit import AuditLog
 from tui.ops.executor import ActionResult, Executor, Plan, Progress
 from tui.ops.runbooks.catalog import SHIPPED_DIR, from_runbooks, load_catalog
+from tui.ops.runbooks.context import RunContext
 from tui.ops.runbooks.model import RunSpec, StepType
 from tui.ops.runbooks.placeholders import (
     PlaceholderError,
@@ -91,7 +94,8 @@ ERRORS = [
     ("shell key on check", with_steps("- name: a\n  check: ok\n  env: {A: b}\n"), 7, "only for run steps"),
     ("bad env name", with_steps("- name: a\n  run: [ls]\n  env: {'1A': b}\n"), 7, "not valid"),
     ("unknown placeholder", with_steps("- name: a\n  run: [echo, '{nope}']\n"), 6, "unknown placeholder {nope}"),
-    ("bad placeholder", with_steps("- name: a\n  run: [echo, '{x.y}']\n"), 6, "bad placeholder"),
+    ("unknown dotted placeholder", with_steps("- name: a\n  run: [echo, '{x.y}']\n"), 6, "unknown placeholder {x.y}"),
+    ("bad placeholder", with_steps("- name: a\n  run: [echo, '{x!r}']\n"), 6, "bad placeholder"),
     ("lone brace", with_steps("- name: a\n  run: [echo, 'a{b']\n"), 6, "bad placeholder"),
     ("placeholder in shell string", with_steps("- name: a\n  shell: true\n  run: 'echo {x}'\n"), 7, "{x} inside a shell string"),
     ("placeholder in sh -c", with_steps("- name: a\n  run: [bash, -ec, 'echo {x}']\n"), 6, "shell's -c script"),
@@ -181,7 +185,19 @@ def test_every_shipped_runbook_loads_and_dry_runs(tmp_path: Path) -> None:
     assert not catalog.errors
     assert {"service-start", "diagnosis", "gpu-memory", "high-latency", "llm-down",
             "blue-green-deploy", "rollback"} <= set(catalog.names())  # fmt: skip
-    runbooks = Runbooks(executor(tmp_path), catalog)
+    config = load_config(
+        write(
+            tmp_path,
+            "c.yaml",
+            """\
+            backends: [{name: b, pool: blue, url: "http://10.0.0.1:8000", model: m}]
+            sources: {prometheus: {url: "http://10.0.0.2:9090"}}
+            traffic: {router: sim, sim_control: "http://127.0.0.1:1"}
+            """,
+        )
+    )
+    context = RunContext(config, lambda: [Container(name="llm-b", id="x")])
+    runbooks = Runbooks(executor(tmp_path), catalog, context=context)
     for name in catalog.names():
         previews = runbooks.dry_run(name)
         assert len(previews) == len(runbooks.get(name).steps)
@@ -315,8 +331,12 @@ def test_cli_show_dry_run_and_usage_errors(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
     assert run_runbook(cli(["show", "llm-down"])) == 0
-    assert "restart container {container}" in capsys.readouterr().out
-    assert run_runbook(cli(["run", "llm-down", "--dry-run", "--input", "container=v$(id)"])) == 0
+    assert "restart container {backend.container}" in capsys.readouterr().out
+    given = ["--input", "backend.url=http://h:1", "--input", "backend.container=c"]
+    assert (
+        run_runbook(cli(["run", "gpu-memory", "--dry-run", *given, "--input", "service=v$(id)"]))
+        == 0
+    )
     out = capsys.readouterr().out
     assert "nothing will run" in out and "v$(id)" in out
     assert run_runbook(cli(["run", "nope", "--dry-run"])) == 2
@@ -329,13 +349,14 @@ def test_cli_show_dry_run_and_usage_errors(
 def test_resolve_keeps_each_value_one_argument() -> None:
     from tui.ops.runbooks.steps import resolve
 
-    runbook = parse(with_steps("- {name: a, run: [echo, '{x}', 'pre-{x}']}\n"))
-    values: Mapping[str, str] = {"x": "a b; rm -rf /"}
-    assert resolve("t", runbook.steps[0], values).argv == (
-        "echo",
-        "a b; rm -rf /",
-        "pre-a b; rm -rf /",
+    runbook = parse(
+        with_steps(
+            "- {name: a, run: [echo, '{x}', 'pre-{y}']}\n",
+            "  x: one\n  y: {default: b, pattern: '[a-z]+'}\n",
+        )
     )
+    values: Mapping[str, str] = {"x": "a b; rm -rf /", "y": "b"}
+    assert resolve("t", runbook.steps[0], values).argv == ("echo", "a b; rm -rf /", "pre-b")
 
 
 def test_from_config_finds_the_operators_folder_beside_the_config(tmp_path: Path) -> None:

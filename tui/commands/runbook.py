@@ -1,11 +1,13 @@
-"""``inferdeck runbook list | show NAME | run NAME [--dry-run] [--input KEY=VALUE ...]``.
+"""``inferdeck runbook list | show NAME | run NAME [--dry-run] [--backend NAME] [--input K=V]``.
 
 Without a config only the shipped runbooks are offered; with one, the operator's folder
 (``runbooks_dir``, relative to the config file) adds to and overrides them. ``run``
 goes through the executor (audit log, read-only from ``--read-only`` or the config)
 and asks on the terminal before each step unless ``--yes``. A manual ``check`` step is
 always asked: ``--yes`` confirms plans, never a person's check (without a terminal the
-answer is no, and the runbook stops there). Exit status: 0 every step ok (or a dry
+answer is no, and the runbook stops there). A runbook that targets a backend
+(``{backend.url}``…) takes it from ``--backend NAME`` (or ``--input backend=NAME``), or the
+config's only backend; see `tui.ops.runbooks.context`. Exit status: 0 every step ok (or a dry
 run), 1 a step failed, was refused or cancelled, 2 usage, config or runbook errors.
 """
 
@@ -31,6 +33,7 @@ from tui.commands.common import (
 )
 from tui.config import ConfigError
 from tui.ops.executor import always
+from tui.ops.runbooks import context as run_context
 from tui.ops.runbooks.catalog import Catalog, load_catalog, operator_dir
 from tui.ops.runbooks.config_ops import ops_from_config
 from tui.ops.runbooks.model import (
@@ -69,7 +72,14 @@ def add_runbook_arguments(
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="set an input (repeatable); the value is one argument, never shell code",
+        help="set an input (repeatable); the value is one argument, never shell code;"
+        " also a context value outright (backend.container=NAME)",
+    )
+    run.add_argument(
+        "--backend",
+        metavar="NAME",
+        help="the backend the runbook targets ({backend.url}, {backend.container}...);"
+        " needed when the config has several",
     )
     for sub in (listing, show, run):
         if common is not None:
@@ -100,12 +110,19 @@ def run_runbook(args: argparse.Namespace) -> int:
             return EXIT_USAGE if catalog.errors else EXIT_OK
         if catalog.errors:
             return EXIT_USAGE
-        runbooks = Runbooks(executor_for(config, args), catalog, ops=ops_from_config(config))
+        runbooks = Runbooks(
+            executor_for(config, args),
+            catalog,
+            ops=ops_from_config(config),
+            context=run_context.RunContext(config, run_context.docker_containers(config)),
+        )
         runbook = runbooks.get(args.name)
         if command == "show":
             _show(runbook, catalog)
             return EXIT_OK
         inputs = parse_inputs(getattr(args, "input", []) or [])
+        if getattr(args, "backend", None):
+            inputs[run_context.BACKEND_KEY] = args.backend
         if getattr(args, "dry_run", False):
             _dry_run(runbooks, runbook, inputs)
             return EXIT_OK
@@ -181,6 +198,10 @@ def _show(runbook: Runbook, catalog: Catalog) -> None:
             out.append(
                 f"  {spec.name} {default}" + (f"  — {spec.description}" if spec.description else "")
             )
+    used = run_context.context_used(runbook)
+    if used:
+        out.append("from the config and the selected backend (--backend NAME):")
+        out += [f"  {{{name}}}  — {run_context.CONTEXT[name].description}" for name in used]
     out.append("steps:")
     for i, step in enumerate(runbook.steps, 1):
         flags = f"timeout {step.timeout_s:g}s" + (
@@ -193,8 +214,9 @@ def _show(runbook: Runbook, catalog: Catalog) -> None:
 
 
 def _dry_run(runbooks: Runbooks, runbook: Runbook, inputs: dict[str, str]) -> None:
+    previews = runbooks.dry_run(runbook, inputs)  # an unknown target refuses before output
     print(terminal_safe(f"dry run of {runbook.name} — nothing will run"))
-    for preview in runbooks.dry_run(runbook, inputs):
+    for preview in previews:
         danger = " (dangerous: asks for the target's name)" if preview.dangerous else ""
         print(terminal_safe(f"{preview.index}. {preview.name} [{preview.type}]{danger}"))
         for line in preview.lines:
@@ -206,9 +228,10 @@ def terminal_check(stdin: TextIO | None = None, stdout: TextIO | None = None) ->
 
     async def ask(question: CheckQuestion) -> bool:
         src, out = stdin or sys.stdin, stdout or sys.stdout
-        print(
-            terminal_safe(f"CHECK [{question.index}/{question.total}] {question.prompt}"), file=out
-        )
+        first, *more = question.prompt.splitlines() or [""]
+        print(terminal_safe(f"CHECK [{question.index}/{question.total}] {first}"), file=out)
+        for line in more:
+            print("  " + terminal_safe(line), file=out)
         print("Done and confirmed? [y/N] ", end="", file=out, flush=True)
         answer = await asyncio.to_thread(src.readline)
         if not answer:

@@ -2,11 +2,14 @@
 
 Running goes step by step through the executor: each step shows its plan and asks
 first, manual checks ask the operator, and output streams into the log line by line.
+A step's question opens over the runbook list, beside the output, so what the last step
+printed stays in view while the next one asks. The run ends with one line per step.
 `x` cancels a running runbook (its current command's process group is killed).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
@@ -14,14 +17,87 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, RichLog, Static
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Footer, OptionList, RichLog, Static
+from textual.widgets.option_list import Option
 
-from tui.model import FleetSnapshot
-from tui.ops.executor import Plan
+from tui.model import Backend, FleetSnapshot
+from tui.ops.executor import Action, Plan
+from tui.ops.runbooks.context import BACKEND_KEY
+from tui.ops.runbooks.model import RunbookError
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.live import LiveScreen
 from widgets.format import safe
 from widgets.header import FleetHeader
+
+
+def readable(text: str) -> str:
+    """Text written by a person (a description, a check's question) for the screen: its
+    lines and tabs kept, every other control character shown as a control picture."""
+    return "\n".join(
+        "\t".join(safe(part) for part in line.split("\t")) for line in text.splitlines()
+    )
+
+
+class StepConfirmScreen(ConfirmScreen):
+    """The confirmation of a runbook step, over the runbook list and beside the output:
+    the operator reads what the last step printed while deciding on the next one."""
+
+    DEFAULT_CSS = """
+    StepConfirmScreen { align: left top; }
+    StepConfirmScreen > Vertical { max-width: 100%; height: 100%; max-height: 100%; }
+    """
+
+    def __init__(self, plan: Plan, width: int) -> None:
+        """``width``: the columns it may cover (the runbook list's), from the left edge."""
+        super().__init__(plan)
+        self.columns = width
+
+    def on_mount(self) -> None:
+        """Fit the dialog to the runbook list, then focus as every confirmation does."""
+        self.query_one(Vertical).styles.width = max(self.columns, 30)
+        super().on_mount()
+
+
+class BackendPicker(ModalScreen[str | None]):
+    """Which backend a runbook targets, when the fleet has several: enter picks, esc cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="backend-picker-cancel")]
+    DEFAULT_CSS = """
+    BackendPicker { align: center middle; }
+    BackendPicker > Vertical { width: 80%; max-width: 100; height: auto; max-height: 80%;
+                               border: thick $primary; background: $surface; padding: 1 2; }
+    BackendPicker OptionList { height: auto; max-height: 20; }
+    """
+
+    def __init__(self, runbook: str, backends: list[Backend]) -> None:
+        """``backends``: the choices, from the config and the fleet as last seen."""
+        super().__init__()
+        self.runbook, self.backends = runbook, backends
+
+    def compose(self) -> ComposeResult:
+        """The question and one line per backend: name, pool, URL, container."""
+        with Vertical():
+            yield Static(Text(f"Run {safe(self.runbook)} on which backend?", style="bold"))
+            yield OptionList(
+                *(
+                    Option(
+                        Text(safe(f"{b.name:<16} {b.pool:<8} {b.url}")
+                             + (f"  [{safe(b.container)}]" if b.container else "")),
+                        id=b.name,
+                    )
+                    for b in self.backends
+                ),
+                id="backend-choices",
+            )  # fmt: skip
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        """Enter on a backend picks it."""
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        """Escape: no backend, nothing runs."""
+        self.dismiss(None)
 
 
 class RunbooksScreen(LiveScreen):
@@ -53,7 +129,11 @@ class RunbooksScreen(LiveScreen):
             yield table
             with Vertical(id="runbook-right"):
                 yield Static(id="runbook-about")
-                log = RichLog(id="runbook-log", markup=False, highlight=False, wrap=True)
+                # min_width=1: wrap at the log's own width (the default, 78, wraps wider
+                # than a narrow log and the part past its edge is never seen).
+                log = RichLog(
+                    id="runbook-log", markup=False, highlight=False, wrap=True, min_width=1
+                )
                 log.border_title = "Output"
                 yield log
         yield Footer()
@@ -103,7 +183,7 @@ class RunbooksScreen(LiveScreen):
         book = library.get(name)
         text = Text(safe(book.title), style="bold")
         if book.description:
-            text.append("\n" + safe(book.description))
+            text.append("\n" + readable(book.description))
         for i, step in enumerate(book.steps, 1):
             text.append(f"\n{i}. {safe(step.name)} [{safe(step.type)}]")
         about.update(text)
@@ -124,16 +204,44 @@ class RunbooksScreen(LiveScreen):
 
     # --- actions -------------------------------------------------------------------------
 
+    def _fleet(self) -> tuple[Backend, ...]:
+        latest = getattr(self.app, "latest", None)
+        return tuple(latest.backends) if latest is not None else ()
+
+    def _with_backend(self, name: str, then: Callable[[dict[str, str]], object]) -> None:
+        """Call ``then`` with the run's inputs: the backend picked first when the runbook
+        targets one (``{backend.url}``…) and the fleet has several to choose from."""
+        library = self._library()
+        backends = library.context.backends(self._fleet())
+        if not library.targets_a_backend(name) or len(backends) < 2:
+            then({})
+            return
+
+        def picked(choice: str | None) -> None:
+            if choice is not None:
+                then({BACKEND_KEY: choice})
+
+        self.app.push_screen(BackendPicker(name, backends), picked)
+
     def action_dry_run(self) -> None:
         """Show what every step would do, with the inputs' defaults; run nothing."""
         library, name = self._library(), self._selected()
         if library is None or name is None:
             return
-        self._log(f"dry run of {name} — nothing will run", "bold")
-        for preview in library.dry_run(name, {}):
-            self._log(f"{preview.index}. {preview.title}")
-            for line in preview.lines:
-                self._log(f"   {line}")
+
+        def show(given: dict[str, str]) -> None:
+            try:
+                previews = library.dry_run(name, given, fleet=self._fleet())
+            except RunbookError as exc:
+                self._refused(exc)
+                return
+            self._log(f"dry run of {name} — nothing will run", "bold")
+            for preview in previews:
+                self._log(f"{preview.index}. {preview.title}")
+                for line in preview.lines:
+                    self._log(f"   {line}")
+
+        self._with_backend(name, show)
 
     def action_run_runbook(self) -> None:
         """Run the selected runbook step by step."""
@@ -143,7 +251,12 @@ class RunbooksScreen(LiveScreen):
         if library.running:
             self.notify(f"{library.running} is running; x cancels it", severity="warning")
             return
-        self._run(name)
+        self._with_backend(name, lambda given: self._run(name, given))
+
+    def _refused(self, exc: Exception) -> None:
+        """A run that cannot start (an unknown target, a bad input): said in one line."""
+        self._log(f"not run: {exc}", "bold")
+        self.notify(safe(str(exc)), title="runbook not run", severity="error")
 
     def action_cancel_runbook(self) -> None:
         """Cancel the running runbook."""
@@ -153,15 +266,22 @@ class RunbooksScreen(LiveScreen):
             self._log("cancel requested", "bold")
 
     @work(group="runbook", exclusive=True, exit_on_error=False)
-    async def _run(self, name: str) -> None:
+    async def _run(self, name: str, given: dict[str, str]) -> None:
         library = self._library()
-        self._log(f"running {name}", "bold")
+
+        async def ask(plan: Plan) -> bool:
+            width = self.query_one("#runbook-list", DataTable).region.right
+            answer: bool = await self.app.push_screen_wait(StepConfirmScreen(plan, width))
+            return answer
+
+        async def confirm(action: Action, plan: Plan) -> bool:
+            return await ask(plan)
 
         async def ask_check(question: Any) -> bool:
             title = f"Manual check {question.index}/{question.total}: {question.step}"
-            plan = Plan(title, (question.prompt, "", "Apply = done and fine; Cancel = stop here."))
-            answer: bool = await self.app.push_screen_wait(ConfirmScreen(plan))
-            return answer
+            lines = (*readable(question.prompt).splitlines(), "",
+                     "Apply = done and fine; Cancel = stop here.")  # fmt: skip
+            return await ask(Plan(title, lines))
 
         def progress(event: Any) -> None:
             if event.kind == "start":
@@ -171,8 +291,13 @@ class RunbooksScreen(LiveScreen):
             else:
                 self._log(f"  {event.outcome}: {event.text}", "bold")
 
-        confirm = self.app._confirm  # type: ignore[attr-defined]
-        report = await library.run(name, {}, confirm=confirm, ask_check=ask_check,
-                                   progress=progress)  # fmt: skip
-        self._log(report.summary(), "bold")
-        self.notify(safe(report.summary()), severity="information" if report.ok else "error")
+        self._log(f"running {name}" + (f" on {given[BACKEND_KEY]}" if given else ""), "bold")
+        try:
+            report = await library.run(name, given, confirm=confirm, ask_check=ask_check,
+                                       progress=progress, fleet=self._fleet())  # fmt: skip
+        except RunbookError as exc:  # raised before the first step: nothing ran
+            self._refused(exc)
+            return
+        for line in report.summary():
+            self._log(line, "bold")
+        self.notify(safe(report.verdict()), severity="information" if report.ok else "error")

@@ -37,16 +37,23 @@ CONTAINER_ACTIONS = ("restart", "stop", "start")
 
 @dataclass(frozen=True, slots=True)
 class InputSpec:
-    """A named parameter; ``default`` None means the operator must give it."""
+    """A named parameter; ``default`` None means the operator must give it.
+
+    ``pattern`` (a regular expression the whole value must match) lets the input stand
+    inside a longer command argument (``"http://{host}:8000"``); without one it may only
+    be a whole argument. Its value is checked before the first step runs.
+    """
 
     name: str
     default: str | None = None
     description: str = ""
+    pattern: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class RunSpec:
-    """A command: ``argv`` (placeholders allowed per element), or a ``script`` for sh -c."""
+    """A command: ``argv`` (placeholders as whole elements, or patterned inputs inside one),
+    or a ``script`` for sh -c."""
 
     argv: tuple[str, ...] = ()
     script: str | None = None  # with shell: true; inputs arrive as "$1".. (args) or env

@@ -1,9 +1,11 @@
 """``{input}`` placeholders in runbook values: parsing, checking and substitution.
 
-A placeholder is ``{name}`` where ``name`` is a declared input (a Python identifier);
-``{{`` and ``}}`` are literal braces. Anything else with a brace (``{a.b}``, ``{x!r}``,
-``{ x }``, a lone ``{``) is a bad placeholder. Substitution only ever produces one string
-from one string: an argv element stays exactly one argv element, whatever the value holds.
+A placeholder is ``{name}`` where ``name`` is a declared input (a Python identifier), or
+``{group.field}``, one of the context placeholders the runner fills from the config and
+the selected backend (`tui.ops.runbooks.context`); ``{{`` and ``}}`` are literal braces.
+Anything else with a brace (``{x!r}``, ``{ x }``, a lone ``{``) is a bad placeholder.
+Substitution only ever produces one string from one string: an argv element stays
+exactly one argv element, whatever the value holds.
 A shell script (``shell: true``) is never substituted; `shell_placeholders` finds the
 ``{name}`` tokens that would wrongly expect it, so loading can refuse them.
 """
@@ -13,8 +15,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-_IN_SHELL = re.compile(r"(?<!\$)\{[A-Za-z_][A-Za-z0-9_]*\}")
-_TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}|[{}]")
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?"
+_IN_SHELL = re.compile(rf"(?<!\$)\{{{_NAME}\}}")
+_TOKEN = re.compile(rf"\{{\{{|\}}\}}|\{{({_NAME})\}}|[{{}}]")
 
 
 class PlaceholderError(ValueError):
@@ -42,9 +45,11 @@ def check(text: str, known: Mapping[str, object] | set[str] | frozenset[str]) ->
     names = placeholders(text)
     for name in names:
         if name not in known:
-            declared = ", ".join(sorted(known)) or "none"
+            inputs = ", ".join(sorted(k for k in known if "." not in k)) or "none"
+            context = ", ".join(sorted(k for k in known if "." in k))
             raise PlaceholderError(
-                f"unknown placeholder {{{name}}} in {text!r} (declared inputs: {declared})"
+                f"unknown placeholder {{{name}}} in {text!r} (declared inputs: {inputs}"
+                + (f"; context: {context})" if context else ")")
             )
     return names
 

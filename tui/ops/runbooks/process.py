@@ -32,8 +32,15 @@ _TERM_GRACE_S = 2.0  # between TERM and KILL
 
 
 def clean(text: str) -> str:
-    """One line made safe for a terminal: escape sequences and control characters removed."""
-    return _CONTROL.sub("", text.rstrip("\r\n"))
+    """One line made safe for a terminal: escape sequences and control characters removed.
+
+    A carriage return (a progress meter redrawing itself) keeps what a terminal would
+    show: the text after the last one.
+    """
+    text = text.rstrip("\r\n")
+    if "\r" in text:
+        text = text.rsplit("\r", 1)[1]
+    return _CONTROL.sub("", text)
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,18 +63,27 @@ class RunbookReport:
         )
 
     def summary(self) -> list[str]:
-        """One line per step, then the verdict."""
-        lines = [
-            f"{s.index}. {s.name}: {s.outcome.value}"
-            + (" (continued)" if s.continued else "")
-            + (f" — {s.message}" if s.message else "")
-            for s in self.steps
-        ]
-        if self.stopped_at is not None:
-            lines.append(f"stopped at '{self.stopped_at}': {self.reason}")
-        else:
-            lines.append("all steps ok" if self.ok else "finished, with refused steps")
+        """One line per step — number, name, outcome, and why when it did not go well —
+        then the `verdict`: ``3. Restart: refused (read-only: --read-only)``."""
+        lines = []
+        for s in self.steps:
+            line = f"{s.index}. {s.name}: {s.outcome.value}" + (", went on" if s.continued else "")
+            if s.outcome not in (StepOutcome.OK, StepOutcome.SKIPPED) and s.message:
+                line += f" ({s.message})"
+            lines.append(line)
+        lines.append(self.verdict())
         return lines
+
+    def verdict(self) -> str:
+        """The run in one line: where and why it stopped, or that it finished."""
+        if self.stopped_at is not None:
+            where = next((s.index for s in self.steps if s.name == self.stopped_at), None)
+            step = f"step {where} '{self.stopped_at}'" if where else f"'{self.stopped_at}'"
+            return f"{self.runbook} stopped at {step}: {self.reason}"
+        if self.ok:
+            return f"{self.runbook}: all {len(self.steps)} steps ok"
+        failed = sum(s.outcome is not StepOutcome.OK for s in self.steps)
+        return f"{self.runbook}: finished, {failed} of {len(self.steps)} steps not ok"
 
 
 @dataclass(frozen=True, slots=True)

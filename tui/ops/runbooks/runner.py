@@ -17,14 +17,23 @@ mode a check is not asked: the executor refuses it like every other step.
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from tui.config import Config
+from tui.model import Backend
 from tui.ops.executor import Action, Confirm, Executor, Outcome, Plan
 from tui.ops.runbooks.catalog import Catalog, CatalogEntry, load_catalog, operator_dir
 from tui.ops.runbooks.config_ops import ops_from_config
+from tui.ops.runbooks.context import (
+    BACKEND_KEY,
+    CONTEXT,
+    RunContext,
+    context_used,
+    docker_containers,
+)
 from tui.ops.runbooks.model import Runbook, RunbookError, StepType
 from tui.ops.runbooks.report import (
     OUTPUT_TAIL,
@@ -35,7 +44,7 @@ from tui.ops.runbooks.report import (
     StepPreview,
     StepReport,
 )
-from tui.ops.runbooks.steps import RunbookStep, StepOps, resolve
+from tui.ops.runbooks.steps import RunbookStep, StepOps, resolve, visible
 
 __all__ = [
     "AskCheck",
@@ -58,10 +67,16 @@ OnEvent = Callable[[RunbookEvent], None]
 
 
 def resolve_inputs(runbook: Runbook, given: Mapping[str, str]) -> dict[str, str]:
-    """Defaults overlaid with ``given``; `RunbookError` for an unknown or a missing input."""
+    """Defaults overlaid with ``given``; `RunbookError` for an unknown or a missing input,
+    or a value its input's ``pattern`` does not match (as a whole).
+
+    ``given`` may also hold the backend to target (``backend``) and context values given
+    outright (``backend.container``…): `RunContext.values` takes those; they are not
+    returned here.
+    """
     declared = {i.name for i in runbook.inputs}
     for key in given:
-        if key not in declared:
+        if key not in declared and key not in CONTEXT and key != BACKEND_KEY:
             known = ", ".join(sorted(declared)) or "none"
             raise RunbookError(
                 f"{runbook.path}:1: runbook '{runbook.name}' has no input '{key}' (inputs: {known})"
@@ -73,6 +88,11 @@ def resolve_inputs(runbook: Runbook, given: Mapping[str, str]) -> dict[str, str]
             raise RunbookError(
                 f"{runbook.path}:1: runbook '{runbook.name}' needs input"
                 f" '{spec.name}' (--input {spec.name}=VALUE)"
+            )
+        if spec.pattern is not None and re.fullmatch(spec.pattern, value) is None:
+            raise RunbookError(
+                f"{runbook.path}:1: runbook '{runbook.name}': input '{spec.name}' ="
+                f" {visible(repr(value))} does not match its pattern {spec.pattern!r}"
             )
         values[spec.name] = str(value)
     return values
@@ -90,12 +110,20 @@ class Runbooks:
     """The runbook catalogue plus a runner bound to one executor; one run at a time."""
 
     def __init__(
-        self, executor: Executor, catalog: Catalog | None = None, *, ops: StepOps | None = None
+        self,
+        executor: Executor,
+        catalog: Catalog | None = None,
+        *,
+        ops: StepOps | None = None,
+        context: RunContext | None = None,
     ) -> None:
-        """``ops`` builds container and traffic actions (None: those steps fail, saying why)."""
+        """``ops`` builds container and traffic actions (None: those steps fail, saying why);
+        ``context`` fills ``{backend.url}`` and the other context placeholders (None: each
+        one a runbook uses refuses the run, since nothing is known)."""
         self.executor = executor
         self.catalog = catalog if catalog is not None else load_catalog()
         self.ops = ops
+        self.context = context if context is not None else RunContext()
         self._cancel = threading.Event()
         self._cancelled: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -110,7 +138,12 @@ class Runbooks:
         config's docker source and traffic router
         (`tui.ops.runbooks.config_ops.ops_from_config`)."""
         catalog = load_catalog(operator_dir(config))
-        return cls(executor, catalog, ops=ops if ops is not None else ops_from_config(config))
+        return cls(
+            executor,
+            catalog,
+            ops=ops if ops is not None else ops_from_config(config),
+            context=RunContext(config, docker_containers(config)),
+        )
 
     # -- the catalogue -------------------------------------------------------------------
 
@@ -133,11 +166,25 @@ class Runbooks:
 
     # -- preparing -----------------------------------------------------------------------
 
+    def targets_a_backend(self, runbook: Runbook | str) -> bool:
+        """True when the runbook uses ``{backend.*}``: a run needs a backend chosen."""
+        book = self.get(runbook) if isinstance(runbook, str) else runbook
+        return any(name.startswith("backend.") for name in context_used(book))
+
     def prepare(
-        self, runbook: Runbook, given: Mapping[str, str] | None = None
+        self,
+        runbook: Runbook,
+        given: Mapping[str, str] | None = None,
+        *,
+        fleet: Sequence[Backend] = (),
     ) -> list[RunbookStep]:
-        """Every step resolved with the inputs; a bad input fails here, before anything runs."""
-        values = resolve_inputs(runbook, given or {})
+        """Every step resolved with the inputs and the context (see
+        `tui.ops.runbooks.context`); a bad input or an unknown context value fails here,
+        before anything runs. ``fleet``: the backends as last seen (the TUI's snapshot)."""
+        given = given or {}
+        values = resolve_inputs(runbook, given)
+        backend = given.get(BACKEND_KEY) if runbook.input(BACKEND_KEY) is None else None
+        values.update(self.context.values(runbook, backend=backend, given=given, fleet=fleet))
         total = len(runbook.steps)
         return [
             RunbookStep(
@@ -153,12 +200,16 @@ class Runbooks:
         ]
 
     def dry_run(
-        self, runbook: Runbook | str, given: Mapping[str, str] | None = None
+        self,
+        runbook: Runbook | str,
+        given: Mapping[str, str] | None = None,
+        *,
+        fleet: Sequence[Backend] = (),
     ) -> list[StepPreview]:
         """What every step would do — exact argv, probe, action plans — running nothing."""
         book = self.get(runbook) if isinstance(runbook, str) else runbook
         previews = []
-        for action in self.prepare(book, given):
+        for action in self.prepare(book, given, fleet=fleet):
             title, lines, inner = action.describe()
             previews.append(
                 StepPreview(
@@ -189,13 +240,15 @@ class Runbooks:
         confirm: Confirm,
         ask_check: AskCheck | None = None,
         progress: OnEvent | None = None,
+        fleet: Sequence[Backend] = (),
     ) -> RunbookReport:
         """Play ``runbook`` step by step through the executor; see the module docstring.
 
-        `RunbookError` (before anything runs) for an unknown runbook or a bad input.
+        `RunbookError` (before anything runs) for an unknown runbook, a bad input or an
+        unknown context value.
         """
         book = self.get(runbook) if isinstance(runbook, str) else runbook
-        actions = self.prepare(book, given)
+        actions = self.prepare(book, given, fleet=fleet)
         if self.running is not None:
             return RunbookReport(
                 book.name, (), book.steps[0].name, f"refused: runbook {self.running} is running"

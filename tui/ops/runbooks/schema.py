@@ -3,9 +3,18 @@
 A runbook names the alerts it answers, declares its inputs (with defaults) and lists
 steps. A step is exactly one of ``run`` (an argv list; a string only with ``shell: true``),
 ``wait`` (an HTTP probe), ``container`` (restart/stop/start), ``traffic`` (set weights or
-roll back) or ``check`` (a manual step the operator confirms). Inputs reach a command only
-as whole argv elements or inside one via ``{name}``; a shell string never holds a
-placeholder: it gets inputs as ``"$1"``… (``args:``) or environment variables (``env:``).
+roll back) or ``check`` (a manual step the operator confirms).
+
+What a command receives (argv elements, a script's ``args``, ``env`` values, ``cwd``)
+holds a placeholder only as the *whole* value — ``[ls, "{dir}"]`` — unless every
+placeholder inside a longer value belongs to an input that declares a ``pattern`` (a
+regular expression its whole value must match, checked before anything runs):
+``[curl, "http://{host}:8000/health"]`` with ``host: {pattern: "[a-z0-9.-]+"}``. The
+context placeholders (``{backend.url}``…, `tui.ops.runbooks.context`) have patterns of
+their own, so ``"{backend.url}/health"`` is fine. A shell
+string never holds a placeholder: it gets inputs as ``"$1"``… (``args:``) or environment
+variables (``env:``); and no placeholder, whole or not, may be the code an interpreter runs
+(``bash -c``, ``python3 -c``, ``su -c``, ``env -S``, ``perl -e``…).
 The YAML helpers are `tui.config`'s, so runbooks and the config report errors alike.
 """
 
@@ -13,12 +22,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import yaml
 
 from tui.config import ConfigError, _positive, _scalar, _sequence, _url, _where
+from tui.ops.runbooks.context import CONTEXT
 from tui.ops.runbooks.model import (
     CONTAINER_ACTIONS,
     DEFAULT_TIMEOUT_S,
@@ -39,6 +49,7 @@ from tui.ops.runbooks.placeholders import (
     PlaceholderError,
     check,
     has_placeholder,
+    placeholders,
     shell_placeholders,
 )
 
@@ -46,9 +57,26 @@ __all__ = ["Runbook", "RunbookError", "Step", "StepType", "parse_runbook"]
 
 SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "ash", "mksh", "fish"})
 """Programs whose ``-c`` argument is shell code: no placeholder may go there."""
+CODE_FLAGS: dict[str, tuple[str, ...]] = {
+    "su": ("-c", "--command"),
+    "runuser": ("-c", "--command"),
+    "env": ("-S", "--split-string"),
+    "python": ("-c",),
+    "perl": ("-e", "-E"),
+    "ruby": ("-e",),
+    "node": ("-e", "--eval", "-p", "--print"),
+    "php": ("-r",),
+}
+"""Other programs and the options whose argument is code they run (or split into a
+command line): a placeholder may not be that argument, not even a whole one."""
+_VERSIONED = re.compile(r"^([a-z]+?)[0-9.]*$")  # python3.12 → python, perl5 → perl
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _STEP_KEYS = ("name", "timeout", "continue_on_error", "shell", "args", "env", "cwd")
+
+Known = Mapping[str, bool]
+"""The placeholders a runbook may use → whether one may stand inside a longer argument
+(its value is checked against a pattern) rather than only as a whole one."""
 
 
 # --- parsing ----------------------------------------------------------------------------
@@ -70,7 +98,7 @@ def _pairs(path: str, node: yaml.Node, what: str) -> list[tuple[yaml.Node, yaml.
     return list(node.value)
 
 
-def _text(path: str, node: yaml.Node, key: str, known: set[str] | None = None) -> str:
+def _text(path: str, node: yaml.Node, key: str, known: Known | None = None) -> str:
     """A string; with ``known``, its placeholders must name declared inputs."""
     _scalar(path, node, str, key)  # a scalar, and not null
     value = str(node.value)  # as written: `true` stays "true", `0x10` stays "0x10"
@@ -82,8 +110,30 @@ def _text(path: str, node: yaml.Node, key: str, known: set[str] | None = None) -
     return value
 
 
-def _texts(path: str, node: yaml.Node, key: str, known: set[str] | None) -> tuple[str, ...]:
+def _texts(path: str, node: yaml.Node, key: str, known: Known | None) -> tuple[str, ...]:
     return tuple(_sequence(path, node, key, lambda n: _text(path, n, key, known)))
+
+
+def _argument(path: str, node: yaml.Node, key: str, known: Known) -> str:
+    """A value a command receives: each placeholder is the whole value, or patterned."""
+    value = _text(path, node, key, known)
+    names = placeholders(value)
+    if not names or value == f"{{{names[0]}}}":
+        return value
+    for name in names:
+        if not known.get(name, False):
+            raise _fail(
+                path,
+                node,
+                f"{{{name}}} inside {value!r}: a placeholder must be a whole argument, or its"
+                f" input must declare a pattern its value is checked against"
+                f' (inputs: {name}: {{pattern: "[A-Za-z0-9._-]+"}})',
+            )
+    return value
+
+
+def _arguments(path: str, node: yaml.Node, key: str, known: Known) -> tuple[str, ...]:
+    return tuple(_sequence(path, node, key, lambda n: _argument(path, n, key, known)))
 
 
 def _inputs(path: str, node: yaml.Node) -> tuple[InputSpec, ...]:
@@ -99,28 +149,62 @@ def _inputs(path: str, node: yaml.Node) -> tuple[InputSpec, ...]:
             continue
         fields: dict[str, Any] = {}
         for k, v in _pairs(path, value, f"input '{name}'"):
-            if k.value not in ("default", "description"):
+            if k.value not in ("default", "description", "pattern"):
                 raise _fail(
-                    path, k, f"unknown key '{k.value}' in input '{name}' (default, description)"
+                    path,
+                    k,
+                    f"unknown key '{k.value}' in input '{name}' (default, description, pattern)",
                 )
             fields[str(k.value)] = _text(path, v, str(k.value))
-        found.append(InputSpec(name, fields.get("default"), fields.get("description", "")))
+            if k.value == "pattern":
+                try:
+                    re.compile(fields["pattern"])
+                except re.error as exc:
+                    raise _fail(
+                        path, v, f"input '{name}': pattern is not a regular expression: {exc}"
+                    ) from None
+        found.append(
+            InputSpec(
+                name,
+                fields.get("default"),
+                fields.get("description", ""),
+                fields.get("pattern"),
+            )
+        )
     return tuple(found)
 
 
-def _shell_script_with_placeholder(argv: tuple[str, ...]) -> bool:
-    """True for ``[bash, -c, "... {x} ..."]``: a placeholder pasted into a shell's script."""
+def _program(element: str) -> str:
+    """``/usr/bin/python3.12`` → ``python``: the program's name without path or version."""
+    base = os.path.basename(element)
+    match = _VERSIONED.match(base)
+    return match.group(1) if match and match.group(1) in CODE_FLAGS else base
+
+
+def _code_argument(argv: tuple[str, ...]) -> tuple[str, str] | None:
+    """The program and the argument it runs as code, when that argument holds a
+    placeholder: ``[bash, -c, "... {x} ..."]``, ``[python3, -c, "{x}"]``, ``[env, -S, ...]``."""
     for i, element in enumerate(argv):
-        if os.path.basename(element) not in SHELLS:
+        program = _program(element)
+        if program not in SHELLS and program not in CODE_FLAGS:
             continue
-        for j in range(i + 1, len(argv) - 1):
-            flag = argv[j]
-            if flag.startswith("-") and not flag.startswith("--") and "c" in flag[1:]:
-                return has_placeholder(argv[j + 1])
-    return False
+        rest = argv[i + 1 :]
+        for j, flag in enumerate(rest):
+            if program in SHELLS:
+                is_code = flag.startswith("-") and not flag.startswith("--") and "c" in flag[1:]
+            else:
+                is_code = flag in CODE_FLAGS[program]
+                attached = next(
+                    (f for f in CODE_FLAGS[program] if flag.startswith(f) and flag != f), None
+                )
+                if attached is not None and has_placeholder(flag):
+                    return program, flag  # -S'{x}', --command={x}
+            if is_code and j + 1 < len(rest) and has_placeholder(rest[j + 1]):
+                return program, rest[j + 1]
+    return None
 
 
-def _run(path: str, step: dict[str, yaml.Node], known: set[str]) -> RunSpec:
+def _run(path: str, step: dict[str, yaml.Node], known: Known) -> RunSpec:
     node = step["run"]
     shell = bool(_scalar(path, step["shell"], bool, "shell")) if "shell" in step else False
     env_node, args_node, cwd_node = step.get("env"), step.get("args"), step.get("cwd")
@@ -129,8 +213,8 @@ def _run(path: str, step: dict[str, yaml.Node], known: set[str]) -> RunSpec:
         for k, v in _pairs(path, env_node, "env"):
             if not _IDENT.match(str(k.value)):
                 raise _fail(path, k, f"environment variable name {k.value!r} is not valid")
-            env.append((str(k.value), _text(path, v, str(k.value), known)))
-    cwd = _text(path, cwd_node, "cwd", known) if cwd_node is not None else None
+            env.append((str(k.value), _argument(path, v, str(k.value), known)))
+    cwd = _argument(path, cwd_node, "cwd", known) if cwd_node is not None else None
     if isinstance(node, yaml.ScalarNode):
         if not shell:
             raise _fail(path, node, "'run' is a string: give an argv list, or say 'shell: true'")
@@ -142,7 +226,7 @@ def _run(path: str, step: dict[str, yaml.Node], known: set[str]) -> RunSpec:
                 f"{found[0]} inside a shell string: inputs are never pasted into shell code;"
                 f' pass it as args: ["{found[0]}"] and write "$1" in the script, or use env:',
             )
-        args = _texts(path, args_node, "args", known) if args_node is not None else ()
+        args = _arguments(path, args_node, "args", known) if args_node is not None else ()
         return RunSpec(script=script, args=args, env=tuple(env), cwd=cwd)
     if shell:
         raise _fail(path, step["shell"], "'shell: true' needs 'run' to be one string")
@@ -151,17 +235,20 @@ def _run(path: str, step: dict[str, yaml.Node], known: set[str]) -> RunSpec:
     argv = _texts(path, node, "run", known)
     if not argv or not argv[0]:
         raise _fail(path, node, "'run' needs at least a program name")
-    if _shell_script_with_placeholder(argv):
+    if (in_code := _code_argument(argv)) is not None:
+        program, code = in_code
+        what = "a shell's -c script" if program in SHELLS else f"the code {program} runs"
         raise _fail(
             path,
             node,
-            "a placeholder inside a shell's -c script is pasted into shell"
-            ' code: use shell: true with args: ["{name}"] and "$1"',
+            f"a placeholder in {what} ({code!r}) makes an input into code:"
+            ' use shell: true with args: ["{name}"] and "$1", or pass it as data',
         )
+    _arguments(path, node, "run", known)  # each placeholder whole, or patterned
     return RunSpec(argv=argv, env=tuple(env), cwd=cwd)
 
 
-def _wait(path: str, node: yaml.Node, known: set[str]) -> tuple[WaitSpec, float | None]:
+def _wait(path: str, node: yaml.Node, known: Known) -> tuple[WaitSpec, float | None]:
     fields: dict[str, Any] = {}
     timeout: float | None = None
     for k, v in _pairs(path, node, "wait"):
@@ -195,7 +282,7 @@ def _wait(path: str, node: yaml.Node, known: set[str]) -> tuple[WaitSpec, float 
     return WaitSpec(**fields), timeout
 
 
-def _container(path: str, node: yaml.Node, known: set[str]) -> ContainerSpec:
+def _container(path: str, node: yaml.Node, known: Known) -> ContainerSpec:
     fields: dict[str, str] = {}
     for k, v in _pairs(path, node, "container"):
         if k.value not in ("action", "name"):
@@ -211,7 +298,7 @@ def _container(path: str, node: yaml.Node, known: set[str]) -> ContainerSpec:
     return ContainerSpec(fields["action"], fields["name"])
 
 
-def _weight(path: str, node: yaml.Node, known: set[str]) -> str:
+def _weight(path: str, node: yaml.Node, known: Known) -> str:
     value = _text(path, node, "weight", known)
     if has_placeholder(value):
         return value
@@ -224,7 +311,7 @@ def _weight(path: str, node: yaml.Node, known: set[str]) -> str:
     return value
 
 
-def _traffic(path: str, node: yaml.Node, known: set[str]) -> TrafficSpec:
+def _traffic(path: str, node: yaml.Node, known: Known) -> TrafficSpec:
     pairs = _pairs(path, node, "traffic")
     keys = [str(k.value) for k, _ in pairs]
     if len(keys) != 1 or keys[0] not in ("set", "rollback"):
@@ -251,7 +338,7 @@ def _traffic(path: str, node: yaml.Node, known: set[str]) -> TrafficSpec:
     return TrafficSpec(weights=weights)
 
 
-_TYPES: dict[StepType, Callable[[str, yaml.Node, set[str]], Any]] = {
+_TYPES: dict[StepType, Callable[[str, yaml.Node, Known], Any]] = {
     StepType.WAIT: _wait,
     StepType.CONTAINER: _container,
     StepType.TRAFFIC: _traffic,
@@ -259,7 +346,7 @@ _TYPES: dict[StepType, Callable[[str, yaml.Node, set[str]], Any]] = {
 }
 
 
-def _step(path: str, node: yaml.Node, known: set[str]) -> Step:
+def _step(path: str, node: yaml.Node, known: Known) -> Step:
     pairs = _pairs(path, node, "a step")
     fields = {str(k.value): v for k, v in pairs}
     allowed = {*(t.value for t in StepType), *_STEP_KEYS}
@@ -358,7 +445,10 @@ def _runbook(path: str, fields: dict[str, yaml.Node]) -> Runbook:
             f"severity must be critical, warning or info, not {severity!r}",
         )
     inputs = _inputs(path, fields["inputs"]) if "inputs" in fields else ()
-    known = {i.name for i in inputs}
+    known: Known = {
+        **dict.fromkeys(CONTEXT, True),  # each checked against its own pattern
+        **{i.name: i.pattern is not None for i in inputs},
+    }
     steps_node = fields["steps"]
     steps: tuple[Step, ...] = _sequence(path, steps_node, "steps", lambda n: _step(path, n, known))
     if not steps:

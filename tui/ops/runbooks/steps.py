@@ -229,7 +229,9 @@ class RunbookStep:
             lines.append(f"wait until GET {visible(r.url)} answers {want}")
             lines.append(f"every {spec.interval_s:g}s")
         elif step.type is StepType.CHECK:
-            lines.append(f"manual check, the operator confirms: {visible(r.prompt)}")
+            first, *more = r.prompt.splitlines() or [""]
+            lines.append(f"manual check, the operator confirms: {visible(first)}")
+            lines += [f"  {visible(line)}" for line in more]
         else:
             try:
                 inner_plan = self.inner().plan()
