@@ -27,13 +27,6 @@ INCIDENT = next(s for s in SCENES if s.name == "overview-incident-120x40")
 SCREEN_KEYS = ("1", "2", "3", "4", "c", "5", "6")
 """Overview, GPUs, Backends, Alerts, Containers, Traffic, Runbooks."""
 
-STYLED_ELSEWHERE = frozenset({"traffic-log", "runbook-list", "runbook-log"})
-"""Plain Textual widgets whose border (and its title) `tui/screens` draws in ``$primary 40%``.
-
-Their border titles are below AA in every theme; that CSS lives in the screens, outside
-the themes and widgets this test guards, so only their border row is left out here.
-"""
-
 
 @dataclass(frozen=True)
 class Unreadable:
@@ -79,14 +72,10 @@ def unreadable_text(app: InferdeckApp, screen: str) -> list[Unreadable]:
                 ratio = contrast(*colors)
                 if ratio < AA_TEXT:
                     offset = next(i for i, c in enumerate(text) if _is_text(c))
-                    widget, region = app.screen.get_widget_at(x + offset, y)
-                    on_border = y in (region.y, region.bottom - 1)
-                    if not (widget.id in STYLED_ELSEWHERE and on_border):
-                        name = f"{type(widget).__name__}#{widget.id}"
-                        fg, bg = colors[0].hex, colors[1].hex
-                        found.append(
-                            Unreadable(screen, name, text.strip(), fg, bg, round(ratio, 2))
-                        )
+                    widget, _ = app.screen.get_widget_at(x + offset, y)
+                    name = f"{type(widget).__name__}#{widget.id}"
+                    fg, bg = colors[0].hex, colors[1].hex
+                    found.append(Unreadable(screen, name, text.strip(), fg, bg, round(ratio, 2)))
                 x += width
     return found
 

@@ -113,11 +113,13 @@ class RunbooksScreen(LiveScreen):
     ]  # fmt: skip
     DEFAULT_CSS = """
     RunbooksScreen #runbook-body { height: 1fr; }
-    RunbooksScreen #runbook-list { width: 2fr; border: round $primary 40%; }
+    RunbooksScreen #runbook-list { width: 2fr; border: round $primary 40%;
+        border-title-color: $text; }
     RunbooksScreen #runbook-right { width: 3fr; }
     RunbooksScreen #runbook-about { height: auto; max-height: 40%; border: round $primary 40%;
                                     padding: 0 1; }
-    RunbooksScreen #runbook-log { height: 1fr; border: round $primary 40%; }
+    RunbooksScreen #runbook-log { height: 1fr; border: round $primary 40%;
+        border-title-color: $text; }
     """
 
     def compose(self) -> ComposeResult:

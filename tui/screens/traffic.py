@@ -37,7 +37,8 @@ class TrafficScreen(LiveScreen):
     ]  # fmt: skip
     DEFAULT_CSS = """
     TrafficScreen TrafficSplit { height: auto; }
-    TrafficScreen RichLog { height: 1fr; border: round $primary 40%; }
+    TrafficScreen RichLog { height: 1fr; border: round $primary 40%;
+        border-title-color: $text; }
     """
 
     def compose(self) -> ComposeResult:
