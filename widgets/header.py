@@ -30,6 +30,7 @@ class FleetHeader(Widget):
     | `fleet-header--ok`, `--warn`, `--breach` | the overall state badge |
     | `fleet-header--dim` | labels |
     | `fleet-header--paused` | the PAUSED badge |
+    | `fleet-header--read-only` | the READ-ONLY badge |
     """
 
     COMPONENT_CLASSES = {
@@ -38,6 +39,7 @@ class FleetHeader(Widget):
         "fleet-header--breach",
         "fleet-header--dim",
         "fleet-header--paused",
+        "fleet-header--read-only",
         "fleet-header--brand",
         "fleet-header--reasons",
     }
@@ -53,6 +55,7 @@ class FleetHeader(Widget):
         & > .fleet-header--breach { background: $slo-breach; color: $background; text-style: bold; }
         & > .fleet-header--dim { color: $text-muted; }
         & > .fleet-header--paused { background: $accent; color: $background; text-style: bold; }
+        & > .fleet-header--read-only { background: $warning; color: $background; text-style: bold; }
         & > .fleet-header--brand { color: $primary; text-style: bold; }
         & > .fleet-header--reasons { color: $slo-warn; }
     }
@@ -62,6 +65,8 @@ class FleetHeader(Widget):
     """The latest snapshot."""
     paused: reactive[bool] = reactive(False)
     """Whether live updates are paused (shown as a badge)."""
+    read_only: reactive[bool] = reactive(False)
+    """Whether actions are off (``--read-only``; shown as a badge)."""
 
     def __init__(self, clock: Callable[[], float] = time.time, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -108,6 +113,9 @@ class FleetHeader(Widget):
         if self.paused:
             line.append("  ")
             line.append(" PAUSED ", self._style("paused"))
+        if self.read_only:
+            line.append("  ")
+            line.append(" READ-ONLY ", self._style("read-only"))
         if snapshot is None or not snapshot.overall_reasons:
             return line
         reasons = Text(
