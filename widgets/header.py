@@ -77,9 +77,12 @@ class FleetHeader(Widget):
         self._painted_at = 0.0
         self.set_interval(1.0, self._tick)
 
-    def watch_snapshot(self, snapshot: FleetSnapshot | None) -> None:
-        """A new snapshot repaints the header anyway."""
+    def watch_snapshot(self, old: FleetSnapshot | None, snapshot: FleetSnapshot | None) -> None:
+        """A new snapshot repaints the header anyway; the reasons' line coming or going
+        changes its height."""
         self._painted_at = time.monotonic()
+        if bool(old and old.overall_reasons) != bool(snapshot and snapshot.overall_reasons):
+            self.refresh(layout=True)
 
     def _tick(self) -> None:
         # Snapshots arrive every refresh and repaint the whole screen: a second repaint of
