@@ -11,9 +11,12 @@ from typing import Any
 from rich.segment import Segments
 from rich.text import Text
 from rich.traceback import Traceback
+from textual.actions import ActionParseResult
+from textual.actions import parse as parse_action
 from textual.app import App
 from textual.binding import Binding
 from textual.css.query import NoMatches
+from textual.dom import DOMNode
 from textual.keys import REPLACED_KEYS, Keys, key_to_character
 from textual.message import Message
 from textual.screen import Screen
@@ -30,7 +33,7 @@ from tui.screens.live import LiveScreen
 from tui.screens.logs import LogsScreen
 from tui.screens.overview import OverviewScreen
 from tui.screens.palette import InferdeckCommands
-from tui.screens.runbooks import RunbooksScreen
+from tui.screens.runbooks import BackendPicker, RunbooksScreen, StepConfirmScreen
 from tui.screens.tables import BackendsScreen, ContainersScreen, GpusScreen
 from tui.screens.traffic import TrafficScreen
 from widgets.format import safe
@@ -169,10 +172,55 @@ class InferdeckApp(App[None]):
     )
     """Actions hidden (and refused by the executor) in read-only mode."""
 
+    REFUSALS: Mapping[str, str] = {
+        "rollback": "rollback is disabled",
+        "ack": "acknowledging is disabled",
+        "unack": "un-acknowledging is disabled",
+        "shift": "changing the traffic split is disabled",
+        "apply_weights": "changing the traffic split is disabled",
+        "rollout": "rollout is disabled",
+        "container": "container restart/stop/start is disabled",
+        "run_runbook": "running runbooks is disabled (a dry run still works)",
+    }
+    """What a pressed acting key says when it may not act, by action name."""
+
+    @property
+    def read_only(self) -> str | None:
+        """Why the operator turned actions off (``--read-only``, the config), or None."""
+        return self.ops.read_only if self.ops is not None else None
+
+    @property
+    def actions_off(self) -> str | None:
+        """Why no action may run now (``read-only (--read-only)``), or None."""
+        if self.ops is None:
+            return "no actions configured"
+        return f"read-only ({self.read_only})" if self.read_only is not None else None
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hide the keys that change the world when nothing may change it."""
-        blocked = self.ops is None or self.ops.read_only is not None
-        return not (action in self.ACTIONS_THAT_CHANGE and blocked)
+        return not (action in self.ACTIONS_THAT_CHANGE and self.actions_off is not None)
+
+    def refuse(self, action: str) -> None:
+        """Say why an acting key did nothing: ``read-only (--read-only): rollback is disabled``."""
+        what = self.REFUSALS.get(action, f"{action} is disabled")
+        self.notify(safe(f"{self.actions_off}: {what}"), title="not possible", severity="warning")
+
+    async def run_action(
+        self,
+        action: str | ActionParseResult,
+        default_namespace: DOMNode | None = None,
+        namespaces: Mapping[str, DOMNode] | None = None,
+    ) -> bool:
+        """Run an action; an acting key that may not act says why instead of nothing.
+
+        `check_action` hides those bindings from the footer and the help, and Textual
+        then drops their keys without a word; a key is never silently ignored here.
+        """
+        name = (action if isinstance(action, tuple) else parse_action(action))[1]
+        if name in self.REFUSALS and self.actions_off is not None:
+            self.refuse(name)
+            return True  # handled: the key goes no further (no table cursor moves)
+        return await super().run_action(action, default_namespace, namespaces)
 
     def execute(
         self,
@@ -318,7 +366,13 @@ class InferdeckApp(App[None]):
 
 # --- the operator's keymap (`keys:` in the config) --------------------------------------
 
-KEYMAP_SCREENS: tuple[type[Screen[Any]], ...] = (*SCREENS.values(), ConfirmScreen, LogsScreen)
+KEYMAP_SCREENS: tuple[type[Screen[Any]], ...] = (
+    *SCREENS.values(),
+    ConfirmScreen,
+    StepConfirmScreen,
+    BackendPicker,
+    LogsScreen,
+)
 """Every screen whose bindings may be remapped; the app's own bindings apply on each."""
 
 MODIFIERS = frozenset({"ctrl", "shift", "alt", "meta", "super", "hyper"})

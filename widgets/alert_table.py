@@ -26,6 +26,12 @@ class AlertTable(SnapshotTable):
         ("ack", "Acknowledged"),
         ("source", "From"),
     )
+    KEYS_HINT = "a: ack  A: un-ack"
+    """The acting keys, on the border; emptied when no action may run."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.keys_hint = self.KEYS_HINT
 
     def rows_of(self, snapshot: FleetSnapshot) -> Sequence[tuple[str, list[Text]]]:
         """One row per alert: critical first, newest first."""
@@ -34,7 +40,8 @@ class AlertTable(SnapshotTable):
     def subtitle(self, snapshot: FleetSnapshot) -> str:
         """How many fire, how many are acknowledged."""
         acked = sum(a.acknowledged_by is not None for a in snapshot.alerts)
-        return f"{len(snapshot.alerts)} firing, {acked} acknowledged · a: ack  A: un-ack"
+        counts = f"{len(snapshot.alerts)} firing, {acked} acknowledged"
+        return f"{counts} · {self.keys_hint}" if self.keys_hint else counts
 
     def cells(self, alert: Alert, now: float) -> list[Text]:
         """The row of one alert; label values shown literally."""

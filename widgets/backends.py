@@ -36,11 +36,44 @@ class BackendsTable(SnapshotTable):
     DEFAULT_CSS = """
     BackendsTable { height: auto; max-height: 40%; }
     """
+    DROPPED_FIRST: tuple[str, ...] = ("tps", "e2e", "waiting", "running", "kv", "pool")
+    """Columns given up, in this order, when the table is too narrow for all of them:
+    the backend, its health, Err% and TTFT p95 always stay."""
+    _fitted_to: int | None = None
 
     def rows_of(self, snapshot: FleetSnapshot) -> Sequence[tuple[str, list[Text]]]:
-        """One row per backend, in the sources' order."""
+        """One row per backend, in the sources' order, with the columns that fit."""
         tier = TIERS[snapshot.slo_tier]
-        return [(b.name, self.cells(b, tier)) for b in snapshot.backends]
+        rows = [(b.name, self.cells(b, tier)) for b in snapshot.backends]
+        shown = self._fit(rows)
+        if shown != [key.value for key in self.columns]:
+            self.clear(columns=True)  # rare: the width or a long reason changed what fits
+            for key, label in self.COLUMNS:
+                if key in shown:
+                    self.add_column(label, key=key)
+        kept = [i for i, (key, _) in enumerate(self.COLUMNS) if key in shown]
+        return [(name, [cells[i] for i in kept]) for name, cells in rows]
+
+    def _fit(self, rows: Sequence[tuple[str, list[Text]]]) -> list[str]:
+        """The keys of the columns that fit the table's width with these rows' content."""
+        room = self.scrollable_content_region.width
+        pad = 2 * self.cell_padding
+        widths = {
+            key: pad + max([len(label), *(cells[i].cell_len for _, cells in rows)])
+            for i, (key, label) in enumerate(self.COLUMNS)
+        }
+        need = sum(widths.values())
+        for key in self.DROPPED_FIRST:
+            if room <= 0 or need <= room:  # not laid out yet, or everything fits
+                break
+            need -= widths.pop(key)
+        return [key for key, _ in self.COLUMNS if key in widths]
+
+    def on_resize(self) -> None:
+        """Fit the columns to the new width."""
+        if self.snapshot is not None and self.size.width != self._fitted_to:
+            self._fitted_to = self.size.width
+            self.snapshot = self.snapshot  # always_update: the rows and columns are redone
 
     def subtitle(self, snapshot: FleetSnapshot) -> str:
         """How many backends are up."""
@@ -112,6 +145,7 @@ class BackendsDetailTable(BackendsTable):
     DEFAULT_CSS = """
     BackendsDetailTable { height: 1fr; max-height: 100%; }
     """
+    DROPPED_FIRST = ()  # the full table scrolls sideways instead
 
     def quantiles(self, q: Quantiles, p50_max: float, p95_max: float) -> Text:
         """``p50 / p95 / p99`` with p50 and p95 coloured against their limits."""

@@ -30,6 +30,7 @@ class FleetHeader(Widget):
     | `fleet-header--ok`, `--warn`, `--breach` | the overall state badge |
     | `fleet-header--dim` | labels |
     | `fleet-header--paused` | the PAUSED badge |
+    | `fleet-header--read-only` | the READ-ONLY badge |
     """
 
     COMPONENT_CLASSES = {
@@ -38,6 +39,7 @@ class FleetHeader(Widget):
         "fleet-header--breach",
         "fleet-header--dim",
         "fleet-header--paused",
+        "fleet-header--read-only",
         "fleet-header--brand",
         "fleet-header--reasons",
     }
@@ -53,6 +55,7 @@ class FleetHeader(Widget):
         & > .fleet-header--breach { background: $slo-breach; color: $background; text-style: bold; }
         & > .fleet-header--dim { color: $muted; }
         & > .fleet-header--paused { background: $accent; color: $background; text-style: bold; }
+        & > .fleet-header--read-only { background: $warning; color: $background; text-style: bold; }
         & > .fleet-header--brand { color: $primary; text-style: bold; }
         & > .fleet-header--reasons { color: $slo-warn; }
         &:nocolor > .fleet-header--reasons { color: $foreground; text-style: underline; }
@@ -63,6 +66,8 @@ class FleetHeader(Widget):
     """The latest snapshot."""
     paused: reactive[bool] = reactive(False)
     """Whether live updates are paused (shown as a badge)."""
+    read_only: reactive[bool] = reactive(False)
+    """Whether actions are off (``--read-only``; shown as a badge)."""
 
     def __init__(self, clock: Callable[[], float] = time.time, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -73,9 +78,12 @@ class FleetHeader(Widget):
         self._painted_at = 0.0
         self.set_interval(1.0, self._tick)
 
-    def watch_snapshot(self, snapshot: FleetSnapshot | None) -> None:
-        """A new snapshot repaints the header anyway."""
+    def watch_snapshot(self, old: FleetSnapshot | None, snapshot: FleetSnapshot | None) -> None:
+        """A new snapshot repaints the header anyway; the reasons' line coming or going
+        changes its height."""
         self._painted_at = time.monotonic()
+        if bool(old and old.overall_reasons) != bool(snapshot and snapshot.overall_reasons):
+            self.refresh(layout=True)
 
     def _tick(self) -> None:
         # Snapshots arrive every refresh and repaint the whole screen: a second repaint of
@@ -109,6 +117,9 @@ class FleetHeader(Widget):
         if self.paused:
             line.append("  ")
             line.append(" PAUSED ", self._style("paused"))
+        if self.read_only:
+            line.append("  ")
+            line.append(" READ-ONLY ", self._style("read-only"))
         if snapshot is None or not snapshot.overall_reasons:
             return line
         reasons = Text(

@@ -109,9 +109,10 @@ class SnapshotTable(DataTable[Text]):
             if key not in present:
                 self.add_row(*cells, key=key)
                 continue
-            for (column, _), cell, old in zip(self.COLUMNS, cells, self.get_row(key), strict=True):
+            for column, cell, old in zip(self.columns, cells, self.get_row(key), strict=True):
                 if (cell.plain, cell.style) != (old.plain, old.style):
-                    self.update_cell(key, column, cell, update_width=cell.cell_len > old.cell_len)
+                    # a narrower cell too: the column shrinks back once its widest cell is gone
+                    self.update_cell(key, column, cell, update_width=cell.cell_len != old.cell_len)
         statuses = [st for st in snapshot.sources if st.name in self.SOURCES]
         worst = worst_status(statuses)
         bad = worst is not None and worst.state not in (SourceState.OK, SourceState.PENDING)

@@ -26,6 +26,10 @@ class LiveScreen(Screen[None]):
         except NoMatches:  # resumed before its widgets are mounted: the next snapshot shows
             pass
 
+    def on_mount(self) -> None:
+        """Badge the header READ-ONLY when no action may run."""
+        self.query_one(FleetHeader).read_only = getattr(self.app, "read_only", None) is not None
+
     def show(self, snapshot: FleetSnapshot) -> None:
         """Hand the snapshot to this screen's widgets."""
         raise NotImplementedError

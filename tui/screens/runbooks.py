@@ -195,7 +195,7 @@ class RunbooksScreen(LiveScreen):
         if self.app.check_action("run_runbook", ()):
             self.action_run_runbook()
         else:
-            self.notify("Read-only: runbooks can be dry-run (d), not run", severity="warning")
+            self.app.refuse("run_runbook")  # type: ignore[attr-defined]
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         """Describe the runbook under the cursor."""
