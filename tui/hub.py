@@ -66,7 +66,13 @@ class History:
         self._series: dict[str, deque[float]] = {}
 
     def append(self, values: dict[str, float | None]) -> None:
-        """Append one sample to every named series (None → NaN: a gap, not a zero)."""
+        """Append one sample to every named series (None → NaN: a gap, not a zero).
+
+        A series this sample does not mention (its source stopped answering, its GPU is
+        gone) gets a gap too: charts stay aligned in time and never extend a line with
+        points nobody measured.
+        """
+        values = {**dict.fromkeys(self._series), **values}
         for name, value in values.items():
             series = self._series.get(name)
             if series is None:
