@@ -148,6 +148,7 @@ class Hub:
         self.latest: FleetSnapshot | None = None
         self.alerts_hook = alerts_hook
         self._pool_alerts: tuple[Alert, ...] = ()
+        self._alert_starts: dict[str, float] = {}  # fingerprint -> earliest start seen
 
     @property
     def sources(self) -> tuple[Source, ...]:
@@ -191,11 +192,29 @@ class Hub:
         self._pool_alerts = unserved_pools(
             snapshot.backends, snapshot.weights, now=snapshot.taken_at, previous=self._pool_alerts
         )
-        if not self._pool_alerts:
-            return snapshot.alerts
         known = {a.fingerprint for a in snapshot.alerts}
         extra = tuple(a for a in self._pool_alerts if a.fingerprint not in known)
-        return tuple(sorted((*snapshot.alerts, *extra), key=lambda a: a.starts_at, reverse=True))
+        alerts = self._steady_starts((*snapshot.alerts, *extra))
+        return tuple(sorted(alerts, key=lambda a: a.starts_at, reverse=True))
+
+    def _steady_starts(self, alerts: Iterable[Alert]) -> list[Alert]:
+        """Each alert's start as the earliest any source gave while it stayed active.
+
+        Sources disagree: Prometheus's ``activeAt`` is when the condition started holding
+        (pending included), Alertmanager's ``startsAt`` when the alert fired (``for:``
+        later), and an alert whose start Prometheus cannot tell is dated by the query. As
+        the view that wins changes (a source late, failing or back), "For" jumped back by
+        the ``for:`` wait. Remembering the earliest start per fingerprint keeps it moving
+        forward only; an alert gone from every source is forgotten.
+        """
+        out = []
+        seen: dict[str, float] = {}
+        for alert in alerts:
+            start = min(alert.starts_at, self._alert_starts.get(alert.fingerprint, math.inf))
+            seen[alert.fingerprint] = start
+            out.append(alert if start == alert.starts_at else replace(alert, starts_at=start))
+        self._alert_starts = seen
+        return out
 
     def _accept(self, slot: _SourceSlot, result: Collected) -> None:
         slot.result, slot.result_at = result, self.clock()

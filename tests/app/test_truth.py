@@ -122,3 +122,43 @@ async def test_hostile_snapshot_does_not_hide_state(make_app: AppFactory) -> Non
         await pilot.pause()
         text = screen_text(app.screen.query_one(FleetHeader))
         assert "NO DATA" in text and "no source answers" in text
+
+
+async def test_a_dead_pool_shows_dashes_and_is_flagged_on_traffic(make_app: AppFactory) -> None:
+    from widgets.traffic import PoolTable
+
+    app, source = make_app()
+    source.fleet.weights.update({"blue": 90.0, "green": 10.0})
+    async with app.run_test(size=(120, 40)) as pilot:
+        source.fleet.set_fault("green-0", "crash")
+        await app.hub.poll_once()
+        await pilot.press("5")
+        await pilot.pause()
+        table = app.screen.query_one(PoolTable)
+        cells = [c.plain for c in table.get_row("green")]
+        assert cells[0] == "green" and cells[1] == "10%"
+        assert "NONE UP" in cells[2]
+        assert cells[3:] == ["—"] * 4  # no figures of a pool with nothing up
+        assert "traffic to green with no backend up" in str(table.border_subtitle)
+        header = screen_text(app.screen.query_one(FleetHeader))
+        assert "PoolWithoutHealthyBackend pool=green" in header or "more" in header
+        snapshot = app.latest
+        assert snapshot is not None
+        assert any(
+            a.name == "PoolWithoutHealthyBackend" and a.severity is Severity.CRITICAL
+            for a in snapshot.alerts
+        )
+
+
+async def test_alerts_of_a_dead_source_are_last_known(make_app: AppFactory) -> None:
+    from widgets.alerts import AlertsPanel
+
+    app, _ = make_app()
+    snapshot = app.hub.latest
+    assert snapshot is not None
+    old = hot_gpu_alert(snapshot.taken_at - 100, last_known_at=snapshot.taken_at - 40)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.post_message(SnapshotReady(dataclasses.replace(snapshot, alerts=(old,))))
+        await pilot.pause()
+        text = screen_text(app.screen.query_one(AlertsPanel))
+        assert "last known 40s ago" in text and "1m" not in text

@@ -158,3 +158,23 @@ async def test_a_pool_with_traffic_and_nothing_up_is_a_critical_alert() -> None:
     assert [a.starts_at for a in again.alerts if a.name == alert.name] == [1000.0]
     source.answer = Collected(backends=backends, weights={"blue": 100.0, "green": 0.0})
     assert not [a for a in (await hub.poll_once()).alerts if a.name == alert.name]
+
+
+async def test_for_never_goes_backwards_when_sources_disagree_on_the_start() -> None:
+    labels = {"alertname": "LLMServiceDown", "backend": "blue-0"}
+
+    def view(start: float, source: str) -> Collected:
+        return Collected(alerts=(Alert("LLMServiceDown", Severity.CRITICAL, "", labels, start,
+                                       "fp", source=source),))  # fmt: skip
+
+    clock = Clock()
+    prom = Fake("prometheus", view(990.0, "prometheus"))  # activeAt: pending since 990
+    am = Fake("alertmanager", RuntimeError("not yet"))  # fired at 992 (for: 2s), late
+    hub = Hub([prom, am], clock=clock)
+    first = await hub.poll_once()
+    assert first.alerts[0].starts_at == 990.0
+    am.answer = view(992.0, "alertmanager")
+    clock.now += 1
+    second = await hub.poll_once()
+    assert second.alerts[0].source == "alertmanager"  # its view wins (it knows silences)
+    assert second.alerts[0].starts_at == 990.0  # but "For" does not jump back by 2s
