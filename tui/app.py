@@ -304,10 +304,19 @@ class InferdeckApp(App[None]):
         self.post_message(SnapshotReady(snapshot))
 
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
-        """Show the newest snapshot unless the operator paused the view."""
+        """Show the newest snapshot; paused, only the header's state keeps up.
+
+        Pausing freezes the panels for reading, never the truth: a crash while paused
+        still turns the header DEGRADED or DOWN, with its reason.
+        """
         self.latest = message.snapshot
         if not self.paused:
             self._show(message.snapshot)
+            return
+        screen = self.screen
+        if isinstance(screen, LiveScreen):
+            with contextlib.suppress(NoMatches):
+                screen.show_header(message.snapshot)
 
     def _show(self, snapshot: FleetSnapshot) -> None:
         screen = self.screen

@@ -16,6 +16,21 @@ from widgets.table import SnapshotTable
 REASON_WIDTH = 22
 """How much of a down backend's reason fits in the table; the header has it whole."""
 
+ESTIMATE_MARK = "~"
+ESTIMATE_NOTE = "~ TTFT p95 > E2E p95: estimates within different histogram buckets"
+"""Why a TTFT p95 can read above the E2E p95 of the same requests, said where it shows.
+
+Each quantile is interpolated inside the histogram bucket it falls in (as Prometheus's
+``histogram_quantile`` does), assuming requests spread evenly across it. vLLM's TTFT
+buckets are coarser than its E2E ones in the slow range (10-20 s against 10-15 s), so a
+TTFT of 12 s for every request reads as 19.5 s while its E2E of 13 s reads as 14.75 s.
+"""
+
+
+def inverted(ttft: Quantiles, e2e: Quantiles) -> bool:
+    """True when the TTFT p95 estimate exceeds the E2E p95 estimate (impossible for real)."""
+    return known(ttft.p95) and known(e2e.p95) and ttft.p95 > e2e.p95  # type: ignore[operator]
+
 
 class BackendsTable(SnapshotTable):
     """The overview's table: a row per backend, updated in place so the cursor stays put."""
@@ -78,7 +93,8 @@ class BackendsTable(SnapshotTable):
     def subtitle(self, snapshot: FleetSnapshot) -> str:
         """How many backends are up."""
         up = sum(b.health is Health.UP for b in snapshot.backends)
-        return f"{up}/{len(snapshot.backends)} up"
+        note = any(b.health is Health.UP and inverted(b.ttft, b.e2e) for b in snapshot.backends)
+        return f"{up}/{len(snapshot.backends)} up" + (f" · {ESTIMATE_NOTE}" if note else "")
 
     def head(self, backend: Backend) -> list[Text]:
         """Name, pool and health: the cells every backends table starts with."""
@@ -112,7 +128,11 @@ class BackendsTable(SnapshotTable):
             self.figure(
                 percent(backend.kv_cache_usage), level(backend.kv_cache_usage, KV_CACHE_LIMIT)
             ),
-            self.figure(seconds(backend.ttft.p95), level(backend.ttft.p95, tier.ttft_p95_s)),
+            self.figure(
+                seconds(backend.ttft.p95)
+                + (ESTIMATE_MARK if inverted(backend.ttft, backend.e2e) else ""),
+                level(backend.ttft.p95, tier.ttft_p95_s),
+            ),
             self.figure(seconds(backend.e2e.p95), level(backend.e2e.p95, tier.e2e_p95_s)),
             self.figure(number(traffic.generation_tokens_per_s), "ok"),
             self.figure(
@@ -174,7 +194,8 @@ class BackendsDetailTable(BackendsTable):
             self.figure(
                 percent(backend.kv_cache_usage), level(backend.kv_cache_usage, KV_CACHE_LIMIT)
             ),
-            self.quantiles(backend.ttft, tier.ttft_p50_s, tier.ttft_p95_s),
+            self.quantiles(backend.ttft, tier.ttft_p50_s, tier.ttft_p95_s)
+            + (ESTIMATE_MARK if inverted(backend.ttft, backend.e2e) else ""),
             self.quantiles(backend.e2e, tier.e2e_p50_s, tier.e2e_p95_s),
             self.figure(seconds(backend.queue_time.p95), "ok"),
             self.figure(seconds(backend.inter_token.p95), "ok"),

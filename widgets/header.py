@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
+from rich.cells import cell_len
 from rich.console import Group, RenderableType
 from rich.style import Style
 from rich.text import Text
@@ -16,10 +17,35 @@ from widgets.format import age, safe
 
 STATE_CLASS = {
     OverallState.OK: "ok",
+    OverallState.WARNING: "warn",
     OverallState.DEGRADED: "warn",
     OverallState.DOWN: "breach",
+    OverallState.NO_DATA: "breach",  # nothing answers: as loud as down
     OverallState.UNKNOWN: "dim",
 }
+
+
+def fit_reasons(reasons: Sequence[str], width: int) -> str:
+    """As many reasons as fit in ``width`` cells, worst first, then ``+N more``.
+
+    The first reason is always shown, cut with an ellipsis if it alone is too long (the
+    ``+N more`` after it is kept), so a state other than OK never comes without a why.
+    """
+    parts = [safe(r) for r in reasons]
+    for count in range(len(parts), 0, -1):
+        rest = len(parts) - count
+        more = f"; +{rest} more" if rest else ""
+        text = "; ".join(parts[:count]) + more
+        if cell_len(text) <= width:
+            return text
+    if not parts:
+        return ""
+    more = f"; +{len(parts) - 1} more" if len(parts) > 1 else ""
+    room = max(width - cell_len(more) - 1, 1)
+    first = parts[0]
+    while cell_len(first) > room:
+        first = first[:-1]
+    return first + "…" + more
 
 
 class FleetHeader(Widget):
@@ -72,17 +98,24 @@ class FleetHeader(Widget):
     def __init__(self, clock: Callable[[], float] = time.time, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.clock = clock
+        self._lines = 1  # lines drawn now: the state line, and the reasons when not OK
 
     def on_mount(self) -> None:
         """Tick the clock and the data age once a second, even when no data arrives."""
         self._painted_at = 0.0
         self.set_interval(1.0, self._tick)
 
-    def watch_snapshot(self, old: FleetSnapshot | None, snapshot: FleetSnapshot | None) -> None:
-        """A new snapshot repaints the header anyway; the reasons' line coming or going
-        changes its height."""
+    def watch_snapshot(self, snapshot: FleetSnapshot | None) -> None:
+        """Repaint; when the reason line comes or goes, lay the screen out again.
+
+        ``height: auto`` is measured at layout time only: without a new layout the header
+        would keep its old height, and a reason line appearing would stay cut off until
+        something else (a resize) asked for one.
+        """
         self._painted_at = time.monotonic()
-        if bool(old and old.overall_reasons) != bool(snapshot and snapshot.overall_reasons):
+        lines = 2 if snapshot is not None and snapshot.overall_reasons else 1
+        if lines != self._lines:
+            self._lines = lines
             self.refresh(layout=True)
 
     def _tick(self) -> None:
@@ -122,8 +155,9 @@ class FleetHeader(Widget):
             line.append(" READ-ONLY ", self._style("read-only"))
         if snapshot is None or not snapshot.overall_reasons:
             return line
+        width = self.content_region.width or self.size.width or 80
         reasons = Text(
-            "; ".join(safe(r) for r in snapshot.overall_reasons),
+            fit_reasons(snapshot.overall_reasons, width),
             self._style("reasons"),
             no_wrap=True,
             overflow="ellipsis",

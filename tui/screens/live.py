@@ -34,6 +34,10 @@ class LiveScreen(Screen[None]):
         """Hand the snapshot to this screen's widgets."""
         raise NotImplementedError
 
+    def show_header(self, snapshot: FleetSnapshot) -> None:
+        """Hand the snapshot to the header only (the view is paused, the state is not)."""
+        self.query_one(FleetHeader).snapshot = snapshot
+
     def set_paused(self, paused: bool) -> None:
         """Show or hide the PAUSED badge."""
         self.query_one(FleetHeader).paused = paused
