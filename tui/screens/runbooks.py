@@ -20,8 +20,8 @@ from tui.model import FleetSnapshot
 from tui.ops.executor import Plan
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.live import LiveScreen
-from widgets.format import safe
 from widgets.header import FleetHeader
+from widgets.text import outside, safe
 
 
 class RunbooksScreen(LiveScreen):
@@ -69,8 +69,8 @@ class RunbooksScreen(LiveScreen):
         for entry in library.entries():
             book = entry.runbook
             alerts = ", ".join(book.alerts) or "—"
-            table.add_row(Text(safe(entry.name)), Text(safe(book.severity or "—")),
-                          Text(safe(alerts)), key=entry.name)  # fmt: skip
+            table.add_row(outside(entry.name, width=40), outside(book.severity or "—", width=12),
+                          outside(alerts, width=60), key=entry.name)  # fmt: skip
         self._describe(self._selected())
 
     def show(self, snapshot: FleetSnapshot) -> None:
@@ -101,7 +101,7 @@ class RunbooksScreen(LiveScreen):
         if library is None or name is None:
             return
         book = library.get(name)
-        text = Text(safe(book.title), style="bold")
+        text = outside(book.title, "bold")
         if book.description:
             text.append("\n" + safe(book.description))
         for i, step in enumerate(book.steps, 1):
@@ -120,7 +120,7 @@ class RunbooksScreen(LiveScreen):
         self._describe(event.row_key.value if event.row_key else None)
 
     def _log(self, line: str, style: str = "") -> None:
-        self.query_one("#runbook-log", RichLog).write(Text(safe(line), style=style))
+        self.query_one("#runbook-log", RichLog).write(outside(line, style))
 
     # --- actions -------------------------------------------------------------------------
 
@@ -141,7 +141,8 @@ class RunbooksScreen(LiveScreen):
         if library is None or name is None:
             return
         if library.running:
-            self.notify(f"{library.running} is running; x cancels it", severity="warning")
+            self.notify(f"{safe(library.running)} is running; x cancels it", severity="warning",
+                        markup=False)  # fmt: skip
             return
         self._run(name)
 
@@ -175,4 +176,5 @@ class RunbooksScreen(LiveScreen):
         report = await library.run(name, {}, confirm=confirm, ask_check=ask_check,
                                    progress=progress)  # fmt: skip
         self._log(report.summary(), "bold")
-        self.notify(safe(report.summary()), severity="information" if report.ok else "error")
+        self.notify(safe(report.summary()), severity="information" if report.ok else "error",
+                    markup=False)  # fmt: skip
