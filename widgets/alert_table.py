@@ -60,16 +60,15 @@ class AlertTable(SnapshotTable):
         ]
 
     def detail_fields(self, key: str) -> list[DetailField]:
-        """Name, labels, summary, who acknowledged it and where it comes from."""
+        """Name, where, summary, who acknowledged it and where it comes from."""
         alerts = self.snapshot.alerts if self.snapshot is not None else ()
         alert = next((a for a in alerts if a.fingerprint == key), None)
         if alert is None:
             return []
         width = self.WIDTHS
-        labels = " ".join(f"{k}={v}" for k, v in sorted(alert.labels.items()))
         return [
             ("alert", alert.name, width["name"]),
-            ("labels", labels, width["where"]),
+            ("where", where(alert), width["where"]),
             ("summary", alert.summary, width["summary"]),
             ("acknowledged by", alert.acknowledged_by or DASH, width["ack"]),
             ("from", alert.source, width["source"]),

@@ -16,7 +16,7 @@ from widgets.text import outside
 
 REASON_WIDTH = 22
 """How much of a down backend's reason fits in the table; the header has it whole."""
-NAME_WIDTH, POOL_WIDTH, MODEL_WIDTH, CONTAINER_WIDTH = 32, 16, 40, 32
+NAME_WIDTH, POOL_WIDTH, MODEL_WIDTH, CONTAINER_WIDTH = 40, 16, 40, 32
 """Where the name, pool, model and container columns cut a long value with ``…``."""
 
 

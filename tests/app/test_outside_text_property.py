@@ -70,7 +70,7 @@ async def drive(value: str, folder: Path) -> None:
         await pilot.pause()
         overview = screen_text(app)
         assert not raw_controls(overview)
-        assert squeezed(clip(safe(value), 32)) in squeezed(overview)  # header, panel, table
+        assert squeezed(clip(safe(value), 40)) in squeezed(overview)  # header, panel, table
 
         await pilot.press("4")
         await pilot.pause()
@@ -83,7 +83,7 @@ async def drive(value: str, folder: Path) -> None:
         await pilot.pause()
         backends = app.screen.query_one(BackendsDetailTable)
         row = backends.get_row(value)
-        assert squeezed(row[0].plain) == squeezed(clip(safe(value), 32))
+        assert squeezed(row[0].plain) == squeezed(clip(safe(value), 40))
         assert not raw_controls(screen_text(app))
 
         await pilot.press("ctrl+p")
