@@ -36,7 +36,7 @@ from tui.screens.palette import InferdeckCommands
 from tui.screens.runbooks import BackendPicker, RunbooksScreen, StepConfirmScreen
 from tui.screens.tables import BackendsScreen, ContainersScreen, GpusScreen
 from tui.screens.traffic import TrafficScreen
-from widgets.format import safe
+from widgets.text import safe
 
 SCREENS: dict[str, type[LiveScreen]] = {
     "overview": OverviewScreen,
@@ -137,7 +137,7 @@ class InferdeckApp(App[None]):
             rendered: Traceback | Text = Traceback(show_locals=False, width=None)
         else:
             message = " ".join(str(error).split()) if error else "unknown error"
-            rendered = Text(f"inferdeck: error: {type(error).__name__}: {message}")
+            rendered = Text(f"inferdeck: error: {type(error).__name__}: {safe(message)}")
         self._exit_renderables.append(Segments(self.console.render(rendered, self.console.options)))
         self._close_messages_no_wait()
 
@@ -156,7 +156,7 @@ class InferdeckApp(App[None]):
             self.install_screen(screen_type(clock=self.clock), name=name)
         self.push_screen("overview")
         if self.sub_title:
-            self.notify(self.sub_title, title="inferdeck", timeout=8)
+            self.notify(safe(self.sub_title), title="inferdeck", timeout=8, markup=False)
         if self.start_hub:
             self.hub.start()
 
@@ -203,7 +203,12 @@ class InferdeckApp(App[None]):
     def refuse(self, action: str) -> None:
         """Say why an acting key did nothing: ``read-only (--read-only): rollback is disabled``."""
         what = self.REFUSALS.get(action, f"{action} is disabled")
-        self.notify(safe(f"{self.actions_off}: {what}"), title="not possible", severity="warning")
+        self.notify(
+            safe(f"{self.actions_off}: {what}"),
+            title="not possible",
+            severity="warning",
+            markup=False,
+        )
 
     async def run_action(
         self,
@@ -255,7 +260,7 @@ class InferdeckApp(App[None]):
             execution.outcome, "error"
         )
         self.notify(safe(execution.message), title=safe(f"{action.kind} {action.target}"),
-                    severity=severity, timeout=8)  # type: ignore[arg-type]  # fmt: skip
+                    severity=severity, timeout=8, markup=False)  # type: ignore[arg-type]  # fmt: skip
         if then is not None:
             then(execution)
 
@@ -273,7 +278,8 @@ class InferdeckApp(App[None]):
         try:
             action = make()
         except Exception as exc:
-            self.notify(safe(" ".join(str(exc).split())), title="not possible", severity="error")
+            self.notify(safe(" ".join(str(exc).split())), title="not possible", severity="error",
+                        markup=False)  # fmt: skip
             return
         self.execute(action, then=then, progress=progress)
 
@@ -354,7 +360,7 @@ class InferdeckApp(App[None]):
         try:
             lines = await self.log_reader(container)
         except Exception as exc:
-            self.notify(f"Logs of {safe(container)}: {safe(exc)}", severity="error")
+            self.notify(f"Logs of {safe(container)}: {safe(exc)}", severity="error", markup=False)
             return
         self.push_screen(LogsScreen(container, lines))
 
@@ -363,7 +369,7 @@ class InferdeckApp(App[None]):
         names = [t.name for t in THEMES]
         current = names.index(self.theme) if self.theme in names else -1
         self.theme = names[(current + 1) % len(names)]
-        self.notify(f"Theme: {self.theme}", timeout=2)
+        self.notify(f"Theme: {safe(self.theme)}", timeout=2, markup=False)
 
     def action_toggle_keys(self) -> None:
         """Show or hide the list of keys for the current screen."""

@@ -9,12 +9,15 @@ from rich.text import Text
 from tui.analysis.slo import TIERS, SloTier
 from tui.analysis.thresholds import KV_CACHE_LIMIT
 from tui.model import Backend, FleetSnapshot, Health, Quantiles
-from widgets.format import DASH, known, number, percent, safe, seconds
+from widgets.format import DASH, known, number, percent, seconds
 from widgets.levels import level
-from widgets.table import SnapshotTable
+from widgets.table import DetailField, SnapshotTable
+from widgets.text import outside
 
 REASON_WIDTH = 22
 """How much of a down backend's reason fits in the table; the header has it whole."""
+NAME_WIDTH, POOL_WIDTH, MODEL_WIDTH, CONTAINER_WIDTH = 40, 16, 40, 32
+"""Where the name, pool, model and container columns cut a long value with ``…``."""
 
 ESTIMATE_MARK = "~"
 ESTIMATE_NOTE = "~ TTFT p95 > E2E p95: estimates within different histogram buckets"
@@ -101,13 +104,31 @@ class BackendsTable(SnapshotTable):
         if backend.health is Health.UP:
             health = Text("up", self.style("ok"))
         elif backend.health is Health.DOWN:
-            health = Text(f" DOWN {safe(backend.reason)[:REASON_WIDTH]} ", self.style("down"))
+            health = Text.assemble(
+                " DOWN ", outside(backend.reason, width=REASON_WIDTH), " ", style=self.style("down")
+            )
         else:
-            health = Text(f"? {safe(backend.reason)[:REASON_WIDTH]}", self.style("warn"))
+            health = Text.assemble(
+                "? ", outside(backend.reason, width=REASON_WIDTH), style=self.style("warn")
+            )
         return [
-            Text(safe(backend.name)),
-            Text(safe(backend.pool), self.pool_style(backend.pool)),
+            outside(backend.name, width=NAME_WIDTH),
+            outside(backend.pool, self.pool_style(backend.pool), width=POOL_WIDTH),
             health,
+        ]
+
+    def detail_fields(self, key: str) -> list[DetailField]:
+        """Name, pool, model, container and why it is not up."""
+        backends = self.snapshot.backends if self.snapshot is not None else ()
+        backend = next((b for b in backends if b.name == key), None)
+        if backend is None:
+            return []
+        return [
+            ("backend", backend.name, NAME_WIDTH),
+            ("pool", backend.pool, POOL_WIDTH),
+            ("model", backend.model or DASH, MODEL_WIDTH),
+            ("container", backend.container or DASH, CONTAINER_WIDTH),
+            ("reason", backend.reason or DASH, REASON_WIDTH),
         ]
 
     def figure(self, text: str, lvl: str) -> Text:
@@ -180,8 +201,8 @@ class BackendsDetailTable(BackendsTable):
     def cells(self, backend: Backend, tier: SloTier) -> list[Text]:
         """Every figure of one backend."""
         head = self.head(backend)
-        model = Text(safe(backend.model) or DASH, self.style("dim"))
-        container = Text(safe(backend.container or DASH), self.style("dim"))
+        model = outside(backend.model or DASH, self.style("dim"), width=MODEL_WIDTH)
+        container = outside(backend.container or DASH, self.style("dim"), width=CONTAINER_WIDTH)
         if backend.health is not Health.UP:
             blanks = [Text(DASH, self.style("dim")) for _ in self.COLUMNS[4:-1]]
             return [*head, model, *blanks, container]

@@ -28,6 +28,7 @@ from tui.commands.common import (
     guarded,
     load,
     load_dashboard_config,
+    say,
     terminal_safe,
 )
 from tui.commands.snapshot import to_jsonable
@@ -53,7 +54,6 @@ from tui.ops.alerts.silences import (
 from tui.ops.executor import Action, Executor
 from tui.sources.alertmanager import AlertmanagerError, AlertmanagerSource
 from tui.wiring import poll_once, sources_for
-from widgets.format import safe
 
 __all__ = ["add_ack_arguments", "add_unack_arguments", "run_ack", "run_alerts", "run_unack"]
 
@@ -251,7 +251,7 @@ def run_alerts(args: argparse.Namespace) -> int:
         for a in alerts:
             ack = f" (ack {a.acknowledged_by})" if a.acknowledged_by else ""
             labels = " ".join(f"{k}={v!r}" for k, v in sorted(a.labels.items()) if k != "alertname")
-            print(safe(f"{a.severity.value:<8} {a.name} {labels}{ack}"))  # no raw escapes
+            say(f"{a.severity.value:<8} {terminal_safe(a.name)} {labels}{terminal_safe(ack)}")
         if found is not None and not alerts:
             print("no alerts firing")
     return EXIT_FAILED if found is None else 0

@@ -4,7 +4,9 @@ Loading the config (``-c``, ``$INFERDECK_CONFIG``, the default places), building
 executor (audit log at ``audit_log`` or ``STATE_DIR/audit.jsonl``, read-only from
 ``--read-only`` or the config), asking for confirmation on the terminal (a dangerous
 action makes the operator type its target's name) unless ``--yes``, and printing the
-outcome. Everything from outside is printed with control characters made visible.
+outcome. Everything from outside is printed with control and bidi characters made
+visible: through `say` (lines), `error` (one line on stderr) or `terminal_safe` (a value);
+JSON output needs nothing more, ``json.dumps`` escapes them itself.
 """
 
 from __future__ import annotations
@@ -26,8 +28,22 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def terminal_safe(value: object) -> str:
-    """Text for the terminal: control characters shown as Unicode control pictures."""
+    """Text for the terminal: control characters shown as control pictures (``␛``), bidi
+    overrides and other invisible characters as their code point (``<U+202E>``)."""
     return visible_controls(value)
+
+
+def say(
+    text: object = "", *, file: TextIO | None = None, end: str = "\n", flush: bool = False
+) -> None:
+    """Print ``text`` with every line made `terminal_safe`; the line breaks stay.
+
+    Build multi-line output with `terminal_safe` around each outside value, so a line
+    break inside a value is shown (``␊``) rather than starting a line of its own.
+    """
+    lines = str(text).split("\n")
+    print("\n".join(terminal_safe(line) for line in lines), file=file or sys.stdout, end=end,
+          flush=flush)  # fmt: skip
 
 
 def error(message: str, stream: TextIO | None = None) -> None:

@@ -24,6 +24,7 @@ from tui.commands import lab as lab_cli
 from tui.commands import runbook as runbooks_cli
 from tui.commands import sim as sim_cli
 from tui.commands import traffic as traffic_cli
+from tui.commands.common import error
 from tui.config import ConfigError
 from tui.wiring import StartError
 
@@ -181,7 +182,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _error(message: str, args: argparse.Namespace) -> None:
     if getattr(args, "debug", False):
         traceback.print_exc()
-    print(f"inferdeck: error: {' '.join(message.split())}", file=sys.stderr)
+    error(message)
 
 
 if __name__ == "__main__":

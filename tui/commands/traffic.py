@@ -30,6 +30,7 @@ from tui.commands.common import (
     error,
     executor_for,
     report,
+    say,
     terminal_safe,
 )
 from tui.config import Config, ConfigError, find_config, load_config
@@ -212,12 +213,12 @@ def _show(router: Router, config: Config, as_json: bool) -> int:
             )
         )
         return 0
-    print(f"router {router.kind}  {router.where}")
-    width = max((len(p) for p in weights), default=0)
+    say(f"router {router.kind}  {router.where}")
+    width = max((len(terminal_safe(p)) for p in weights), default=0)
     for pool, value in weights.items():
         role = {traffic.stable_pool: "stable", traffic.canary_pool: "new"}.get(pool, "")
         down = "  (down)" if value == 0 and router.kind == "nginx" else ""
-        print(f"  {pool:<{width}}  {value:>5g}%  {role}{down}".rstrip())
+        say(f"  {terminal_safe(pool):<{width}}  {value:>5g}%  {role}{down}".rstrip())
     return 0
 
 

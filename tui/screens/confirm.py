@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from tui.ops.executor import Plan
-from widgets.format import safe
+from widgets.text import outside, safe
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -42,11 +42,13 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         """Title, plan lines, the typed confirmation when dangerous, Cancel and Apply."""
         with Vertical():
-            yield Static(Text(safe(self.plan.title)), id="plan-title")
-            yield Static(Text("\n".join(safe(line) for line in self.plan.lines)), id="plan-lines")
+            yield Static(outside(self.plan.title), id="plan-title")
+            yield Static(Text("\n").join(outside(line) for line in self.plan.lines),
+                         id="plan-lines")  # fmt: skip
             if self.plan.dangerous:
                 yield Static(
-                    Text(f"Type {safe(self.plan.confirm_text)!s} to confirm:"), id="typed-help"
+                    Text.assemble("Type ", outside(self.plan.confirm_text), " to confirm:"),
+                    id="typed-help",
                 )
                 yield Input(placeholder=safe(self.plan.confirm_text), id="typed")
             with Horizontal():
