@@ -162,7 +162,8 @@ class Config:
     sources: SourcesConfig = field(default_factory=SourcesConfig)
     keys: Mapping[str, str] = field(default_factory=dict)
     state_dir: str | None = None  # default $XDG_STATE_HOME/inferdeck
-    audit_log: str | None = None  # default STATE_DIR/audit.jsonl
+    audit_log: str | None = None  # default: the shared folder's, else STATE_DIR/audit.jsonl
+    lock_file: str | None = None  # default: the shared folder's, else STATE_DIR/mutation.lock
     runbooks_dir: str | None = None  # the operator's own runbooks, beside the shipped ones
     traffic: TrafficConfig | None = None
 
@@ -457,6 +458,7 @@ def parse_config(text: str, path: str = "<config>") -> Config:
             "keys": keys,
             "state_dir": lambda n: _scalar(path, n, str, "state_dir"),
             "audit_log": lambda n: _scalar(path, n, str, "audit_log"),
+            "lock_file": lambda n: _scalar(path, n, str, "lock_file"),
             "runbooks_dir": lambda n: _scalar(path, n, str, "runbooks_dir"),
             "traffic": lambda n: _traffic(path, n),
         },
