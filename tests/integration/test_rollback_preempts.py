@@ -15,12 +15,14 @@ from typing import Any
 
 import pytest
 
+from tests.integration import test_traffic
 from tests.integration.test_lab import REPO
-from tests.integration.test_traffic import TRAFFIC, lab, send_through_nginx  # noqa: F401
+from tests.integration.test_traffic import TRAFFIC, send_through_nginx
 from tui.ops.files import write_atomic
 from tui.ops.traffic.upstream import parse_upstream, render_upstream
 
 pytestmark = pytest.mark.integration
+lab = test_traffic.lab  # the fixture: a lab of this module's own, without load
 
 
 def env_for(lab: dict[str, Any], **extra: str) -> dict[str, str]:

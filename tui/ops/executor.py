@@ -335,8 +335,10 @@ class Executor:
         self._runs[holder.id] = run
         started = time.monotonic()
 
+        muted = threading.Event()  # once the caller is gone, its progress sink may be too
+
         def report(line: str) -> None:
-            if progress is not None:
+            if progress is not None and not muted.is_set():
                 progress(line)
 
         future: concurrent.futures.Future[ActionResult] = concurrent.futures.Future()
@@ -347,14 +349,11 @@ class Executor:
             threading.Thread(target=self._watch, args=(run,), daemon=True,
                              name="inferdeck-preempt-watch").start()  # fmt: skip
         try:
-            result = await asyncio.wrap_future(future)
+            result = await asyncio.shield(asyncio.wrap_future(future))
         except asyncio.CancelledError:
+            muted.set()
             self._stop_one(run, Stop.RESTORE, "inferdeck stopped while it ran")
-            wait_s = 30.0 if isinstance(action, Interruptible) else 5.0
-            try:
-                result = future.result(wait_s)  # blocking on purpose: the process is ending
-            except concurrent.futures.TimeoutError:
-                result = ActionResult(False, "inferdeck stopped while it ran: outcome unknown")
+            result = await _outlast(future, 30.0 if isinstance(action, Interruptible) else 5.0)
             self._finish(run, base, result, started, preempting)
             raise
         return self._finish(run, base, result, started, preempting)
@@ -427,6 +426,18 @@ class Executor:
         deadline = time.monotonic() + timeout_s
         while self._runs and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
+
+
+async def _outlast(future: concurrent.futures.Future[ActionResult], wait_s: float) -> ActionResult:
+    """The action's result once it ends, at most ``wait_s`` from now, even through
+    further cancellations (an app closing cancels its tasks more than once)."""
+    deadline = time.monotonic() + wait_s
+    while not future.done() and time.monotonic() < deadline:
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(0.02)
+    if not future.done():
+        return ActionResult(False, "inferdeck stopped while it ran: outcome unknown")
+    return future.result()
 
 
 async def always(action: Action, plan: Plan) -> bool:
