@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -120,6 +122,7 @@ class InferdeckApp(App[None]):
         self.paused = False
         self.latest: FleetSnapshot | None = None
         self._keymap = dict(keymap or {})
+        self._signals: list[signal.Signals] = []
         self._initial_theme = theme
         self.sub_title = subtitle
         for t in THEMES:
@@ -157,11 +160,31 @@ class InferdeckApp(App[None]):
         self.push_screen("overview")
         if self.sub_title:
             self.notify(safe(self.sub_title), title="inferdeck", timeout=8, markup=False)
+        if self.ops is not None and self.ops.executor.note:
+            self.notify(safe(self.ops.executor.note), title="not shared", severity="warning",
+                        timeout=20, markup=False)  # fmt: skip
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGHUP, signal.SIGTERM):  # tmux kill-session, an SSH drop, kill
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self._ended, sig.name)
+                self._signals.append(sig)
         if self.start_hub:
             self.hub.start()
 
-    def on_unmount(self) -> None:
-        """Stop polling before the process goes."""
+    def _ended(self, name: str) -> None:
+        """A hangup or terminate: stop a running action (a rollout puts back the split it
+        started from and records its result), then exit."""
+        if self.ops is not None:
+            self.ops.executor.interrupt(f"{name}: inferdeck was closed")
+        self.exit()
+
+    async def on_unmount(self) -> None:
+        """Stop a running action the same way as a hangup, then stop polling."""
+        if self.ops is not None:
+            await self.ops.executor.stop_all("inferdeck quit while it ran")
+        loop = asyncio.get_running_loop()
+        while self._signals:
+            loop.remove_signal_handler(self._signals.pop())
         if self.start_hub:
             self.hub.stop()
 
@@ -284,7 +307,14 @@ class InferdeckApp(App[None]):
         self.execute(action, then=then, progress=progress)
 
     async def _confirm(self, action: Action, plan: Plan) -> bool:
-        confirmed: bool = await self.push_screen_wait(ConfirmScreen(plan))
+        expires = self.ops.executor.confirm_timeout_s if self.ops is not None else None
+        screen = ConfirmScreen(plan, expires_s=expires)
+        try:
+            confirmed: bool = await self.push_screen_wait(screen)
+        except asyncio.CancelledError:  # it expired (the executor cancels and audits)
+            if self.screen is screen:
+                screen.dismiss(False)
+            raise
         return confirmed
 
     def action_rollback(self) -> None:
@@ -299,7 +329,7 @@ class InferdeckApp(App[None]):
         running = self.ops.executor.running if self.ops is not None else None
         if running:
             plan = Plan(f"An action is running: {running}",
-                        ("Quitting now stops watching it; it may be left half done.",),
+                        ("Quitting stops it: a rollout puts back the split it started from.",),
                         dangerous=True, confirm_text="quit")  # fmt: skip
             self.push_screen(ConfirmScreen(plan), lambda ok: self.exit() if ok else None)
             return

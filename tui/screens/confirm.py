@@ -1,7 +1,8 @@
 """The confirmation every action goes through: its plan, Cancel by default.
 
 Dangerous actions (rollback, stop, anything the action marks so) also ask the operator
-to type the target's name before Apply can be pressed.
+to type the target's name before Apply can be pressed. The executor cancels a
+confirmation left open too long; the screen says after how long.
 """
 
 from __future__ import annotations
@@ -35,9 +36,10 @@ class ConfirmScreen(ModalScreen[bool]):
     ConfirmScreen Button { margin-left: 2; }
     """
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, *, expires_s: float | None = None) -> None:
         super().__init__()
         self.plan = plan
+        self.expires_s = expires_s
 
     def compose(self) -> ComposeResult:
         """Title, plan lines, the typed confirmation when dangerous, Cancel and Apply."""
@@ -51,6 +53,8 @@ class ConfirmScreen(ModalScreen[bool]):
                     id="typed-help",
                 )
                 yield Input(placeholder=safe(self.plan.confirm_text), id="typed")
+            if self.expires_s is not None:
+                yield Static(f"Cancelled by itself after {self.expires_s:g}s.", id="expiry")
             with Horizontal():
                 yield Button("Cancel", id="cancel", variant="primary")
                 yield Button("Apply", id="apply", variant="error" if self.plan.dangerous
