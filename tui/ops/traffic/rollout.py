@@ -106,7 +106,10 @@ class SloGate:
             ("TTFT p95", pool.ttft.p95, t.ttft_p95_s, format_seconds),
             ("E2E p95", pool.e2e.p95, t.e2e_p95_s, format_seconds),
         )
-        parts, breach = [], None
+        parts: list[str] = []
+        breach = None
+        if pool.healthy == 0:  # nothing up: no figure can breach, yet nothing is serving
+            breach = f"{pool.name} has no backend up (0/{pool.backends})"
         for label, value, limit, fmt in checks:
             parts.append(f"{label} {_show(value, fmt)} (≤{fmt(limit)})")
             if breach is None and classify(value, limit) == "breach":
