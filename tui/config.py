@@ -179,6 +179,8 @@ class Config:
     audit_log: str | None = None  # default STATE_DIR/audit.jsonl
     runbooks_dir: str | None = None  # the operator's own runbooks, beside the shipped ones
     traffic: TrafficConfig | None = None
+    # the raw `incidents:` section; tui.incidents.config validates it (FILE:LINE errors)
+    incidents: yaml.Node | None = field(default=None, compare=False, repr=False)
 
     @property
     def scrape(self) -> ScrapeConfig:
@@ -572,6 +574,7 @@ def parse_config(text: str, path: str = "<config>") -> Config:
             "audit_log": lambda n: _scalar(path, n, str, "audit_log"),
             "runbooks_dir": lambda n: _runbooks_dir(path, n),
             "traffic": lambda n: _traffic(path, n),
+            "incidents": lambda n: n,  # parsed by tui.incidents.config
         },
     )
     return Config(path=path, key_lines=key_lines, **fields)
