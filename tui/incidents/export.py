@@ -98,6 +98,7 @@ def event_data(event: Event) -> dict[str, Any]:
     """One timeline event as JSON-ready data."""
     return {
         "id": event.id,
+        "incident_id": event.incident_id,
         "at": event.at,
         "kind": event.kind.value,
         "who": event.who,

@@ -118,7 +118,7 @@ def describe(rule: SevRule) -> str:
     """Why a rule gave its SEV, in words: ``LLMServiceDown; error rate over 50%``."""
     parts = []
     if rule.alerts:
-        parts.append("/".join(rule.alerts))
+        parts.append("alert " + "/".join(rule.alerts))
     if rule.severity:
         parts.append("severity " + "/".join(rule.severity))
     parts.extend(f"{k}={v}" for k, v in rule.labels.items())
