@@ -180,6 +180,8 @@ class Config:
     lock_file: str | None = None  # default: the shared folder's, else STATE_DIR/mutation.lock
     runbooks_dir: str | None = None  # the operator's own runbooks, beside the shipped ones
     traffic: TrafficConfig | None = None
+    # the raw `incidents:` section; tui.incidents.config validates it (FILE:LINE errors)
+    incidents: yaml.Node | None = field(default=None, compare=False, repr=False)
 
     @property
     def scrape(self) -> ScrapeConfig:
@@ -574,6 +576,7 @@ def parse_config(text: str, path: str = "<config>") -> Config:
             "lock_file": lambda n: _scalar(path, n, str, "lock_file"),
             "runbooks_dir": lambda n: _runbooks_dir(path, n),
             "traffic": lambda n: _traffic(path, n),
+            "incidents": lambda n: n,  # parsed by tui.incidents.config
         },
     )
     return Config(path=path, key_lines=key_lines, **fields)
