@@ -101,4 +101,4 @@ def test_ops_keeps_one_subpackage_per_kind_of_action() -> None:
     subpackages = {p.name for p in ops.iterdir() if (p / "__init__.py").exists()}
     assert subpackages == {"traffic", "runbooks", "alerts", "containers", "incidents"}
     loose = {p.stem for p in ops.glob("*.py")} - {"__init__"}
-    assert loose == {"executor", "audit", "actor", "files", "context", "build"}
+    assert loose == {"executor", "audit", "actor", "files", "context", "build", "lock", "places"}

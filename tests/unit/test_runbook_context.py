@@ -86,7 +86,9 @@ def test_an_unknown_value_is_one_line_before_anything_runs(
     args = ["run", "diagnosis", "-c", str(config), "--yes"]
     assert run_runbook(cli(args)) == 2  # two backends, none chosen
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "choose one of blue-0, green-0 (--backend NAME)" in err
+    errors = [line for line in err.splitlines() if line.startswith("inferdeck: error:")]
+    assert len(errors) == 1 and "choose one of blue-0, green-0 (--backend NAME)" in errors[0]
+    assert all(line.startswith("inferdeck: ") for line in err.splitlines())  # no traceback
     assert run_runbook(cli([*args, "--backend", "nope"])) == 2
     assert "there is no backend 'nope'" in capsys.readouterr().err
     assert run_runbook(cli(["run", "service-start", "--dry-run", "-c", str(config),

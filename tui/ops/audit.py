@@ -14,28 +14,17 @@ from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tui.ops.places import default_state_dir, places_for, state_dir_of
+
 if TYPE_CHECKING:
     from tui.config import Config
 
-
-def default_state_dir() -> Path:
-    """``$XDG_STATE_HOME/inferdeck`` (default ``~/.local/state/inferdeck``)."""
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "inferdeck"
-
-
-def state_dir_of(config: Config | None) -> Path:
-    """The config's ``state_dir`` (``~`` expanded), else `default_state_dir`."""
-    if config is not None and config.state_dir:
-        return Path(config.state_dir).expanduser()
-    return default_state_dir()
+__all__ = ["AuditLog", "audit_log_for", "default_state_dir", "state_dir_of"]
 
 
 def audit_log_for(config: Config | None) -> AuditLog:
     """The audit log a config names (``audit_log``), else the machine's shared one, else
     ``STATE_DIR/audit.jsonl`` (see `tui.ops.places`)."""
-    from tui.ops.places import places_for
-
     places = places_for(config)
     return AuditLog(places.audit, mode=0o660 if places.shared else 0o600)
 

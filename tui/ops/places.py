@@ -19,10 +19,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tui.ops.audit import state_dir_of
-
 if TYPE_CHECKING:
     from tui.config import Config
+
+
+def default_state_dir() -> Path:
+    """``$XDG_STATE_HOME/inferdeck`` (default ``~/.local/state/inferdeck``)."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "inferdeck"
+
+
+def state_dir_of(config: Config | None) -> Path:
+    """The config's ``state_dir`` (``~`` expanded), else `default_state_dir`."""
+    if config is not None and config.state_dir:
+        return Path(config.state_dir).expanduser()
+    return default_state_dir()
+
 
 SHARED_DIR = Path("/var/lib/inferdeck")
 SHARED_DIR_ENV = "INFERDECK_SHARED_DIR"
