@@ -386,15 +386,17 @@ class ErrorBudget:
         return next((b for b in self.burn_rates if b.window_s == window_s), None)
 
 
+def _covered(series: Series, now: float, window_s: float) -> float:
+    """Seconds of ``window_s`` (ending at ``now``) for which ``series`` has data."""
+    return min(len(series.within(now, window_s)) * series.step_s, window_s)
+
+
 def _pick(series: Sequence[Series], now: float, window_s: float) -> Series | None:
-    """The finest series reaching back ``window_s``; else the one with most data in it."""
+    """The series with the most data in the window; the finest of those that tie."""
     listed = [s for s in series if s.samples]
     if not listed:
         return None
-    reaching = [s for s in listed if s.span_s + 1e-9 >= window_s]
-    if reaching:
-        return min(reaching, key=lambda s: s.step_s)
-    return max(listed, key=lambda s: (len(s.within(now, window_s)) * s.step_s, -s.step_s))
+    return max(listed, key=lambda s: (_covered(s, now, window_s), -s.step_s))
 
 
 def error_budget(
@@ -410,8 +412,8 @@ def error_budget(
     """The error budget at ``now`` from bad-request shares (one series or several).
 
     Several series are the same figure at different resolutions (a fine one for the
-    last hours, a coarse one for the month): each window is read from the finest series
-    that reaches back far enough, else from the one with the most data in it.
+    last hours, a coarse one for the month): each window is read from the series with
+    the most data in it, the finest where they tie.
     """
     if isinstance(tier, str):
         tier = get_tier(tier)
@@ -423,8 +425,7 @@ def error_budget(
         if chosen is None:
             return None, 0.0
         known = chosen.within(now, window)
-        covered = min(len(known) * chosen.step_s, window)
-        return (sum(known) / len(known) if known else None), covered
+        return (sum(known) / len(known) if known else None), _covered(chosen, now, window)
 
     bad, covered = mean_and_cover(window_s)
     used = 0.0 if bad is None else bad * covered / 60.0

@@ -72,10 +72,10 @@ def _series(prom: PromQueries, expr: str, start: float, end: float, step_s: floa
         for pair in item.get("values", []):
             value = value_of({"value": pair})
             if value is not None and not math.isnan(value):
-                by_ts[round(float(pair[0]))] = min(max(value, 0.0), 1.0)
-    count = round((end - start) / step_s)
+                by_ts[round(float(pair[0]) * 1000)] = min(max(value, 0.0), 1.0)
+    count = math.floor((end - start) / step_s + 1e-9)
     grid = [start + i * step_s for i in range(count + 1)]
-    return Series(step_s, tuple((t, by_ts.get(round(t))) for t in grid))
+    return Series(step_s, tuple((t, by_ts.get(round(t * 1000))) for t in grid))
 
 
 def budget_series(
@@ -83,18 +83,17 @@ def budget_series(
 ) -> list[Series]:
     """The bad share over the SLO window (coarse) and over the last six hours (fine)."""
     coarse_step = max(60.0, math.ceil(window_s / MAX_POINTS / 60.0) * 60.0)
-    end = math.floor(now / FINE_STEP_S) * FINE_STEP_S
-    coarse_end = math.floor(now / coarse_step) * coarse_step
+    now = float(math.floor(now))  # the client sends whole seconds; the grid must match
     coarse = _series(
         prom,
         bad_share_expr(pool_label, _seconds(coarse_step)),
-        coarse_end - window_s + coarse_step,
-        coarse_end,
+        now - window_s + coarse_step,
+        now,
         coarse_step,
     )
     fine_span = min(FINE_SPAN_S, window_s)
     fine = _series(
-        prom, bad_share_expr(pool_label, "1m"), end - fine_span + FINE_STEP_S, end, FINE_STEP_S
+        prom, bad_share_expr(pool_label, "1m"), now - fine_span + FINE_STEP_S, now, FINE_STEP_S
     )
     return [fine, coarse]
 
