@@ -589,9 +589,10 @@ def parse_config(text: str, path: str = "<config>") -> Config:
 
 
 def _judgement_sections(path: str) -> dict[str, Callable[[yaml.Node], Any]]:
-    from tui.config_judgement import sections  # it uses this module's helpers
+    from tui.config_judgement import YamlTools, sections
 
-    return sections(path)
+    tools = YamlTools(ConfigError, _where, _scalar, _positive, _mapping, _sequence, _beside_config)
+    return sections(path, tools)
 
 
 def load_config(path: str | os.PathLike[str]) -> Config:
