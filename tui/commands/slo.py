@@ -9,6 +9,7 @@ configured, else from what this run recorded (a few seconds: it says so).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 from typing import Any
 
@@ -27,6 +28,7 @@ from tui.commands._observe import Observation, add_observe_arguments, observed
 from tui.commands.common import terminal_safe
 from tui.commands.snapshot import to_jsonable
 from tui.model import OverallState
+from tui.sources.prometheus import PrometheusError
 from tui.sources.slo_history import budget_series, timeout_rate
 
 
@@ -43,19 +45,26 @@ def budget_for(seen: Observation, window_s: float) -> ErrorBudget:
     tier = seen.config.slo_tier
     now = seen.snapshot.taken_at
     prom, prom_config = seen.prometheus, seen.config.sources.prometheus
+    fallback = ""
     if prom is not None and prom_config is not None:
-        series = budget_series(prom, now=now, window_s=window_s, pool_label=prom_config.pool_label)
-        return error_budget(
-            series, now=now, tier=tier, window_s=window_s, source="prometheus",
-            source_detail=f"Prometheus at {prom.url}: range queries over {duration(window_s)}",
-        )  # fmt: skip
+        try:
+            series = budget_series(
+                prom, now=now, window_s=window_s, pool_label=prom_config.pool_label
+            )
+        except PrometheusError as exc:
+            fallback = f"; {exc}"
+        else:
+            return error_budget(
+                series, now=now, tier=tier, window_s=window_s, source="prometheus",
+                source_detail=f"Prometheus at {prom.url}: range queries over {duration(window_s)}",
+            )  # fmt: skip
     samples = tuple((s.taken_at, bad_fraction(s)) for s in seen.history)
     span = samples[-1][0] - samples[0][0] + seen.interval_s if samples else 0.0
     return error_budget(
         Series(seen.interval_s, samples), now=now, tier=tier, window_s=window_s,
         source="history",
         source_detail=f"inferdeck's own history: {len(samples)} samples over {duration(span)}"
-        " (configure Prometheus for the whole window)",
+        + (fallback or " (configure Prometheus for the whole window)"),
     )  # fmt: skip
 
 
@@ -65,7 +74,8 @@ def judge(seen: Observation, window_s: float) -> dict[str, Any]:
     timeout = seen.timeout
     if seen.prometheus is not None:
         gateway = config.slo.timeout_query if config.slo else None
-        timeout = timeout_rate(seen.prometheus, gateway)
+        with contextlib.suppress(PrometheusError):  # then the engines' own counters
+            timeout = timeout_rate(seen.prometheus, gateway)
     budget = budget_for(seen, window_s)
     found = objectives(
         seen.snapshot,
