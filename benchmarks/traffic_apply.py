@@ -5,9 +5,12 @@
   would, and back to back: nginx's master sleeps 100 ms after a reload, so a reload
   arriving meanwhile waits);
 * rollback: the `Rollback` action through the executor (lock, audit intent and result,
-  apply), the median of 10; and ``inferdeck traffic rollback --yes`` as a whole process.
+  apply), the median of 10; and ``inferdeck traffic rollback --yes`` as a whole process;
+* rollback during a running rollout: ``inferdeck traffic rollout green --hold 60s`` runs
+  in its own process, holding the lock at 10 %; ``inferdeck traffic rollback --yes`` from
+  a second process preempts it (the median of 3, whole processes, imports included).
 
-Targets: apply under 0.5 s, rollback under 1 s.
+Targets: apply under 0.5 s, rollback under 1 s, rollback during a rollout under 2 s.
 """
 
 from __future__ import annotations
@@ -29,9 +32,10 @@ from tui.config import load_config  # noqa: E402
 from tui.ops.audit import AuditLog  # noqa: E402
 from tui.ops.executor import Executor, always  # noqa: E402
 from tui.ops.traffic.factory import router_from_config  # noqa: E402
-from tui.ops.traffic.weights import Rollback  # noqa: E402
+from tui.ops.traffic.weights import Rollback, Router  # noqa: E402
 
 RUNS = 20
+PREEMPT_RUNS = 3
 SPLITS = ({"blue": 90.0, "green": 10.0}, {"blue": 50.0, "green": 50.0})
 
 
@@ -53,6 +57,37 @@ def ms(values: list[float]) -> str:
         f"median {statistics.median(values) * 1000:6.1f} ms  (min {min(values) * 1000:.1f}, "
         f"max {max(values) * 1000:.1f}, n={len(values)})"
     )
+
+
+def cli(folder: Path, *args: str) -> list[str]:
+    """The argv of ``inferdeck traffic ARGS -c FOLDER/inferdeck.yaml``."""
+    config = str(folder / "inferdeck.yaml")
+    return [sys.executable, "-m", "tui.commands", "traffic", *args, "-c", config]
+
+
+def rollback_during_rollout(folder: Path, router: Router, env: dict[str, str]) -> float:
+    """Start a rollout (its own process), wait for its first step, time a rollback."""
+    rollout = subprocess.Popen(
+        cli(folder, "rollout", "green", "--steps", "10,50,100", "--hold", "60s", "--yes"),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO, env=env,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while router.current().get("green") != 10.0:
+            if time.monotonic() > deadline or rollout.poll() is not None:
+                sys.exit("the rollout never reached its first step")
+            time.sleep(0.05)
+        time.sleep(0.5)
+        began = time.perf_counter()
+        back = subprocess.run(cli(folder, "rollback", "--yes"), capture_output=True, text=True,
+                              cwd=REPO, env=env, check=False)  # fmt: skip
+        took = time.perf_counter() - began
+        assert back.returncode == 0, back.stderr
+        assert rollout.wait(10) == 1  # preempted
+    finally:
+        rollout.kill()
+        rollout.wait()
+    return took
 
 
 def main() -> None:
@@ -88,27 +123,16 @@ def main() -> None:
             assert done.ok, done.message
         router.apply(SPLITS[1])
         time.sleep(0.3)
-        env = {**os.environ, "XDG_STATE_HOME": str(folder / "state")}
+        (folder / "shared").mkdir()
+        env = {**os.environ, "XDG_STATE_HOME": str(folder / "state"),
+               "INFERDECK_SHARED_DIR": str(folder / "shared")}  # fmt: skip
         began = time.perf_counter()
-        cli = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "tui.commands",
-                "traffic",
-                "rollback",
-                "--yes",
-                "-c",
-                str(folder / "inferdeck.yaml"),
-            ],
-            capture_output=True,
-            text=True,
-            cwd=REPO,
-            env=env,
-            check=False,
-        )
+        once = subprocess.run(cli(folder, "rollback", "--yes"), capture_output=True, text=True,
+                              cwd=REPO, env=env, check=False)  # fmt: skip
         whole = time.perf_counter() - began
-        assert cli.returncode == 0, cli.stderr
+        assert once.returncode == 0, once.stderr
+        router.apply({"blue": 100.0})
+        preempting = [rollback_during_rollout(folder, router, env) for _ in range(PREEMPT_RUNS)]
     finally:
         lab("down", "--dir", str(folder))
         shutil.rmtree(folder, ignore_errors=True)
@@ -118,6 +142,10 @@ def main() -> None:
     print(f"  rollback via the executor  {ms(rollbacks)}   target < 1000 ms")
     print(
         f"  `traffic rollback --yes`   {whole * 1000:6.1f} ms  (a whole process, imports included)"
+    )
+    print(
+        f"  rollback during a rollout  {ms(preempting)}   target < 2000 ms "
+        "(a whole process preempting another's rollout)"
     )
 
 

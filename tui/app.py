@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -11,9 +13,12 @@ from typing import Any
 from rich.segment import Segments
 from rich.text import Text
 from rich.traceback import Traceback
+from textual.actions import ActionParseResult
+from textual.actions import parse as parse_action
 from textual.app import App
 from textual.binding import Binding
 from textual.css.query import NoMatches
+from textual.dom import DOMNode
 from textual.keys import REPLACED_KEYS, Keys, key_to_character
 from textual.message import Message
 from textual.screen import Screen
@@ -30,10 +35,10 @@ from tui.screens.live import LiveScreen
 from tui.screens.logs import LogsScreen
 from tui.screens.overview import OverviewScreen
 from tui.screens.palette import InferdeckCommands
-from tui.screens.runbooks import RunbooksScreen
+from tui.screens.runbooks import BackendPicker, RunbooksScreen, StepConfirmScreen
 from tui.screens.tables import BackendsScreen, ContainersScreen, GpusScreen
 from tui.screens.traffic import TrafficScreen
-from widgets.format import safe
+from widgets.text import safe
 
 SCREENS: dict[str, type[LiveScreen]] = {
     "overview": OverviewScreen,
@@ -117,6 +122,7 @@ class InferdeckApp(App[None]):
         self.paused = False
         self.latest: FleetSnapshot | None = None
         self._keymap = dict(keymap or {})
+        self._signals: list[signal.Signals] = []
         self._initial_theme = theme
         self.sub_title = subtitle
         for t in THEMES:
@@ -134,7 +140,7 @@ class InferdeckApp(App[None]):
             rendered: Traceback | Text = Traceback(show_locals=False, width=None)
         else:
             message = " ".join(str(error).split()) if error else "unknown error"
-            rendered = Text(f"inferdeck: error: {type(error).__name__}: {message}")
+            rendered = Text(f"inferdeck: error: {type(error).__name__}: {safe(message)}")
         self._exit_renderables.append(Segments(self.console.render(rendered, self.console.options)))
         self._close_messages_no_wait()
 
@@ -153,12 +159,32 @@ class InferdeckApp(App[None]):
             self.install_screen(screen_type(clock=self.clock), name=name)
         self.push_screen("overview")
         if self.sub_title:
-            self.notify(self.sub_title, title="inferdeck", timeout=8)
+            self.notify(safe(self.sub_title), title="inferdeck", timeout=8, markup=False)
+        if self.ops is not None and self.ops.executor.note:
+            self.notify(safe(self.ops.executor.note), title="not shared", severity="warning",
+                        timeout=20, markup=False)  # fmt: skip
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGHUP, signal.SIGTERM):  # tmux kill-session, an SSH drop, kill
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self._ended, sig.name)
+                self._signals.append(sig)
         if self.start_hub:
             self.hub.start()
 
-    def on_unmount(self) -> None:
-        """Stop polling before the process goes."""
+    def _ended(self, name: str) -> None:
+        """A hangup or terminate: stop a running action (a rollout puts back the split it
+        started from and records its result), then exit."""
+        if self.ops is not None:
+            self.ops.executor.interrupt(f"{name}: inferdeck was closed")
+        self.exit()
+
+    async def on_unmount(self) -> None:
+        """Stop a running action the same way as a hangup, then stop polling."""
+        if self.ops is not None:
+            await self.ops.executor.stop_all("inferdeck quit while it ran")
+        loop = asyncio.get_running_loop()
+        while self._signals:
+            loop.remove_signal_handler(self._signals.pop())
         if self.start_hub:
             self.hub.stop()
 
@@ -169,10 +195,60 @@ class InferdeckApp(App[None]):
     )
     """Actions hidden (and refused by the executor) in read-only mode."""
 
+    REFUSALS: Mapping[str, str] = {
+        "rollback": "rollback is disabled",
+        "ack": "acknowledging is disabled",
+        "unack": "un-acknowledging is disabled",
+        "shift": "changing the traffic split is disabled",
+        "apply_weights": "changing the traffic split is disabled",
+        "rollout": "rollout is disabled",
+        "container": "container restart/stop/start is disabled",
+        "run_runbook": "running runbooks is disabled (a dry run still works)",
+    }
+    """What a pressed acting key says when it may not act, by action name."""
+
+    @property
+    def read_only(self) -> str | None:
+        """Why the operator turned actions off (``--read-only``, the config), or None."""
+        return self.ops.read_only if self.ops is not None else None
+
+    @property
+    def actions_off(self) -> str | None:
+        """Why no action may run now (``read-only (--read-only)``), or None."""
+        if self.ops is None:
+            return "no actions configured"
+        return f"read-only ({self.read_only})" if self.read_only is not None else None
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hide the keys that change the world when nothing may change it."""
-        blocked = self.ops is None or self.ops.read_only is not None
-        return not (action in self.ACTIONS_THAT_CHANGE and blocked)
+        return not (action in self.ACTIONS_THAT_CHANGE and self.actions_off is not None)
+
+    def refuse(self, action: str) -> None:
+        """Say why an acting key did nothing: ``read-only (--read-only): rollback is disabled``."""
+        what = self.REFUSALS.get(action, f"{action} is disabled")
+        self.notify(
+            safe(f"{self.actions_off}: {what}"),
+            title="not possible",
+            severity="warning",
+            markup=False,
+        )
+
+    async def run_action(
+        self,
+        action: str | ActionParseResult,
+        default_namespace: DOMNode | None = None,
+        namespaces: Mapping[str, DOMNode] | None = None,
+    ) -> bool:
+        """Run an action; an acting key that may not act says why instead of nothing.
+
+        `check_action` hides those bindings from the footer and the help, and Textual
+        then drops their keys without a word; a key is never silently ignored here.
+        """
+        name = (action if isinstance(action, tuple) else parse_action(action))[1]
+        if name in self.REFUSALS and self.actions_off is not None:
+            self.refuse(name)
+            return True  # handled: the key goes no further (no table cursor moves)
+        return await super().run_action(action, default_namespace, namespaces)
 
     def execute(
         self,
@@ -207,7 +283,7 @@ class InferdeckApp(App[None]):
             execution.outcome, "error"
         )
         self.notify(safe(execution.message), title=safe(f"{action.kind} {action.target}"),
-                    severity=severity, timeout=8)  # type: ignore[arg-type]  # fmt: skip
+                    severity=severity, timeout=8, markup=False)  # type: ignore[arg-type]  # fmt: skip
         if then is not None:
             then(execution)
 
@@ -225,12 +301,20 @@ class InferdeckApp(App[None]):
         try:
             action = make()
         except Exception as exc:
-            self.notify(safe(" ".join(str(exc).split())), title="not possible", severity="error")
+            self.notify(safe(" ".join(str(exc).split())), title="not possible", severity="error",
+                        markup=False)  # fmt: skip
             return
         self.execute(action, then=then, progress=progress)
 
     async def _confirm(self, action: Action, plan: Plan) -> bool:
-        confirmed: bool = await self.push_screen_wait(ConfirmScreen(plan))
+        expires = self.ops.executor.confirm_timeout_s if self.ops is not None else None
+        screen = ConfirmScreen(plan, expires_s=expires)
+        try:
+            confirmed: bool = await self.push_screen_wait(screen)
+        except asyncio.CancelledError:  # it expired (the executor cancels and audits)
+            if self.screen is screen:
+                screen.dismiss(False)
+            raise
         return confirmed
 
     def action_rollback(self) -> None:
@@ -245,7 +329,7 @@ class InferdeckApp(App[None]):
         running = self.ops.executor.running if self.ops is not None else None
         if running:
             plan = Plan(f"An action is running: {running}",
-                        ("Quitting now stops watching it; it may be left half done.",),
+                        ("Quitting stops it: a rollout puts back the split it started from.",),
                         dangerous=True, confirm_text="quit")  # fmt: skip
             self.push_screen(ConfirmScreen(plan), lambda ok: self.exit() if ok else None)
             return
@@ -256,10 +340,19 @@ class InferdeckApp(App[None]):
         self.post_message(SnapshotReady(snapshot))
 
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
-        """Show the newest snapshot unless the operator paused the view."""
+        """Show the newest snapshot; paused, only the header's state keeps up.
+
+        Pausing freezes the panels for reading, never the truth: a crash while paused
+        still turns the header DEGRADED or DOWN, with its reason.
+        """
         self.latest = message.snapshot
         if not self.paused:
             self._show(message.snapshot)
+            return
+        screen = self.screen
+        if isinstance(screen, LiveScreen):
+            with contextlib.suppress(NoMatches):
+                screen.show_header(message.snapshot)
 
     def _show(self, snapshot: FleetSnapshot) -> None:
         screen = self.screen
@@ -297,7 +390,7 @@ class InferdeckApp(App[None]):
         try:
             lines = await self.log_reader(container)
         except Exception as exc:
-            self.notify(f"Logs of {safe(container)}: {safe(exc)}", severity="error")
+            self.notify(f"Logs of {safe(container)}: {safe(exc)}", severity="error", markup=False)
             return
         self.push_screen(LogsScreen(container, lines))
 
@@ -306,7 +399,7 @@ class InferdeckApp(App[None]):
         names = [t.name for t in THEMES]
         current = names.index(self.theme) if self.theme in names else -1
         self.theme = names[(current + 1) % len(names)]
-        self.notify(f"Theme: {self.theme}", timeout=2)
+        self.notify(f"Theme: {safe(self.theme)}", timeout=2, markup=False)
 
     def action_toggle_keys(self) -> None:
         """Show or hide the list of keys for the current screen."""
@@ -318,7 +411,13 @@ class InferdeckApp(App[None]):
 
 # --- the operator's keymap (`keys:` in the config) --------------------------------------
 
-KEYMAP_SCREENS: tuple[type[Screen[Any]], ...] = (*SCREENS.values(), ConfirmScreen, LogsScreen)
+KEYMAP_SCREENS: tuple[type[Screen[Any]], ...] = (
+    *SCREENS.values(),
+    ConfirmScreen,
+    StepConfirmScreen,
+    BackendPicker,
+    LogsScreen,
+)
 """Every screen whose bindings may be remapped; the app's own bindings apply on each."""
 
 MODIFIERS = frozenset({"ctrl", "shift", "alt", "meta", "super", "hyper"})

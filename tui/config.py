@@ -180,7 +180,8 @@ class Config:
     keys: Mapping[str, str] = field(default_factory=dict)  # binding id -> key(s), "a,b"
     key_lines: Mapping[str, str] = field(default_factory=dict)  # binding id -> "FILE:LINE"
     state_dir: str | None = None  # default $XDG_STATE_HOME/inferdeck
-    audit_log: str | None = None  # default STATE_DIR/audit.jsonl
+    audit_log: str | None = None  # default: the shared folder's, else STATE_DIR/audit.jsonl
+    lock_file: str | None = None  # default: the shared folder's, else STATE_DIR/mutation.lock
     runbooks_dir: str | None = None  # the operator's own runbooks, beside the shipped ones
     traffic: TrafficConfig | None = None
     # judging the fleet (tui.config_judgement): SLO window, capacity, cost, model inventory
@@ -188,6 +189,8 @@ class Config:
     capacity: CapacityConfig | None = None
     cost: CostConfig | None = None
     models: ModelsConfig | None = None
+    # the raw `incidents:` section; tui.incidents.config validates it (FILE:LINE errors)
+    incidents: yaml.Node | None = field(default=None, compare=False, repr=False)
 
     @property
     def scrape(self) -> ScrapeConfig:
@@ -580,9 +583,11 @@ def parse_config(text: str, path: str = "<config>") -> Config:
             "keys": keys,
             "state_dir": lambda n: _state_dir(path, n),
             "audit_log": lambda n: _scalar(path, n, str, "audit_log"),
+            "lock_file": lambda n: _scalar(path, n, str, "lock_file"),
             "runbooks_dir": lambda n: _runbooks_dir(path, n),
             "traffic": lambda n: _traffic(path, n),
             **_judgement_sections(path),
+            "incidents": lambda n: n,  # parsed by tui.incidents.config
         },
     )
     return Config(path=path, key_lines=key_lines, **fields)

@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 
-from tui.analysis.slo import overall_state
+from tui.analysis.alert_rules import NO_DATA_PREFIX, unserved_pools
+from tui.analysis.overall import overall
 from tui.model import (
     Alert,
     Backend,
@@ -27,6 +28,7 @@ from tui.model import (
     Container,
     FleetSnapshot,
     Gpu,
+    Health,
     Pool,
     SourceState,
     SourceStatus,
@@ -64,7 +66,13 @@ class History:
         self._series: dict[str, deque[float]] = {}
 
     def append(self, values: dict[str, float | None]) -> None:
-        """Append one sample to every named series (None → NaN: a gap, not a zero)."""
+        """Append one sample to every named series (None → NaN: a gap, not a zero).
+
+        A series this sample does not mention (its source stopped answering, its GPU is
+        gone) gets a gap too: charts stay aligned in time and never extend a line with
+        points nobody measured.
+        """
+        values = {**dict.fromkeys(self._series), **values}
         for name, value in values.items():
             series = self._series.get(name)
             if series is None:
@@ -139,6 +147,8 @@ class Hub:
         self._stop: asyncio.Event | None = None
         self.latest: FleetSnapshot | None = None
         self.alerts_hook = alerts_hook
+        self._pool_alerts: tuple[Alert, ...] = ()
+        self._alert_starts: dict[str, float] = {}  # fingerprint -> earliest start seen
 
     @property
     def sources(self) -> tuple[Source, ...]:
@@ -174,6 +184,37 @@ class Hub:
         finally:
             slot.polling_since = None
             slot.duration_s = self.clock() - started
+
+    def _hub_alerts(self, snapshot: FleetSnapshot) -> tuple[Alert, ...]:
+        """The snapshot's alerts plus the hub's own: a pool that gets traffic with no
+        backend up (raised whatever else watches the fleet: only the hub knows both the
+        router's weights and every backend's health)."""
+        self._pool_alerts = unserved_pools(
+            snapshot.backends, snapshot.weights, now=snapshot.taken_at, previous=self._pool_alerts
+        )
+        known = {a.fingerprint for a in snapshot.alerts}
+        extra = tuple(a for a in self._pool_alerts if a.fingerprint not in known)
+        alerts = self._steady_starts((*snapshot.alerts, *extra))
+        return tuple(sorted(alerts, key=lambda a: a.starts_at, reverse=True))
+
+    def _steady_starts(self, alerts: Iterable[Alert]) -> list[Alert]:
+        """Each alert's start as the earliest any source gave while it stayed active.
+
+        Sources disagree: Prometheus's ``activeAt`` is when the condition started holding
+        (pending included), Alertmanager's ``startsAt`` when the alert fired (``for:``
+        later), and an alert whose start Prometheus cannot tell is dated by the query. As
+        the view that wins changes (a source late, failing or back), "For" jumped back by
+        the ``for:`` wait. Remembering the earliest start per fingerprint keeps it moving
+        forward only; an alert gone from every source is forgotten.
+        """
+        out = []
+        seen: dict[str, float] = {}
+        for alert in alerts:
+            start = min(alert.starts_at, self._alert_starts.get(alert.fingerprint, math.inf))
+            seen[alert.fingerprint] = start
+            out.append(alert if start == alert.starts_at else replace(alert, starts_at=start))
+        self._alert_starts = seen
+        return out
 
     def _accept(self, slot: _SourceSlot, result: Collected) -> None:
         slot.result, slot.result_at = result, self.clock()
@@ -269,7 +310,7 @@ class Hub:
         out = []
         for slot in self._slots:
             state, message = slot.state, slot.message
-            limit = STALE_AFTER_INTERVALS * max(slot.source.interval, self.refresh_s)
+            limit = self._stale_limit(slot)
             if state is SourceState.OK and slot.last_ok is not None:
                 age = now - slot.last_ok
                 if age > limit:
@@ -286,23 +327,65 @@ class Hub:
             )
         return tuple(out)
 
+    def _stale_limit(self, slot: _SourceSlot) -> float:
+        """How old a source's last good data may be before it counts as stale."""
+        return STALE_AFTER_INTERVALS * max(slot.source.interval, self.refresh_s)
+
+    def _views(
+        self, now: float, statuses: Sequence[SourceStatus]
+    ) -> tuple[list[Collected], list[Collected]]:
+        """(what to show, what to chart): each source's result as far as it is current.
+
+        * a source whose last poll succeeded (OK): its result, shown and charted;
+        * one whose last poll failed less than 3 intervals after its last good one (ERROR,
+          recent): its last result is shown (the panels say ERROR) but not charted — a
+          chart point is a measurement, and this one was not measured again;
+        * one whose data is older than that (STALE, or ERROR for long): `last_known` —
+          identities stay, figures become unknown, alerts are marked last known.
+
+        Current views come first, so for a backend or GPU two sources see, the one that
+        answers is the one shown.
+        """
+        fresh: list[Collected] = []
+        held: list[Collected] = []
+        aged: list[Collected] = []
+        for slot, status in zip(self._slots, statuses, strict=True):
+            if slot.result is None:
+                continue
+            if status.state is SourceState.OK:
+                fresh.append(slot.result)
+                continue
+            recent = slot.last_ok is not None and now - slot.last_ok <= self._stale_limit(slot)
+            if status.state is SourceState.ERROR and recent:
+                held.append(slot.result)
+            else:
+                why = describe_trouble(status, now)
+                aged.append(last_known(slot.result, why, slot.last_ok))
+        return [*fresh, *held, *aged], [*fresh, *aged]
+
     def _publish(self) -> FleetSnapshot:
         now = self.clock()
-        snapshot = merge(
-            (slot.result for slot in self._slots if slot.result is not None),
-            taken_at=now,
-            environment=self.environment,
-            slo_tier=self.slo_tier,
-            sources=self.statuses(now),
-        )
+        statuses = self.statuses(now)
+        shown, charted = self._views(now, statuses)
+        common = {"taken_at": now, "environment": self.environment, "slo_tier": self.slo_tier}
+        snapshot = merge(shown, sources=statuses, **common)  # type: ignore[arg-type]
+        snapshot = replace(snapshot, alerts=self._hub_alerts(snapshot))
         if self.alerts_hook is not None:  # local alerts and acks: tui.ops.alerts.local_acks
             snapshot = replace(snapshot, alerts=self.alerts_hook(snapshot))
         generations = tuple(slot.generation for slot in self._slots)
         if generations != self._seen_generations:  # new data arrived: extend the charts
             self._seen_generations = generations
-            self.history.append(history_sample(snapshot))
+            measured = snapshot if charted == shown else merge(charted, **common)  # type: ignore[arg-type]
+            self.history.append(history_sample(measured))
         freshest = max((s.last_ok for s in self._slots if s.last_ok is not None), default=None)
-        state, reasons = overall_state(snapshot.backends, snapshot.fleet, self.slo_tier)
+        state, reasons = overall(
+            backends=snapshot.backends,
+            fleet=snapshot.fleet,
+            tier=self.slo_tier,
+            sources=statuses,
+            alerts=snapshot.alerts,
+            now=now,
+        )
         snapshot = replace(
             snapshot,
             history=self.history.frozen(),
@@ -356,10 +439,12 @@ def merge(
         for container in result.containers or ():
             containers.setdefault(container.name, container)
         for alert in result.alerts or ():
-            alerts[alert.fingerprint] = alert
+            before = alerts.get(alert.fingerprint)
+            if before is None or before.last_known_at is not None or alert.last_known_at is None:
+                alerts[alert.fingerprint] = alert  # a live view beats a last-known one
         fleet = fleet or result.fleet
         weights.update(result.weights or {})
-    pool_list = [replace(p, weight=weights.get(p.name, p.weight)) for p in pools.values()]
+    pool_list = [replace(unserved(p), weight=weights.get(p.name, p.weight)) for p in pools.values()]
     linked = link_containers(tuple(backends.values()), tuple(containers.values()))
     return FleetSnapshot(
         taken_at=taken_at,
@@ -368,12 +453,78 @@ def merge(
         gpus=tuple(sorted(gpus.values(), key=lambda g: (g.host, g.index))),
         backends=linked,
         pools=tuple(pool_list),
-        fleet=fleet,
+        fleet=unserved(fleet) if fleet is not None else None,
         alerts=tuple(sorted(alerts.values(), key=lambda a: a.starts_at, reverse=True)),
         weights=MappingProxyType(weights),
         containers=tuple(sorted(containers.values(), key=lambda c: c.name)),
         sources=sources,
     )
+
+
+def unserved(pool: Pool) -> Pool:
+    """``pool`` without figures when none of its backends is up.
+
+    Window figures (latency, rates) of a pool with nothing serving describe the past, and
+    gauges summed over no backend are not zero but unknown: they become None (`—`).
+    """
+    if pool.healthy > 0:
+        return pool
+    return Pool(name=pool.name, backends=pool.backends, healthy=0, weight=pool.weight)
+
+
+def describe_trouble(status: SourceStatus, now: float) -> str:
+    """Why a source's data is not current, in a few words: ``prometheus STALE 40s``."""
+    if status.state is SourceState.STALE and status.last_ok is not None:
+        return f"{status.name} STALE {now - status.last_ok:.0f}s"
+    message = " ".join(status.message.split())[:80]
+    return f"{status.name} {status.state.value.upper()}" + (f": {message}" if message else "")
+
+
+def last_known(result: Collected, why: str, as_of: float | None) -> Collected:
+    """What a source that stopped answering last said, with nothing passed off as current.
+
+    GPUs, backends, pools and containers keep their identity (so rows do not jump) but lose
+    every figure; backends become UNKNOWN with ``why`` as the reason. Alerts are kept —
+    they are what the operator most needs — marked ``last_known_at`` (their age and the
+    source's error are shown beside them). The router's weights are kept: they are
+    configuration, and the Traffic screen's border says the router is not answering.
+    """
+    return Collected(
+        gpus=None
+        if result.gpus is None
+        else tuple(Gpu(host=g.host, index=g.index, name=g.name, uuid=g.uuid) for g in result.gpus),
+        backends=None
+        if result.backends is None
+        else tuple(
+            Backend(
+                name=b.name,
+                pool=b.pool,
+                url=b.url,
+                model=b.model,
+                health=Health.UNKNOWN,
+                reason=NO_DATA_PREFIX + why,
+                container=b.container,
+            )
+            for b in result.backends
+        ),
+        pools=None if result.pools is None else tuple(unserved_copy(p) for p in result.pools),
+        fleet=None if result.fleet is None else unserved_copy(result.fleet),
+        alerts=None
+        if result.alerts is None
+        else tuple(
+            a if a.last_known_at is not None else replace(a, last_known_at=as_of or 0.0)
+            for a in result.alerts
+        ),
+        weights=result.weights,
+        containers=None
+        if result.containers is None
+        else tuple(replace(c, state="unknown", health=None) for c in result.containers),
+    )
+
+
+def unserved_copy(pool: Pool) -> Pool:
+    """A pool with its identity and no figures (none of its backends is known to be up)."""
+    return unserved(replace(pool, healthy=0))
 
 
 BACKEND_LABEL = "io.inferdeck.backend"

@@ -47,9 +47,11 @@ class OverallState(enum.StrEnum):
     """The one-word answer to "is the fleet healthy?" shown in the header."""
 
     OK = "OK"
+    WARNING = "WARNING"  # a warning-level alert fires, or a source is failing or stale
     DEGRADED = "DEGRADED"
     DOWN = "DOWN"
-    UNKNOWN = "UNKNOWN"
+    UNKNOWN = "UNKNOWN"  # no data yet
+    NO_DATA = "NO DATA"  # no source answers: nothing shown is current
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,8 +150,8 @@ class Pool:
     name: str
     backends: int
     healthy: int
-    running: float = 0.0
-    waiting: float = 0.0
+    running: float | None = None  # None: unknown (e.g. no backend of the pool is up)
+    waiting: float | None = None
     kv_cache_usage: float | None = None  # mean over healthy backends, 0..1
     ttft: Quantiles = NO_QUANTILES
     e2e: Quantiles = NO_QUANTILES
@@ -179,6 +181,9 @@ class Alert:
     source: str = "local"
     acknowledged_by: str | None = None
     acknowledged_until: float | None = None
+    # Set when the alert's source has stopped answering: epoch seconds of its last good
+    # answer. The alert is then *last known*, not live (it may have resolved since).
+    last_known_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

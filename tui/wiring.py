@@ -182,6 +182,7 @@ def run_app(
     from tui.app import InferdeckApp, validate_keys  # Textual only when a screen is wanted
     from tui.ops.alerts.local_acks import local_alerting
     from tui.ops.build import operations_for
+    from tui.ops.incidents import start_tracker
 
     validate_keys(config)
     sources = sources_for(config, control_url)
@@ -219,11 +220,13 @@ def run_app(
             router=router,
         ),
     )
+    incidents = start_tracker(config, hub)  # incidents open and grow while the dashboard runs
     hub.start()  # collection starts while Textual is still starting up
     try:
         app.run()
     finally:
         hub.stop()
+        incidents.stop()
     return app.return_code or 0
 
 

@@ -8,8 +8,9 @@ from rich.text import Text
 
 from tui.model import Alert, FleetSnapshot
 from widgets.alerts import SEVERITY_STYLE, ordered, where
-from widgets.format import DASH, age, safe
-from widgets.table import SnapshotTable
+from widgets.format import DASH, age
+from widgets.table import DetailField, SnapshotTable
+from widgets.text import outside, safe
 
 
 class AlertTable(SnapshotTable):
@@ -26,6 +27,15 @@ class AlertTable(SnapshotTable):
         ("ack", "Acknowledged"),
         ("source", "From"),
     )
+    KEYS_HINT = "a: ack  A: un-ack"
+    """The acting keys, on the border; emptied when no action may run."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.keys_hint = self.KEYS_HINT
+
+    WIDTHS = {"name": 40, "where": 40, "summary": 60, "ack": 40, "source": 16}
+    """Where each column cuts a long value with ``…``; the detail line has it whole."""
 
     def rows_of(self, snapshot: FleetSnapshot) -> Sequence[tuple[str, list[Text]]]:
         """One row per alert: critical first, newest first."""
@@ -34,7 +44,8 @@ class AlertTable(SnapshotTable):
     def subtitle(self, snapshot: FleetSnapshot) -> str:
         """How many fire, how many are acknowledged."""
         acked = sum(a.acknowledged_by is not None for a in snapshot.alerts)
-        return f"{len(snapshot.alerts)} firing, {acked} acknowledged · a: ack  A: un-ack"
+        counts = f"{len(snapshot.alerts)} firing, {acked} acknowledged"
+        return f"{counts} · {self.keys_hint}" if self.keys_hint else counts
 
     def cells(self, alert: Alert, now: float) -> list[Text]:
         """The row of one alert; label values shown literally."""
@@ -44,14 +55,30 @@ class AlertTable(SnapshotTable):
             ack = safe(alert.acknowledged_by)
             if alert.acknowledged_until:
                 ack += f", {age(alert.acknowledged_until - now)} left"
+        width = self.WIDTHS
         return [
             Text(alert.severity.value, style),
-            Text(safe(alert.name), style),
-            Text(safe(where(alert)) or DASH, self.style("dim")),
-            Text(safe(alert.summary) or DASH),
+            outside(alert.name, style, width=width["name"]),
+            outside(where(alert) or DASH, self.style("dim"), width=width["where"]),
+            outside(alert.summary or DASH, width=width["summary"]),
             Text(age(now - alert.starts_at)),
-            Text(ack, self.style("ok" if alert.acknowledged_by else "dim")),
-            Text(safe(alert.source), self.style("dim")),
+            outside(ack, self.style("ok" if alert.acknowledged_by else "dim"), width=width["ack"]),
+            outside(alert.source, self.style("dim"), width=width["source"]),
+        ]
+
+    def detail_fields(self, key: str) -> list[DetailField]:
+        """Name, where, summary, who acknowledged it and where it comes from."""
+        alerts = self.snapshot.alerts if self.snapshot is not None else ()
+        alert = next((a for a in alerts if a.fingerprint == key), None)
+        if alert is None:
+            return []
+        width = self.WIDTHS
+        return [
+            ("alert", alert.name, width["name"]),
+            ("where", where(alert), width["where"]),
+            ("summary", alert.summary, width["summary"]),
+            ("acknowledged by", alert.acknowledged_by or DASH, width["ack"]),
+            ("from", alert.source, width["source"]),
         ]
 
     def selected(self) -> str | None:

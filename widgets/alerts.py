@@ -56,7 +56,12 @@ class AlertsPanel(Panel):
             if alert.summary:
                 label.append(" — " + safe(alert.summary))
             since = age(snapshot.taken_at - alert.starts_at)
-            if alert.acknowledged_by:
+            if alert.last_known_at is not None:
+                # its source stopped answering: how old the news is, not an ageing "for"
+                seen = age(snapshot.taken_at - alert.last_known_at)
+                status = Text(f"last known {seen} ago", self.style("dim"))
+                label.stylize(self.style("dim"))
+            elif alert.acknowledged_by:
                 status = Text(f"ack {safe(alert.acknowledged_by)[:16]}", self.style("dim"))
             else:
                 status = Text(since)

@@ -9,12 +9,30 @@ from rich.text import Text
 from tui.analysis.slo import TIERS, SloTier
 from tui.analysis.thresholds import KV_CACHE_LIMIT
 from tui.model import Backend, FleetSnapshot, Health, Quantiles
-from widgets.format import DASH, known, number, percent, safe, seconds
+from widgets.format import DASH, known, number, percent, seconds
 from widgets.levels import level
-from widgets.table import SnapshotTable
+from widgets.table import DetailField, SnapshotTable
+from widgets.text import outside
 
 REASON_WIDTH = 22
 """How much of a down backend's reason fits in the table; the header has it whole."""
+NAME_WIDTH, POOL_WIDTH, MODEL_WIDTH, CONTAINER_WIDTH = 40, 16, 40, 32
+"""Where the name, pool, model and container columns cut a long value with ``…``."""
+
+ESTIMATE_MARK = "~"
+ESTIMATE_NOTE = "~ TTFT p95 > E2E p95: estimates within different histogram buckets"
+"""Why a TTFT p95 can read above the E2E p95 of the same requests, said where it shows.
+
+Each quantile is interpolated inside the histogram bucket it falls in (as Prometheus's
+``histogram_quantile`` does), assuming requests spread evenly across it. vLLM's TTFT
+buckets are coarser than its E2E ones in the slow range (10-20 s against 10-15 s), so a
+TTFT of 12 s for every request reads as 19.5 s while its E2E of 13 s reads as 14.75 s.
+"""
+
+
+def inverted(ttft: Quantiles, e2e: Quantiles) -> bool:
+    """True when the TTFT p95 estimate exceeds the E2E p95 estimate (impossible for real)."""
+    return known(ttft.p95) and known(e2e.p95) and ttft.p95 > e2e.p95  # type: ignore[operator]
 
 
 class BackendsTable(SnapshotTable):
@@ -36,29 +54,81 @@ class BackendsTable(SnapshotTable):
     DEFAULT_CSS = """
     BackendsTable { height: auto; max-height: 40%; }
     """
+    DROPPED_FIRST: tuple[str, ...] = ("tps", "e2e", "waiting", "running", "kv", "pool")
+    """Columns given up, in this order, when the table is too narrow for all of them:
+    the backend, its health, Err% and TTFT p95 always stay."""
+    _fitted_to: int | None = None
 
     def rows_of(self, snapshot: FleetSnapshot) -> Sequence[tuple[str, list[Text]]]:
-        """One row per backend, in the sources' order."""
+        """One row per backend, in the sources' order, with the columns that fit."""
         tier = TIERS[snapshot.slo_tier]
-        return [(b.name, self.cells(b, tier)) for b in snapshot.backends]
+        rows = [(b.name, self.cells(b, tier)) for b in snapshot.backends]
+        shown = self._fit(rows)
+        if shown != [key.value for key in self.columns]:
+            self.clear(columns=True)  # rare: the width or a long reason changed what fits
+            for key, label in self.COLUMNS:
+                if key in shown:
+                    self.add_column(label, key=key)
+        kept = [i for i, (key, _) in enumerate(self.COLUMNS) if key in shown]
+        return [(name, [cells[i] for i in kept]) for name, cells in rows]
+
+    def _fit(self, rows: Sequence[tuple[str, list[Text]]]) -> list[str]:
+        """The keys of the columns that fit the table's width with these rows' content."""
+        room = self.scrollable_content_region.width
+        pad = 2 * self.cell_padding
+        widths = {
+            key: pad + max([len(label), *(cells[i].cell_len for _, cells in rows)])
+            for i, (key, label) in enumerate(self.COLUMNS)
+        }
+        need = sum(widths.values())
+        for key in self.DROPPED_FIRST:
+            if room <= 0 or need <= room:  # not laid out yet, or everything fits
+                break
+            need -= widths.pop(key)
+        return [key for key, _ in self.COLUMNS if key in widths]
+
+    def on_resize(self) -> None:
+        """Fit the columns to the new width."""
+        if self.snapshot is not None and self.size.width != self._fitted_to:
+            self._fitted_to = self.size.width
+            self.snapshot = self.snapshot  # always_update: the rows and columns are redone
 
     def subtitle(self, snapshot: FleetSnapshot) -> str:
         """How many backends are up."""
         up = sum(b.health is Health.UP for b in snapshot.backends)
-        return f"{up}/{len(snapshot.backends)} up"
+        note = any(b.health is Health.UP and inverted(b.ttft, b.e2e) for b in snapshot.backends)
+        return f"{up}/{len(snapshot.backends)} up" + (f" · {ESTIMATE_NOTE}" if note else "")
 
     def head(self, backend: Backend) -> list[Text]:
         """Name, pool and health: the cells every backends table starts with."""
         if backend.health is Health.UP:
             health = Text("up", self.style("ok"))
         elif backend.health is Health.DOWN:
-            health = Text(f" DOWN {safe(backend.reason)[:REASON_WIDTH]} ", self.style("down"))
+            health = Text.assemble(
+                " DOWN ", outside(backend.reason, width=REASON_WIDTH), " ", style=self.style("down")
+            )
         else:
-            health = Text(f"? {safe(backend.reason)[:REASON_WIDTH]}", self.style("warn"))
+            health = Text.assemble(
+                "? ", outside(backend.reason, width=REASON_WIDTH), style=self.style("warn")
+            )
         return [
-            Text(safe(backend.name)),
-            Text(safe(backend.pool), self.pool_style(backend.pool)),
+            outside(backend.name, width=NAME_WIDTH),
+            outside(backend.pool, self.pool_style(backend.pool), width=POOL_WIDTH),
             health,
+        ]
+
+    def detail_fields(self, key: str) -> list[DetailField]:
+        """Name, pool, model, container and why it is not up."""
+        backends = self.snapshot.backends if self.snapshot is not None else ()
+        backend = next((b for b in backends if b.name == key), None)
+        if backend is None:
+            return []
+        return [
+            ("backend", backend.name, NAME_WIDTH),
+            ("pool", backend.pool, POOL_WIDTH),
+            ("model", backend.model or DASH, MODEL_WIDTH),
+            ("container", backend.container or DASH, CONTAINER_WIDTH),
+            ("reason", backend.reason or DASH, REASON_WIDTH),
         ]
 
     def figure(self, text: str, lvl: str) -> Text:
@@ -79,7 +149,11 @@ class BackendsTable(SnapshotTable):
             self.figure(
                 percent(backend.kv_cache_usage), level(backend.kv_cache_usage, KV_CACHE_LIMIT)
             ),
-            self.figure(seconds(backend.ttft.p95), level(backend.ttft.p95, tier.ttft_p95_s)),
+            self.figure(
+                seconds(backend.ttft.p95)
+                + (ESTIMATE_MARK if inverted(backend.ttft, backend.e2e) else ""),
+                level(backend.ttft.p95, tier.ttft_p95_s),
+            ),
             self.figure(seconds(backend.e2e.p95), level(backend.e2e.p95, tier.e2e_p95_s)),
             self.figure(number(traffic.generation_tokens_per_s), "ok"),
             self.figure(
@@ -112,6 +186,7 @@ class BackendsDetailTable(BackendsTable):
     DEFAULT_CSS = """
     BackendsDetailTable { height: 1fr; max-height: 100%; }
     """
+    DROPPED_FIRST = ()  # the full table scrolls sideways instead
 
     def quantiles(self, q: Quantiles, p50_max: float, p95_max: float) -> Text:
         """``p50 / p95 / p99`` with p50 and p95 coloured against their limits."""
@@ -126,8 +201,8 @@ class BackendsDetailTable(BackendsTable):
     def cells(self, backend: Backend, tier: SloTier) -> list[Text]:
         """Every figure of one backend."""
         head = self.head(backend)
-        model = Text(safe(backend.model) or DASH, self.style("dim"))
-        container = Text(safe(backend.container or DASH), self.style("dim"))
+        model = outside(backend.model or DASH, self.style("dim"), width=MODEL_WIDTH)
+        container = outside(backend.container or DASH, self.style("dim"), width=CONTAINER_WIDTH)
         if backend.health is not Health.UP:
             blanks = [Text(DASH, self.style("dim")) for _ in self.COLUMNS[4:-1]]
             return [*head, model, *blanks, container]
@@ -140,7 +215,8 @@ class BackendsDetailTable(BackendsTable):
             self.figure(
                 percent(backend.kv_cache_usage), level(backend.kv_cache_usage, KV_CACHE_LIMIT)
             ),
-            self.quantiles(backend.ttft, tier.ttft_p50_s, tier.ttft_p95_s),
+            self.quantiles(backend.ttft, tier.ttft_p50_s, tier.ttft_p95_s)
+            + (ESTIMATE_MARK if inverted(backend.ttft, backend.e2e) else ""),
             self.quantiles(backend.e2e, tier.e2e_p50_s, tier.e2e_p95_s),
             self.figure(seconds(backend.queue_time.p95), "ok"),
             self.figure(seconds(backend.inter_token.p95), "ok"),

@@ -1,13 +1,14 @@
-"""Turning figures into short, honest text: units, unknowns, and hostile strings made safe."""
+"""Turning figures into short, honest text: units and unknowns.
+
+Outside strings are made safe in `widgets.text` (`safe` is re-exported here).
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 
-from rich.text import Text
-
-from tui.analysis.text import visible_controls
+from widgets.text import safe as safe  # re-exported: the figure formatters' callers use it
 
 DASH = "—"
 """Shown where a figure is unknown: never a zero that was not measured."""
@@ -68,21 +69,6 @@ def age(seconds_old: float | None) -> str:
     if seconds_old < 2 * 86400:
         return f"{seconds_old / 3600:.0f}h"
     return f"{seconds_old / 86400:.0f}d"
-
-
-def safe(value: object) -> str:
-    """A string from outside (label, reason, name) made harmless for the terminal.
-
-    Control characters are shown as control pictures (`visible_controls`). Rich markup
-    stays literal as long as the result goes into `Text(...)` (never `Text.from_markup`),
-    so ``[bold]`` is shown as typed.
-    """
-    return visible_controls(value)
-
-
-def safe_text(value: object, style: str = "") -> Text:
-    """`safe` wrapped in a `Text`, so it can never be read as markup."""
-    return Text(safe(value), style=style)
 
 
 def spark(values: Sequence[float], width: int, low: float, high: float) -> str:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
+from rich.cells import cell_len
 from rich.console import Group, RenderableType
 from rich.style import Style
 from rich.text import Text
@@ -16,10 +17,35 @@ from widgets.format import age, safe
 
 STATE_CLASS = {
     OverallState.OK: "ok",
+    OverallState.WARNING: "warn",
     OverallState.DEGRADED: "warn",
     OverallState.DOWN: "breach",
+    OverallState.NO_DATA: "breach",  # nothing answers: as loud as down
     OverallState.UNKNOWN: "dim",
 }
+
+
+def fit_reasons(reasons: Sequence[str], width: int) -> str:
+    """As many reasons as fit in ``width`` cells, worst first, then ``+N more``.
+
+    The first reason is always shown, cut with an ellipsis if it alone is too long (the
+    ``+N more`` after it is kept), so a state other than OK never comes without a why.
+    """
+    parts = [safe(r) for r in reasons]
+    for count in range(len(parts), 0, -1):
+        rest = len(parts) - count
+        more = f"; +{rest} more" if rest else ""
+        text = "; ".join(parts[:count]) + more
+        if cell_len(text) <= width:
+            return text
+    if not parts:
+        return ""
+    more = f"; +{len(parts) - 1} more" if len(parts) > 1 else ""
+    room = max(width - cell_len(more) - 1, 1)
+    first = parts[0]
+    while cell_len(first) > room:
+        first = first[:-1]
+    return first + "…" + more
 
 
 class FleetHeader(Widget):
@@ -30,6 +56,7 @@ class FleetHeader(Widget):
     | `fleet-header--ok`, `--warn`, `--breach` | the overall state badge |
     | `fleet-header--dim` | labels |
     | `fleet-header--paused` | the PAUSED badge |
+    | `fleet-header--read-only` | the READ-ONLY badge |
     """
 
     COMPONENT_CLASSES = {
@@ -38,6 +65,7 @@ class FleetHeader(Widget):
         "fleet-header--breach",
         "fleet-header--dim",
         "fleet-header--paused",
+        "fleet-header--read-only",
         "fleet-header--brand",
         "fleet-header--reasons",
     }
@@ -53,6 +81,7 @@ class FleetHeader(Widget):
         & > .fleet-header--breach { background: $slo-breach; color: $background; text-style: bold; }
         & > .fleet-header--dim { color: $muted; }
         & > .fleet-header--paused { background: $accent; color: $background; text-style: bold; }
+        & > .fleet-header--read-only { background: $warning; color: $background; text-style: bold; }
         & > .fleet-header--brand { color: $primary; text-style: bold; }
         & > .fleet-header--reasons { color: $slo-warn; }
         &:nocolor > .fleet-header--reasons { color: $foreground; text-style: underline; }
@@ -63,10 +92,13 @@ class FleetHeader(Widget):
     """The latest snapshot."""
     paused: reactive[bool] = reactive(False)
     """Whether live updates are paused (shown as a badge)."""
+    read_only: reactive[bool] = reactive(False)
+    """Whether actions are off (``--read-only``; shown as a badge)."""
 
     def __init__(self, clock: Callable[[], float] = time.time, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.clock = clock
+        self._lines = 1  # lines drawn now: the state line, and the reasons when not OK
 
     def on_mount(self) -> None:
         """Tick the clock and the data age once a second, even when no data arrives."""
@@ -74,8 +106,17 @@ class FleetHeader(Widget):
         self.set_interval(1.0, self._tick)
 
     def watch_snapshot(self, snapshot: FleetSnapshot | None) -> None:
-        """A new snapshot repaints the header anyway."""
+        """Repaint; when the reason line comes or goes, lay the screen out again.
+
+        ``height: auto`` is measured at layout time only: without a new layout the header
+        would keep its old height, and a reason line appearing would stay cut off until
+        something else (a resize) asked for one.
+        """
         self._painted_at = time.monotonic()
+        lines = 2 if snapshot is not None and snapshot.overall_reasons else 1
+        if lines != self._lines:
+            self._lines = lines
+            self.refresh(layout=True)
 
     def _tick(self) -> None:
         # Snapshots arrive every refresh and repaint the whole screen: a second repaint of
@@ -109,10 +150,14 @@ class FleetHeader(Widget):
         if self.paused:
             line.append("  ")
             line.append(" PAUSED ", self._style("paused"))
+        if self.read_only:
+            line.append("  ")
+            line.append(" READ-ONLY ", self._style("read-only"))
         if snapshot is None or not snapshot.overall_reasons:
             return line
+        width = self.content_region.width or self.size.width or 80
         reasons = Text(
-            "; ".join(safe(r) for r in snapshot.overall_reasons),
+            fit_reasons(snapshot.overall_reasons, width),
             self._style("reasons"),
             no_wrap=True,
             overflow="ellipsis",

@@ -17,7 +17,7 @@ class Panel(Widget):
 
     | Class | Meaning |
     |---|---|
-    | `-stale` | the panel's source has not delivered for a while: the figures are dimmed |
+    | `-stale` | the panel's source failed or has not delivered for a while: figures dimmed |
     | `-error` | the panel's source failed; the border subtitle says why |
 
     | Component class | Used for |
@@ -83,7 +83,11 @@ class Panel(Widget):
             return
         statuses = [s for s in snapshot.sources if s.name in self.SOURCES]
         worst = worst_status(statuses)
-        self.set_class(worst is not None and worst.state is SourceState.STALE, "-stale")
+        # Figures of a failing source are its last ones (for at most 3 intervals): dim
+        # them as well as stale ones, so nothing old looks live.
+        self.set_class(
+            worst is not None and worst.state in (SourceState.STALE, SourceState.ERROR), "-stale"
+        )
         self.set_class(
             worst is not None and worst.state in (SourceState.ERROR, SourceState.UNAVAILABLE),
             "-error",

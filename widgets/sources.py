@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from tui.model import SourceState, SourceStatus
-from widgets.format import age, safe
+from widgets.format import age
+from widgets.text import clip, literal_markup, safe
 
 
 def worst_status(statuses: list[SourceStatus]) -> SourceStatus | None:
@@ -29,4 +30,6 @@ def describe_status(status: SourceStatus | None, now: float) -> str:
         return f"{status.name} STALE {age(stale_for)}"
     if status.state is SourceState.PENDING:
         return f"{status.name} connecting…"
-    return f"{status.name} {status.state.value.upper()}: {safe(status.message)[:60]}"
+    # a border title is parsed as markup: the source's message must stay literal
+    message = literal_markup(clip(safe(status.message), 60))
+    return f"{status.name} {status.state.value.upper()}: {message}"

@@ -11,6 +11,10 @@ from textual.widgets import DataTable
 
 from tui.model import FleetSnapshot, SourceState
 from widgets.sources import describe_status, worst_status
+from widgets.text import outside, safe
+
+DetailField = tuple[str, object, int]
+"""(label, value from outside, the width its column cuts it to)."""
 
 
 class SnapshotTable(DataTable[Text]):
@@ -109,12 +113,34 @@ class SnapshotTable(DataTable[Text]):
             if key not in present:
                 self.add_row(*cells, key=key)
                 continue
-            for (column, _), cell, old in zip(self.COLUMNS, cells, self.get_row(key), strict=True):
+            for column, cell, old in zip(self.columns, cells, self.get_row(key), strict=True):
                 if (cell.plain, cell.style) != (old.plain, old.style):
-                    self.update_cell(key, column, cell, update_width=cell.cell_len > old.cell_len)
+                    # a narrower cell too: the column shrinks back once its widest cell is gone
+                    self.update_cell(key, column, cell, update_width=cell.cell_len != old.cell_len)
         statuses = [st for st in snapshot.sources if st.name in self.SOURCES]
         worst = worst_status(statuses)
         bad = worst is not None and worst.state not in (SourceState.OK, SourceState.PENDING)
         self.set_class(bad, "-source-trouble")
         parts = [self.subtitle(snapshot), describe_status(worst, snapshot.taken_at) if bad else ""]
         self.border_subtitle = " · ".join(p for p in parts if p)
+
+    def detail_fields(self, key: str) -> Sequence[DetailField]:
+        """The values of row ``key`` that its cells may cut, with their columns' widths."""
+        return ()
+
+    def detail(self, key: str | None) -> Text | None:
+        """Every value of row ``key`` in full, or None when no cell of it had to be cut.
+
+        Cells cut long values with ``…`` so one 10,000-character label cannot push the
+        other columns off the screen; the screen shows this line for the selected row.
+        """
+        fields = self.detail_fields(key) if key is not None else ()
+        if not any(len(safe(value)) > width for _, value, width in fields):
+            return None
+        line = Text()
+        for label, value, _ in fields:
+            if line:
+                line.append("  ")
+            line.append(f"{label}: ", self.style("dim"))
+            line.append_text(outside(value))
+        return line

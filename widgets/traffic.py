@@ -19,6 +19,11 @@ from widgets.table import SnapshotTable
 BAR_CHARS = "█"
 
 
+def unserved(pool: Pool, share: float | None) -> bool:
+    """True when ``pool`` gets a share of the traffic and none of its backends is up."""
+    return share is not None and share > 0 and pool.healthy == 0
+
+
 class TrafficSplit(Panel):
     """The share of requests each pool gets, now and as proposed, as coloured bars."""
 
@@ -86,6 +91,11 @@ class PoolTable(SnapshotTable):
     PoolTable { height: auto; }
     """
 
+    def subtitle(self, snapshot: FleetSnapshot) -> str:
+        """The pools that get traffic with no backend up, if any."""
+        bad = [p.name for p in snapshot.pools if unserved(p, snapshot.weights.get(p.name))]
+        return f"traffic to {', '.join(safe(n) for n in bad)} with no backend up" if bad else ""
+
     def rows_of(self, snapshot: FleetSnapshot) -> Sequence[tuple[str, list[Text]]]:
         """A row per pool."""
         return [(p.name, self.cells(p, snapshot)) for p in snapshot.pools]
@@ -99,13 +109,17 @@ class PoolTable(SnapshotTable):
         def fig(text: str, lvl: str) -> Text:
             return Text(text, self.style("dim" if text == DASH else lvl))
 
+        up = f"{pool.healthy}/{pool.backends}"
+        if unserved(pool, share):  # requests routed here fail: say it where it is read
+            share_cell = Text(f"{share or 0:.0f}%", self.style("breach"))
+            up_cell = Text(f" {up} NONE UP ", self.style("down"))
+        else:
+            share_cell = Text(f"{share:.0f}%" if share is not None else DASH)
+            up_cell = fig(up, "ok" if pool.healthy == pool.backends else "breach")
         return [
             Text(safe(pool.name), self.pool_style(pool.name)),
-            Text(f"{share:.0f}%" if share is not None else DASH),
-            fig(
-                f"{pool.healthy}/{pool.backends}",
-                "ok" if pool.healthy == pool.backends else "breach",
-            ),
+            share_cell,
+            up_cell,
             fig(number(traffic.requests_per_min), "ok"),
             fig(percent(traffic.error_rate, 1), level(traffic.error_rate, tier.error_rate_max)),
             fig(seconds(pool.ttft.p95), level(pool.ttft.p95, tier.ttft_p95_s)),

@@ -41,7 +41,10 @@ async def test_ack_asks_first_cancel_is_the_default_and_apply_is_audited(
         await pilot.pause()
         assert isinstance(app.screen, AlertsScreen)
         table = app.screen.query_one(AlertTable)
-        assert [r.value for r in table.rows] and "LLMServiceDown" in table.get_row_at(0)[1].plain
+        names = [table.get_row_at(i)[1].plain for i in range(table.row_count)]
+        # green-0 was green's only backend: PoolWithoutHealthyBackend fires beside it
+        assert any("LLMServiceDown" in n for n in names)
+        table.move_cursor(row=next(i for i, n in enumerate(names) if "LLMServiceDown" in n))
 
         await pilot.press("a")
         await pilot.pause()
@@ -83,6 +86,94 @@ async def test_read_only_hides_the_keys_that_change_things(
         await pilot.pause()
         assert isinstance(app.screen, AlertsScreen)  # no confirmation, nothing ran
         assert ack_events(tmp_path) == []
+
+
+async def test_read_only_explains_every_acting_key_and_changes_nothing(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    from tui.config import TrafficConfig
+    from tui.screens.traffic import TrafficScreen
+    from tui.sim.config import SimConfig
+    from tui.sim.server import SimRuntime
+    from widgets.header import FleetHeader
+    from widgets.traffic import TrafficSplit
+
+    runtime = SimRuntime(SimConfig(port_base=0, load=False, weights={"blue": 60, "green": 40}))
+    description = runtime.start()
+    try:
+        traffic = TrafficConfig(router="sim", sim_control=description["control"])
+        config = Config(path=None, environment="demo", state_dir=str(tmp_path), traffic=traffic)
+        app, source = make_app(seconds=20)
+        app.hub.alerts_hook = LocalAlerting(AckStore(tmp_path / "acks.json"), rules=immediate())
+        app.ops = operations_for(config, read_only_flag=True)
+        notices: list[str] = []
+        notify = app.notify
+
+        def record(message: str, **kwargs: object) -> None:
+            notices.append(str(message))
+            notify(message, **kwargs)  # type: ignore[arg-type]
+
+        app.notify = record  # type: ignore[method-assign]
+        async with app.run_test(size=(140, 40)) as pilot:
+            await crash_and_alert(app, source)
+            await pilot.pause()
+            header = app.screen.query_one(FleetHeader)
+            assert "READ-ONLY" in str(header.render_line(0).text)
+            presses = [("1", "R", "rollback"), ("4", "a", "acknowledg"),
+                       ("4", "A", "un-acknowledg"), ("5", "left", "split"),
+                       ("5", "right", "split"), ("5", "enter", "split"),
+                       ("5", "o", "rollout")]  # fmt: skip
+            for screen_key, key, what in presses:
+                await pilot.press(screen_key)
+                await pilot.pause()
+                notices.clear()
+                await pilot.press(key)
+                await pilot.pause()
+                assert any(
+                    n.startswith("read-only (--read-only): ") and what in n for n in notices
+                ), (key, notices)
+                assert not isinstance(app.screen, ConfirmScreen)
+            assert isinstance(app.screen, TrafficScreen)
+            assert app.screen.query_one(TrafficSplit).proposed is None
+        assert runtime.fleet.weights == {"blue": 60.0, "green": 40.0}
+        assert ack_events(tmp_path) == []
+        acks = tmp_path / "acks.json"
+        assert not acks.exists() or "green-0" not in acks.read_text()
+    finally:
+        runtime.stop()
+
+
+async def test_read_only_hides_acting_keys_from_footer_help_and_borders(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    from rich.console import Console
+    from textual.widgets import Footer
+
+    app, source = make_app(seconds=20)
+    app.hub.alerts_hook = LocalAlerting(AckStore(tmp_path / "acks.json"), rules=immediate())
+    app.ops = demo_ops(tmp_path, read_only=True)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await crash_and_alert(app, source)
+        for screen_key in ("1", "4", "5"):
+            await pilot.press(screen_key)
+            await pilot.pause()
+            footer = " ".join(str(k.render()) for k in app.screen.query_one(Footer).children)
+            for label in ("Roll back", "Acknowledge", "Un-acknowledge", "Apply", "Roll out",
+                          "Canary", "Stable"):  # fmt: skip
+                assert label not in footer, (screen_key, label)
+            await pilot.press("question_mark")
+            await pilot.pause()
+            console = Console(width=100, record=True, color_system=None)
+            console.print(app.screen.query_one("BindingsTable").render())
+            help_text = console.export_text()
+            assert "Roll back" not in help_text and "Acknowledge" not in help_text
+            assert "Quit" in help_text
+            await pilot.press("question_mark")
+            await pilot.pause()
+        await pilot.press("4")
+        await pilot.pause()
+        border = str(app.screen.query_one(AlertTable).border_subtitle)
+        assert "firing" in border and "ack" not in border.replace("acknowledged", "")
 
 
 async def test_runbook_screen_dry_runs_and_runs_step_by_step(

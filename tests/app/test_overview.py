@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
+from tempfile import mkdtemp
 
 from rich.console import Console
+from textual.app import App
 from textual.widget import Widget
+from textual.widgets.data_table import ColumnKey
 
 from tests.app.conftest import AppFactory
+from tui.analysis.alert_rules import immediate
 from tui.app import SnapshotReady
 from tui.model import Backend, Gpu, Health, OverallState
+from tui.ops.alerts.local_acks import AckStore, LocalAlerting
 from widgets.backends import BackendsTable
 from widgets.format import number, percent, seconds
 from widgets.gpus import GpuPanel
@@ -192,3 +198,38 @@ async def test_many_gpus_are_summarised_hottest_first(make_app: AppFactory) -> N
         text = text_of(app.screen.query_one(GpuPanel), width=60)
         assert "+13 more · avg util 50% · max temp 61°C" in text  # the 62s got rows
         assert "90°C" in text  # the overheating GPU gets a row even though it is number 17
+
+
+def screen_text(app: App[None]) -> str:
+    """Every character on the terminal now, line by line (what the operator sees)."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def test_80x24_error_incident_keeps_alerts_and_backend_errors(make_app: AppFactory) -> None:
+    app, source = make_app(seconds=30)
+    app.hub.alerts_hook = LocalAlerting(AckStore(Path(mkdtemp()) / "acks.json"), rules=immediate())
+    async with app.run_test(size=(80, 24)) as pilot:
+        source.fleet.set_fault("blue-0", "crash")
+        source.fleet.set_fault("blue-1", "errors", 0.5)
+        for _ in range(30):
+            app.hub.record(source, source.poll())
+        await app.hub.poll_once()
+        await pilot.pause()
+        snapshot = app.hub.latest
+        assert snapshot is not None and snapshot.alerts
+        text = screen_text(app)
+        for name in ("blue-0", "blue-1", "green-0"):
+            assert name in text, text
+        assert "Err%" in text and "TTFT p95" in text and "DOWN" in text, text
+        blue1 = next(b for b in snapshot.backends if b.name == "blue-1")
+        assert percent(blue1.traffic.error_rate, 1) in text, text
+        assert any(alert.name in text for alert in snapshot.alerts), text
+        assert snapshot.overall_reasons[0][:20] in text, text  # the header says why
+
+        source.fleet.set_fault("blue-0", "clear")
+        for _ in range(3):
+            await app.hub.poll_once()
+        await pilot.pause()
+        table = app.screen.query_one(BackendsTable)
+        health = table.columns[ColumnKey("health")]
+        assert health.content_width == len("Health")  # not the width of the old DOWN reason

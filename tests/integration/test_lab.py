@@ -310,7 +310,7 @@ def test_error_fault_fires_the_alert_in_prometheus_and_alertmanager(
         )  # fmt: skip
         assert listed.returncode == 0, listed.stderr
         shown = [(a["name"], a["labels"].get("backend"), a["source"])
-                 for a in json.loads(listed.stdout)]  # fmt: skip
+                 for a in json.loads(listed.stdout)["alerts"]]  # fmt: skip
         assert ("LLMHighErrorRate", "blue-0", "alertmanager") in shown
         assert asyncio.run(_alert_on_screen(status["config"], "LLMHighErrorRate backend=blue-0"))
     finally:

@@ -78,7 +78,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 def traffic(lab: dict[str, Any], *args: Any, config: Path | None = None) -> Any:
     """Run one traffic command against the lab's config (or ``config``)."""
-    env = {**os.environ, "XDG_STATE_HOME": str(lab["state"])}
+    shared = lab["state"] / "inferdeck"  # the machine's shared folder, never the real one
+    shared.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "XDG_STATE_HOME": str(lab["state"]), "INFERDECK_SHARED_DIR": str(shared)}
     return subprocess.run(
         [*TRAFFIC, *map(str, args), "-c", str(config or lab["config"])],
         capture_output=True,

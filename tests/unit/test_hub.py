@@ -77,7 +77,9 @@ async def test_poll_once_merges_and_reports_errors() -> None:
     assert states["steady"] == (SourceState.OK, "")
     assert states["broken"][0] is SourceState.UNAVAILABLE  # the last of the two named "broken"
     assert snapshot.gpus[0].util_pct == 1.0
-    assert snapshot.overall.value in ("OK", "DEGRADED")
+    # a failing source makes the picture incomplete: at least WARNING, and it says which
+    assert snapshot.overall.value == "WARNING"
+    assert "broken ERROR: connection refused second line" in snapshot.overall_reasons
 
 
 async def test_one_line_error_message() -> None:

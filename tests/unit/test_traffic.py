@@ -16,6 +16,7 @@ import os
 import stat
 import threading
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -566,3 +567,13 @@ def test_a_rejected_first_write_leaves_no_file_behind(fake_nginx: dict[str, Path
         broken.apply({"green": 100})
     assert not fake_nginx["upstream.conf"].exists()
     assert not list(fake_nginx["upstream.conf"].parent.glob(".upstream.conf.*.tmp"))
+
+
+def test_a_canary_that_crashes_during_its_hold_fails_the_gate() -> None:
+    """A pool with nothing up has no figures to breach; the gate must still fail."""
+    router = FakeRouter()
+    crashed = replace(_pool(), healthy=0)
+    result = _rollout(router, [_pool(), crashed, crashed]).run(lambda line: None)
+    assert not result.ok
+    assert result.details["reason"] == "green has no backend up (0/1)"
+    assert router.weights == {"blue": 100.0, "green": 0.0}

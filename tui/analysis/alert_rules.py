@@ -38,7 +38,7 @@ from tui.analysis.fingerprint import fingerprint
 from tui.analysis.slo import DEFAULT_TIER, SloTier, format_ratio, format_seconds, get_tier
 from tui.model import Alert, Backend, Gpu, Health, Pool, Severity
 
-__all__ = ["RULES", "SOURCE", "Rule", "local_alerts"]
+__all__ = ["POOL_UNSERVED", "RULES", "SOURCE", "Rule", "local_alerts", "unserved_pools"]
 
 SOURCE = "local"
 """The ``source`` of every alert raised here."""
@@ -191,6 +191,78 @@ def local_alerts(
 def immediate(rules: Sequence[Rule] = RULES) -> tuple[Rule, ...]:
     """The same rules without their ``for`` wait (they fire on the first breach)."""
     return tuple(replace(r, for_s=0.0) for r in rules)
+
+
+POOL_UNSERVED = Rule(
+    "PoolWithoutHealthyBackend",
+    Severity.CRITICAL,
+    "Pool receives traffic but no backend of it is up",
+    0.0,
+)
+"""Raised by the hub itself (not only without Alertmanager): requests routed to a pool with
+nothing up fail, whatever the other pools do."""
+
+HUB_SOURCE = "inferdeck"
+"""The ``source`` of the alerts the hub raises whatever else watches the fleet."""
+
+
+def unserved_pools(
+    backends: Iterable[Backend],
+    weights: Mapping[str, float],
+    *,
+    now: float,
+    previous: Sequence[Alert] = (),
+) -> tuple[Alert, ...]:
+    """A critical alert per pool with a traffic weight > 0 and no backend up.
+
+    A pool counts when some backend of it is known DOWN (or answers unreadably), or when
+    it has no backend at all while other backends are known; a pool whose backends are
+    all of unknown health (their source is not answering) is not judged — nobody knows.
+    ``starts_at`` carries over from ``previous`` by fingerprint.
+    """
+    listed = list(backends)
+    if not listed:
+        return ()
+    earlier = {a.fingerprint: a for a in previous}
+    out: list[Alert] = []
+    for pool, weight in sorted(weights.items()):
+        if not weight or weight <= 0:
+            continue
+        members = [b for b in listed if b.pool == pool]
+        if any(b.health is Health.UP for b in members):
+            continue
+        if members and not any(
+            b.health is Health.DOWN or (b.health is Health.UNKNOWN and not _unjudged(b))
+            for b in members
+        ):
+            continue
+        rule = POOL_UNSERVED
+        labels = {"alertname": rule.name, "severity": rule.severity.value, "pool": pool}
+        fp = fingerprint(labels)
+        before = earlier.get(fp)
+        down = ", ".join(f"{b.name} {b.health.value}" for b in members) or "no backend known"
+        out.append(
+            Alert(
+                name=rule.name,
+                severity=rule.severity,
+                summary=f"{pool} gets {weight:g}% of the traffic: {down}",
+                labels=MappingProxyType(labels),
+                starts_at=before.starts_at if before is not None else now,
+                fingerprint=fp,
+                state="firing",
+                source=HUB_SOURCE,
+            )
+        )
+    return tuple(out)
+
+
+NO_DATA_PREFIX = "no data: "
+"""How the reason of a backend whose source stopped answering starts (set by the hub)."""
+
+
+def _unjudged(backend: Backend) -> bool:
+    """True for a backend nobody has read (not seen yet, or its source stopped answering)."""
+    return not backend.reason or backend.reason.startswith(NO_DATA_PREFIX)
 
 
 AckLookup = Callable[[str], tuple[str, float] | None]

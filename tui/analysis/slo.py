@@ -1,8 +1,9 @@
 """The SLO tiers of the operations handbook, threshold classification, and overall state.
 
 The tiers (Standard — the default —, Enhanced, Premium) are the handbook's tables as data.
-`classify` colours one figure against one threshold; `overall_state` gives the header's
-one-word answer with one line per reason.
+`classify` colours one figure against one threshold; `overall_state` gives the SLO's
+verdict with one line per reason — one of the three inputs `tui.analysis.overall` takes
+the worst of for the header (with the sources' health and the firing alerts).
 
 What `overall_state` checks, and why not more:
 

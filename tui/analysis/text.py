@@ -1,14 +1,22 @@
-"""Text from outside (labels, names, log lines) made harmless for a terminal."""
+"""Text from outside (labels, names, log lines) made harmless for a terminal.
+
+The Textual-free core of the one escaping boundary: the command line prints through
+`visible_controls` (``tui.commands.common.terminal_safe``), and the UI builds every
+renderable of outside text through ``widgets.text``, which starts from it.
+"""
 
 from __future__ import annotations
 
 
 def visible_controls(value: object) -> str:
-    """``value`` as text with control characters shown as Unicode control pictures.
+    """``value`` as text with every invisible or terminal-controlling character made visible.
 
-    Escape, bell, backspace and the rest become ``␛``, ``␇``, ``␈``..., DEL becomes ``␡``
-    and other non-printable characters ``�``: a hostile string is shown literally and
-    changes nothing on the operator's terminal.
+    Escape, bell, backspace and the other C0 controls become ``␛``, ``␇``, ``␈``..., DEL
+    becomes ``␡``; C1 controls (``\\x9b`` is a CSI on some terminals), bidi overrides and
+    isolates (U+202E reverses what follows), zero-width and other format characters,
+    line separators and surrogates become their code point, ``<U+202E>``. A hostile
+    string is shown literally and changes nothing on the operator's terminal; printable
+    text, markup-like brackets included, is left exactly as it was.
     """
     out = []
     for ch in str(value):
@@ -18,7 +26,7 @@ def visible_controls(value: object) -> str:
         elif code == 0x7F:
             out.append("\u2421")
         elif not ch.isprintable():
-            out.append("\ufffd")
+            out.append(f"<U+{code:04X}>")
         else:
             out.append(ch)
     return "".join(out)

@@ -28,6 +28,7 @@ from tui.commands.common import (
     guarded,
     load,
     load_dashboard_config,
+    say,
     terminal_safe,
 )
 from tui.commands.snapshot import to_jsonable
@@ -53,7 +54,6 @@ from tui.ops.alerts.silences import (
 from tui.ops.executor import Action, Executor
 from tui.sources.alertmanager import AlertmanagerError, AlertmanagerSource
 from tui.wiring import poll_once, sources_for
-from widgets.format import safe
 
 __all__ = ["add_ack_arguments", "add_unack_arguments", "run_ack", "run_alerts", "run_unack"]
 
@@ -199,38 +199,62 @@ def run_unack(args: argparse.Namespace) -> int:
     )
 
 
-def run_alerts(args: argparse.Namespace) -> int:
-    """`inferdeck alerts [--json]`: the firing alerts, most severe first, from one poll."""
-    config = load_dashboard_config(args)
-    wanted = dataclasses.replace(
-        config,
-        backends=(),
-        sources=SourcesConfig(
-            prometheus=config.sources.prometheus, alertmanager=config.sources.alertmanager
-        ),
+SOURCE_NAMES = {"alertmanager": "Alertmanager", "prometheus": "Prometheus"}
+"""The alert sources `inferdeck alerts` asks, in this order, as people write them."""
+
+
+def _poll_alerts(config: Config, name: str) -> tuple[list[Alert], str | None]:
+    """One poll of one alert source: its alerts, or (empty, why it did not answer)."""
+    only = SourcesConfig(**{name: getattr(config.sources, name)})
+    snapshot = poll_once(
+        sources_for(dataclasses.replace(config, backends=(), sources=only)), config
     )
-    sources = sources_for(wanted)
-    if not sources:
+    status = next((s for s in snapshot.sources if s.name == name), None)
+    if status is None or status.state.value in ("error", "unavailable"):
+        why = " ".join((status.message if status is not None else "").split())
+        return [], why or "no answer"
+    return list(snapshot.alerts), None
+
+
+def run_alerts(args: argparse.Namespace) -> int:
+    """`inferdeck alerts [--json]`: the firing alerts, most severe first, from one poll.
+
+    Alertmanager speaks when it answers (it alone knows the silences); when it does not,
+    the list comes from Prometheus's ``ALERTS`` if one is configured, and stderr (or the
+    JSON's ``sources``) says so. Exit 1 when no source answered, else 0.
+    """
+    config = load_dashboard_config(args)
+    configured = [n for n in SOURCE_NAMES if getattr(config.sources, n) is not None]
+    if not configured:
         raise ConfigError(f"{config.path}:1: no alert source: configure sources.alertmanager")
-    if config.sources.alertmanager is not None:  # Alertmanager knows silences: it alone speaks
-        sources = [s for s in sources if s.name == "alertmanager"]
-    snapshot = poll_once(sources, config)
-    failed = [s for s in snapshot.sources if s.state.value in ("error", "unavailable")]
-    for status in failed:
-        print(f"inferdeck: error: {status.name}: {status.message}", file=sys.stderr)
+    states: dict[str, str] = {}
+    found: list[Alert] | None = None
+    for name in configured:
+        polled, problem = _poll_alerts(config, name)
+        states[name] = "ok" if problem is None else f"error: {problem}"
+        if problem is None:
+            found = polled
+            if name != configured[0]:
+                note = f"showing {SOURCE_NAMES[name]}'s ALERTS instead (no acknowledgements)"
+                print(f"inferdeck: note: {note}", file=sys.stderr)
+            break
+        alone = name == "alertmanager" and len(configured) == 1
+        error(f"{SOURCE_NAMES[name]} did not answer ({problem})"
+              + ("; no Prometheus configured to fall back on" if alone else ""))  # fmt: skip
     alerts = sorted(
-        snapshot.alerts, key=lambda a: (SEVERITY_RANK.get(a.severity.value, 3), -a.starts_at)
+        found or (), key=lambda a: (SEVERITY_RANK.get(a.severity.value, 3), -a.starts_at)
     )
     if getattr(args, "json", False):
-        print(json.dumps([to_jsonable(a) for a in alerts], indent=2, sort_keys=True))
+        answer = {"alerts": [to_jsonable(a) for a in alerts], "sources": states}
+        print(json.dumps(answer, indent=2, sort_keys=True))
     else:
         for a in alerts:
             ack = f" (ack {a.acknowledged_by})" if a.acknowledged_by else ""
             labels = " ".join(f"{k}={v!r}" for k, v in sorted(a.labels.items()) if k != "alertname")
-            print(safe(f"{a.severity.value:<8} {a.name} {labels}{ack}"))  # no raw escapes
-        if not alerts:
+            say(f"{a.severity.value:<8} {terminal_safe(a.name)} {labels}{terminal_safe(ack)}")
+        if found is not None and not alerts:
             print("no alerts firing")
-    return 1 if failed else 0
+    return EXIT_FAILED if found is None else 0
 
 
 SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}

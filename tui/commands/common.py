@@ -1,16 +1,20 @@
 """What the action commands (``ack``, ``unack``, ``containers``) share on the terminal.
 
 Loading the config (``-c``, ``$INFERDECK_CONFIG``, the default places), building the
-executor (audit log at ``audit_log`` or ``STATE_DIR/audit.jsonl``, read-only from
-``--read-only`` or the config), asking for confirmation on the terminal (a dangerous
-action makes the operator type its target's name) unless ``--yes``, and printing the
-outcome. Everything from outside is printed with control characters made visible.
+executor (lock and audit log the machine's shared ones, else the config's or the state
+folder's, with a note on stderr; read-only from ``--read-only`` or the config), asking for
+confirmation on the terminal (a dangerous action makes the operator type its target's
+name; the question expires after 60 s) unless ``--yes``, and printing the outcome.
+Everything from outside is printed with control and bidi characters made visible:
+through `say` (lines), `error` (one line on stderr) or `terminal_safe` (a value); JSON
+output needs nothing more, ``json.dumps`` escapes them itself.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import json
 import sys
@@ -26,8 +30,22 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def terminal_safe(value: object) -> str:
-    """Text for the terminal: control characters shown as Unicode control pictures."""
+    """Text for the terminal: control characters shown as control pictures (``␛``), bidi
+    overrides and other invisible characters as their code point (``<U+202E>``)."""
     return visible_controls(value)
+
+
+def say(
+    text: object = "", *, file: TextIO | None = None, end: str = "\n", flush: bool = False
+) -> None:
+    """Print ``text`` with every line made `terminal_safe`; the line breaks stay.
+
+    Build multi-line output with `terminal_safe` around each outside value, so a line
+    break inside a value is shown (``␊``) rather than starting a line of its own.
+    """
+    lines = str(text).split("\n")
+    print("\n".join(terminal_safe(line) for line in lines), file=file or sys.stdout, end=end,
+          flush=flush)  # fmt: skip
 
 
 def error(message: str, stream: TextIO | None = None) -> None:
@@ -74,8 +92,48 @@ def load_dashboard_config(args: argparse.Namespace) -> Config:
 
 
 def executor_for(config: Config | None, args: argparse.Namespace) -> Executor:
-    """The executor for a command: read-only with ``--read-only`` or when the config says so."""
-    return ops_executor_for(config, read_only_flag=bool(getattr(args, "read_only", False)))
+    """The executor for a command: read-only with ``--read-only`` or when the config says so.
+
+    When the lock or the audit log is not the machine's shared one, one note on stderr
+    says so (`tui.ops.places`).
+    """
+    executor = ops_executor_for(config, read_only_flag=bool(getattr(args, "read_only", False)))
+    if executor.note:
+        note(executor.note)
+    return executor
+
+
+def note(message: str) -> None:
+    """``inferdeck: note: MESSAGE`` on one line of stderr (a closed stream is ignored)."""
+    line = " ".join(terminal_safe(message).split())
+    with contextlib.suppress(OSError):
+        print(f"inferdeck: note: {line}", file=sys.stderr, flush=True)
+
+
+async def read_line(stream: TextIO) -> str:
+    """One line from ``stream`` without blocking the event loop while none is typed, so
+    the confirmation can expire (`tui.ops.executor`); a stream that cannot be watched
+    (a regular file, a StringIO) is simply read."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return stream.readline()
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future[None] = loop.create_future()
+
+    def readable() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    try:
+        loop.add_reader(fd, readable)
+    except (NotImplementedError, OSError, ValueError, RuntimeError):
+        return stream.readline()
+    try:
+        await ready
+    finally:
+        loop.remove_reader(fd)
+    return stream.readline()
 
 
 def print_plan(plan: Plan, stream: TextIO) -> None:
@@ -102,7 +160,7 @@ def terminal_confirm(stdin: TextIO | None = None, stdout: TextIO | None = None) 
         else:
             prompt = "Go ahead? [y/N] "
         print(prompt, end="", file=out, flush=True)
-        answer = src.readline()
+        answer = await read_line(src)
         if not answer:
             print(file=out)
             return False
@@ -132,6 +190,7 @@ def report(done: Execution, args: argparse.Namespace) -> None:
     """The outcome: JSON with ``--json``, else one line (stderr when it did not work)."""
     if getattr(args, "json", False):
         body: dict[str, Any] = {
+            "id": done.action_id,
             "outcome": done.outcome.value,
             "message": done.message,
             "details": done.result.details if done.result else {},

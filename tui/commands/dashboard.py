@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tui.commands.common import load_dashboard_config
+from tui.commands.common import load_dashboard_config, say
 from tui.config import Config
 from tui.wiring import StartError, demo_config, run_app, simulated_fleet
 
@@ -89,5 +89,5 @@ def run_screenshots(args: argparse.Namespace) -> int:
     from tui.screenshots import regenerate
 
     for path in regenerate(Path(args.dir)):
-        print(path)
+        say(path)
     return 0

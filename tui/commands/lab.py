@@ -13,10 +13,10 @@ import argparse
 import asyncio
 import contextlib
 import json
-import sys
 import time
 from pathlib import Path
 
+from tui.commands.common import error, say
 from tui.commands.sim import pools_argument
 from tui.lab.binaries import MissingBinary
 from tui.lab.load import DEFAULT_MODEL
@@ -71,11 +71,11 @@ def add_lab_arguments(parser: argparse.ArgumentParser) -> None:
 def _say(line: str) -> None:
     """Progress on stdout; a closed stdout (``lab up | head``) does not stop the lab."""
     with contextlib.suppress(OSError):
-        print(f"lab: {line}", flush=True)
+        say(f"lab: {line}", flush=True)
 
 
 def _error(message: str) -> None:
-    print(f"inferdeck: error: {message}", file=sys.stderr)
+    error(message)
 
 
 def run_lab(args: argparse.Namespace) -> int:
@@ -117,21 +117,21 @@ def _up(paths: LabPaths, args: argparse.Namespace) -> int:
         _error("interrupted; everything started was stopped")
         return 130
     data = lab_status(state)
-    print(status_text(data).replace("lab: running", f"lab: up in {time.monotonic() - began:.1f}s"))
+    say(status_text(data).replace("lab: running", f"lab: up in {time.monotonic() - began:.1f}s"))
     return 0
 
 
 def _down(paths: LabPaths) -> int:
     state = read_state(paths)
     if state is None:
-        print(f"lab: nothing running in {paths.root}")
+        say(f"lab: nothing running in {paths.root}")
         return 0
     try:
         stopped = Lab(paths).down(state)
     except LabError as exc:
         _error(str(exc))
         return 1
-    print(f"lab: stopped {', '.join(stopped) if stopped else 'nothing (all parts were gone)'}")
+    say(f"lab: stopped {', '.join(stopped) if stopped else 'nothing (all parts were gone)'}")
     return 0
 
 
@@ -141,8 +141,8 @@ def _status(paths: LabPaths, as_json: bool) -> int:
         if as_json:
             print(json.dumps({"running": False, "dir": str(paths.root)}))
         else:
-            print(f"lab: not running ({paths.root})")
+            say(f"lab: not running ({paths.root})")
         return 1
     data = lab_status(state)
-    print(json.dumps(data, indent=2) if as_json else status_text(data))
+    say(json.dumps(data, indent=2) if as_json else status_text(data))
     return 0 if data["running"] else 1

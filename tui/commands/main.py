@@ -22,12 +22,14 @@ from tui.commands import audit as audit_cli
 from tui.commands import capacity as capacity_cli
 from tui.commands import containers as containers_cli
 from tui.commands import dashboard, snapshot
+from tui.commands import incident as incident_cli
 from tui.commands import lab as lab_cli
 from tui.commands import models as models_cli
 from tui.commands import runbook as runbooks_cli
 from tui.commands import sim as sim_cli
 from tui.commands import slo as slo_cli
 from tui.commands import traffic as traffic_cli
+from tui.commands.common import error
 from tui.config import ConfigError
 from tui.wiring import StartError
 
@@ -125,6 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     _common(audit, suppress=True)
     audit_cli.add_audit_arguments(audit)
 
+    incident = commands.add_parser("incident", help="incidents: list, show, note, sev, resolve")
+    _common(incident, suppress=True)
+    incident_cli.add_incident_arguments(incident, common=lambda p: _common(p, suppress=True))
+
     alerts = commands.add_parser("alerts", help="the firing alerts, most severe first")
     _common(alerts, suppress=True)
 
@@ -188,6 +194,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return runbooks_cli.run_runbook(args)
     if args.command == "audit":
         return audit_cli.run_audit(args)
+    if args.command == "incident":
+        return incident_cli.run_incident(args)
     if args.command == "alerts":
         return alerts_cli.run_alerts(args)
     if args.command in _JUDGING:
@@ -208,7 +216,7 @@ _JUDGING = {
 def _error(message: str, args: argparse.Namespace) -> None:
     if getattr(args, "debug", False):
         traceback.print_exc()
-    print(f"inferdeck: error: {' '.join(message.split())}", file=sys.stderr)
+    error(message)
 
 
 if __name__ == "__main__":

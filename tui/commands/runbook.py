@@ -28,6 +28,7 @@ from tui.commands.common import (
     error,
     executor_for,
     load,
+    say,
     terminal_confirm,
     terminal_safe,
 )
@@ -155,11 +156,9 @@ def _list(catalog: Catalog, as_json: bool) -> None:
         return
     for e in rows:
         alerts = ",".join(e.runbook.alerts) or "-"
-        print(
-            terminal_safe(
-                f"{e.name:<20} {e.runbook.severity:<8} {alerts:<32} "
-                f"{e.runbook.title}  [{e.describe_origin()}]"
-            )
+        say(
+            f"{e.name:<20} {e.runbook.severity:<8} {alerts:<32} "
+            f"{e.runbook.title}  [{e.describe_origin()}]"
         )
 
 

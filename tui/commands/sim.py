@@ -9,12 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 import signal
-import sys
 import threading
 from types import FrameType
 
 import httpx
 
+from tui.commands.common import error, say
 from tui.sim.config import SimConfig, parse_pools
 from tui.sim.fleet import FAULT_KINDS
 
@@ -80,7 +80,7 @@ def run_sim(args: argparse.Namespace) -> int:
     try:
         config = config_from_args(args)
     except ValueError as exc:
-        print(f"inferdeck: error: {exc}", file=sys.stderr)
+        error(str(exc))
         return 2
     stop = threading.Event()
 
@@ -95,7 +95,7 @@ def run_sim(args: argparse.Namespace) -> int:
         try:
             description = runtime.start()
         except PortInUse as exc:
-            print(f"inferdeck: error: port {exc.port} is already in use", file=sys.stderr)
+            error(f"port {exc.port} is already in use")
             return 2
         print(json.dumps(description), flush=True)
         while not stop.wait(0.5):
@@ -125,8 +125,7 @@ def run_fault(args: argparse.Namespace) -> int:
     try:
         response = httpx.post(url, json=body, timeout=10.0)
     except httpx.HTTPError as exc:
-        print(f"inferdeck: error: cannot reach the simulator at {args.control}: {exc}",
-              file=sys.stderr)  # fmt: skip
+        error(f"cannot reach the simulator at {args.control}: {exc}")
         return 1
     try:
         payload = response.json()
@@ -134,10 +133,9 @@ def run_fault(args: argparse.Namespace) -> int:
         payload = {}
     if response.status_code != 200:
         reason = payload.get("error") if isinstance(payload, dict) else None
-        print(f"inferdeck: error: {reason or f'HTTP {response.status_code} from {url}'}",
-              file=sys.stderr)  # fmt: skip
+        error(str(reason or f"HTTP {response.status_code} from {url}"))
         return 2
     faults = payload.get("faults") or {}
     active = ", ".join(f"{k}={v:g}" for k, v in faults.items()) or "none"
-    print(f"{args.backend}: {args.kind} applied (active faults: {active})")
+    say(f"{args.backend}: {args.kind} applied (active faults: {active})")
     return 0

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from tui.commands.common import load_dashboard_config
+from tui.commands.common import load_dashboard_config, say, terminal_safe
 from tui.commands.dashboard import demo_config_from, sim_config_from
 from tui.model import FleetSnapshot
 from tui.wiring import collect, simulated_fleet
@@ -43,7 +43,7 @@ def run_snapshot(args: argparse.Namespace) -> int:
     if getattr(args, "json", False):
         print(json.dumps(to_jsonable(snapshot), indent=2, sort_keys=True))
     else:
-        print(describe(snapshot))
+        say(describe(snapshot))
     return 0
 
 
@@ -63,14 +63,17 @@ def to_jsonable(value: Any) -> Any:
 
 
 def describe(snapshot: FleetSnapshot) -> str:
-    """A short human summary of a snapshot, for the terminal."""
-    lines = [f"{snapshot.environment}: {snapshot.overall.value}"]
-    lines += [f"  {r}" for r in snapshot.overall_reasons]
+    """A short human summary of a snapshot, for the terminal; outside values made safe."""
+    t = terminal_safe
+    lines = [f"{t(snapshot.environment)}: {snapshot.overall.value}"]
+    lines += [f"  {t(r)}" for r in snapshot.overall_reasons]
     for b in snapshot.backends:
         p95 = f"{b.ttft.p95:.3f}s" if b.ttft.p95 is not None else "-"
-        lines.append(f"  {b.name:<12} {b.pool:<8} {b.health.value:<8} ttft_p95={p95} {b.reason}")
+        lines.append(
+            f"  {t(b.name):<12} {t(b.pool):<8} {b.health.value:<8} ttft_p95={p95} {t(b.reason)}"
+        )
     for g in snapshot.gpus:
-        lines.append(f"  gpu {g.key}: util={g.util_pct}% temp={g.temp_c}C")
+        lines.append(f"  gpu {t(g.key)}: util={g.util_pct}% temp={g.temp_c}C")
     for s in snapshot.sources:
-        lines.append(f"  source {s.name}: {s.state.value} {s.message}")
+        lines.append(f"  source {t(s.name)}: {s.state.value} {t(s.message)}")
     return "\n".join(lines)

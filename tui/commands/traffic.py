@@ -19,6 +19,7 @@ import re
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,6 +31,7 @@ from tui.commands.common import (
     error,
     executor_for,
     report,
+    say,
     terminal_safe,
 )
 from tui.config import Config, ConfigError, find_config, load_config
@@ -43,6 +45,7 @@ from tui.ops.traffic.weights import (
     RouterError,
     SetWeights,
     WeightsError,
+    format_split,
     parse_weights,
 )
 from tui.sources.scrape import ScrapeSource, ScrapeTarget
@@ -195,10 +198,20 @@ def _say(line: str, *, err: bool = False) -> None:
         print(terminal_safe(line), file=sys.stderr if err else sys.stdout, flush=True)
 
 
+def _served(router: Router) -> tuple[dict[str, float], float] | None:
+    """What the router last verified as served, when it keeps such a record (nginx)."""
+    served = getattr(router, "served", None)
+    return served() if callable(served) else None
+
+
 def _show(router: Router, config: Config, as_json: bool) -> int:
+    """The split the router is configured with (for nginx: the file), and — when known —
+    the split last verified as served after a reload, saying when the two differ."""
     weights = router.current()
     traffic = config.traffic
     assert traffic is not None
+    served = _served(router)
+    differs = None if served is None else served[0] != weights
     if as_json:
         print(
             json.dumps(
@@ -206,18 +219,35 @@ def _show(router: Router, config: Config, as_json: bool) -> int:
                     "router": router.kind,
                     "where": router.where,
                     "weights": weights,
+                    "written": weights,
+                    "served": None if served is None else
+                              {"weights": served[0], "verified_at": served[1]},
+                    "differs": differs,
                     "stable_pool": traffic.stable_pool,
                     "canary_pool": traffic.canary_pool,
                 }
             )
-        )
+        )  # fmt: skip
         return 0
-    print(f"router {router.kind}  {router.where}")
-    width = max((len(p) for p in weights), default=0)
+    say(f"router {router.kind}  {router.where}")
+    width = max((len(terminal_safe(p)) for p in weights), default=0)
     for pool, value in weights.items():
         role = {traffic.stable_pool: "stable", traffic.canary_pool: "new"}.get(pool, "")
         down = "  (down)" if value == 0 and router.kind == "nginx" else ""
-        print(f"  {pool:<{width}}  {value:>5g}%  {role}{down}".rstrip())
+        say(f"  {terminal_safe(pool):<{width}}  {value:>5g}%  {role}{down}".rstrip())
+    if served is not None:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(served[1]))
+        if differs:
+            say(
+                f"DIFFERS: the file says {format_split(weights)}, but the split last verified "
+                f"as served (reloaded and read back, {when}) is {format_split(served[0])}: a "
+                "change was written and not reloaded (killed mid-way?); set the split again "
+                "or roll back to make nginx serve what the file says"
+            )
+        else:
+            say(f"served: the same, verified after a reload at {when}")
+    elif router.kind == "nginx":
+        say("served: not known (no change made by inferdeck yet)")
     return 0
 
 
@@ -247,8 +277,13 @@ def _action(args: argparse.Namespace, config: Config, router: Router) -> tuple[A
 
 
 async def _execute(executor: Executor, action: Action, args: argparse.Namespace) -> Execution:
-    """Run through the executor, streaming progress (to stderr with ``--json``); once
-    confirmed, ctrl+c cancels a rollout, which then rolls back by itself."""
+    """Run through the executor, streaming progress (to stderr with ``--json``).
+
+    Once confirmed, ctrl+c cancels a rollout, which then rolls back by itself; a hangup
+    (an SSH session dropping) or a terminate makes it put back the split it started from
+    and record its result before the command exits. A set or a rollback, which take a
+    fraction of a second, finish first.
+    """
     loop = asyncio.get_running_loop()
     cancel = getattr(action, "cancel", None)
     asked = confirm_for(args)
@@ -259,11 +294,18 @@ async def _execute(executor: Executor, action: Action, args: argparse.Namespace)
         assert isinstance(cancel, threading.Event)
         cancel.set()
 
+    def ended(name: str) -> None:
+        if executor.interrupt(f"{name} received"):
+            _say(f"inferdeck: {name}: stopping, putting back the starting split...", err=True)
+
     async def confirm(action: Action, plan: Plan) -> bool:
         ok = await asked(action, plan)
-        if ok and isinstance(cancel, threading.Event):
+        if ok:
             with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(signal.SIGINT, interrupted)
+                if isinstance(cancel, threading.Event):
+                    loop.add_signal_handler(signal.SIGINT, interrupted)
+                for sig in (signal.SIGHUP, signal.SIGTERM):
+                    loop.add_signal_handler(sig, ended, sig.name)
         return ok
 
     return await executor.execute(action, confirm, lambda line: _say(f"  {line}", err=to_stderr))
@@ -291,5 +333,6 @@ def run_traffic(args: argparse.Namespace) -> int:
     finally:
         if closer is not None:
             closer.close()
-    report(execution, args)
+    with contextlib.suppress(OSError):  # after a hangup the terminal may be gone
+        report(execution, args)
     return EXIT_OK if execution.ok else EXIT_FAILED

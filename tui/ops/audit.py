@@ -32,26 +32,36 @@ def state_dir_of(config: Config | None) -> Path:
 
 
 def audit_log_for(config: Config | None) -> AuditLog:
-    """The audit log a config names (``audit_log``), else ``STATE_DIR/audit.jsonl``."""
-    if config is not None and config.audit_log:
-        return AuditLog(Path(config.audit_log).expanduser())
-    return AuditLog(state_dir_of(config) / "audit.jsonl")
+    """The audit log a config names (``audit_log``), else the machine's shared one, else
+    ``STATE_DIR/audit.jsonl`` (see `tui.ops.places`)."""
+    from tui.ops.places import places_for
+
+    places = places_for(config)
+    return AuditLog(places.audit, mode=0o660 if places.shared else 0o600)
 
 
 class AuditLog:
-    """Append-only JSON lines at ``path``; each append is flushed and fsync'd."""
+    """Append-only JSON lines at ``path``; each append is flushed and fsync'd.
 
-    def __init__(self, path: Path | str | None = None) -> None:
+    A new file gets ``mode`` exactly (not narrowed by the umask), so the shared trail
+    stays writable by the group that shares it.
+    """
+
+    def __init__(self, path: Path | str | None = None, *, mode: int = 0o600) -> None:
         self.path = Path(path) if path is not None else default_state_dir() / "audit.jsonl"
+        self.mode = mode
 
     def append(self, record: dict[str, Any]) -> dict[str, Any]:
         """Write one record (a ``time`` field is added when missing); returns it."""
         record = {"time": time.time(), **record}
         line = json.dumps(record, sort_keys=True, ensure_ascii=True, default=str) + "\n"
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, self.mode)
         try:
-            size = os.fstat(fd).st_size
+            stat = os.fstat(fd)
+            size = stat.st_size
+            if not size and stat.st_uid == os.getuid() and stat.st_mode & 0o777 != self.mode:
+                os.fchmod(fd, self.mode)
             if size and os.pread(fd, 1, size - 1) != b"\n":
                 line = "\n" + line  # a crash tore the last line: never glue a record to it
             os.write(fd, line.encode())

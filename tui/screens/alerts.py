@@ -18,6 +18,11 @@ class AlertsScreen(TableScreen):
         Binding("A", "unack", "Un-acknowledge", id="unack", tooltip="Expire its silence (asks)"),
     ]
 
+    def on_mount(self) -> None:
+        """Offer `a`/`A` on the table's border only when they may act."""
+        if not self.app.check_action("ack", ()):
+            self.query_one(AlertTable).keys_hint = ""
+
     def _selected(self) -> Alert | None:
         fingerprint = self.query_one(AlertTable).selected()
         latest = getattr(self.app, "latest", None)

@@ -1,7 +1,8 @@
 """The confirmation every action goes through: its plan, Cancel by default.
 
 Dangerous actions (rollback, stop, anything the action marks so) also ask the operator
-to type the target's name before Apply can be pressed.
+to type the target's name before Apply can be pressed. The executor cancels a
+confirmation left open too long; the screen says after how long.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from tui.ops.executor import Plan
-from widgets.format import safe
+from widgets.text import outside, safe
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -35,20 +36,25 @@ class ConfirmScreen(ModalScreen[bool]):
     ConfirmScreen Button { margin-left: 2; }
     """
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, *, expires_s: float | None = None) -> None:
         super().__init__()
         self.plan = plan
+        self.expires_s = expires_s
 
     def compose(self) -> ComposeResult:
         """Title, plan lines, the typed confirmation when dangerous, Cancel and Apply."""
         with Vertical():
-            yield Static(Text(safe(self.plan.title)), id="plan-title")
-            yield Static(Text("\n".join(safe(line) for line in self.plan.lines)), id="plan-lines")
+            yield Static(outside(self.plan.title), id="plan-title")
+            yield Static(Text("\n").join(outside(line) for line in self.plan.lines),
+                         id="plan-lines")  # fmt: skip
             if self.plan.dangerous:
                 yield Static(
-                    Text(f"Type {safe(self.plan.confirm_text)!s} to confirm:"), id="typed-help"
+                    Text.assemble("Type ", outside(self.plan.confirm_text), " to confirm:"),
+                    id="typed-help",
                 )
                 yield Input(placeholder=safe(self.plan.confirm_text), id="typed")
+            if self.expires_s is not None:
+                yield Static(f"Cancelled by itself after {self.expires_s:g}s.", id="expiry")
             with Horizontal():
                 yield Button("Cancel", id="cancel", variant="primary")
                 yield Button("Apply", id="apply", variant="error" if self.plan.dangerous

@@ -26,9 +26,17 @@ class LiveScreen(Screen[None]):
         except NoMatches:  # resumed before its widgets are mounted: the next snapshot shows
             pass
 
+    def on_mount(self) -> None:
+        """Badge the header READ-ONLY when no action may run."""
+        self.query_one(FleetHeader).read_only = getattr(self.app, "read_only", None) is not None
+
     def show(self, snapshot: FleetSnapshot) -> None:
         """Hand the snapshot to this screen's widgets."""
         raise NotImplementedError
+
+    def show_header(self, snapshot: FleetSnapshot) -> None:
+        """Hand the snapshot to the header only (the view is paused, the state is not)."""
+        self.query_one(FleetHeader).snapshot = snapshot
 
     def set_paused(self, paused: bool) -> None:
         """Show or hide the PAUSED badge."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -10,7 +9,7 @@ from textual.screen import ModalScreen
 from textual.widgets import RichLog, Static
 
 from tui.model import LogLine
-from widgets.format import safe
+from widgets.text import outside
 
 
 class LogView(RichLog):
@@ -31,7 +30,7 @@ class LogView(RichLog):
         self.clear()
         error = self.get_component_rich_style("log-view--error", partial=True)
         for line in lines:
-            self.write(Text(safe(line.text), style=error if line.is_error else ""))
+            self.write(outside(line.text, error if line.is_error else ""))
 
 
 class LogsScreen(ModalScreen[None]):
@@ -55,7 +54,8 @@ class LogsScreen(ModalScreen[None]):
         """A title line and the log."""
         with Vertical():
             errors = sum(line.is_error for line in self.lines)
-            title = Text(f"{safe(self.container)}: last {len(self.lines)} lines, {errors} errors")
+            title = outside(self.container, width=80)
+            title.append(f": last {len(self.lines)} lines, {errors} errors")
             yield Static(title)
             yield LogView(wrap=True, highlight=False, markup=False)
 

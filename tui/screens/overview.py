@@ -37,14 +37,18 @@ class OverviewScreen(LiveScreen):
         AlertsPanel { height: 1fr; min-height: 3; }
         BackendsTable { height: auto; max-height: 40%; }
         &.-short {
+            /* Priority: header, alerts, backends; GPUs and queue get what is left (their
+               history lines, at the bottom, go first); latency keeps its figures only. */
+            #row-resources { height: 1fr; min-height: 0; }
+            #row-resources > * { height: 1fr; }
             #latency-charts { display: none; }
             LatencyPanel { height: auto; }
-            #row-latency { height: auto; }
+            #row-latency { height: auto; min-height: 0; }
             #right-column { height: auto; }
             AlertsPanel { height: auto; max-height: 7; }
             AlertsPanel.-empty { display: none; }
             &.-alerting ThroughputPanel { display: none; }
-            BackendsTable { height: 1fr; max-height: 100%; }
+            BackendsTable { height: auto; max-height: 60%; }
         }
         &.-narrow {
             LatencyPanel { width: 1fr; }

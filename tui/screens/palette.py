@@ -12,11 +12,28 @@ from functools import partial
 from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
+from textual.fuzzy import Matcher
 
-from widgets.format import safe
+from widgets.text import clip, literal_markup, outside_content, safe
 
 Command = tuple[str, Callable[[], Any], str]
-"""(text shown, what it does, help line)."""
+"""(text shown, what it does, help line), both as plain text: alert names, summaries,
+runbook titles and pool names come from outside and are never read as markup."""
+
+
+def highlighted(matcher: Matcher, text: str) -> Content:
+    """``text`` shown literally, with the characters the query matched highlighted.
+
+    `Matcher.highlight` parses its candidate as markup (an alert named ``[/y]`` would
+    crash the palette); this matches the same plain text and styles the same offsets.
+    """
+    content = outside_content(text)
+    _score, offsets = matcher.fuzzy_search.match(matcher.query, content.plain)
+    for offset in offsets:
+        if not content.plain[offset].isspace():
+            content = content.stylize(matcher.match_style, offset, offset + 1)
+    return content
 
 
 class InferdeckCommands(Provider):
@@ -38,9 +55,10 @@ class InferdeckCommands(Provider):
         general.append(("Next theme", app.action_next_theme, "Dark, light, high contrast"))
         if ops is not None and can_change and ops.rollback is not None:
             general.append(("Roll back to the stable pool", app.action_rollback,
-                            f"{ops.stable_pool} to 100% at once (asks first)"))  # fmt: skip
+                            f"{safe(ops.stable_pool)} to 100% at once (asks first)"))  # fmt: skip
         if ops is not None and can_change and ops.rollback_and_stop is not None:
-            what = f"{ops.stable_pool} to 100%, then stop {ops.canary_pool}'s containers"
+            what = (f"{safe(ops.stable_pool)} to 100%, then stop {safe(ops.canary_pool)}'s "
+                    "containers")  # fmt: skip
             general.append(("Roll back and stop the canary's containers",
                             partial(app.offer, ops.rollback_and_stop), what))  # fmt: skip
         latest = getattr(app, "latest", None)
@@ -53,8 +71,13 @@ class InferdeckCommands(Provider):
                 make = (partial(factory, alert) if verb == "Un-acknowledge"
                         else partial(factory, alert, "", None))  # fmt: skip
                 target = contextual if screen == "AlertsScreen" else general
-                target.append((f"{verb} {safe(alert.name)} ({alert.fingerprint[:8]})",
-                               partial(app.offer, make), safe(alert.summary)))  # fmt: skip
+                target.append(
+                    (
+                        f"{verb} {clip(safe(alert.name), 60)} ({alert.fingerprint[:8]})",
+                        partial(app.offer, make),
+                        clip(safe(alert.summary), 120),
+                    )
+                )
         library = getattr(ops, "runbooks", None)
         if library is not None:
             for entry in library.entries():
@@ -77,7 +100,8 @@ class InferdeckCommands(Provider):
     async def discover(self) -> Hits:
         """Everything, before the operator types."""
         for text, run, help_text in self._commands():
-            yield DiscoveryHit(text, run, help=help_text)
+            yield DiscoveryHit(outside_content(text), run, text=text,
+                               help=literal_markup(help_text))  # fmt: skip
 
     async def search(self, query: str) -> Hits:
         """Fuzzy-matched commands."""
@@ -85,4 +109,5 @@ class InferdeckCommands(Provider):
         for text, run, help_text in self._commands():
             score = matcher.match(text)
             if score > 0:
-                yield Hit(score, matcher.highlight(text), run, help=help_text)
+                yield Hit(score, highlighted(matcher, text), run, text=text,
+                          help=literal_markup(help_text))  # fmt: skip

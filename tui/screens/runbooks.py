@@ -27,8 +27,8 @@ from tui.ops.runbooks.context import BACKEND_KEY
 from tui.ops.runbooks.model import RunbookError
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.live import LiveScreen
-from widgets.format import safe
 from widgets.header import FleetHeader
+from widgets.text import outside, safe
 
 
 def readable(text: str) -> str:
@@ -151,8 +151,8 @@ class RunbooksScreen(LiveScreen):
         for entry in library.entries():
             book = entry.runbook
             alerts = ", ".join(book.alerts) or "—"
-            table.add_row(Text(safe(entry.name)), Text(safe(book.severity or "—")),
-                          Text(safe(alerts)), key=entry.name)  # fmt: skip
+            table.add_row(outside(entry.name, width=40), outside(book.severity or "—", width=12),
+                          outside(alerts, width=60), key=entry.name)  # fmt: skip
         self._describe(self._selected())
 
     def show(self, snapshot: FleetSnapshot) -> None:
@@ -183,7 +183,7 @@ class RunbooksScreen(LiveScreen):
         if library is None or name is None:
             return
         book = library.get(name)
-        text = Text(safe(book.title), style="bold")
+        text = outside(book.title, "bold")
         if book.description:
             text.append("\n" + readable(book.description))
         for i, step in enumerate(book.steps, 1):
@@ -195,14 +195,14 @@ class RunbooksScreen(LiveScreen):
         if self.app.check_action("run_runbook", ()):
             self.action_run_runbook()
         else:
-            self.notify("Read-only: runbooks can be dry-run (d), not run", severity="warning")
+            self.app.refuse("run_runbook")  # type: ignore[attr-defined]
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         """Describe the runbook under the cursor."""
         self._describe(event.row_key.value if event.row_key else None)
 
     def _log(self, line: str, style: str = "") -> None:
-        self.query_one("#runbook-log", RichLog).write(Text(safe(line), style=style))
+        self.query_one("#runbook-log", RichLog).write(outside(line, style))
 
     # --- actions -------------------------------------------------------------------------
 
@@ -251,14 +251,15 @@ class RunbooksScreen(LiveScreen):
         if library is None or name is None:
             return
         if library.running:
-            self.notify(f"{library.running} is running; x cancels it", severity="warning")
+            self.notify(f"{safe(library.running)} is running; x cancels it", severity="warning",
+                        markup=False)  # fmt: skip
             return
         self._with_backend(name, lambda given: self._run(name, given))
 
     def _refused(self, exc: Exception) -> None:
         """A run that cannot start (an unknown target, a bad input): said in one line."""
         self._log(f"not run: {exc}", "bold")
-        self.notify(safe(str(exc)), title="runbook not run", severity="error")
+        self.notify(safe(str(exc)), title="runbook not run", severity="error", markup=False)
 
     def action_cancel_runbook(self) -> None:
         """Cancel the running runbook."""
@@ -302,4 +303,8 @@ class RunbooksScreen(LiveScreen):
             return
         for line in report.summary():
             self._log(line, "bold")
-        self.notify(safe(report.verdict()), severity="information" if report.ok else "error")
+        self.notify(
+            safe(report.verdict()),
+            severity="information" if report.ok else "error",
+            markup=False,
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer
+from textual.widgets import DataTable, Footer, Static
 
 from tui.model import FleetSnapshot
 from tui.screens.live import LiveScreen
@@ -16,20 +16,39 @@ from widgets.table import SnapshotTable
 
 
 class TableScreen(LiveScreen):
-    """A header, one snapshot table and the footer."""
+    """A header, one snapshot table, the selected row in full when a cell cut it, the footer."""
 
     TABLE: type[SnapshotTable] = SnapshotTable
+    DEFAULT_CSS = """
+    TableScreen #row-detail { height: auto; max-height: 6; padding: 0 1; display: none; }
+    """
 
     def compose(self) -> ComposeResult:
-        """Header, table, footer."""
+        """Header, table, detail line, footer."""
         yield FleetHeader(clock=self.clock)  # type: ignore[arg-type]
         yield self.TABLE()
+        yield Static(id="row-detail")
         yield Footer()
 
     def show(self, snapshot: FleetSnapshot) -> None:
         """Hand the snapshot to the header and the table."""
         self.query_one(FleetHeader).snapshot = snapshot
         self.query_one(self.TABLE).snapshot = snapshot
+        self._show_detail()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """The cursor moved: show the new row in full if a cell cut it."""
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        table = self.query_one(self.TABLE)
+        key = None
+        if table.row_count:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        detail = table.detail(key)
+        line = self.query_one("#row-detail", Static)
+        line.update(detail or "")
+        line.display = detail is not None
 
 
 class GpusScreen(TableScreen):

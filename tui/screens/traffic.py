@@ -15,8 +15,8 @@ from tui.model import FleetSnapshot
 from tui.ops.context import Operations
 from tui.ops.executor import Execution
 from tui.screens.live import LiveScreen
-from widgets.format import safe
 from widgets.header import FleetHeader
+from widgets.text import outside
 from widgets.traffic import PoolTable, TrafficSplit
 
 
@@ -115,7 +115,7 @@ class TrafficScreen(LiveScreen):
         self.app.offer(ops.rollout, then=self._done, progress=self._log)  # type: ignore[attr-defined]
 
     def _log(self, line: str) -> None:
-        self.query_one("#traffic-log", RichLog).write(safe(line))
+        self.query_one("#traffic-log", RichLog).write(outside(line))
 
     def _done(self, execution: Execution) -> None:
         self._log(f"{execution.outcome.value}: {execution.message}")

@@ -63,9 +63,13 @@ def add_known(values: Iterable[float | None]) -> float | None:
 
 
 def make_pool(name: str, members: list[Backend], windows: Mapping[str, Window]) -> Pool:
-    """Aggregate backends into a pool: summed bucket rates and counters, summed gauges."""
-    merged = Window.merge(windows[b.name] for b in members)
+    """Aggregate backends into a pool: summed bucket rates and counters, summed gauges.
+
+    Only backends that are up count: the window of one that stopped answering holds its
+    past, and its rates would keep changing (extrapolated over a moving range) as if live.
+    """
     healthy = [b for b in members if b.health is Health.UP]
+    merged = Window.merge(windows[b.name] for b in healthy)
     kv = [b.kv_cache_usage for b in healthy if b.kv_cache_usage is not None]
     return Pool(
         name=name,

@@ -4,13 +4,16 @@ Apply = render → write beside the file → atomic rename (the old content kept
 ``FILE.bak``) → ``nginx -t`` → on failure put the old content back and report nginx's
 message (one line) → reload (``nginx -s reload`` or the configured ``reload_command``) →
 wait until the master runs new workers (so the reload is known to have taken) → read the
-file back → optionally GET ``verify_url`` through nginx.
+file back → record the split as *served* (``.FILE.served.json`` beside it, atomically) →
+optionally GET ``verify_url`` through nginx.
 
 A crash (even ``kill -9``) at any point leaves the old or the new file, never a torn one:
 every write is a rename of a complete, fsync'd file. Between the rename and the reload a
-crash can leave the new file on disk while nginx still serves the old one; the next apply
-(or rollback) writes and reloads again. Two inferdecks never apply at once: an exclusive
-lock beside the file is held for the whole sequence.
+crash can leave the new file on disk while nginx still serves the old one: `current`
+(what the file says) and `served` (what was last verified after a reload) then differ,
+and ``traffic show`` says so; the next apply (or rollback) writes and reloads again.
+Two inferdecks never apply at once: an exclusive lock beside the file is held for the
+whole sequence.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import functools
+import json
 import os
 import re
 import subprocess
@@ -74,6 +78,7 @@ class NginxRouter:
         self.reload_timeout_s = reload_timeout_s
         self.verify_timeout_s = verify_timeout_s
         self._client: httpx.Client | None = None  # made at the first verify, then kept
+        self.served_path = self.path.with_name(f".{self.path.name}.served.json")
 
     # -- what it would run ---------------------------------------------------------------
 
@@ -134,6 +139,20 @@ class NginxRouter:
             raise RouterError(f"{self.path}: {exc}") from None
         return {pool: parsed.weights.get(pool, 0.0) for pool in self.pools()}
 
+    def served(self) -> tuple[dict[str, float], float] | None:
+        """The split last verified as served (after a reload and a read-back) and when;
+        None when inferdeck has not changed it yet (or the record is unreadable)."""
+        try:
+            record = json.loads(self.served_path.read_text(encoding="utf-8"))
+            weights = {str(p): float(w) for p, w in record["weights"].items()}
+            return weights, float(record["time"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+    def _record_served(self, weights: Mapping[str, float]) -> None:
+        record = {"weights": dict(weights), "time": time.time(), "file": str(self.path)}
+        write_atomic(self.served_path, json.dumps(record, sort_keys=True) + "\n")
+
     # -- applying ------------------------------------------------------------------------
 
     def apply(self, weights: Mapping[str, float], progress: Progress | None = None) -> Applied:
@@ -164,6 +183,10 @@ class NginxRouter:
             self._reload(old, step)
             read = self._read_back(wanted)
             step(f"read back: {format_split(read)}")
+            try:
+                self._record_served(read)
+            except OSError as exc:  # advisory: `traffic show` then says it cannot tell
+                step(f"could not record the served split: {exc.strerror or exc}")
         verify_error = self._verify(step)
         return Applied(read, tuple(steps), time.monotonic() - started, verify_error)
 

@@ -6,6 +6,13 @@ error rate, TTFT p95 and end-to-end p95 must stay within the SLO tier
 stops the rollout and rolls back by itself (the stable pool to 100 % at once); the
 result's details say which step and which figure. Figures come from a callable, so the
 TUI can pass the hub's latest snapshot and the CLI a scrape source.
+
+A rollout is *interruptible* (`tui.ops.executor.Interruptible`): the executor calls
+`Rollout.interrupt`, which wakes the gate at once (it waits on the cancel event, so the
+poll interval does not matter). A rollback that preempts it (``Stop.PREEMPTED``) owns
+the split from then on: the rollout changes nothing more and ends. A hangup, a
+terminate or the app quitting (``Stop.RESTORE``) makes it put back the split it started
+from, then end; either way the result says why.
 """
 
 from __future__ import annotations
@@ -18,13 +25,14 @@ from typing import Any
 
 from tui.analysis.slo import DEFAULT_TIER, SloTier, classify, format_ratio, format_seconds, get_tier
 from tui.model import Pool
-from tui.ops.executor import ActionResult, Plan, Progress
+from tui.ops.executor import ActionResult, Plan, Progress, Stop
 from tui.ops.traffic.weights import (
     Router,
     RouterError,
     WeightsError,
     change_plan,
     format_split,
+    read_current,
     roll_back,
 )
 
@@ -98,7 +106,10 @@ class SloGate:
             ("TTFT p95", pool.ttft.p95, t.ttft_p95_s, format_seconds),
             ("E2E p95", pool.e2e.p95, t.e2e_p95_s, format_seconds),
         )
-        parts, breach = [], None
+        parts: list[str] = []
+        breach = None
+        if pool.healthy == 0:  # nothing up: no figure can breach, yet nothing is serving
+            breach = f"{pool.name} has no backend up (0/{pool.backends})"
         for label, value, limit, fmt in checks:
             parts.append(f"{label} {_show(value, fmt)} (≤{fmt(limit)})")
             if breach is None and classify(value, limit) == "breach":
@@ -168,6 +179,7 @@ class Rollout:
     cancel: threading.Event = field(default_factory=threading.Event)
     kind: str = field(default="traffic.rollout", init=False)
     target: str = field(default="", init=False)
+    stopped: tuple[Stop, str] | None = field(default=None, init=False)  # set by `interrupt`
 
     def __post_init__(self) -> None:
         pools = self.router.pools()
@@ -235,19 +247,27 @@ class Rollout:
         lines += ["  " + line for line in first]
         return Plan(title, tuple(lines))
 
+    def interrupt(self, stop: Stop, reason: str) -> None:
+        """Stop soon (any thread): the first reason given wins; the gate wakes at once."""
+        if self.stopped is None:
+            self.stopped = (stop, reason)
+        self.cancel.set()
+
     def run(self, progress: Progress) -> ActionResult:
         """Step, hold, step...; on any failure roll back and say which step and figure."""
         total = len(self.steps)
         done: list[dict[str, Any]] = []
+        start, _ = read_current(self.router)
         details: dict[str, Any] = {
             "steps": list(self.steps),
             "hold_s": self.hold_s,
             "completed": done,
+            "started_from": start,
         }
         for i, percent in enumerate(self.steps, 1):
             label = f"step {i}/{total} ({self.canary_pool} {percent:g}%)"
             if self.cancel.is_set():
-                return self._abort(progress, details, i, percent, "cancelled by the operator")
+                return self._cancelled(progress, details, i, percent, start)
             weights = self.weights_at(percent)
             progress(f"{label}: {format_split(weights)}")
             try:
@@ -255,6 +275,8 @@ class Rollout:
             except RouterError as exc:
                 return self._abort(progress, details, i, percent, f"not applied: {exc}")
             outcome = self.gate.hold(self.hold_s, self.cancel, progress, label, self.canary_pool)
+            if outcome.cancelled:
+                return self._cancelled(progress, details, i, percent, start, outcome.last)
             if not outcome.passed:
                 return self._abort(progress, details, i, percent, outcome.reason, outcome.last)
             done.append(
@@ -270,6 +292,48 @@ class Rollout:
             f"step{'s' if total > 1 else ''}, gate held {self.hold_s:g}s each"
         )
         return ActionResult(True, message, details)
+
+    def _cancelled(
+        self,
+        progress: Progress,
+        details: dict[str, Any],
+        step: int,
+        percent: float,
+        start: dict[str, float] | None,
+        reading: Reading | None = None,
+    ) -> ActionResult:
+        """Stopped from outside: by the operator (roll back), by a preempting rollback
+        (touch nothing), or by a hangup/terminate/quit (put back the starting split)."""
+        if self.stopped is None:
+            return self._abort(progress, details, step, percent, "cancelled by the operator",
+                               reading)  # fmt: skip
+        stop, reason = self.stopped
+        where = f"step {step} ({self.canary_pool} {percent:g}%)"
+        details.update(failed_step=step, failed_percent=percent, reason=reason, stop=stop.value)
+        if stop is Stop.PREEMPTED:
+            progress(f"{where}: {reason}: stopping, the split is the rollback's")
+            details["rolled_back"] = False
+            return ActionResult(
+                False, f"rollout stopped at {where}: {reason}; the split is the rollback's",
+                details,
+            )  # fmt: skip
+        if start is None:
+            return self._abort(progress, details, step, percent, reason, reading)
+        progress(f"{where}: {reason}: putting back {format_split(start)}")
+        try:
+            applied = self.router.apply(start, progress)
+        except RouterError as exc:
+            details["restore_error"] = str(exc)
+            return ActionResult(
+                False, f"rollout stopped at {where}: {reason}; PUTTING BACK "
+                f"{format_split(start)} FAILED: {exc}", details,
+            )  # fmt: skip
+        details["restored"] = applied.weights
+        return ActionResult(
+            False,
+            f"rollout stopped at {where}: {reason}; put back {format_split(applied.weights)}",
+            details,
+        )
 
     def _abort(
         self,

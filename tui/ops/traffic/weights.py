@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from tui.ops.executor import ActionResult, Plan, Progress
 
@@ -210,7 +210,13 @@ StopContainers = Callable[[], str]
 
 @dataclass
 class Rollback:
-    """The stable pool to 100 % at once; then optionally stop the new pool's containers."""
+    """The stable pool to 100 % at once; then optionally stop the new pool's containers.
+
+    It *preempts* (``preempts``): the executor never makes it wait behind another action
+    (a running rollout is stopped; see `tui.ops.executor`).
+    """
+
+    preempts: ClassVar[bool] = True
 
     router: Router
     stable_pool: str

@@ -1,0 +1,147 @@
+"""Random markup, terminal escapes, controls and bidi overrides through every rendering path.
+
+Each example opens the app once and drives one hostile string through the overview,
+the Alerts and Backends tables, the palette, the ack confirmation and its notice, a
+failing nginx reload's notice, a container's log and the runbook log. Nothing may
+raise, the app keeps running, the string is shown as typed (made visible), and no raw
+escape or bidi character reaches the screen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from textual.content import Content
+
+from tests.app.outside import (
+    FINGERPRINT,
+    FailingReload,
+    hostile_snapshot,
+    log_reader,
+    raw_controls,
+    screen_text,
+)
+from tests.app.test_operations import demo_ops
+from tui.app import InferdeckApp, SnapshotReady
+from tui.demo_data import warmed_hub
+from tui.screens.alerts import AlertsScreen
+from tui.screens.confirm import ConfirmScreen
+from widgets.alert_table import AlertTable
+from widgets.backends import BackendsDetailTable
+from widgets.text import clip, safe
+
+MARKUP = st.sampled_from(
+    ["[", "]", "[/x]", "[/]", "[bold", "[bold]", "[/bold]", "[link=https://evil.example]",
+     "[/link]", "\\[", "\\", "[emerg]", "[$var]", "[@click=app.quit]", "[B]", "[on red]"]
+)  # fmt: skip
+ESCAPES = st.sampled_from(
+    ["\x1b[2J", "\x1b]52;c;SGVsbG8=\x07", "\x1b[31m", "\x9b2J", "\x07", "\r", "\n", "\t",
+     "\x00", "\x7f", "\u202e", "\u2066", "\u200f", "\u2028", "\ufeff"]
+)  # fmt: skip
+HOSTILE = st.lists(
+    st.one_of(MARKUP, ESCAPES, st.text(st.characters(codec="ascii"), min_size=1, max_size=3)),
+    min_size=1,
+    max_size=5,
+).map(lambda parts: "x" + "".join(parts))  # a printable start: a cell never begins blank
+
+
+def visible(value: str) -> str:
+    """How a value is shown, whitespace squeezed (wrapping and padding move spaces)."""
+    return "".join(safe(value).split())
+
+
+def squeezed(text: str) -> str:
+    return "".join(text.split())
+
+
+async def drive(value: str, folder: Path) -> None:
+    hub, source = warmed_hub(seconds=5)
+    app = InferdeckApp(hub, clock=source.clock, start_hub=False)
+    app.ops = demo_ops(folder)
+    app.log_reader = log_reader(value)
+    shown = visible(value)
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        assert hub.latest is not None
+        app.post_message(SnapshotReady(hostile_snapshot(hub.latest, value)))
+        await pilot.pause()
+        overview = screen_text(app)
+        assert not raw_controls(overview)
+        assert squeezed(clip(safe(value), 40)) in squeezed(overview)  # header, panel, table
+
+        await pilot.press("4")
+        await pilot.pause()
+        assert isinstance(app.screen, AlertsScreen)
+        table = app.screen.query_one(AlertTable)
+        assert squeezed(table.get_row(FINGERPRINT)[1].plain) == squeezed(clip(safe(value), 40))
+        assert not raw_controls(screen_text(app))
+
+        await pilot.press("3")
+        await pilot.pause()
+        backends = app.screen.query_one(BackendsDetailTable)
+        row = backends.get_row(value)
+        assert squeezed(row[0].plain) == squeezed(clip(safe(value), 40))
+        assert not raw_controls(screen_text(app))
+
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.2)
+        from textual.command import CommandList
+
+        prompts = [o.prompt for o in app.screen.query_one(CommandList).options]
+        plain = "".join(p.plain for p in prompts if isinstance(p, Content))
+        assert squeezed(clip(safe(value), 60)) in squeezed(plain)
+        assert not raw_controls(screen_text(app))
+        await pilot.press("escape")
+        await pilot.pause()
+
+        await pilot.press("4")
+        await pilot.pause()
+        table = app.screen.query_one(AlertTable)
+        table.move_cursor(row=table.get_row_index(FINGERPRINT))
+        await pilot.press("a")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert not raw_controls(screen_text(app))
+        await pilot.press("tab", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+        app.execute(FailingReload(f"nginx: [emerg] {value}"))
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert shown in squeezed(str(app.screen.query_one("#plan-lines").render()))
+        await pilot.press("tab", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        notices = squeezed("".join(str(t.render().plain) for t in app.screen.query("Toast")))  # type: ignore[attr-defined]
+        assert shown in notices and "[emerg]" in notices
+        assert not raw_controls(screen_text(app))
+
+        app.show_logs(value)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        lines = [s.text for s in app.screen.query_one("LogView").lines]  # type: ignore[attr-defined]
+        assert shown in squeezed("".join(lines))
+        assert not raw_controls(screen_text(app))
+        await pilot.press("escape")
+        await pilot.pause()
+
+        await pilot.press("6")
+        await pilot.pause()
+        app.screen._log(value)  # type: ignore[attr-defined]  # where a step's output lines go
+        await pilot.pause()
+        log = app.screen.query_one("#runbook-log")
+        assert shown in squeezed("".join(s.text for s in log.lines))  # type: ignore[attr-defined]
+        assert not raw_controls(screen_text(app))
+        assert app.is_running
+    assert app.return_code in (None, 0)
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(HOSTILE)
+def test_hostile_text_is_shown_literally_on_every_path(value: str) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        asyncio.run(drive(value, Path(folder)))
