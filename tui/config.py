@@ -11,13 +11,16 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import yaml
 
 from tui.analysis.slo import TIERS
 from tui.sources._http_auth import Credentials, CredentialsError
+
+if TYPE_CHECKING:
+    from tui.config_judgement import CapacityConfig, CostConfig, ModelsConfig, SloConfig
 
 DEFAULT_LOCATIONS = (
     Path("inferdeck.yaml"),
@@ -52,6 +55,7 @@ class BackendConfig:
     model: str = ""
     token_env: str | None = None
     token_file: str | None = None
+    max_num_seqs: int | None = None  # the engine's --max-num-seqs (capacity's in-flight check)
 
     @property
     def credentials(self) -> Credentials | None:
@@ -180,6 +184,11 @@ class Config:
     lock_file: str | None = None  # default: the shared folder's, else STATE_DIR/mutation.lock
     runbooks_dir: str | None = None  # the operator's own runbooks, beside the shipped ones
     traffic: TrafficConfig | None = None
+    # judging the fleet (tui.config_judgement): SLO window, capacity, cost, model inventory
+    slo: SloConfig | None = None
+    capacity: CapacityConfig | None = None
+    cost: CostConfig | None = None
+    models: ModelsConfig | None = None
     # the raw `incidents:` section; tui.incidents.config validates it (FILE:LINE errors)
     incidents: yaml.Node | None = field(default=None, compare=False, repr=False)
 
@@ -268,6 +277,7 @@ def _backend(path: str, node: yaml.Node) -> BackendConfig:
             "model": text("model"),
             "token_env": text("token_env"),
             "token_file": text("token_file"),
+            "max_num_seqs": lambda n: int(_positive(path, n, "max_num_seqs")),
         },
     )
     for required in ("name", "pool", "url"):
@@ -576,10 +586,18 @@ def parse_config(text: str, path: str = "<config>") -> Config:
             "lock_file": lambda n: _scalar(path, n, str, "lock_file"),
             "runbooks_dir": lambda n: _runbooks_dir(path, n),
             "traffic": lambda n: _traffic(path, n),
+            **_judgement_sections(path),
             "incidents": lambda n: n,  # parsed by tui.incidents.config
         },
     )
     return Config(path=path, key_lines=key_lines, **fields)
+
+
+def _judgement_sections(path: str) -> dict[str, Callable[[yaml.Node], Any]]:
+    from tui.config_judgement import YamlTools, sections
+
+    tools = YamlTools(ConfigError, _where, _scalar, _positive, _mapping, _sequence, _beside_config)
+    return sections(path, tools)
 
 
 def load_config(path: str | os.PathLike[str]) -> Config:

@@ -1,7 +1,8 @@
 """The command line's parser and dispatch: parse arguments, then call the command's module.
 
 One module per command family lives beside this one (``dashboard``, ``snapshot``,
-``traffic``, ``alerts``, ``containers``, ``runbook``, ``audit``, ``lab``, ``sim``); a new
+``traffic``, ``alerts``, ``containers``, ``runbook``, ``audit``, ``lab``, ``sim``, ``slo``,
+``capacity`` (with ``cost``), ``models``); a new
 command gets its own module and one entry here. No logic of its own.
 
 Common flags (``-c``, ``--read-only``, ``--yes``, ``--json``, ``--theme``, ``--refresh``,
@@ -18,12 +19,15 @@ from collections.abc import Sequence
 
 from tui.commands import alerts as alerts_cli
 from tui.commands import audit as audit_cli
+from tui.commands import capacity as capacity_cli
 from tui.commands import containers as containers_cli
 from tui.commands import dashboard, snapshot
 from tui.commands import incident as incident_cli
 from tui.commands import lab as lab_cli
+from tui.commands import models as models_cli
 from tui.commands import runbook as runbooks_cli
 from tui.commands import sim as sim_cli
+from tui.commands import slo as slo_cli
 from tui.commands import traffic as traffic_cli
 from tui.commands.common import error
 from tui.config import ConfigError
@@ -130,6 +134,19 @@ def build_parser() -> argparse.ArgumentParser:
     alerts = commands.add_parser("alerts", help="the firing alerts, most severe first")
     _common(alerts, suppress=True)
 
+    for name, help_text, add in (
+        ("slo", "every SLO objective, the error budget and its burn rates",
+         slo_cli.add_slo_arguments),
+        ("capacity", "hosts, GPUs, the scaling decision, growth and headroom",
+         capacity_cli.add_capacity_arguments),
+        ("cost", "cost per request and per 1,000 tokens", capacity_cli.add_cost_arguments),
+        ("models", "the model inventory, what each pool serves, retention warnings",
+         models_cli.add_models_arguments),
+    ):  # fmt: skip
+        judging = commands.add_parser(name, help=help_text)
+        _common(judging, suppress=True)
+        add(judging)
+
     shots = commands.add_parser("screenshots", help="regenerate screenshots/ from the demo")
     _common(shots, suppress=True)
     shots.add_argument("--dir", default="screenshots", help="where to write (default screenshots)")
@@ -181,9 +198,19 @@ def _dispatch(args: argparse.Namespace) -> int:
         return incident_cli.run_incident(args)
     if args.command == "alerts":
         return alerts_cli.run_alerts(args)
+    if args.command in _JUDGING:
+        return _JUDGING[args.command](args)
     if args.command == "screenshots":
         return dashboard.run_screenshots(args)
     return dashboard.run_dashboard(args)
+
+
+_JUDGING = {
+    "slo": slo_cli.run_slo,
+    "capacity": capacity_cli.run_capacity,
+    "cost": capacity_cli.run_cost,
+    "models": models_cli.run_models,
+}
 
 
 def _error(message: str, args: argparse.Namespace) -> None:

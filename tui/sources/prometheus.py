@@ -268,6 +268,28 @@ class PrometheusSource:
                     out[name] = _on_grid(item.get("values", []), grid)
         return out
 
+    # --- blocking one-off queries (the slo and capacity commands) -------------------------
+
+    def query(self, promql: str, at: float | None = None) -> Vector:
+        """One instant query at ``at`` (now by default), blocking; raises `PrometheusError`."""
+        try:
+            self._prepare()
+            return self._query(promql, self._clock() if at is None else at)
+        except Exception as exc:
+            raise PrometheusError(
+                f"Prometheus at {self.url}: {describe(exc, self.timeout_s)}"
+            ) from None
+
+    def query_range(self, promql: str, start: float, end: float, step_s: float) -> Vector:
+        """One range query, blocking; raises `PrometheusError`."""
+        try:
+            self._prepare()
+            return self._query_range(promql, start, end, step_s)
+        except Exception as exc:
+            raise PrometheusError(
+                f"Prometheus at {self.url}: {describe(exc, self.timeout_s)}"
+            ) from None
+
     async def aclose(self) -> None:
         """Close the HTTP session and the thread pool; `collect` refuses afterwards."""
         self._closed = True
