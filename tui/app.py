@@ -161,8 +161,8 @@ class InferdeckApp(App[None]):
         if self.sub_title:
             self.notify(safe(self.sub_title), title="inferdeck", timeout=8, markup=False)
         if self.ops is not None and self.ops.executor.note:
-            self.notify(safe(self.ops.executor.note), title="not shared", severity="warning",
-                        timeout=20, markup=False)  # fmt: skip
+            self.notify(safe(self.ops.executor.note), title="action lock and audit not shared",
+                        severity="warning", timeout=12, markup=False)  # fmt: skip
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGHUP, signal.SIGTERM):  # tmux kill-session, an SSH drop, kill
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):

@@ -172,9 +172,12 @@ def run_app(
     read_only_flag: bool = False,
     debug: bool = False,
     immediate_alerts: bool = False,
+    sandbox: bool = False,
 ) -> int:
     """Open the dashboard on ``config`` until the operator quits; the app's return code.
 
+    ``sandbox`` (the demo) does not warn that the action lock and audit log are this
+    user's own: a simulated fleet on one laptop has nobody to share them with.
     ``control_url`` is the simulator's (the demo); ``immediate_alerts`` raises the
     handbook's alerts without their ``for:`` waits (the demo, where nothing waits).
     """
@@ -220,6 +223,8 @@ def run_app(
             router=router,
         ),
     )
+    if sandbox and app.ops is not None:
+        app.ops.executor.note = None
     incidents = start_tracker(config, hub)  # incidents open and grow while the dashboard runs
     hub.start()  # collection starts while Textual is still starting up
     try:

@@ -69,6 +69,7 @@ def run_demo(args: argparse.Namespace) -> int:
             read_only_flag=bool(getattr(args, "read_only", False)),
             debug=bool(getattr(args, "debug", False)),
             immediate_alerts=True,
+            sandbox=True,
         )
 
 
