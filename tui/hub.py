@@ -424,9 +424,11 @@ def merge(
     alerts: dict[str, Alert] = {}
     fleet: Pool | None = None
     weights: dict[str, float] = {}
+    gpu_problems: list[str] = []
     for result in results:
         for gpu in result.gpus or ():
             gpus.setdefault(gpu.key, gpu)
+        gpu_problems += result.gpu_problems
         for backend in result.backends or ():
             # The same server may be named differently by two sources (blue-0 in the config,
             # 10.0.0.5:8000 in Prometheus): its URL says it is the same one.
@@ -457,6 +459,7 @@ def merge(
         alerts=tuple(sorted(alerts.values(), key=lambda a: a.starts_at, reverse=True)),
         weights=MappingProxyType(weights),
         containers=tuple(sorted(containers.values(), key=lambda c: c.name)),
+        gpu_problems=tuple(dict.fromkeys(gpu_problems)),
         sources=sources,
     )
 

@@ -223,6 +223,7 @@ class Collected:
     alerts: tuple[Alert, ...] | None = None
     weights: Mapping[str, float] | None = None
     containers: tuple[Container, ...] | None = None
+    gpu_problems: tuple[str, ...] = ()  # GPU readers (exporters) that failed, and why
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +240,7 @@ class FleetSnapshot:
     alerts: tuple[Alert, ...] = ()
     weights: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     containers: tuple[Container, ...] = ()
+    gpu_problems: tuple[str, ...] = ()  # e.g. "GPU exporter h:9400: connection refused"
     sources: tuple[SourceStatus, ...] = ()
     # name -> oldest-first samples for charts (bounded by the hub)
     history: Mapping[str, tuple[float, ...]] = field(default_factory=lambda: MappingProxyType({}))

@@ -12,6 +12,7 @@ from tui.model import FleetSnapshot, Gpu
 from widgets.format import DASH, known, number, safe, spark
 from widgets.levels import level
 from widgets.panel import Panel
+from widgets.text import outside
 
 
 class GpuPanel(Panel):
@@ -30,10 +31,12 @@ class GpuPanel(Panel):
     def render(self) -> RenderableType:
         """Draw the table of GPUs (or say why there are none)."""
         snapshot = self.snapshot
-        if snapshot is None or not snapshot.gpus:
-            return Text(
-                "no GPU data yet" if snapshot is None else "no GPUs reported", self.style("dim")
-            )
+        if snapshot is None:
+            return Text("no GPU data yet", self.style("dim"))
+        if not snapshot.gpus:
+            if snapshot.gpu_problems:  # say why, never an unexplained empty panel
+                return self._problems(snapshot)
+            return Text("no GPUs reported", self.style("dim"))
         wide = self.size.width >= 64
         table = Table.grid(padding=(0, 1), expand=True)
         table.add_column("gpu", no_wrap=True)
@@ -62,7 +65,7 @@ class GpuPanel(Panel):
             table.add_row(*row)
         hidden = len(snapshot.gpus) - len(shown)
         if hidden <= 0:
-            return table
+            return Group(table, self._problems(snapshot)) if snapshot.gpu_problems else table
         rest = [g for g in snapshot.gpus if g not in shown]
         utils = [g.util_pct for g in rest if known(g.util_pct)]
         temps = [g.temp_c for g in rest if known(g.temp_c)]
@@ -72,6 +75,11 @@ class GpuPanel(Panel):
         if temps:
             summary += f" · max temp {max(temps):.0f}°C"  # type: ignore[type-var]
         return Group(table, Text(summary, self.style("dim")))
+
+    def _problems(self, snapshot: FleetSnapshot) -> Text:
+        """One line per GPU reader that failed (an exporter that did not answer), and why."""
+        lines = [outside(problem, self.style("breach")) for problem in snapshot.gpu_problems]
+        return Text("\n").join(lines)
 
     def _busiest(self, snapshot: FleetSnapshot) -> tuple[Gpu, ...]:
         """The GPUs most worth a row: hottest and busiest first, then shown in index order."""

@@ -162,3 +162,20 @@ async def test_alerts_of_a_dead_source_are_last_known(make_app: AppFactory) -> N
         await pilot.pause()
         text = screen_text(app.screen.query_one(AlertsPanel))
         assert "last known 40s ago" in text and "1m" not in text
+
+
+async def test_a_dead_gpu_exporter_is_named_on_the_gpus_panel(make_app: AppFactory) -> None:
+    from widgets.gpus import GpuPanel
+
+    app, _ = make_app()
+    snapshot = app.hub.latest
+    assert snapshot is not None
+    problem = "GPU exporter h:9400: connection refused"
+    async with app.run_test(size=(120, 40)) as pilot:
+        for gpus in ((), snapshot.gpus):  # no GPU left, then some from another reader
+            app.post_message(
+                SnapshotReady(dataclasses.replace(snapshot, gpus=gpus, gpu_problems=(problem,)))
+            )
+            await pilot.pause()
+            shown = screen_text(app.screen.query_one(GpuPanel))
+            assert problem in shown and "no GPUs reported" not in shown

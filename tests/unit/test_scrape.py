@@ -493,3 +493,4 @@ async def test_bad_targets_mark_only_themselves(servers: dict[str, str]) -> None
     assert by_name["health-503"].running == 2.0  # metrics still read while unhealthy
     assert got.gpus == ()
     assert source.state.gpu_errors["http://127.0.0.1:1/metrics"] == "connection refused"
+    assert got.gpu_problems == ("GPU exporter 127.0.0.1:1: connection refused",)

@@ -315,12 +315,16 @@ class ScrapeState:
         gpus: tuple[Gpu, ...] | None = None
         if self._gpus:
             gpus = tuple(sorted((g for gs in self._gpus.values() for g in gs), key=_gpu_order))
+        problems = tuple(
+            f"GPU exporter {host_of_url(url)}: {why}" for url, why in self._gpu_errors.items()
+        )
         return Collected(
             gpus=gpus,
             backends=tuple(backends),
             pools=pool_objs,
             fleet=make_pool("fleet", backends, windows) if backends else None,
             weights=None,
+            gpu_problems=problems,
         )
 
 
