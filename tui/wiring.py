@@ -23,12 +23,13 @@ from tui.config import (
 from tui.hub import Hub
 from tui.model import FleetSnapshot
 from tui.sources.base import Source
-from tui.sources.docker import DockerSource
 from tui.sources.scrape import ScrapeSource, ScrapeTarget
 from tui.sources.simctl import SimControlSource
 
-if TYPE_CHECKING:  # the simulator (and aiohttp) is imported only when a demo needs it
+if TYPE_CHECKING:  # the simulator (and aiohttp) is imported only when a demo needs it,
+    # the container engine's client only when the config names one
     from tui.sim.config import SimConfig
+    from tui.sources.docker import DockerSource
 
 
 class StartError(Exception):
@@ -101,6 +102,8 @@ def docker_source(config: Config) -> DockerSource | None:
     """The containers source, when the config names a container engine."""
     if (cfg := config.sources.docker) is None:
         return None
+    from tui.sources.docker import DockerSource
+
     return DockerSource(
         cfg.url,
         interval=cfg.interval_s,
@@ -206,7 +209,11 @@ def run_app(
         # the demo raises its alerts at once; elsewhere the handbook's `for:` waits apply
         alerts_hook=local_alerting(config, rules=immediate() if immediate_alerts else RULES),
     )
-    docker = next((s for s in sources if isinstance(s, DockerSource)), None)
+    docker: DockerSource | None = None
+    if config.sources.docker is not None:
+        from tui.sources.docker import DockerSource
+
+        docker = next((s for s in sources if isinstance(s, DockerSource)), None)
     app = InferdeckApp(
         hub,
         start_hub=False,

@@ -85,6 +85,11 @@ def run_dashboard(args: argparse.Namespace) -> int:
     )
 
 
+def add_screenshots_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--dir``: where the pictures go."""
+    parser.add_argument("--dir", default="screenshots", help="where to write (default screenshots)")
+
+
 def run_screenshots(args: argparse.Namespace) -> int:
     """`inferdeck screenshots`: regenerate the README's pictures from the demo."""
     from tui.screenshots import regenerate

@@ -10,6 +10,7 @@ import argparse
 import json
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType
 
 import httpx
@@ -105,6 +106,17 @@ def run_sim(args: argparse.Namespace) -> int:
         runtime.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def add_sim_command_arguments(
+    parser: argparse.ArgumentParser, common: Callable[[argparse.ArgumentParser], None]
+) -> None:
+    """``inferdeck sim`` flags and its ``fault`` subcommand (``common`` adds the common flags)."""
+    add_sim_arguments(parser)
+    sim_commands = parser.add_subparsers(dest="sim_command", metavar="fault")
+    fault = sim_commands.add_parser("fault", help="inject or clear a fault on a backend")
+    common(fault)
+    add_fault_arguments(fault)
 
 
 def add_fault_arguments(parser: argparse.ArgumentParser) -> None:

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from tui.config import Config
 from tui.model import FleetSnapshot, Pool
 from tui.ops.alerts.factories import ack_factories
-from tui.ops.containers.actions import container_action_factory
-from tui.ops.containers.pools import stop_pool_containers
 from tui.ops.context import Operations
-from tui.ops.executor import executor_for
+from tui.ops.executor import Action, executor_for
 from tui.ops.runbooks.runner import Runbooks
 from tui.ops.traffic.factory import router_from_config
 from tui.ops.traffic.rollout import Rollout, SloGate
 from tui.ops.traffic.weights import Rollback, Router, SetWeights
-from tui.sources.docker import DockerSource
+
+if TYPE_CHECKING:  # the container engine's client loads only when a config names one
+    from tui.sources.docker import DockerSource
 
 
 def operations_for(
@@ -38,7 +39,7 @@ def operations_for(
         executor=executor,
         ack=ack,
         unack=unack,
-        container=container_action_factory(docker) if docker is not None else None,
+        container=_container_actions(docker),
         pools=tuple(dict.fromkeys(b.pool for b in config.backends)),
     )
     if (traffic := config.traffic) is not None:
@@ -47,6 +48,8 @@ def operations_for(
         ops.set_weights = lambda weights: SetWeights(the_router, weights)
         ops.rollback = lambda: Rollback(the_router, traffic.stable_pool)
         if docker is not None:
+            from tui.ops.containers.pools import stop_pool_containers
+
             stop = stop_pool_containers(docker, traffic.canary_pool)
             ops.rollback_and_stop = lambda: Rollback(
                 the_router,
@@ -71,3 +74,12 @@ def operations_for(
         )
     ops.runbooks = Runbooks.from_config(config, executor, ops=ops)
     return ops
+
+
+def _container_actions(docker: DockerSource | None) -> Callable[[str, str], Action] | None:
+    """Restart/stop/start factories, when there is a container engine."""
+    if docker is None:
+        return None
+    from tui.ops.containers.actions import container_action_factory
+
+    return container_action_factory(docker)

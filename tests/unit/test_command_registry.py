@@ -1,0 +1,55 @@
+"""The command line loads only the command it runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tui.commands.main import build_parser
+from tui.commands.registry import COMMANDS, command_in
+
+
+@pytest.mark.parametrize(
+    ("argv", "command"),
+    [
+        (["demo"], "demo"),
+        (["-c", "demo", "traffic", "show"], "traffic"),  # -c's value is not the command
+        (["--theme", "x", "--json", "alerts"], "alerts"),
+        (["-c", "f.yaml"], None),  # the dashboard
+        (["nonsense"], None),
+    ],
+)
+def test_the_command_is_the_first_word_that_is_not_a_flag(
+    argv: list[str], command: str | None
+) -> None:
+    assert command_in(argv) == command
+
+
+def test_every_command_is_listed_and_parses_its_help() -> None:
+    parser = build_parser()  # everything, as --help and the tests see it
+    for name in COMMANDS:
+        with pytest.raises(SystemExit) as done:
+            parser.parse_args([name, "--help"])
+        assert done.value.code == 0
+
+
+def test_starting_the_demo_imports_no_other_command_or_the_container_client() -> None:
+    code = (
+        "import sys\n"
+        "from tui.commands.main import build_parser\n"
+        "build_parser(['demo']).parse_args(['demo'])\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith(('tui', 'docker')))))\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert "tui.commands.dashboard" in loaded
+    others = {
+        c.module_name for n, c in COMMANDS.items() if c.module_name != COMMANDS["demo"].module_name
+    }
+    assert not others & set(loaded)
+    assert not [
+        m for m in loaded if m == "docker" or m.startswith(("docker.", "tui.sources.docker"))
+    ]
