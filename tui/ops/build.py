@@ -11,6 +11,7 @@ from tui.ops.containers.actions import container_action_factory
 from tui.ops.containers.pools import stop_pool_containers
 from tui.ops.context import Operations
 from tui.ops.executor import executor_for
+from tui.ops.incidents.desk import IncidentDesk
 from tui.ops.runbooks.runner import Runbooks
 from tui.ops.traffic.factory import router_from_config
 from tui.ops.traffic.rollout import Rollout, SloGate
@@ -40,6 +41,7 @@ def operations_for(
         unack=unack,
         container=container_action_factory(docker) if docker is not None else None,
         pools=tuple(dict.fromkeys(b.pool for b in config.backends)),
+        incidents=IncidentDesk(config, executor.actor),
     )
     if (traffic := config.traffic) is not None:
         ops.stable_pool, ops.canary_pool = traffic.stable_pool, traffic.canary_pool
