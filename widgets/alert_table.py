@@ -21,11 +21,11 @@ class AlertTable(SnapshotTable):
     COLUMNS = (
         ("severity", "Severity"),
         ("name", "Alert"),
+        ("runbook", "Runbook"),
         ("where", "Where"),
         ("summary", "Summary"),
         ("for", "For"),
         ("ack", "Acknowledged"),
-        ("runbook", "Runbook"),
         ("source", "From"),
     )
     KEYS_HINT = "a: ack  A: un-ack  enter: runbook"
@@ -63,11 +63,11 @@ class AlertTable(SnapshotTable):
         return [
             Text(alert.severity.value, style),
             outside(alert.name, style, width=width["name"]),
+            outside(runbook or DASH, "" if runbook else self.style("dim"), width=width["runbook"]),
             outside(where(alert) or DASH, self.style("dim"), width=width["where"]),
             outside(alert.summary or DASH, width=width["summary"]),
             Text(age(now - alert.starts_at)),
             outside(ack, self.style("ok" if alert.acknowledged_by else "dim"), width=width["ack"]),
-            outside(runbook or DASH, "" if runbook else self.style("dim"), width=width["runbook"]),
             outside(alert.source, self.style("dim"), width=width["source"]),
         ]
 

@@ -58,7 +58,8 @@ class IncidentTable(SnapshotTable):
     screen's keys act on and whose timeline is shown.
 
     The response clock says the time left to acknowledge, or ``OVERDUE`` and by how
-    much (in the breach style: the word is there without colour too).
+    much (in the breach style: the word is there without colour too); then the time it
+    took to acknowledge and to resolve, once known (``4m / -``).
     """
 
     TITLE = "Incidents"
@@ -70,10 +71,9 @@ class IncidentTable(SnapshotTable):
         ("state", "State"),
         ("opened", "Opened"),
         ("clock", "Respond"),
-        ("tta", "To ack"),
-        ("ttr", "To resolve"),
-        ("impact", "Impact"),
+        ("took", "Ack / resolve"),
         ("runbook", "Runbook"),
+        ("impact", "Impact"),
     )
     WIDTHS = {"title": 40, "runbook": 24}
     """Where each column cuts a long value with ``…``; the detail line has it whole."""
@@ -133,11 +133,11 @@ class IncidentTable(SnapshotTable):
             Text(state, self.style("dim" if state == "resolved" else "warn")),
             Text(clock_time(incident.opened_at, now)),
             self.clock(incident, now),
-            Text(format_span(incident.time_to_acknowledge)),
-            Text(format_span(incident.time_to_resolve)),
-            Text(impact_text(incident)),
+            Text(f"{format_span(incident.time_to_acknowledge)} / "
+                 f"{format_span(incident.time_to_resolve)}"),
             outside(runbook or DASH, self.style("dim") if runbook is None else "",
                     width=self.WIDTHS["runbook"]),
+            Text(impact_text(incident)),
         ]  # fmt: skip
 
     def detail_fields(self, key: str) -> list[DetailField]:

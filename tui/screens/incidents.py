@@ -87,7 +87,12 @@ class IncidentsScreen(LiveScreen):
         seconds besides the snapshots."""
         if not self.app.check_action("incident_note", ()):
             self.query_one(IncidentTable).keys_hint = ""
-        self.set_interval(RELOAD_S, self.reload)
+        self.set_interval(RELOAD_S, self._tick)
+
+    def _tick(self) -> None:
+        """Read again between snapshots, unless paused (the view is frozen) or hidden."""
+        if self.is_current and not getattr(self.app, "paused", False):
+            self.reload()
 
     def show(self, snapshot: FleetSnapshot) -> None:
         """Keep the header current and read the database again (the tracker has written
