@@ -31,6 +31,8 @@ from tui.ops.context import Operations
 from tui.ops.executor import Action, Execution, Outcome, Plan
 from tui.screens.alerts import AlertsScreen
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.incident_dialogs import SevPicker, TextPrompt
+from tui.screens.incidents import IncidentsScreen
 from tui.screens.live import LiveScreen
 from tui.screens.logs import LogsScreen
 from tui.screens.overview import OverviewScreen
@@ -48,6 +50,7 @@ SCREENS: dict[str, type[LiveScreen]] = {
     "alerts": AlertsScreen,
     "traffic": TrafficScreen,
     "runbooks": RunbooksScreen,
+    "incidents": IncidentsScreen,
 }
 """The screens the number keys switch between, by name."""
 
@@ -95,6 +98,8 @@ class InferdeckApp(App[None]):
                 tooltip="The split between pools; shift it, roll out, roll back"),
         Binding("6,r", "show_screen('runbooks')", "Runbooks", id="screen-runbooks",
                 tooltip="Run the runbook for the problem at hand, step by step"),
+        Binding("i", "show_screen('incidents')", "Incidents", id="screen-incidents",
+                tooltip="Incidents, their response clocks and timelines"),
         Binding("R", "rollback", "Roll back", id="rollback",
                 tooltip="Send all traffic back to the stable pool (asks first)"),
     ]  # fmt: skip
@@ -192,6 +197,7 @@ class InferdeckApp(App[None]):
 
     ACTIONS_THAT_CHANGE = frozenset(
         {"rollback", "ack", "unack", "apply_weights", "container", "run_runbook", "rollout"}
+        | {"incident_note", "incident_sev", "incident_resolve"}
     )
     """Actions hidden (and refused by the executor) in read-only mode."""
 
@@ -204,6 +210,9 @@ class InferdeckApp(App[None]):
         "rollout": "rollout is disabled",
         "container": "container restart/stop/start is disabled",
         "run_runbook": "running runbooks is disabled (a dry run still works)",
+        "incident_note": "adding incident notes is disabled",
+        "incident_sev": "setting an incident's SEV is disabled",
+        "incident_resolve": "resolving incidents is disabled",
     }
     """What a pressed acting key says when it may not act, by action name."""
 
@@ -417,6 +426,8 @@ KEYMAP_SCREENS: tuple[type[Screen[Any]], ...] = (
     StepConfirmScreen,
     BackendPicker,
     LogsScreen,
+    TextPrompt,
+    SevPicker,
 )
 """Every screen whose bindings may be remapped; the app's own bindings apply on each."""
 

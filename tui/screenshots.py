@@ -13,10 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from textual.pilot import Pilot
+
 from tui.analysis.alert_rules import immediate
 from tui.app import InferdeckApp
+from tui.config import Config
 from tui.demo_data import warmed_hub
 from tui.ops.alerts.local_acks import AckStore, LocalAlerting
+from tui.ops.build import operations_for
+from tui.ops.incidents import tracker_for
 from tui.sources.simulated import VirtualFleetSource
 
 
@@ -29,6 +34,7 @@ class Scene:
     theme: str = "inferdeck-dark"
     prepare: Callable[[VirtualFleetSource], int] | None = None  # returns seconds to run after
     keys: tuple[str, ...] = ()  # pressed before the picture is taken
+    incidents: bool = False  # track incidents (in a throw-away database) while preparing
 
 
 def _incident(source: VirtualFleetSource) -> int:
@@ -47,6 +53,8 @@ SCENES = (
     Scene("backends-incident-160x40", (160, 40), prepare=_incident, keys=("3",)),
     Scene("alerts-incident-120x40", (120, 40), prepare=_incident, keys=("4",)),
     Scene("traffic-dark-120x40", (120, 40), keys=("5",)),
+    Scene("incidents-120x40", (120, 40), prepare=_incident, keys=("i",), incidents=True),
+    Scene("incidents-80x24", (80, 24), prepare=_incident, keys=("i",), incidents=True),
 )
 
 
@@ -54,22 +62,38 @@ def build_app(scene: Scene, seed: int = 7) -> InferdeckApp:
     """The app for a scene: a warmed virtual fleet, a frozen clock, no background thread.
 
     The hub raises the handbook's alerts itself (as the demo does), at once; acks go to a
-    throw-away folder.
+    throw-away folder, and so do the incidents a scene tracks (with the actions to change
+    them).
     """
     hub, source = warmed_hub(seed=seed, seconds=90)
     scratch = Path(tempfile.mkdtemp(prefix="inferdeck-shots-"))
     hub.alerts_hook = LocalAlerting(AckStore(scratch / "acks.json"), rules=immediate())
+    config = Config(path=None, environment="demo", state_dir=str(scratch))
+    tracker = tracker_for(config) if scene.incidents else None
     if scene.prepare is not None:
         for _ in range(scene.prepare(source)):
             hub.record(source, source.poll())
-    return InferdeckApp(hub, theme=scene.theme, clock=source.clock, start_hub=False)
+            if tracker is not None and hub.latest is not None:
+                tracker.observe(hub.latest)
+    app = InferdeckApp(hub, theme=scene.theme, clock=source.clock, start_hub=False)
+    if scene.incidents:
+        app.ops = operations_for(config)
+        app.ops.executor.note = None  # "not shared" names the throw-away folder: no picture
+    return app
+
+
+async def settle(pilot: Pilot[None], keys: tuple[str, ...]) -> None:
+    """Press ``keys``, then wait until the screen's reads (the incidents') are shown."""
+    await pilot.press(*keys)
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
 
 
 async def _shoot(scene: Scene, folder: Path) -> Path:
     app = build_app(scene)
     async with app.run_test(size=scene.size) as pilot:
-        await pilot.press(*scene.keys)
-        await pilot.pause()
+        await settle(pilot, scene.keys)
         path = folder / f"{scene.name}.svg"
         app.save_screenshot(filename=path.name, path=str(folder))
     return path

@@ -239,6 +239,8 @@ def run_app(
     finally:
         hub.stop()
         incidents.stop()
+        if app.ops is not None and app.ops.incidents is not None:
+            app.ops.incidents.close()  # the Incidents screen's own connection
     return app.return_code or 0
 
 

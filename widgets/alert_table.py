@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rich.text import Text
 
@@ -21,20 +21,23 @@ class AlertTable(SnapshotTable):
     COLUMNS = (
         ("severity", "Severity"),
         ("name", "Alert"),
+        ("runbook", "Runbook"),
         ("where", "Where"),
         ("summary", "Summary"),
         ("for", "For"),
         ("ack", "Acknowledged"),
         ("source", "From"),
     )
-    KEYS_HINT = "a: ack  A: un-ack"
+    KEYS_HINT = "a: ack  A: un-ack  enter: runbook"
     """The acting keys, on the border; emptied when no action may run."""
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)
         self.keys_hint = self.KEYS_HINT
+        self.runbook_of: Callable[[Alert], str | None] = lambda alert: None
+        """The runbook that answers an alert (the screen sets it: widgets know no runbooks)."""
 
-    WIDTHS = {"name": 40, "where": 40, "summary": 60, "ack": 40, "source": 16}
+    WIDTHS = {"name": 40, "where": 40, "summary": 60, "ack": 40, "runbook": 24, "source": 16}
     """Where each column cuts a long value with ``…``; the detail line has it whole."""
 
     def rows_of(self, snapshot: FleetSnapshot) -> Sequence[tuple[str, list[Text]]]:
@@ -56,9 +59,11 @@ class AlertTable(SnapshotTable):
             if alert.acknowledged_until:
                 ack += f", {age(alert.acknowledged_until - now)} left"
         width = self.WIDTHS
+        runbook = self.runbook_of(alert)
         return [
             Text(alert.severity.value, style),
             outside(alert.name, style, width=width["name"]),
+            outside(runbook or DASH, "" if runbook else self.style("dim"), width=width["runbook"]),
             outside(where(alert) or DASH, self.style("dim"), width=width["where"]),
             outside(alert.summary or DASH, width=width["summary"]),
             Text(age(now - alert.starts_at)),
@@ -78,6 +83,7 @@ class AlertTable(SnapshotTable):
             ("where", where(alert), width["where"]),
             ("summary", alert.summary, width["summary"]),
             ("acknowledged by", alert.acknowledged_by or DASH, width["ack"]),
+            ("runbook", self.runbook_of(alert) or DASH, width["runbook"]),
             ("from", alert.source, width["source"]),
         ]
 

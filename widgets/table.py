@@ -103,7 +103,16 @@ class SnapshotTable(DataTable[Text]):
         """Add, update and remove rows to match the snapshot; unchanged cells are left alone."""
         if snapshot is None:
             return
-        rows = self.rows_of(snapshot)
+        self.sync_rows(self.rows_of(snapshot))
+        statuses = [st for st in snapshot.sources if st.name in self.SOURCES]
+        worst = worst_status(statuses)
+        bad = worst is not None and worst.state not in (SourceState.OK, SourceState.PENDING)
+        self.set_class(bad, "-source-trouble")
+        parts = [self.subtitle(snapshot), describe_status(worst, snapshot.taken_at) if bad else ""]
+        self.border_subtitle = " · ".join(p for p in parts if p)
+
+    def sync_rows(self, rows: Sequence[tuple[str, list[Text]]]) -> None:
+        """Add, update and remove rows to match ``rows`` (key, cells), in that order."""
         wanted = {key for key, _ in rows}
         for row_key in list(self.rows):
             if row_key.value not in wanted:
@@ -117,12 +126,6 @@ class SnapshotTable(DataTable[Text]):
                 if (cell.plain, cell.style) != (old.plain, old.style):
                     # a narrower cell too: the column shrinks back once its widest cell is gone
                     self.update_cell(key, column, cell, update_width=cell.cell_len != old.cell_len)
-        statuses = [st for st in snapshot.sources if st.name in self.SOURCES]
-        worst = worst_status(statuses)
-        bad = worst is not None and worst.state not in (SourceState.OK, SourceState.PENDING)
-        self.set_class(bad, "-source-trouble")
-        parts = [self.subtitle(snapshot), describe_status(worst, snapshot.taken_at) if bad else ""]
-        self.border_subtitle = " · ".join(p for p in parts if p)
 
     def detail_fields(self, key: str) -> Sequence[DetailField]:
         """The values of row ``key`` that its cells may cut, with their columns' widths."""

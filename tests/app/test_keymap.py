@@ -43,7 +43,8 @@ def test_good_keymaps_have_no_problems(keys: dict[str, str]) -> None:
 @pytest.mark.parametrize(
     ("keys", "problem"),
     [
-        ({"pasue": "x"}, ("pasue", "unknown binding id 'pasue' (known: ack, backend-picker-")),
+        ({"pasue": "x"},
+         ("pasue", "unknown binding id 'pasue' (known: ack, alert-runbook, backend-picker-")),
         ({"pause": "spacebar"}, ("pause", "'spacebar' is not a key name (")),
         ({"pause": "ctrl+"}, ("pause", "'ctrl+' is not a key name (")),
         ({"pause": "hyperctrl+p"}, ("pause", "'hyperctrl+p' is not a key name (")),

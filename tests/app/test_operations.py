@@ -305,7 +305,7 @@ async def test_hostile_alert_is_shown_literally_and_acknowledged_exactly(
         await pilot.press("4")
         await pilot.pause()
         row = [c.plain for c in app.screen.query_one(AlertTable).get_row("0123456789abcdef")]
-        assert row[1] == "Evil" and row[3] == "[link=file:///etc/passwd]click[/link]"
+        assert row[1] == "Evil" and row[4] == "[link=file:///etc/passwd]click[/link]"
         await pilot.press("a")
         await pilot.pause()
         plan = str(app.screen.query_one("#plan-lines").render())

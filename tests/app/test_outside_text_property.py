@@ -1,8 +1,10 @@
 """Random markup, terminal escapes, controls and bidi overrides through every rendering path.
 
 Each example opens the app once and drives one hostile string through the overview,
-the Alerts and Backends tables, the palette, the ack confirmation and its notice, a
-failing nginx reload's notice, a container's log and the runbook log. Nothing may
+the Alerts table (its runbook column, and `enter`'s "no runbook" notice) and the Backends
+table, the palette, the ack confirmation and its notice, a failing nginx reload's notice,
+a container's log, the runbook log, and the Incidents screen (the incident table, the
+timeline and its border title, the note and SEV questions). Nothing may
 raise, the app keeps running, the string is shown as typed (made visible), and no raw
 escape or bidi character reaches the screen.
 """
@@ -27,11 +29,16 @@ from tests.app.outside import (
 )
 from tests.app.test_operations import demo_ops
 from tui.app import InferdeckApp, SnapshotReady
+from tui.config import Config
 from tui.demo_data import warmed_hub
+from tui.ops.incidents import tracker_for
 from tui.screens.alerts import AlertsScreen
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.incident_dialogs import SevPicker, TextPrompt
+from tui.screens.incidents import IncidentsScreen
 from widgets.alert_table import AlertTable
 from widgets.backends import BackendsDetailTable
+from widgets.incidents import IncidentTable, TimelineTable
 from widgets.text import clip, safe
 
 MARKUP = st.sampled_from(
@@ -66,7 +73,9 @@ async def drive(value: str, folder: Path) -> None:
     shown = visible(value)
     async with app.run_test(size=(160, 40), notifications=True) as pilot:
         assert hub.latest is not None
-        app.post_message(SnapshotReady(hostile_snapshot(hub.latest, value)))
+        hostile = hostile_snapshot(hub.latest, value)
+        tracker_for(Config(path=None, environment="demo", state_dir=str(folder))).observe(hostile)
+        app.post_message(SnapshotReady(hostile))
         await pilot.pause()
         overview = screen_text(app)
         assert not raw_controls(overview)
@@ -77,6 +86,15 @@ async def drive(value: str, folder: Path) -> None:
         assert isinstance(app.screen, AlertsScreen)
         table = app.screen.query_one(AlertTable)
         assert squeezed(table.get_row(FINGERPRINT)[1].plain) == squeezed(clip(safe(value), 40))
+        assert table.get_row(FINGERPRINT)[2].plain == "—"  # no runbook answers this alert
+        assert not raw_controls(screen_text(app))
+        table.move_cursor(row=table.get_row_index(FINGERPRINT))
+        app.clear_notifications()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, AlertsScreen)
+        notices = squeezed("".join(str(t.render().plain) for t in app.screen.query("Toast")))  # type: ignore[attr-defined]
+        assert shown in notices
         assert not raw_controls(screen_text(app))
 
         await pilot.press("3")
@@ -128,6 +146,32 @@ async def drive(value: str, folder: Path) -> None:
         assert not raw_controls(screen_text(app))
         await pilot.press("escape")
         await pilot.pause()
+
+        await pilot.press("i")
+        for _ in range(3):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        assert isinstance(app.screen, IncidentsScreen)
+        incidents = app.screen.query_one(IncidentTable)
+        titles = [squeezed(incidents.get_row_at(i)[2].plain) for i in range(incidents.row_count)]
+        title = value.strip()  # the tracker trims the title it makes from the alert's name
+        hostile_row = titles.index(squeezed(clip(safe(title), 40)))
+        incidents.move_cursor(row=hostile_row)
+        for _ in range(3):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        timeline = app.screen.query_one(TimelineTable)
+        events = squeezed(" ".join(c.plain for r in range(timeline.row_count)
+                                   for c in timeline.get_row_at(r)))  # fmt: skip
+        assert visible(f"opened: {title}") in events
+        assert not raw_controls(screen_text(app))
+        for key, question in (("n", TextPrompt), ("v", SevPicker)):
+            await pilot.press(key)
+            await pilot.pause()
+            assert isinstance(app.screen, question)
+            assert not raw_controls(screen_text(app))
+            await pilot.press("escape")
+            await pilot.pause()
 
         await pilot.press("6")
         await pilot.pause()

@@ -1,4 +1,5 @@
-"""Snapshot tests: the overview at 120x40 and 80x24, per theme, healthy and in an incident.
+"""Snapshot tests: the overview at 120x40 and 80x24, per theme, healthy and in an incident;
+the other screens, the Incidents screen at both sizes.
 
 Fixed simulator seed, virtual clock (see tui.screenshots). Update on purpose with
 `pytest tests/app/test_snapshots.py --snapshot-update` and review the SVG diffs.
@@ -9,10 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from textual.pilot import Pilot
 
-from tui.screenshots import SCENES, Scene, build_app
+from tui.screenshots import SCENES, Scene, build_app, settle
 
 
 @pytest.mark.parametrize("scene", SCENES, ids=[s.name for s in SCENES])
 def test_overview_snapshot(scene: Scene, snap_compare: Callable[..., bool]) -> None:
-    assert snap_compare(build_app(scene), terminal_size=scene.size, press=scene.keys)
+    async def keys_then_reads(pilot: Pilot[None]) -> None:
+        await settle(pilot, scene.keys)
+
+    assert snap_compare(build_app(scene), terminal_size=scene.size, run_before=keys_then_reads)

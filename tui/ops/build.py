@@ -10,6 +10,7 @@ from tui.model import FleetSnapshot, Pool
 from tui.ops.alerts.factories import ack_factories
 from tui.ops.context import Operations
 from tui.ops.executor import Action, executor_for
+from tui.ops.incidents.desk import IncidentDesk
 from tui.ops.runbooks.runner import Runbooks
 from tui.ops.traffic.factory import router_from_config
 from tui.ops.traffic.rollout import Rollout, SloGate
@@ -41,6 +42,7 @@ def operations_for(
         unack=unack,
         container=_container_actions(docker),
         pools=tuple(dict.fromkeys(b.pool for b in config.backends)),
+        incidents=IncidentDesk(config, executor.actor),
     )
     if (traffic := config.traffic) is not None:
         ops.stable_pool, ops.canary_pool = traffic.stable_pool, traffic.canary_pool

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tui.model import Alert
 from tui.ops.executor import Action, Executor
+
+if TYPE_CHECKING:
+    from tui.ops.incidents.desk import IncidentDesk
 
 
 @dataclass
@@ -29,6 +32,7 @@ class Operations:
     unack: Callable[[Alert], Action] | None = None
     container: Callable[[str, str], Action] | None = None  # (verb, name) -> action
     runbooks: Any = None  # the runbook library and runner (tui.ops.runbooks.runner)
+    incidents: IncidentDesk | None = None  # incidents and timelines; note, SEV, resolve
     pools: Sequence[str] = field(default_factory=tuple)
     stable_pool: str = "blue"
     canary_pool: str = "green"

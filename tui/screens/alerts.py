@@ -1,10 +1,13 @@
-"""The Alerts screen (`4`): every firing alert; `a` acknowledges, `A` un-acknowledges."""
+"""The Alerts screen (`4`): every firing alert; `a` acknowledges, `A` un-acknowledges,
+`enter` offers the alert's runbook."""
 
 from __future__ import annotations
 
 from textual.binding import Binding
 
 from tui.model import Alert
+from tui.ops.runbooks.links import runbook_for
+from tui.screens.runbook_offer import offer_runbook
 from tui.screens.tables import TableScreen
 from widgets.alert_table import AlertTable
 
@@ -16,12 +19,22 @@ class AlertsScreen(TableScreen):
     BINDINGS = [
         Binding("a", "ack", "Acknowledge", id="ack", tooltip="Silence the selected alert (asks)"),
         Binding("A", "unack", "Un-acknowledge", id="unack", tooltip="Expire its silence (asks)"),
+        Binding(
+            "enter",
+            "run_runbook",
+            "Runbook",
+            id="alert-runbook",
+            tooltip="Run the alert's runbook, its inputs from the alert's labels (asks)",
+        ),
     ]
 
     def on_mount(self) -> None:
-        """Offer `a`/`A` on the table's border only when they may act."""
+        """Show each alert's runbook; offer `a`/`A` on the table's border only when they
+        may act."""
+        table = self.query_one(AlertTable)
+        table.runbook_of = runbook_for
         if not self.app.check_action("ack", ()):
-            self.query_one(AlertTable).keys_hint = ""
+            table.keys_hint = ""
 
     def _selected(self) -> Alert | None:
         fingerprint = self.query_one(AlertTable).selected()
@@ -53,3 +66,13 @@ class AlertsScreen(TableScreen):
             return
         unack = ops.unack
         self.app.offer(lambda: unack(alert))  # type: ignore[attr-defined]
+
+    def action_run_runbook(self) -> None:
+        """Offer the selected alert's runbook (asks, then runs it on the Runbooks screen)."""
+        alert = self._selected()
+        if alert is not None:
+            offer_runbook(self.app, runbook_for(alert), alert.name, alert.labels)
+
+    def on_data_table_row_selected(self, event: AlertTable.RowSelected) -> None:
+        """`enter` on an alert (the table has the focus): its runbook."""
+        self.action_run_runbook()

@@ -122,6 +122,9 @@ class RunbooksScreen(LiveScreen):
         border-title-color: $text; }
     """
 
+    _start_when_mounted: tuple[str, dict[str, str]] | None = None
+    """A run asked for (`start`) before the screen was mounted."""
+
     def compose(self) -> ComposeResult:
         """Header, the list beside the description and the log, footer."""
         yield FleetHeader(clock=self.clock)  # type: ignore[arg-type]
@@ -154,6 +157,9 @@ class RunbooksScreen(LiveScreen):
             table.add_row(outside(entry.name, width=40), outside(book.severity or "—", width=12),
                           outside(alerts, width=60), key=entry.name)  # fmt: skip
         self._describe(self._selected())
+        if (pending := self._start_when_mounted) is not None:
+            self._start_when_mounted = None
+            self.call_after_refresh(self.start, *pending)
 
     def show(self, snapshot: FleetSnapshot) -> None:
         """Keep the header current."""
@@ -255,6 +261,28 @@ class RunbooksScreen(LiveScreen):
                         markup=False)  # fmt: skip
             return
         self._with_backend(name, lambda given: self._run(name, given))
+
+    def start(self, name: str, given: dict[str, str]) -> None:
+        """Select runbook ``name`` and run it with ``given`` (an alert's labels as inputs);
+        the backend is asked for only when ``given`` names none and the runbook needs one.
+        Called before this screen is first mounted, it starts once it is."""
+        if not self.is_mounted:
+            self._start_when_mounted = (name, given)
+            return
+        library = self._library()
+        if library is None:
+            return
+        table = self.query_one("#runbook-list", DataTable)
+        if name in {k.value for k in table.rows}:
+            table.move_cursor(row=table.get_row_index(name))
+        if library.running:
+            self.notify(f"{safe(library.running)} is running; x cancels it", severity="warning",
+                        markup=False)  # fmt: skip
+            return
+        if BACKEND_KEY in given:
+            self._run(name, given)
+        else:
+            self._with_backend(name, lambda picked: self._run(name, {**given, **picked}))
 
     def _refused(self, exc: Exception) -> None:
         """A run that cannot start (an unknown target, a bad input): said in one line."""

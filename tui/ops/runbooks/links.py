@@ -8,7 +8,8 @@ looked up by its alertname in `BY_ALERTNAME`: the shipped rules' annotations, wh
 alertnames the local rules share.
 
 The result is a runbook's name, not a runbook: whether the catalog holds it (shipped, or
-an operator's runbook of that name) is the caller's `Catalog.get`.
+an operator's runbook of that name) is the caller's `Catalog.get`. `inputs_for_alert`
+fills a run's inputs from the alert's labels, so the operator starts at step 1.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from types import MappingProxyType
 from typing import Any
 
 from tui.model import Alert
+from tui.ops.runbooks.context import BACKEND_KEY, context_used
+from tui.ops.runbooks.model import Runbook
 
-__all__ = ["BY_ALERTNAME", "runbook_for"]
+__all__ = ["ALERT_INPUTS", "BY_ALERTNAME", "inputs_for_alert", "runbook_for"]
 
 BY_ALERTNAME: Mapping[str, str] = MappingProxyType(
     {
@@ -61,3 +64,27 @@ def runbook_for(alert: Alert | Mapping[str, Any]) -> str | None:
     if isinstance(named, str) and _RUNBOOK_NAME.fullmatch(named.strip()):
         return named.strip()
     return BY_ALERTNAME.get(name) if isinstance(name, str) else None
+
+
+ALERT_INPUTS = ("backend", "instance", "container", "pool")
+"""The labels of an alert that fill a runbook input of the same name."""
+
+
+def inputs_for_alert(runbook: Runbook, labels: Mapping[str, str]) -> dict[str, str]:
+    """A run's inputs from an alert's labels.
+
+    The ``backend`` label selects the backend a runbook using ``{backend.*}`` targets;
+    ``container`` gives ``{backend.container}`` outright; an input the runbook declares
+    under one of the `ALERT_INPUTS` names takes that label's value. Values are checked
+    by the runner, as typed ones are: a bad one refuses the run before anything runs.
+    """
+    declared = {spec.name for spec in runbook.inputs}
+    used = context_used(runbook)
+    given = {key: labels[key] for key in ALERT_INPUTS if key in declared and labels.get(key)}
+    backend = labels.get("backend")
+    if backend and BACKEND_KEY not in declared and any(n.startswith("backend.") for n in used):
+        given[BACKEND_KEY] = backend
+    container = labels.get("container")
+    if container and "backend.container" in used:
+        given["backend.container"] = container
+    return given
