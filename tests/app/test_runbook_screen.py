@@ -18,6 +18,12 @@ from tui.screens.confirm import ConfirmScreen
 LONG = "curl: (7) Failed to connect to 10.0.0.7 port 8000 after 0 ms: Couldn't connect to server"
 
 
+def plan_title(screen: object) -> str:
+    """The confirmation's title, or "" while the dialog is still being composed."""
+    found = screen.query("#plan-title")  # type: ignore[attr-defined]
+    return str(found.first().render()) if found else ""
+
+
 def visible_text(log: RichLog) -> list[str]:
     """What the log shows on screen now, line by line (cropped to its width)."""
     return [log.render_line(y).text.rstrip() for y in range(log.size.height)]
@@ -65,9 +71,7 @@ async def test_output_stays_whole_and_visible_while_the_next_step_asks(
         await pilot.press("tab", "enter")  # Apply step 1
         for _ in range(60):
             await pilot.pause(0.1)
-            if isinstance(app.screen, ConfirmScreen) and "Then this" in str(
-                app.screen.query_one("#plan-title").render()
-            ):
+            if isinstance(app.screen, ConfirmScreen) and "Then this" in str(plan_title(app.screen)):
                 break
         shown = visible_text(log)
         joined = " ".join(" ".join(shown).split())
@@ -79,9 +83,7 @@ async def test_output_stays_whole_and_visible_while_the_next_step_asks(
         await pilot.press("tab", "enter")  # step 2
         for _ in range(60):
             await pilot.pause(0.1)
-            if isinstance(app.screen, ConfirmScreen) and "Fail" in str(
-                app.screen.query_one("#plan-title").render()
-            ):
+            if isinstance(app.screen, ConfirmScreen) and "Fail" in str(plan_title(app.screen)):
                 break
         await pilot.press("tab", "enter")  # step 3 fails
         await app.workers.wait_for_complete()
