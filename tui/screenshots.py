@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tui.analysis.alert_rules import immediate
+from tui.analysis.capacity import HostMetrics
 from tui.app import InferdeckApp
 from tui.demo_data import warmed_hub
+from tui.judging import demo_judging
 from tui.ops.alerts.local_acks import AckStore, LocalAlerting
 from tui.sources.simulated import VirtualFleetSource
 
@@ -62,7 +64,17 @@ def build_app(scene: Scene, seed: int = 7) -> InferdeckApp:
     if scene.prepare is not None:
         for _ in range(scene.prepare(source)):
             hub.record(source, source.poll())
-    return InferdeckApp(hub, theme=scene.theme, clock=source.clock, start_hub=False)
+    assert hub.latest is not None
+    judging = demo_judging(hub.latest, read_local=demo_host)
+    return InferdeckApp(
+        hub, theme=scene.theme, clock=source.clock, start_hub=False, judging=judging
+    )
+
+
+def demo_host() -> HostMetrics:
+    """This machine's metrics, fixed: a picture must not depend on the machine taking it."""
+    return HostMetrics("demo-host", "psutil", cpu_pct=42.0, mem_pct=78.0, disk_io_pct=12.0,
+                       disk_used_pct={"/": 48.0, "/mnt/models": 93.0})  # fmt: skip
 
 
 async def _shoot(scene: Scene, folder: Path) -> Path:

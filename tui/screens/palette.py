@@ -48,7 +48,9 @@ class InferdeckCommands(Provider):
         general: list[Command] = []
         for name, label in (("overview", "Overview"), ("gpus", "GPUs"), ("backends", "Backends"),
                             ("alerts", "Alerts"), ("traffic", "Traffic"),
-                            ("runbooks", "Runbooks"), ("containers", "Containers")):  # fmt: skip
+                            ("runbooks", "Runbooks"), ("containers", "Containers"),
+                            ("slo", "SLOs"), ("capacity", "Capacity"),
+                            ("models", "Models")):  # fmt: skip
             general.append((f"Go to {label}", partial(app.action_show_screen, name),
                             f"Show the {label} screen"))  # fmt: skip
         general.append(("Pause / resume updates", app.action_toggle_pause, "Freeze the view"))
