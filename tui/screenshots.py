@@ -49,6 +49,10 @@ SCENES = (
     Scene("backends-incident-160x40", (160, 40), prepare=_incident, keys=("3",)),
     Scene("alerts-incident-120x40", (120, 40), prepare=_incident, keys=("4",)),
     Scene("traffic-dark-120x40", (120, 40), keys=("5",)),
+    Scene("slo-dark-120x40", (120, 40), keys=("7",)),
+    Scene("slo-dark-80x24", (80, 24), keys=("7",)),
+    Scene("capacity-dark-120x40", (120, 40), keys=("8",)),
+    Scene("models-dark-120x40", (120, 40), keys=("9",)),
 )
 
 
@@ -81,6 +85,7 @@ async def _shoot(scene: Scene, folder: Path) -> Path:
     app = build_app(scene)
     async with app.run_test(size=scene.size) as pilot:
         await pilot.press(*scene.keys)
+        await app.workers.wait_for_complete()  # the Capacity screen reads its hosts in one
         await pilot.pause()
         path = folder / f"{scene.name}.svg"
         app.save_screenshot(filename=path.name, path=str(folder))

@@ -43,23 +43,28 @@ class ObjectivesPanel(ReportPanel):
         """The objectives as a table."""
         found: Sequence[Objective] = report  # type: ignore[assignment]
         dim = self.style("dim")
-        table = Table.grid(padding=(0, 2), expand=True)
-        table.add_column(no_wrap=True, min_width=27)
-        table.add_column(justify="right", no_wrap=True)
-        table.add_column(justify="right", no_wrap=True)
+        wide = self.size.width >= 100  # narrower, the source column goes: the state stays whole
+        table = Table.grid(padding=(0, 2 if wide else 1), expand=True)
+        table.add_column(no_wrap=True, overflow="ellipsis")
+        table.add_column(justify="right", no_wrap=True, overflow="ellipsis")
+        table.add_column(justify="right", no_wrap=True, overflow="ellipsis")
         table.add_column(no_wrap=True, min_width=10)
-        table.add_column(no_wrap=True, ratio=4, overflow="ellipsis")
-        heads = ("Objective", "Value", "Target", "State", "Source")
+        heads = ["Objective", "Value", "Target", "State"]
+        if wide:
+            table.add_column(no_wrap=True, ratio=1, overflow="ellipsis")
+            heads.append("Source")
         table.add_row(*(Text(h, dim) for h in heads))
         for o in found:
             word, style = mark(o.state)
-            table.add_row(
+            cells = [
                 Text(o.label),
                 Text(o.shown, self.style(style if o.state != "met" else "")),
                 Text(o.shown_target, dim),
                 Text(word, self.style(style)),
-                outside(o.note, dim),
-            )
+            ]
+            if wide:
+                cells.append(outside(o.note, dim))
+            table.add_row(*cells)
         return table
 
 

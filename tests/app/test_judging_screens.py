@@ -33,7 +33,13 @@ async def test_seven_opens_the_slo_screen_with_objectives_and_budget(make_app: A
         await pilot.pause()
         assert isinstance(app.screen, SloScreen)
         text = screen_text(app)
-        for label in ("TTFT p95", "Total latency p95", "Error rate", "Timeout rate", "Availability"):
+        for label in (
+            "TTFT p95",
+            "Total latency p95",
+            "Error rate",
+            "Timeout rate",
+            "Availability",
+        ):
             assert label in text
         assert "✓ met" in text
         assert "allowed 216.0 min" in text  # the standard tier's monthly budget
