@@ -26,18 +26,22 @@ from textual.screen import Screen
 from themes import SEMANTIC_DEFAULTS, THEMES
 from tui.config import Config, ConfigError
 from tui.hub import Hub
+from tui.judging import Judging
 from tui.model import FleetSnapshot, LogLine
 from tui.ops.context import Operations
 from tui.ops.executor import Action, Execution, Outcome, Plan
 from tui.screens.alerts import AlertsScreen
+from tui.screens.capacity import CapacityScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.incident_dialogs import SevPicker, TextPrompt
 from tui.screens.incidents import IncidentsScreen
 from tui.screens.live import LiveScreen
 from tui.screens.logs import LogsScreen
+from tui.screens.models import ModelsScreen
 from tui.screens.overview import OverviewScreen
 from tui.screens.palette import InferdeckCommands
 from tui.screens.runbooks import BackendPicker, RunbooksScreen, StepConfirmScreen
+from tui.screens.slo import SloScreen
 from tui.screens.tables import BackendsScreen, ContainersScreen, GpusScreen
 from tui.screens.traffic import TrafficScreen
 from widgets.text import safe
@@ -51,6 +55,9 @@ SCREENS: dict[str, type[LiveScreen]] = {
     "traffic": TrafficScreen,
     "runbooks": RunbooksScreen,
     "incidents": IncidentsScreen,
+    "slo": SloScreen,
+    "capacity": CapacityScreen,
+    "models": ModelsScreen,
 }
 """The screens the number keys switch between, by name."""
 
@@ -100,6 +107,12 @@ class InferdeckApp(App[None]):
                 tooltip="Run the runbook for the problem at hand, step by step"),
         Binding("i", "show_screen('incidents')", "Incidents", id="screen-incidents",
                 tooltip="Incidents, their response clocks and timelines"),
+        Binding("7", "show_screen('slo')", "SLOs", id="screen-slo",
+                tooltip="Every objective, the error budget and its burn rates"),
+        Binding("8", "show_screen('capacity')", "Capacity", id="screen-capacity",
+                tooltip="Hosts, GPU bands, the scaling decision, growth and cost"),
+        Binding("9", "show_screen('models')", "Models", id="screen-models",
+                tooltip="The model inventory, each pool's version, retention"),
         Binding("R", "rollback", "Roll back", id="rollback",
                 tooltip="Send all traffic back to the stable pool (asks first)"),
     ]  # fmt: skip
@@ -116,8 +129,11 @@ class InferdeckApp(App[None]):
         debug: bool = False,
         log_reader: LogReader | None = None,
         ops: Operations | None = None,
+        judging: Judging | None = None,
     ) -> None:
+        """``judging``: the config and readers the SLO, Capacity and Models screens use."""
         super().__init__()
+        self.judging = judging or Judging()
         self.show_tracebacks = debug
         self.log_reader = log_reader
         self.ops = ops

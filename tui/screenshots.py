@@ -16,9 +16,11 @@ from pathlib import Path
 from textual.pilot import Pilot
 
 from tui.analysis.alert_rules import immediate
+from tui.analysis.capacity import HostMetrics
 from tui.app import InferdeckApp
 from tui.config import Config
 from tui.demo_data import warmed_hub
+from tui.judging import demo_judging
 from tui.ops.alerts.local_acks import AckStore, LocalAlerting
 from tui.ops.build import operations_for
 from tui.ops.incidents import tracker_for
@@ -55,6 +57,10 @@ SCENES = (
     Scene("traffic-dark-120x40", (120, 40), keys=("5",)),
     Scene("incidents-120x40", (120, 40), prepare=_incident, keys=("i",), incidents=True),
     Scene("incidents-80x24", (80, 24), prepare=_incident, keys=("i",), incidents=True),
+    Scene("slo-dark-120x40", (120, 40), keys=("7",)),
+    Scene("slo-dark-80x24", (80, 24), keys=("7",)),
+    Scene("capacity-dark-120x40", (120, 40), keys=("8",)),
+    Scene("models-dark-120x40", (120, 40), keys=("9",)),
 )
 
 
@@ -75,7 +81,9 @@ def build_app(scene: Scene, seed: int = 7) -> InferdeckApp:
             hub.record(source, source.poll())
             if tracker is not None and hub.latest is not None:
                 tracker.observe(hub.latest)
-    app = InferdeckApp(hub, theme=scene.theme, clock=source.clock, start_hub=False)
+    assert hub.latest is not None
+    judging = demo_judging(hub.latest, read_local=demo_host)
+    app = InferdeckApp(hub, theme=scene.theme, clock=source.clock, start_hub=False, judging=judging)
     if scene.incidents:
         app.ops = operations_for(config)
         app.ops.executor.note = None  # "not shared" names the throw-away folder: no picture
@@ -88,6 +96,12 @@ async def settle(pilot: Pilot[None], keys: tuple[str, ...]) -> None:
     for _ in range(3):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+
+
+def demo_host() -> HostMetrics:
+    """This machine's metrics, fixed: a picture must not depend on the machine taking it."""
+    return HostMetrics("demo-host", "psutil", cpu_pct=42.0, mem_pct=78.0, disk_io_pct=12.0,
+                       disk_used_pct={"/": 48.0, "/mnt/models": 93.0})  # fmt: skip
 
 
 async def _shoot(scene: Scene, folder: Path) -> Path:

@@ -186,6 +186,7 @@ def run_app(
     """
     from tui.analysis.alert_rules import RULES, immediate
     from tui.app import InferdeckApp, validate_keys  # Textual only when a screen is wanted
+    from tui.judging import Judging
     from tui.ops.alerts.local_acks import local_alerting
     from tui.ops.build import operations_for
     from tui.ops.incidents import start_tracker
@@ -229,6 +230,7 @@ def run_app(
             latest=lambda: hub.latest,
             router=router,
         ),
+        judging=Judging(config),
     )
     if sandbox and app.ops is not None:
         app.ops.executor.note = None

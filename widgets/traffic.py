@@ -15,6 +15,7 @@ from widgets.format import DASH, number, percent, safe, seconds
 from widgets.levels import level
 from widgets.panel import Panel
 from widgets.table import SnapshotTable
+from widgets.text import outside
 
 BAR_CHARS = "█"
 
@@ -75,11 +76,16 @@ class TrafficSplit(Panel):
 
 
 class PoolTable(SnapshotTable):
-    """Per pool side by side: its share, backends up, requests, errors and latency."""
+    """Per pool side by side: the version it serves, its share, backends up, requests,
+    errors and latency.
+
+    ``versions`` (pool → what it serves, in words) is set by the screen before a snapshot.
+    """
 
     TITLE = "Pools"
     COLUMNS = (
         ("pool", "Pool"),
+        ("version", "Version"),
         ("share", "Share"),
         ("up", "Backends up"),
         ("rpm", "req/min"),
@@ -90,6 +96,10 @@ class PoolTable(SnapshotTable):
     DEFAULT_CSS = """
     PoolTable { height: auto; }
     """
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.versions: Mapping[str, str] = {}
 
     def subtitle(self, snapshot: FleetSnapshot) -> str:
         """The pools that get traffic with no backend up, if any."""
@@ -118,6 +128,7 @@ class PoolTable(SnapshotTable):
             up_cell = fig(up, "ok" if pool.healthy == pool.backends else "breach")
         return [
             Text(safe(pool.name), self.pool_style(pool.name)),
+            outside(self.versions.get(pool.name, DASH), width=32),
             share_cell,
             up_cell,
             fig(number(traffic.requests_per_min), "ok"),

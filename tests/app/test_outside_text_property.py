@@ -3,8 +3,9 @@
 Each example opens the app once and drives one hostile string through the overview,
 the Alerts table (its runbook column, and `enter`'s "no runbook" notice) and the Backends
 table, the palette, the ack confirmation and its notice, a failing nginx reload's notice,
-a container's log, the runbook log, and the Incidents screen (the incident table, the
-timeline and its border title, the note and SEV questions). Nothing may
+a container's log, the runbook log, the Incidents screen (the incident table, the
+timeline and its border title, the note and SEV questions), and the SLO, Capacity,
+Models and Traffic screens (hostnames, mounts, model names, versions, paths). Nothing may
 raise, the app keeps running, the string is shown as typed (made visible), and no raw
 escape or bidi character reaches the screen.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -28,9 +30,14 @@ from tests.app.outside import (
     screen_text,
 )
 from tests.app.test_operations import demo_ops
+from tui.analysis.capacity import HostMetrics
+from tui.analysis.models import Inventory, InventoryModel, ModelVersion
 from tui.app import InferdeckApp, SnapshotReady
 from tui.config import Config
+from tui.config_judgement import ModelsConfig
 from tui.demo_data import warmed_hub
+from tui.judging import Judging, demo_judging
+from tui.model import FleetSnapshot
 from tui.ops.incidents import tracker_for
 from tui.screens.alerts import AlertsScreen
 from tui.screens.confirm import ConfirmScreen
@@ -180,8 +187,31 @@ async def drive(value: str, folder: Path) -> None:
         log = app.screen.query_one("#runbook-log")
         assert shown in squeezed("".join(s.text for s in log.lines))  # type: ignore[attr-defined]
         assert not raw_controls(screen_text(app))
+
+        # the judging screens: a hostile hostname and mount, model name, version, path
+        app.judging = hostile_judging(app.hub.latest, value)
+        app.post_message(SnapshotReady(hostile_snapshot(hub.latest, value)))
+        for key in ("7", "8", "9", "5"):
+            await pilot.press(key)
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            text = screen_text(app)
+            assert not raw_controls(text), key
+            if key in "89":
+                assert shown[:6] in squeezed(text), key
         assert app.is_running
     assert app.return_code in (None, 0)
+
+
+def hostile_judging(snapshot: FleetSnapshot | None, value: str) -> Judging:
+    """The demo's judging with ``value`` as this host's name and a mount, and as a model's
+    name, version, served name and path."""
+    assert snapshot is not None
+    host = HostMetrics(value, "psutil", cpu_pct=95.0, disk_used_pct={value: 50.0})
+    base = demo_judging(snapshot, read_local=lambda: host)
+    version = ModelVersion(value, "active", path=value, served_as=value)
+    inventory = Inventory((InventoryModel(value, (version,)),), value)
+    return replace(base, config=replace(base.config, models=ModelsConfig(inventory)))
 
 
 @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -1,5 +1,5 @@
 """Snapshot tests: the overview at 120x40 and 80x24, per theme, healthy and in an incident;
-the other screens, the Incidents screen at both sizes.
+the other screens, the Incidents screen at both sizes, and the SLO screen at 80x24.
 
 Fixed simulator seed, virtual clock (see tui.screenshots). Update on purpose with
 `pytest tests/app/test_snapshots.py --snapshot-update` and review the SVG diffs.

@@ -24,8 +24,8 @@ from widgets.panel import Panel
 from widgets.table import SnapshotTable
 
 INCIDENT = next(s for s in SCENES if s.name == "overview-incident-120x40")
-SCREEN_KEYS = ("1", "2", "3", "4", "c", "5", "6")
-"""Overview, GPUs, Backends, Alerts, Containers, Traffic, Runbooks."""
+SCREEN_KEYS = ("1", "2", "3", "4", "c", "5", "6", "7", "8", "9")
+"""Overview, GPUs, Backends, Alerts, Containers, Traffic, Runbooks, SLOs, Capacity, Models."""
 
 
 @dataclass(frozen=True)

@@ -13,27 +13,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import dataclasses
-import datetime as dt
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
+from tui import judging
 from tui.analysis.budget import TimeoutRate
-from tui.analysis.cost import HANDBOOK_COSTS, CloudPrice
-from tui.analysis.models import Inventory, InventoryModel, ModelVersion
 from tui.commands.common import load_dashboard_config
 from tui.commands.dashboard import demo_config_from, sim_config_from
 from tui.config import Config
-from tui.config_judgement import CapacityConfig, CostConfig, ModelsConfig
 from tui.hub import Hub
+from tui.judging import DEMO_MAX_NUM_SEQS, Observation
 from tui.model import FleetSnapshot
 from tui.sources.aborts import abort_share, finished_by_reason
 from tui.sources.prometheus import PrometheusSource
 from tui.wiring import simulated_fleet, sources_for
 
-#: The simulator's engines batch at most this many requests (`tui.sim.engine`).
-DEMO_MAX_NUM_SEQS = 64
+__all__ = ["DEMO_MAX_NUM_SEQS", "Observation", "add_observe_arguments", "demo_extras", "observed"]
 
 
 def add_observe_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,42 +43,10 @@ def add_observe_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-@dataclass
-class Observation:
-    """The fleet as the command saw it: the latest snapshot and every one before it."""
-
-    config: Config
-    snapshot: FleetSnapshot
-    history: list[FleetSnapshot]  # oldest first, one per poll
-    interval_s: float
-    timeout: TimeoutRate | None  # from the engines' counters (None with nothing to scrape)
-    prometheus: PrometheusSource | None
-    demo: bool
-
-
 def demo_extras(config: Config, description: dict) -> Config:
-    """The demo's config with what judging needs: max_num_seqs, the handbook's cost
-    table, 10 % monthly growth, and an inventory naming the simulator's models."""
-    models = sorted({(b["pool"], b.get("model", "")) for b in description["backends"]})
-    versions = tuple(
-        ModelVersion(
-            version=f"v{i + 1}.0",
-            status="active" if i == 0 else "staging",
-            deployed=dt.date(2025, 6, 1) if i == 0 else None,
-            path=f"/mnt/models/{model}",
-            served_as=model,
-        )
-        for i, (_, model) in enumerate(models)
-    )
-    return dataclasses.replace(
-        config,
-        backends=tuple(
-            dataclasses.replace(b, max_num_seqs=DEMO_MAX_NUM_SEQS) for b in config.backends
-        ),
-        capacity=CapacityConfig(growth_monthly=0.10),
-        cost=CostConfig(HANDBOOK_COSTS, cloud=CloudPrice("GPT-4o", per_request_usd=0.03)),
-        models=ModelsConfig(Inventory((InventoryModel("llama-3.1-8b", versions),), "demo")),
-    )
+    """The demo's config with what judging needs (`tui.judging.demo_extras`)."""
+    pool_models = ((b["pool"], b.get("model", "")) for b in description["backends"])
+    return judging.demo_extras(config, pool_models)
 
 
 def _poll(config: Config, control: str | None, samples: int, interval_s: float) -> tuple[

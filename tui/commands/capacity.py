@@ -13,26 +13,14 @@ import argparse
 import json
 from typing import Any
 
-from tui.analysis.capacity import (
-    HANDBOOK_HOST_THRESHOLDS,
-    HostMetrics,
-    decide,
-    fit_monthly_growth,
-    fleet_utilisation,
-    gpu_uses,
-    headroom,
-    host_checks,
-    in_flight,
-    project,
-)
-from tui.analysis.cost import CostReport, cost_report, requests_volume, tokens_volume
-from tui.commands._observe import Observation, add_observe_arguments, observed
+from tui import judging
+from tui.analysis.cost import CostReport
+from tui.commands._observe import add_observe_arguments, observed
 from tui.commands.slo import terminal_safe_lines
 from tui.commands.snapshot import to_jsonable
-from tui.config import ConfigError
-from tui.sources.host import local_host, node_exporter_hosts
-from tui.sources.prometheus import PrometheusError
-from tui.sources.slo_history import utilisation_points
+from tui.judging import Observation, cost_for, growth_for, hosts_for
+
+__all__ = ["capacity_report", "cost_for", "growth_for", "hosts_for", "run_capacity", "run_cost"]
 
 
 def add_capacity_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,58 +36,13 @@ def add_cost_arguments(parser: argparse.ArgumentParser) -> None:
     add_observe_arguments(parser)
 
 
-def hosts_for(seen: Observation, local: bool) -> tuple[list[HostMetrics], str]:
-    """This machine (psutil) and node exporter's hosts; a note when node exporter failed."""
-    hosts = [local_host()] if local else []
-    note = ""
-    capacity = seen.config.capacity
-    if seen.prometheus is not None:
-        try:
-            hosts += node_exporter_hosts(seen.prometheus, capacity.node_job if capacity else "node")
-        except PrometheusError as exc:
-            note = f"node exporter: {exc}"
-    return hosts, note
-
-
-def growth_for(seen: Observation) -> tuple[float | None, str]:
-    """The monthly growth: from the config, else fitted to Prometheus's GPU history."""
-    capacity = seen.config.capacity
-    if capacity is not None and capacity.growth_monthly is not None:
-        return capacity.growth_monthly, "config (capacity.growth_monthly)"
-    if seen.prometheus is not None:
-        try:
-            points = utilisation_points(seen.prometheus, now=seen.snapshot.taken_at)
-        except PrometheusError as exc:
-            return None, f"no growth: {exc}"
-        growth = fit_monthly_growth(points)
-        if growth is not None:
-            return growth, f"fitted to {len(points)} hours of GPU utilisation in Prometheus"
-        return None, "no growth: too little GPU history in Prometheus"
-    return None, "no growth: set capacity.growth_monthly or configure Prometheus"
-
-
 def capacity_report(seen: Observation, *, local: bool = True) -> dict[str, Any]:
-    """Everything ``capacity`` prints, as data."""
-    config = seen.config
-    limits = config.capacity.host if config.capacity else HANDBOOK_HOST_THRESHOLDS
-    threshold = config.capacity.threshold_pct if config.capacity else 80.0
-    max_seqs = {b.name: b.max_num_seqs for b in config.backends if b.max_num_seqs}
-    hosts, host_note = hosts_for(seen, local)
-    util, util_source = fleet_utilisation(seen.snapshot, max_seqs)
-    growth, growth_source = growth_for(seen)
-    return {
-        "hosts": [{"host": h, "checks": host_checks(h, limits)} for h in hosts],
-        "host_note": host_note,
-        "gpus": gpu_uses(seen.snapshot.gpus),
-        "in_flight": [
-            {**to_jsonable(f), "ratio": f.ratio, "over": f.over}
-            for f in in_flight(seen.snapshot.backends, max_seqs)
-        ],
-        "decision": decide(seen.snapshot, config.slo_tier, max_seqs),
-        "utilisation": {"pct": util, "source": util_source},
-        "projection": project(util, growth, growth_source, threshold),
-        "headroom": headroom(util),
-    }
+    """Everything ``capacity`` prints, as data (in-flight rows as plain dicts for JSON)."""
+    report = judging.capacity_report(seen, local=local)
+    report["in_flight"] = [
+        {**to_jsonable(f), "ratio": f.ratio, "over": f.over} for f in report["in_flight"]
+    ]
+    return report
 
 
 def run_capacity(args: argparse.Namespace) -> int:
@@ -151,25 +94,6 @@ def describe_capacity(report: dict[str, Any]) -> str:
     lines.append(f"Growth {growth} ({p.growth_source}): {months} until {p.threshold_pct:g}%")
     lines.append(f"Headroom {_pct(h.free_pct)}: {h.state} (keep 20-30%)")
     return "\n".join(lines)
-
-
-def cost_for(seen: Observation) -> CostReport:
-    """The cost report from the config's table and the month's (or live) volumes."""
-    cost = seen.config.cost
-    if cost is None or not cost.monthly:
-        where = seen.config.path or "the config"
-        raise ConfigError(f"{where}:1: no cost table: add cost.monthly (see example.yaml)")
-    traffic = seen.snapshot.fleet.traffic if seen.snapshot.fleet else None
-    rpm = traffic.requests_per_min if traffic else None
-    tps = None
-    if traffic and traffic.generation_tokens_per_s is not None:
-        tps = traffic.generation_tokens_per_s + (traffic.prompt_tokens_per_s or 0.0)
-    return cost_report(
-        cost.monthly,
-        requests_volume(cost.monthly_requests, rpm),
-        tokens_volume(cost.monthly_tokens, tps),
-        cost.cloud,
-    )
 
 
 def run_cost(args: argparse.Namespace) -> int:

@@ -60,8 +60,11 @@ def sim_config_from(args: argparse.Namespace) -> SimConfig:
 
 def run_demo(args: argparse.Namespace) -> int:
     """`inferdeck demo`: start the simulated fleet in-process and open the overview on it."""
+    from tui.commands._observe import demo_extras
+
     with simulated_fleet(sim_config_from(args)) as description:
-        config = demo_config_from(description, args)
+        # the judging screens get max_num_seqs, a cost table and an inventory to show
+        config = demo_extras(demo_config_from(description, args), description)
         return run_app(
             config,
             description["control"],

@@ -8,33 +8,23 @@ backends report live. Without anything to watch, only the inventory is judged.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 from typing import Any
 
-from tui.analysis.models import Inventory, PoolServing, retention_warnings, serving
+from tui.analysis.models import Inventory, PoolServing
 from tui.commands._observe import add_observe_arguments, observed
 from tui.commands.common import load
 from tui.commands.slo import terminal_safe_lines
 from tui.commands.snapshot import to_jsonable
 from tui.config import Config
-from tui.config_judgement import ModelsConfig
-from tui.model import Backend
+from tui.judging import models_report
+
+__all__ = ["describe", "models_report", "run_models"]
 
 
 def add_models_arguments(parser: argparse.ArgumentParser) -> None:
     """``--demo``, ``--samples``, ``--interval``."""
     add_observe_arguments(parser)
-
-
-def models_report(
-    config: Config, backends: tuple[Backend, ...], today: dt.date | None = None
-) -> dict[str, Any]:
-    """The inventory, each pool's version and the retention warnings, as data."""
-    models = config.models or ModelsConfig()
-    pools = serving(models.inventory, backends, models.pools)
-    warnings = retention_warnings(models.inventory, pools, today or dt.date.today())
-    return {"inventory": models.inventory, "pools": pools, "warnings": warnings}
 
 
 def _watches(config: Config) -> bool:

@@ -9,27 +9,17 @@ configured, else from what this run recorded (a few seconds: it says so).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 from typing import Any
 
-from tui.analysis.budget import (
-    DEFAULT_WINDOW_S,
-    ErrorBudget,
-    Objective,
-    Series,
-    bad_fraction,
-    duration,
-    error_budget,
-    handbook_state,
-    objectives,
-)
-from tui.commands._observe import Observation, add_observe_arguments, observed
+from tui.analysis.budget import DEFAULT_WINDOW_S, ErrorBudget, Objective, duration
+from tui.commands._observe import add_observe_arguments, observed
 from tui.commands.common import terminal_safe
 from tui.commands.snapshot import to_jsonable
+from tui.judging import budget_for, judge
 from tui.model import OverallState
-from tui.sources.prometheus import PrometheusError
-from tui.sources.slo_history import budget_series, timeout_rate
+
+__all__ = ["add_slo_arguments", "budget_for", "describe", "judge", "run_slo"]
 
 
 def add_slo_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,61 +28,6 @@ def add_slo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--window-days", type=float, default=None, help="SLO window (default: slo.window_days, 30)"
     )
-
-
-def budget_for(seen: Observation, window_s: float) -> ErrorBudget:
-    """The error budget from Prometheus when configured, else from this run's polls."""
-    tier = seen.config.slo_tier
-    now = seen.snapshot.taken_at
-    prom, prom_config = seen.prometheus, seen.config.sources.prometheus
-    fallback = ""
-    if prom is not None and prom_config is not None:
-        try:
-            series = budget_series(
-                prom, now=now, window_s=window_s, pool_label=prom_config.pool_label
-            )
-        except PrometheusError as exc:
-            fallback = f"; {exc}"
-        else:
-            return error_budget(
-                series, now=now, tier=tier, window_s=window_s, source="prometheus",
-                source_detail=f"Prometheus at {prom.url}: range queries over {duration(window_s)}",
-            )  # fmt: skip
-    samples = tuple((s.taken_at, bad_fraction(s)) for s in seen.history)
-    span = samples[-1][0] - samples[0][0] + seen.interval_s if samples else 0.0
-    return error_budget(
-        Series(seen.interval_s, samples), now=now, tier=tier, window_s=window_s,
-        source="history",
-        source_detail=f"inferdeck's own history: {len(samples)} samples over {duration(span)}"
-        + (fallback or " (configure Prometheus for the whole window)"),
-    )  # fmt: skip
-
-
-def judge(seen: Observation, window_s: float) -> dict[str, Any]:
-    """Objectives, the handbook's overall state and the error budget, as data."""
-    config = seen.config
-    timeout = seen.timeout
-    if seen.prometheus is not None:
-        gateway = config.slo.timeout_query if config.slo else None
-        with contextlib.suppress(PrometheusError):  # then the engines' own counters
-            timeout = timeout_rate(seen.prometheus, gateway)
-    budget = budget_for(seen, window_s)
-    found = objectives(
-        seen.snapshot,
-        config.slo_tier,
-        timeout_rate=timeout,
-        availability=budget.availability,
-        availability_note=f"over {duration(budget.covered_s)} of {budget.source}",
-    )
-    state, reasons = handbook_state(seen.snapshot.overall, seen.snapshot.overall_reasons, found)
-    return {
-        "tier": config.slo_tier,
-        "environment": config.environment,
-        "overall": state,
-        "reasons": reasons,
-        "objectives": found,
-        "budget": budget,
-    }
 
 
 def run_slo(args: argparse.Namespace) -> int:

@@ -6,7 +6,10 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer
 
+from tui.analysis.budget import ErrorBudget, Objective
+from tui.judging import dashboard_observation, judge, window_of
 from tui.model import FleetSnapshot
+from tui.screens.judged import judging_of
 from tui.screens.live import LiveScreen
 from widgets.alerts import AlertsPanel
 from widgets.backends import BackendsTable
@@ -15,11 +18,13 @@ from widgets.header import FleetHeader
 from widgets.latency import LatencyPanel
 from widgets.panel import Panel
 from widgets.queue import QueuePanel
+from widgets.slo import SloSummary, summary_line
 from widgets.throughput import ThroughputPanel
 
 
 class OverviewScreen(LiveScreen):
-    """Header, GPUs, queue, latency against the SLO, throughput and errors, and backends."""
+    """Header, GPUs, queue, latency against the SLO, throughput and errors, the SLO line
+    (budget left, burn rate, objectives at risk) and backends."""
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
@@ -68,6 +73,7 @@ class OverviewScreen(LiveScreen):
             with Vertical(id="right-column"):
                 yield ThroughputPanel(id="throughput")
                 yield AlertsPanel(id="alerts")
+        yield SloSummary(id="slo-summary")
         yield BackendsTable(id="backends")
         yield Footer()
 
@@ -77,5 +83,13 @@ class OverviewScreen(LiveScreen):
         self.query_one(AlertsPanel).set_class(not snapshot.alerts, "-empty")
         self.query_one(FleetHeader).snapshot = snapshot
         self.query_one(BackendsTable).snapshot = snapshot
+        self.query_one(SloSummary).parts = tuple(summary_line(*self._slo(snapshot)))
         for panel in self.query(Panel):
             panel.snapshot = snapshot
+
+    def _slo(self, snapshot: FleetSnapshot) -> tuple[tuple[Objective, ...], ErrorBudget]:
+        """Objectives and the budget from the snapshot and the hub's history (no I/O)."""
+        config = judging_of(self).config
+        step = getattr(getattr(self.app, "hub", None), "refresh_s", 1.0)
+        report = judge(dashboard_observation(config, snapshot, step), window_of(config))
+        return report["objectives"], report["budget"]

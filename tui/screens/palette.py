@@ -49,7 +49,9 @@ class InferdeckCommands(Provider):
         for name, label in (("overview", "Overview"), ("gpus", "GPUs"), ("backends", "Backends"),
                             ("alerts", "Alerts"), ("traffic", "Traffic"),
                             ("runbooks", "Runbooks"), ("containers", "Containers"),
-                            ("incidents", "Incidents")):  # fmt: skip
+                            ("incidents", "Incidents"),
+                            ("slo", "SLOs"), ("capacity", "Capacity"),
+                            ("models", "Models")):  # fmt: skip
             general.append((f"Go to {label}", partial(app.action_show_screen, name),
                             f"Show the {label} screen"))  # fmt: skip
         general.append(("Pause / resume updates", app.action_toggle_pause, "Freeze the view"))

@@ -11,17 +11,21 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, RichLog
 
+from tui.judging import models_report
 from tui.model import FleetSnapshot
 from tui.ops.context import Operations
 from tui.ops.executor import Execution
+from tui.screens.judged import judging_of
 from tui.screens.live import LiveScreen
 from widgets.header import FleetHeader
+from widgets.models import pool_version
 from widgets.text import outside
 from widgets.traffic import PoolTable, TrafficSplit
 
 
 class TrafficScreen(LiveScreen):
-    """The split now and as proposed, each pool's figures side by side, and a rollout log."""
+    """The split now and as proposed, each pool's version and figures side by side, and a
+    rollout log."""
 
     BINDINGS = [
         # priority: the pool table must not take the arrows and enter for its cursor
@@ -55,7 +59,10 @@ class TrafficScreen(LiveScreen):
         """Hand the snapshot to the header, the split and the pools."""
         self.query_one(FleetHeader).snapshot = snapshot
         self.query_one(TrafficSplit).snapshot = snapshot
-        self.query_one(PoolTable).snapshot = snapshot
+        pools = self.query_one(PoolTable)
+        report = models_report(judging_of(self).config, snapshot.backends)
+        pools.versions = {p.pool: pool_version(p) for p in report["pools"]}
+        pools.snapshot = snapshot
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Changing the split follows the app's read-only rule."""
