@@ -60,7 +60,9 @@ SCENES = (
     Scene("slo-dark-120x40", (120, 40), keys=("7",)),
     Scene("slo-dark-80x24", (80, 24), keys=("7",)),
     Scene("capacity-dark-120x40", (120, 40), keys=("8",)),
+    Scene("capacity-dark-80x24", (80, 24), keys=("8",)),
     Scene("models-dark-120x40", (120, 40), keys=("9",)),
+    Scene("models-dark-80x24", (80, 24), keys=("9",)),
 )
 
 
