@@ -135,10 +135,12 @@ async def test_a_dead_pool_shows_dashes_and_is_flagged_on_traffic(make_app: AppF
         await pilot.press("5")
         await pilot.pause()
         table = app.screen.query_one(PoolTable)
-        cells = [c.plain for c in table.get_row("green")]
-        assert cells[0] == "green" and cells[1] == "10%"
-        assert "NONE UP" in cells[2]
-        assert cells[3:] == ["—"] * 4  # no figures of a pool with nothing up
+        keys = [key for key, _ in table.COLUMNS]
+        cells = dict(zip(keys, (c.plain for c in table.get_row("green")), strict=True))
+        assert cells["pool"] == "green" and cells["share"] == "10%"
+        assert "NONE UP" in cells["up"]
+        figures = [cells[k] for k in ("rpm", "errors", "ttft", "e2e")]
+        assert figures == ["—"] * 4  # no figures of a pool with nothing up
         assert "traffic to green with no backend up" in str(table.border_subtitle)
         header = screen_text(app.screen.query_one(FleetHeader))
         assert "PoolWithoutHealthyBackend pool=green" in header or "more" in header

@@ -16,10 +16,9 @@ import contextlib
 import time
 from collections.abc import Iterator
 
-from tui import judging
 from tui.analysis.budget import TimeoutRate
 from tui.commands.common import load_dashboard_config
-from tui.commands.dashboard import demo_config_from, sim_config_from
+from tui.commands.dashboard import demo_config_from, demo_extras, sim_config_from
 from tui.config import Config
 from tui.hub import Hub
 from tui.judging import DEMO_MAX_NUM_SEQS, Observation
@@ -41,12 +40,6 @@ def add_observe_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--interval", type=float, default=1.0, help="seconds between polls (default 1)"
     )
-
-
-def demo_extras(config: Config, description: dict) -> Config:
-    """The demo's config with what judging needs (`tui.judging.demo_extras`)."""
-    pool_models = ((b["pool"], b.get("model", "")) for b in description["backends"])
-    return judging.demo_extras(config, pool_models)
 
 
 def _poll(config: Config, control: str | None, samples: int, interval_s: float) -> tuple[

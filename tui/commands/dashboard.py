@@ -58,10 +58,16 @@ def sim_config_from(args: argparse.Namespace) -> SimConfig:
     )
 
 
+def demo_extras(config: Config, description: dict) -> Config:
+    """The demo's config with what judging needs (`tui.judging.demo_extras`)."""
+    from tui import judging
+
+    pool_models = ((b["pool"], b.get("model", "")) for b in description["backends"])
+    return judging.demo_extras(config, pool_models)
+
+
 def run_demo(args: argparse.Namespace) -> int:
     """`inferdeck demo`: start the simulated fleet in-process and open the overview on it."""
-    from tui.commands._observe import demo_extras
-
     with simulated_fleet(sim_config_from(args)) as description:
         # the judging screens get max_num_seqs, a cost table and an inventory to show
         config = demo_extras(demo_config_from(description, args), description)
