@@ -533,3 +533,27 @@ def test_cli_changes_are_audited_and_exit_codes_say_how_it_went(with_incident: P
     texts = [(e["kind"], e["text"]) for e in data["timeline"]]
     assert ("note", "looking at blue-0") in texts and ("note", "fixed") in texts
     assert texts[-1] == ("resolved", "resolved by hand")
+
+
+def test_a_quiet_fleet_costs_no_database_work_each_refresh(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A NOC wall runs for weeks: with nothing firing and nothing open, a refresh opens no
+    transaction and takes no write lock on a file other trackers share; an alert that
+    fires later still opens its incident."""
+    t = tracker(store)
+    t.observe(snap(T0))  # the first pass learns that all is quiet
+    opened = 0
+    real_batch = Store.batch
+
+    def counted(self: Store):  # type: ignore[no-untyped-def]
+        nonlocal opened
+        opened += 1
+        return real_batch(self)
+
+    monkeypatch.setattr(Store, "batch", counted)
+    for second in range(1, 30):
+        assert t.observe(snap(T0 + second)) == []
+    assert opened == 0
+    t.observe(snap(T0 + 40, alert(pool="blue", backend="blue-0", starts_at=T0 + 40)))
+    assert opened == 1 and len(store.incidents(open_only=True)) == 1
