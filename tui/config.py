@@ -191,6 +191,10 @@ class Config:
     models: ModelsConfig | None = None
     # the raw `incidents:` section; tui.incidents.config validates it (FILE:LINE errors)
     incidents: yaml.Node | None = field(default=None, compare=False, repr=False)
+    # drills: the raw `loadtest:` and `autopilot:` sections, validated by tui.loadtest.config
+    # and tui.ops.autopilot.config (FILE:LINE errors)
+    loadtest: yaml.Node | None = field(default=None, compare=False, repr=False)
+    autopilot: yaml.Node | None = field(default=None, compare=False, repr=False)
 
     @property
     def scrape(self) -> ScrapeConfig:
@@ -588,6 +592,8 @@ def parse_config(text: str, path: str = "<config>") -> Config:
             "traffic": lambda n: _traffic(path, n),
             **_judgement_sections(path),
             "incidents": lambda n: n,  # parsed by tui.incidents.config
+            "loadtest": lambda n: n,  # parsed by tui.loadtest.config
+            "autopilot": lambda n: n,  # parsed by tui.ops.autopilot.config
         },
     )
     return Config(path=path, key_lines=key_lines, **fields)

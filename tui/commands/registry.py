@@ -63,6 +63,8 @@ COMMANDS: dict[str, Command] = {
                     "add_cost_arguments", "run_cost"),
     "models": Command(_in("models"), "the model inventory, what each pool serves, retention",
                       "add_models_arguments", "run_models"),
+    "loadtest": Command(_in("loadtest"), "run a load-test scenario and judge it (list: scenarios)",
+                        "add_loadtest_arguments", "run_loadtest"),
     "screenshots": Command(_in("dashboard"), "regenerate screenshots/ from the demo",
                            "add_screenshots_arguments", "run_screenshots"),
 }  # fmt: skip
