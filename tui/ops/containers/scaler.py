@@ -93,6 +93,19 @@ def free_port(offsets: Sequence[int] = (0,), attempts: int = 100) -> int:
     raise ScaleError("found no free port for a replica")
 
 
+def _binds(binds: Sequence[str]) -> dict[str, dict[str, str]]:
+    """A container's ``HostConfig.Binds`` (``src:dst:ro,rprivate,rbind``) as the Docker
+    SDK's ``volumes`` mapping (what podman takes back without a duplicate mount)."""
+    out: dict[str, dict[str, str]] = {}
+    for bind in binds:
+        parts = bind.split(":")
+        if len(parts) < 2:
+            continue
+        options = parts[2].split(",") if len(parts) > 2 else []
+        out[parts[0]] = {"bind": parts[1], "mode": "ro" if "ro" in options else "rw"}
+    return out
+
+
 def _free(port: int) -> bool:
     with socket.socket() as probe:
         try:
@@ -187,7 +200,7 @@ class ContainerScaler:
                 environment=config.get("Env") or [],
                 working_dir=config.get("WorkingDir") or None,
                 network_mode=host_config.get("NetworkMode") or None,
-                volumes=host_config.get("Binds") or None,
+                volumes=_binds(host_config.get("Binds") or []) or None,
             )  # fmt: skip
         finally:
             with contextlib.suppress(Exception):
