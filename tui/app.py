@@ -33,6 +33,8 @@ from tui.ops.executor import Action, Execution, Outcome, Plan
 from tui.screens.alerts import AlertsScreen
 from tui.screens.capacity import CapacityScreen
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.drills import BINDINGS as DRILL_BINDINGS
+from tui.screens.drills import DrillsMixin
 from tui.screens.incident_dialogs import SevPicker, TextPrompt
 from tui.screens.incidents import IncidentsScreen
 from tui.screens.live import LiveScreen
@@ -77,7 +79,7 @@ class SnapshotReady(Message):
         return isinstance(message, SnapshotReady)
 
 
-class InferdeckApp(App[None]):
+class InferdeckApp(DrillsMixin, App[None]):
     """The on-call console: live fleet panels, fed by a `Hub` running in its own thread."""
 
     TITLE = "inferdeck"
@@ -115,6 +117,7 @@ class InferdeckApp(App[None]):
                 tooltip="The model inventory, each pool's version, retention"),
         Binding("R", "rollback", "Roll back", id="rollback",
                 tooltip="Send all traffic back to the stable pool (asks first)"),
+        *DRILL_BINDINGS,
     ]  # fmt: skip
 
     def __init__(
@@ -213,6 +216,7 @@ class InferdeckApp(App[None]):
 
     ACTIONS_THAT_CHANGE = frozenset(
         {"rollback", "ack", "unack", "apply_weights", "container", "run_runbook", "rollout"}
+        | {"apply_proposal"}
         | {"incident_note", "incident_sev", "incident_resolve"}
     )
     """Actions hidden (and refused by the executor) in read-only mode."""
@@ -229,6 +233,7 @@ class InferdeckApp(App[None]):
         "incident_note": "adding incident notes is disabled",
         "incident_sev": "setting an incident's SEV is disabled",
         "incident_resolve": "resolving incidents is disabled",
+        "apply_proposal": "applying the autopilot's proposals is disabled",
     }
     """What a pressed acting key says when it may not act, by action name."""
 
@@ -245,7 +250,10 @@ class InferdeckApp(App[None]):
         return f"read-only ({self.read_only})" if self.read_only is not None else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Hide the keys that change the world when nothing may change it."""
+        """Hide the keys that change the world when nothing may change it (and ``P`` while
+        the autopilot proposes nothing)."""
+        if action == "apply_proposal" and not self.drill_line().startswith("proposed"):
+            return False
         return not (action in self.ACTIONS_THAT_CHANGE and self.actions_off is not None)
 
     def refuse(self, action: str) -> None:
@@ -371,6 +379,7 @@ class InferdeckApp(App[None]):
         still turns the header DEGRADED or DOWN, with its reason.
         """
         self.latest = message.snapshot
+        self.autopilot_seen(message.snapshot)
         if not self.paused:
             self._show(message.snapshot)
             return

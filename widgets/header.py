@@ -57,6 +57,7 @@ class FleetHeader(Widget):
     | `fleet-header--dim` | labels |
     | `fleet-header--paused` | the PAUSED badge |
     | `fleet-header--read-only` | the READ-ONLY badge |
+    | `fleet-header--drill` | what the autopilot proposes, a load test running |
     """
 
     COMPONENT_CLASSES = {
@@ -68,6 +69,7 @@ class FleetHeader(Widget):
         "fleet-header--read-only",
         "fleet-header--brand",
         "fleet-header--reasons",
+        "fleet-header--drill",
     }
 
     DEFAULT_CSS = """
@@ -84,6 +86,7 @@ class FleetHeader(Widget):
         & > .fleet-header--read-only { background: $warning; color: $background; text-style: bold; }
         & > .fleet-header--brand { color: $primary; text-style: bold; }
         & > .fleet-header--reasons { color: $slo-warn; }
+        & > .fleet-header--drill { color: $accent; text-style: bold; }
         &:nocolor > .fleet-header--reasons { color: $foreground; text-style: underline; }
     }
     """
@@ -94,6 +97,8 @@ class FleetHeader(Widget):
     """Whether live updates are paused (shown as a badge)."""
     read_only: reactive[bool] = reactive(False)
     """Whether actions are off (``--read-only``; shown as a badge)."""
+    drill: reactive[str] = reactive("")
+    """``proposed: restart green-0 (rule restart-on-oom)``, a load test's progress, or ""."""
 
     def __init__(self, clock: Callable[[], float] = time.time, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -153,6 +158,9 @@ class FleetHeader(Widget):
         if self.read_only:
             line.append("  ")
             line.append(" READ-ONLY ", self._style("read-only"))
+        if self.drill:
+            line.append("  ")
+            line.append(safe(self.drill), self._style("drill"))
         if snapshot is None or not snapshot.overall_reasons:
             return line
         width = self.content_region.width or self.size.width or 80
