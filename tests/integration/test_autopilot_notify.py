@@ -139,3 +139,35 @@ def test_read_only_never_acts(tmp_path: Path, hook: str) -> None:
     done = asyncio.run(pilot.apply(pilot.proposals[0], always))
     assert done.message == "refused: read-only (--read-only)"
     assert _Hook.received == []
+
+
+def test_the_watch_command_notifies_by_itself_when_on(tmp_path: Path, hook: str) -> None:
+    """``inferdeck autopilot watch`` on a simulated fleet whose backend fails half its
+    requests: the fleet's error rate passes 5%, and with ``autopilot: on`` it posts."""
+    import subprocess
+    import sys
+
+    from tui.sim import SimConfig, SimRuntime
+
+    with SimRuntime(SimConfig(port_base=0, gpus=0, pools={"blue": 1}, rps=30)) as sim:
+        backend = sim.description["backends"][0]
+        sim.set_fault(backend["name"], "errors", 0.5)
+        config = tmp_path / "c.yaml"
+        config.write_text(
+            f"backends:\n  - {{name: {backend['name']}, pool: blue, url: '{backend['url']}'}}\n"
+            f"audit_log: {tmp_path / 'audit.jsonl'}\nlock_file: {tmp_path / 'lock'}\n"
+            f"autopilot:\n  mode: on\n  notify: [{{url: '{hook}/generic'}}]\n"
+        )
+        listed = subprocess.run([sys.executable, "-m", "tui.commands", "-c", str(config),
+                                 "autopilot", "--json"], capture_output=True, text=True,
+                                timeout=60, check=False)  # fmt: skip
+        assert json.loads(listed.stdout)["mode"] == "on"
+        watched = subprocess.run([sys.executable, "-m", "tui.commands", "-c", str(config),
+                                  "autopilot", "watch", "--for", "8s"], capture_output=True,
+                                 text=True, timeout=60, check=False)  # fmt: skip
+    assert watched.returncode == 0, watched.stderr
+    assert "proposed: notify fleet (rule alert-on-degradation): error rate" in watched.stdout
+    assert "done: notified 1 webhook(s)" in watched.stdout
+    assert [body["rule"] for _, body in _Hook.received] == ["alert-on-degradation"]
+    result = _audit(tmp_path)[-1]
+    assert (result["params"]["by"], result["outcome"]) == ("autopilot", "done")
