@@ -163,3 +163,19 @@ def test_a_bad_loadtest_section_names_file_and_line(tmp_path: Path) -> None:
     config = parse_config("loadtest:\n  burst: 3\n", "c.yaml")
     with pytest.raises(ConfigError, match=r"^c.yaml:2: unknown key 'burst' in loadtest"):
         loadtest_config(config)
+
+
+def test_the_example_config_documents_loadtest_and_autopilot() -> None:
+    from tui.config import load_config
+    from tui.ops.autopilot.config import autopilot_config
+
+    example = Path(__file__).parents[2] / "tui" / "data" / "example.yaml"
+    config = load_config(example)
+    assert loadtest_config(config).max_duration_s == 8 * 3600
+    settings = autopilot_config(config)
+    assert settings.mode == "propose" and settings.max_actions_per_hour == 6
+    assert {r.name for r in settings.rules} == {
+        "restart-on-oom",
+        "scale-on-queue",
+        "alert-on-degradation",
+    }
