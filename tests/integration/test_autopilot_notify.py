@@ -5,8 +5,10 @@ read-only never acts, and every action is audited with its rule."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -171,3 +173,32 @@ def test_the_watch_command_notifies_by_itself_when_on(tmp_path: Path, hook: str)
     assert [body["rule"] for _, body in _Hook.received] == ["alert-on-degradation"]
     result = _audit(tmp_path)[-1]
     assert (result["params"]["by"], result["outcome"]) == ("autopilot", "done")
+
+
+def test_an_applied_proposal_lands_on_the_open_incidents_timeline(
+    tmp_path: Path, hook: str
+) -> None:
+    from types import MappingProxyType
+
+    from tui.incidents.config import IncidentsConfig
+    from tui.incidents.store import Store
+    from tui.incidents.tracker import IncidentTracker
+    from tui.model import Alert, Severity
+
+    labels = {"alertname": "LLMHighErrorRate", "severity": "warning", "pool": "blue"}
+    firing = Alert("LLMHighErrorRate", Severity.WARNING, "errors", MappingProxyType(labels),
+                   starts_at=time.time() - 5, fingerprint="fp1", source="alertmanager")  # fmt: skip
+    store = Store(tmp_path / "incidents.sqlite3")
+    tracker = IncidentTracker(store, IncidentsConfig(), tmp_path / "audit.jsonl")
+    now = time.time()
+    snapshot = dataclasses.replace(_snap(now, 0.2), alerts=(firing,))
+    tracker.observe(snapshot)
+    (incident,) = store.incidents(open_only=True)
+    pilot = _pilot(tmp_path, hook, "propose", clock=[now])
+    pilot.observe(snapshot)
+    assert asyncio.run(pilot.apply(pilot.proposals[0], always)).ok
+    tracker.observe(dataclasses.replace(snapshot, taken_at=time.time()))
+    actions = [e for e in store.timeline(incident.id) if e.details.get("action")]
+    assert [e.text for e in actions] == ["notify.webhook fleet: done: notified 2 webhook(s)"]
+    assert actions[0].details["params"]["rule"] == "alert-on-degradation"
+    store.close()
