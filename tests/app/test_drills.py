@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 
 from tests.app.conftest import AppFactory
-from tui.app import SnapshotReady
+from tui.app import InferdeckApp, SnapshotReady
 from tui.config import parse_config
+from tui.model import FleetSnapshot
 from tui.ops.build import operations_for
+from tui.ops.context import Operations
 from tui.screens.confirm import ConfirmScreen
 from widgets.header import FleetHeader
 
@@ -44,7 +46,7 @@ def hook() -> Iterator[str]:
     server.server_close()
 
 
-def _ops(tmp_path: Path, hook: str, *, read_only: bool = False):  # type: ignore[no-untyped-def]
+def _ops(tmp_path: Path, hook: str, *, read_only: bool = False) -> Operations:
     config = parse_config(
         f"environment: demo\nstate_dir: {tmp_path}\naudit_log: {tmp_path / 'audit.jsonl'}\n"
         f"lock_file: {tmp_path / 'lock'}\nautopilot:\n  notify: [{{url: '{hook}'}}]\n",
@@ -53,8 +55,9 @@ def _ops(tmp_path: Path, hook: str, *, read_only: bool = False):  # type: ignore
     return operations_for(config, read_only_flag=read_only)
 
 
-def _erring(app):  # type: ignore[no-untyped-def]
+def _erring(app: InferdeckApp) -> FleetSnapshot:
     snapshot = app.hub.latest
+    assert snapshot is not None and snapshot.fleet is not None
     fleet = snapshot.fleet
     traffic = dataclasses.replace(fleet.traffic, error_rate=0.25)
     return dataclasses.replace(snapshot, fleet=dataclasses.replace(fleet, traffic=traffic))
