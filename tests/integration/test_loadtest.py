@@ -161,3 +161,23 @@ def test_a_stop_ends_the_run_at_once_and_the_report_says_so(
     assert time.monotonic() - began < 60  # nowhere near its 10 minutes, nor the 30 s grace
     assert report.stopped == "stopped by the operator" and not report.passed
     assert report.requests >= 1
+
+
+def test_ctrl_c_stops_the_command_at_once_with_a_report(sim: SimRuntime, tmp_path: Path) -> None:
+    import signal
+
+    config = _config(tmp_path, sim)
+    target = _backends(sim)[0]["url"]
+    process = subprocess.Popen(
+        [*INFERDECK, "-c", str(config), "loadtest", "sustained", "--target", target,
+         "--scale", "0.1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert process.stdout is not None
+    first = process.stdout.readline()  # the first progress line: the run is under way
+    assert "asked" in first
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)  # an hour-long scenario, ended in seconds
+    assert process.returncode == 1, err
+    assert "stopped early: stopped by the operator" in out
+    assert "FAILED" in out
