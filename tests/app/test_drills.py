@@ -125,3 +125,44 @@ async def test_the_palette_offers_the_load_tests(
         provider = InferdeckCommands(app.screen)
         texts = [text for text, _, _ in provider._commands()]
         assert {"Load test: baseline", "Load test: spike", "Load test: soak"} <= set(texts)
+
+
+async def test_a_load_test_from_the_palette_shows_progress_and_ctrl_x_stops_it(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    import asyncio
+
+    from tui.judging import Judging
+    from tui.sim import SimConfig, SimRuntime
+
+    with SimRuntime(SimConfig(port_base=0, load=False, gpus=0, pools={"blue": 1})) as sim:
+        backend = sim.description["backends"][0]
+        config = parse_config(
+            f"backends:\n  - {{name: blue-0, pool: blue, url: '{backend['url']}'}}\n"
+            f"audit_log: {tmp_path / 'audit.jsonl'}\nlock_file: {tmp_path / 'lock'}\n",
+            str(tmp_path / "c.yaml"),
+        )
+        app, _ = make_app(seconds=20)
+        app.ops = operations_for(config)
+        app.judging = Judging(config)
+        async with app.run_test(size=(160, 40)) as pilot:
+            app.start_loadtest("sustained")  # an hour, unless stopped
+            await pilot.pause()
+            assert isinstance(app.screen, ConfirmScreen)
+            await pilot.press("tab", "enter")
+            header = app.screen.query_one(FleetHeader)
+            for _ in range(200):
+                if "load test sustained" in header.drill and "req/s" in header.drill:
+                    break
+                await asyncio.sleep(0.1)
+            assert header.drill.startswith("load test sustained ")
+            await pilot.press("ctrl+x")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert header.drill == ""
+        events = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
+        assert [(e["action"], e["event"]) for e in events] == [
+            ("loadtest.run", "intent"),
+            ("loadtest.run", "result"),
+        ]
+        assert events[-1]["message"] == "stopped by the operator"
