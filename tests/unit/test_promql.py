@@ -49,7 +49,11 @@ def test_every_vllm_metric_is_queried_under_both_spellings_and_both_generations(
     order = [
         itl.index(f"rate({n}[1m])") for n in probes("vllm:inter_token_latency_seconds", "_bucket")
     ]
-    assert order == sorted(order) and len(order) == 4
+    assert order == sorted(order)
+    # vLLM's four come first; the other engines' names follow (each instance has one engine)
+    itl_names = probes("vllm:inter_token_latency_seconds", "_bucket")
+    assert [n.split("_")[0].split(":")[0] for n in itl_names[:4]] == ["vllm"] * 4
+    assert "sglang:inter_token_latency_seconds_bucket" in itl_names[4:]
     assert "histogram_quantile(0.95, sum by (le, instance) (rate(" in itl
     for stat in ("p50", "p95", "p99", "mean"):
         assert f'"{STAT}", "{stat}"' in itl

@@ -92,6 +92,9 @@ class VllmCollector(Collector):
         self.generation = generation
         self._created = created
 
+    def attach(self, engine: Engine) -> None:
+        """Nothing to do: the engine records in vLLM's own layouts."""
+
     def collect(self) -> Iterator[Metric]:
         """Yield every metric family, engine metrics first, then the HTTP ones."""
         engine = self._engine()

@@ -61,13 +61,28 @@ def buckets_1_2_5(max_value: int) -> tuple[float, ...]:
 class Hist:
     """A cumulative histogram with fixed upper bounds (``+Inf`` implied)."""
 
-    __slots__ = ("bounds", "count", "counts", "sum")
+    __slots__ = ("bounds", "count", "counts", "sum", "twins")
 
     def __init__(self, bounds: Sequence[float]) -> None:
         self.bounds: tuple[float, ...] = tuple(float(b) for b in bounds)
         self.counts: list[int] = [0] * (len(self.bounds) + 1)  # per bucket, not cumulative
         self.sum = 0.0
         self.count = 0
+        self.twins: list[Hist] = []  # same observations in other engines' bucket layouts
+
+    def twin(self, bounds: Sequence[float]) -> Hist:
+        """A histogram that records every later observation of this one, in ``bounds``.
+
+        How the simulator serves another engine's buckets (SGLang's, TGI's) from the one
+        model: same observations, that engine's layout. One twin per layout.
+        """
+        wanted = tuple(float(b) for b in bounds)
+        for t in self.twins:
+            if t.bounds == wanted:
+                return t
+        made = Hist(wanted)
+        self.twins.append(made)
+        return made
 
     def observe(self, value: float, n: int = 1) -> None:
         """Record ``value`` ``n`` times (bucket i holds values <= bounds[i])."""
@@ -76,6 +91,8 @@ class Hist:
         self.counts[bisect_left(self.bounds, value)] += n
         self.sum += value * n
         self.count += n
+        for t in self.twins:
+            t.observe(value, n)
 
     def cumulative(self) -> list[int]:
         """Cumulative counts per bound, the last one being ``+Inf`` (== count)."""

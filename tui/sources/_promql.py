@@ -19,7 +19,9 @@ import re
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
-from tui.sources._vllm_names import COUNTERS, GAUGES, HISTOGRAMS, HTTP_REQUESTS, spellings
+from tui.sources._vllm_names import COUNTERS, GAUGES, HISTOGRAMS, HTTP_REQUESTS, MEANS, spellings
+from tui.sources.engines import ENGINES, REQUEST_COUNTERS
+from tui.sources.engines import probes as probes
 
 #: The label that tags a branch of a combined query.
 STAT = "inferdeck_stat"
@@ -89,17 +91,6 @@ def name_regex(names: Iterable[str]) -> str:
     return "__name__=~" + quote("|".join(re.escape(n) for n in sorted(set(names))))
 
 
-def probes(canonical: str, suffix: str = "") -> list[str]:
-    """Wire names of a vLLM metric, best first: each known name in each spelling."""
-    known = (
-        HISTOGRAMS.get(canonical)
-        or GAUGES.get(canonical)
-        or COUNTERS.get(canonical)
-        or (canonical,)
-    )
-    return [s + suffix for n in known for s in spellings(n)]
-
-
 def rate_chain(names: Iterable[str], window: str, matchers: Iterable[str] = ()) -> str:
     """``(rate(a[w]) or rate(b[w]) ...)``: the first name present wins, series by series."""
     listed = list(matchers)
@@ -160,14 +151,37 @@ def http_query(window: str, matchers: Iterable[str] = ()) -> str:
     return f"sum by (instance, status) (rate({selector}[{window}]))"
 
 
+def requests_query(window: str, matchers: Iterable[str] = ()) -> str:
+    """Per instance, answered and failed requests of engines that count them so (TGI).
+
+    Tagged ``answered`` and ``failed`` by `STAT`; a failure whose ``err`` is the
+    client's request (validation) is not one.
+    """
+    listed = list(matchers)
+    branches: list[str] = []
+    for engine in ENGINES.values():
+        if not engine.failed:
+            continue
+        answered = [s for n in engine.answered for s in spellings(n)]
+        failed = [s for n in engine.failed for s in spellings(n)]
+        ok = [f"err!~{quote('|'.join(sorted(engine.not_errors)))}"] if engine.not_errors else []
+        branches.append(tag(_sum(("instance",), rate_chain(answered, window, listed)), "answered"))
+        branches.append(
+            tag(_sum(("instance",), rate_chain(failed, window, [*listed, *ok])), "failed")
+        )
+    return " or ".join(branches)
+
+
 def all_vllm_names() -> list[str]:
-    """Every wire name the collectors recognise (histograms by their ``_bucket`` series)."""
+    """Every wire name the collectors recognise, of every engine (histograms by ``_bucket``)."""
     names: list[str] = []
     for canonical in (*GAUGES, *COUNTERS):
         names += probes(canonical)
     for canonical in HISTOGRAMS:
         names += probes(canonical, "_bucket")
-    return [*names, HTTP_REQUESTS]
+    for canonical in MEANS:
+        names += probes(canonical, "_sum")
+    return [*names, *(s for n in REQUEST_COUNTERS for s in spellings(n))]
 
 
 def batch(pool_label: str, jobs: Iterable[str] | None, window: str) -> dict[str, str]:
@@ -183,6 +197,7 @@ def batch(pool_label: str, jobs: Iterable[str] | None, window: str) -> dict[str,
         "gauges": "{" + ",".join([name_regex(gauge_names), *m]) + "}",
         "counters": counters_query(window, m),
         "http": http_query(window, m),
+        "requests": requests_query(window, m),
         "dcgm": '{__name__=~"DCGM_FI_DEV_.+"}',
         "alerts": 'ALERTS{alertstate="firing"}',
         "alerts_since": "ALERTS_FOR_STATE",
