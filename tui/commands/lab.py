@@ -98,6 +98,7 @@ def _up(paths: LabPaths, args: argparse.Namespace) -> int:
         return 2
     opts = LabOptions(
         dir=paths.root, pools=dict(args.pools), gpus=args.gpus, rps=args.rps,
+        engines=dict(getattr(args.pools, "engines", {})),
         seed=args.seed, containers=args.containers, fast_alerts=args.fast_alerts,
     )  # fmt: skip
     began = time.monotonic()

@@ -16,26 +16,42 @@ from types import FrameType
 import httpx
 
 from tui.commands.common import error, say
-from tui.sim.config import SimConfig, parse_pools
+from tui.sim.config import SIM_ENGINES, SimConfig, parse_pool_engines
 from tui.sim.fleet import FAULT_KINDS
 
 DEFAULT_CONTROL = "http://127.0.0.1:18000"
 """The control endpoint of a simulator started with the default port base."""
 
 
-def pools_argument(text: str) -> dict[str, int]:
-    """``blue=2,green=1`` as an argparse type: a bad value is argparse's one-line error."""
+class PoolCounts(dict[str, int]):
+    """Backends per pool, and the engines named per pool (``green=1:sglang``)."""
+
+    engines: dict[str, str]
+
+
+def pools_argument(text: str) -> PoolCounts:
+    """``blue=2,green=1:sglang`` as an argparse type: a bad value is argparse's one-line error."""
     try:
-        return parse_pools(text)
+        pools, engines = parse_pool_engines(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+    out = PoolCounts(pools)
+    out.engines = engines
+    return out
 
 
 def add_sim_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the simulator's flags to ``parser``."""
     parser.add_argument(
-        "--pools", type=pools_argument, default={"blue": 2, "green": 1}, metavar="POOL=N,...",
-        help="backends per pool (default: blue=2,green=1)",
+        "--pools", type=pools_argument, default={"blue": 2, "green": 1},
+        metavar="POOL=N[:ENGINE],...",
+        help="backends per pool, optionally each pool's engine (default: blue=2,green=1;"
+        " e.g. blue=2:vllm,green=1:sglang)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--engine", choices=SIM_ENGINES, default="vllm",
+        help="the engine every backend simulates: its /metrics names, labels and buckets"
+        " (default: vllm; a pool's :ENGINE wins)",
     )  # fmt: skip
     parser.add_argument("--gpus", type=int, default=4, help="simulated GPUs (default: 4)")
     parser.add_argument("--seed", type=int, default=7, help="random seed (default: 7)")
@@ -65,6 +81,8 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
     """The SimConfig the parsed flags describe."""
     return SimConfig(
         pools=dict(args.pools),
+        engine=getattr(args, "engine", "vllm"),
+        engines=dict(getattr(args.pools, "engines", {})) or None,
         gpus=args.gpus,
         seed=args.seed,
         rps=args.rps,
