@@ -137,7 +137,7 @@ class SglangCollector(Collector):
 
 
 def _tgi_duration_buckets() -> tuple[float, ...]:
-    """35 bounds, 0.0001 × 1.5ⁿ (n = 1..35): TGI's buckets for every ``*duration``."""
+    """35 bounds, 0.0001 x 1.5ⁿ (n = 1..35): TGI's buckets for every ``*duration``."""
     out: list[float] = []
     value = 0.0001
     for _ in range(35):
@@ -203,9 +203,7 @@ class TgiCollector(TextCollector):
         engine = self._engine()
         http = self._http()
         stats = engine.stats
-        answered = sum(
-            n for (h, _m, _s), n in http.requests.items() if h.endswith("completions")
-        )
+        answered = sum(n for (h, _m, _s), n in http.requests.items() if h.endswith("completions"))
         failed = http.count("5xx", "/v1/chat/completions") + http.count("5xx", "/v1/completions")
         out: list[str] = []
 
@@ -250,7 +248,7 @@ class TgiCollector(TextCollector):
         return ("\n".join(out) + "\n").encode()
 
 
-# --- llama.cpp server (ggml-org/llama.cpp tools/server/server-context.cpp, 2025–2026) ---
+# --- llama.cpp server (ggml-org/llama.cpp tools/server/server-context.cpp, 2025-2026) ---
 
 
 class LlamacppCollector(TextCollector):

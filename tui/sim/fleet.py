@@ -27,14 +27,14 @@ from prometheus_client import CollectorRegistry
 
 from tui.sim.config import SimConfig, check_weights
 from tui.sim.engine import Engine, EngineParams, Request
-from tui.sim.gpu import GpuLoad, SimGpu, dcgm_exposition
-from tui.sim.load import ArrivalProcess
 from tui.sim.engine_metrics import (
     LlamacppCollector,
     SglangCollector,
     TextCollector,
     TgiCollector,
 )
+from tui.sim.gpu import GpuLoad, SimGpu, dcgm_exposition
+from tui.sim.load import ArrivalProcess
 from tui.sim.metrics import CONTENT_TYPE_TEXT, VllmCollector, build_registry, render
 from tui.sim.stats import HttpStats
 

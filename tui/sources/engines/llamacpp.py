@@ -1,5 +1,5 @@
 """llama.cpp server's names (``llama-server --metrics``), read from its source:
-tools/server/server-context.cpp, the metrics handler (ggml-org/llama.cpp, builds of 2025–2026).
+tools/server/server-context.cpp, the metrics handler (ggml-org/llama.cpp, builds of 2025-2026).
 
 Plain counters and gauges without labels (no model name: the model comes from the
 config) and no histograms, so no quantiles at all: the inter-token latency is a *mean*,

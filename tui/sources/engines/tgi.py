@@ -3,7 +3,7 @@ backends/v3/src/{backend,queue}.rs (huggingface/text-generation-inference v3.3.7
 
 TGI's exporter (metrics-exporter-prometheus) writes counters without ``_total`` and
 no ``model_name`` label: the model comes from the config. Every ``*_duration``
-histogram shares one set of buckets (0.00015 s × 1.5ⁿ, 35 of them) — read from the data
+histogram shares one set of buckets (0.00015 s x 1.5ⁿ, 35 of them) — read from the data
 all the same. What it does not expose: KV-cache usage, time to first token,
 preemptions. Tokens/s come from the per-request histograms' ``_sum`` (input length and
 generated tokens recorded when a request ends); the inter-token latency is TGI's

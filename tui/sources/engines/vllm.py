@@ -1,4 +1,4 @@
-"""vLLM's names (v1 engine's Prometheus stat logger, vLLM 0.10–0.11; see reference/vllm-metrics.md).
+"""vLLM's names (v1 engine's Prometheus stat logger, vLLM 0.10-0.11; see reference/vllm-metrics.md).
 
 Renamed metrics are listed current name first, then the deprecated one, so a backend
 mid-upgrade is read under whichever it still exposes.
