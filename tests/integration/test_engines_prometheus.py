@@ -13,7 +13,7 @@ from tests.integration.real_servers import (
     wait_for,
     wait_for_targets,
 )
-from tui.model import Health
+from tui.model import Collected, Health
 from tui.sources.prometheus import PrometheusSource
 from tui.sources.scrape import ScrapeSource, ScrapeTarget
 
@@ -30,7 +30,7 @@ def test_mixed_fleet_through_prometheus_and_direct_scrape(tmp_path: Path) -> Non
             wait_for_targets(prometheus, len(pools) + 1)
             source = PrometheusSource(prometheus.url, window="20s", timeout_s=5.0)
 
-            def collected_all():  # type: ignore[no-untyped-def]
+            def collected_all() -> Collected | None:
                 got = asyncio.run(source.collect())
                 ready = got.backends and all(
                     b.engine and b.running is not None and b.traffic.generation_tokens_per_s
@@ -46,7 +46,7 @@ def test_mixed_fleet_through_prometheus_and_direct_scrape(tmp_path: Path) -> Non
             ]
             scrape = ScrapeSource(targets, window_s=20.0)
 
-            async def twice():  # type: ignore[no-untyped-def]
+            async def twice() -> Collected:
                 await scrape.collect()
                 await asyncio.sleep(2.0)
                 out = await scrape.collect()
@@ -54,6 +54,7 @@ def test_mixed_fleet_through_prometheus_and_direct_scrape(tmp_path: Path) -> Non
                 return out
 
             direct = asyncio.run(twice())
+            assert direct.backends and len(direct.backends) == len(pools)
             by_pool = {b.pool: b for b in via_prom.backends}
             for b in direct.backends:
                 theirs = by_pool[b.pool]

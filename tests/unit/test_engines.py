@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tui.analysis.slo import overall_state, slo_exclusions
-from tui.model import Health, OverallState
+from tui.model import Backend, Collected, Health, OverallState
 from tui.sim.config import SimConfig, parse_pool_engines
 from tui.sim.engine_metrics import SGLANG_TP_RANKS
 from tui.sim.fleet import SimFleet
@@ -23,7 +23,7 @@ UNEXPOSED = {
 }
 
 
-def _scraped(engine: str, seconds: int = 40, escaped: bool = False):  # type: ignore[no-untyped-def]
+def _scraped(engine: str, seconds: int = 40, escaped: bool = False) -> tuple[SimFleet, Collected]:
     fleet = SimFleet(
         SimConfig(pools={"blue": 1}, engine=engine, gpus=0, rps=8, openmetrics_escaped=escaped)
     )
@@ -36,10 +36,17 @@ def _scraped(engine: str, seconds: int = 40, escaped: bool = False):  # type: ig
     return fleet, state.result(1000.0 + seconds - 1)
 
 
+def first(result: Collected) -> Backend:
+    """The one backend of a one-backend fleet."""
+    assert result.backends
+    return result.backends[0]
+
+
 @pytest.mark.parametrize("engine", sorted(UNEXPOSED))
 def test_each_engine_is_detected_and_every_figure_is_filled_or_not_exposed(engine: str) -> None:
     fleet, result = _scraped(engine)
-    b = result.backends[0]
+    assert result.backends is not None
+    b = first(result)
     assert (b.engine, b.health, b.reason) == (engine, Health.UP, "")
     assert set(b.unexposed) == UNEXPOSED[engine]
     sim = fleet.backend("blue-0").engine
@@ -67,7 +74,7 @@ def test_each_engine_is_detected_and_every_figure_is_filled_or_not_exposed(engin
 
 def test_models_come_from_the_config_where_the_engine_has_no_model_label() -> None:
     for engine in ("tgi", "llamacpp"):
-        assert _scraped(engine, 3)[1].backends[0].model == "from-config"
+        assert first(_scraped(engine, 3)[1]).model == "from-config"
 
 
 def test_sglang_ranks_reporting_the_same_batch_are_not_added_up() -> None:
@@ -76,24 +83,24 @@ def test_sglang_ranks_reporting_the_same_batch_are_not_added_up() -> None:
     assert text.count("sglang:num_running_reqs{") == SGLANG_TP_RANKS  # one series per TP rank
     sim = fleet.backend("blue-0").engine
     assert sim.num_running > 0
-    assert result.backends[0].running == sim.num_running  # not SGLANG_TP_RANKS times it
+    assert first(result).running == sim.num_running  # not SGLANG_TP_RANKS times it
 
 
 def test_sglang_under_the_escaped_spelling_is_detected() -> None:
     fleet, result = _scraped("sglang", 10, escaped=True)
     assert "sglang_num_running_reqs{" in fleet.metrics_text("blue-0", openmetrics=True).decode()
-    assert result.backends[0].engine == "sglang"
-    assert result.backends[0].metric_names["vllm:num_requests_running"].startswith("sglang_")
+    assert first(result).engine == "sglang"
+    assert first(result).metric_names["vllm:num_requests_running"].startswith("sglang_")
 
 
 def test_quantiles_come_from_the_engines_own_buckets() -> None:
     # SGLang's TTFT buckets start at 0.1 s: a p50 below 0.1 s can only come from them
     # (vLLM's would put it near the observations themselves).
     _, result = _scraped("sglang")
-    ttft = result.backends[0].ttft
+    ttft = first(result).ttft
     assert ttft.p50 is not None and 0.0 < ttft.p50 <= 0.1
     _, vllm = _scraped("vllm")
-    assert vllm.backends[0].ttft.p50 != ttft.p50
+    assert first(vllm).ttft.p50 != ttft.p50
 
 
 def test_a_target_matching_no_engine_is_shown_as_such_and_is_not_ok() -> None:
@@ -102,7 +109,8 @@ def test_a_target_matching_no_engine_is_shown_as_such_and_is_not_ok() -> None:
     page = "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 3.0\n"
     state.ingest_backend(target, page, True, None, 1000.0)
     result = state.result(1000.0)
-    b = result.backends[0]
+    assert result.backends is not None
+    b = first(result)
     assert (b.engine, b.health, b.reason) == (UNKNOWN, Health.UNKNOWN, NO_ENGINE)
     verdict, reasons = overall_state(result.backends, result.fleet)
     assert verdict is not OverallState.OK

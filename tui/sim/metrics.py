@@ -279,7 +279,7 @@ class VllmCollector(Collector):
         )
 
 
-def build_registry(collector: VllmCollector) -> CollectorRegistry:
+def build_registry(collector: Collector) -> CollectorRegistry:
     """A fresh registry holding ``collector`` (one per backend process)."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(collector)

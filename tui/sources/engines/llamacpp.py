@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from tui.sources import engines as e
+from tui.sources.engines import _base as e
 
 MAP = e.EngineMap(
     name="llamacpp",
