@@ -7,6 +7,7 @@ import asyncio
 from pathlib import Path
 
 from tests.integration.real_servers import (
+    host_port,
     running_sim,
     sim_jobs,
     start_prometheus,
@@ -28,7 +29,8 @@ def test_mixed_fleet_through_prometheus_and_direct_scrape(tmp_path: Path) -> Non
         prometheus = start_prometheus(tmp_path / "prom", sim_jobs(description))
         try:
             wait_for_targets(prometheus, len(pools) + 1)
-            source = PrometheusSource(prometheus.url, window="20s", timeout_s=5.0)
+            models = {host_port(b["url"]): f"model-{b['pool']}" for b in description["backends"]}
+            source = PrometheusSource(prometheus.url, window="20s", timeout_s=5.0, models=models)
 
             def collected_all() -> Collected | None:
                 got = asyncio.run(source.collect())
@@ -61,6 +63,9 @@ def test_mixed_fleet_through_prometheus_and_direct_scrape(tmp_path: Path) -> Non
                 assert b.engine == theirs.engine == ENGINES[b.pool]
                 assert b.health is Health.UP and theirs.health is Health.UP
                 assert b.unexposed == theirs.unexposed, b.pool
+            # TGI and llama.cpp name no model: it comes from the config; the others' own label
+            assert by_pool["red"].model == "model-red" and by_pool["grey"].model == "model-grey"
+            assert by_pool["green"].model == "llama-3.1-8b-instruct-v2"
             assert by_pool["green"].ttft.p95 is not None  # SGLang's own histogram
             assert by_pool["red"].ttft.p95 is None and "ttft" in by_pool["red"].unexposed
             assert by_pool["grey"].inter_token.mean is not None  # llama.cpp: a mean only

@@ -211,10 +211,12 @@ def backends_and_pools(
     jobs: frozenset[str] | None = None,
     targets: Mapping[str, TargetInfo] | None = None,
     name_label: str = "backend",
+    models: Mapping[str, str] | None = None,
 ) -> tuple[tuple[Backend, ...], tuple[Pool, ...], Pool | None]:
     """Backends (sorted by pool, then instance), pools and the fleet from one batch.
 
     A backend is named by its target's ``name_label`` when it has one, else by instance.
+    ``models`` (name or instance → model) names the model where the engine's metrics do not.
     """
     found = _backend_targets(results, pool_label, jobs, name_label)
     names: dict[str, set[str]] = {}
@@ -261,7 +263,9 @@ def backends_and_pools(
                 name=t.display or instance,
                 pool=t.pool,
                 url=info.scrape_url.removesuffix("/metrics") or f"http://{instance}",
-                model=model,
+                model=model
+                or (models or {}).get(t.display or instance, "")
+                or (models or {}).get(instance, ""),
                 health=health,
                 reason=reason,
                 running=gauges.get("vllm:num_requests_running"),
@@ -390,10 +394,16 @@ def collected(
     targets: Mapping[str, TargetInfo] | None = None,
     alert_info: Mapping[str, AlertInfo] | None = None,
     name_label: str = "backend",
+    models: Mapping[str, str] | None = None,
 ) -> Collected:
     """Everything one batch says, as a `Collected`."""
     backends, pools, fleet = backends_and_pools(
-        results, pool_label=pool_label, jobs=jobs, targets=targets, name_label=name_label
+        results,
+        pool_label=pool_label,
+        jobs=jobs,
+        targets=targets,
+        name_label=name_label,
+        models=models,
     )
     found_gpus = gpus(results.get("dcgm", []))
     return Collected(
