@@ -54,7 +54,7 @@ def test_every_vllm_metric_is_queried_under_both_spellings_and_both_generations(
     itl_names = probes("vllm:inter_token_latency_seconds", "_bucket")
     assert [n.split("_")[0].split(":")[0] for n in itl_names[:4]] == ["vllm"] * 4
     assert "sglang:inter_token_latency_seconds_bucket" in itl_names[4:]
-    assert "histogram_quantile(0.95, sum by (le, instance) (rate(" in itl
+    assert "histogram_quantile(0.95, sum by (le, instance) (label_replace(rate(" in itl
     for stat in ("p50", "p95", "p99", "mean"):
         assert f'"{STAT}", "{stat}"' in itl
     assert "sum by (le, pool)" in queries["hist:pool:vllm:time_to_first_token_seconds"]

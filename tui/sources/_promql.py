@@ -26,6 +26,9 @@ from tui.sources.engines import probes as probes
 #: The label that tags a branch of a combined query.
 STAT = "inferdeck_stat"
 
+#: Name prefixes with a colon, whose escaped form (``vllm_``) is the other spelling.
+_COLON_PREFIXES = tuple(p for e in ENGINES.values() for p in e.prefixes if p.endswith(":"))
+
 TTFT = "vllm:time_to_first_token_seconds"
 E2E = "vllm:e2e_request_latency_seconds"
 QUEUE = "vllm:request_queue_time_seconds"
@@ -91,15 +94,44 @@ def name_regex(names: Iterable[str]) -> str:
     return "__name__=~" + quote("|".join(re.escape(n) for n in sorted(set(names))))
 
 
+SPELLING = "inferdeck_spelling"
+"""Label that keeps a name's two spellings apart inside a rate chain (summed away after)."""
+
+
 def rate_chain(names: Iterable[str], window: str, matchers: Iterable[str] = ()) -> str:
-    """``(rate(a[w]) or rate(b[w]) ...)``: the first name present wins, series by series."""
+    """The rates of a metric's names: the first *name* present wins, both *spellings* count.
+
+    ``rate(a[w]) or rate(b[w])`` keeps ``b`` only where ``a`` has no series with the same
+    labels (``rate`` drops the name): right between a current and a deprecated name,
+    which vLLM serves side by side with the same values. Wrong between the two
+    spellings of one name: a target that switches from ``vllm:x`` to ``vllm_x`` (an
+    upgrade) has each for part of the window, and keeping one under-reads the rate. So
+    each branch is tagged with its spelling (`SPELLING`): ``vllm:x`` and ``vllm_x`` both
+    stay, and the caller's ``sum`` adds their parts of the window. Always wrap the
+    result in an aggregation that drops the tag.
+    """
     listed = list(matchers)
-    return "(" + " or ".join(f"rate({_selector(n, listed)}[{window}])" for n in names) + ")"
+
+    def branch(name: str) -> str:
+        spelled = "escaped" if ":" not in name and _escaped(name) else "as-written"
+        return tag_label(f"rate({_selector(name, listed)}[{window}])", SPELLING, spelled)
+
+    return "(" + " or ".join(branch(n) for n in names) + ")"
+
+
+def _escaped(name: str) -> bool:
+    """True when ``name`` is the colon-escaped spelling of a known ``prefix:`` name."""
+    return any(name.startswith(p.replace(":", "_")) for p in _COLON_PREFIXES)
+
+
+def tag_label(expr: str, label: str, value: str) -> str:
+    """``expr`` with ``label`` set to ``value``."""
+    return f"label_replace({expr}, {quote(label)}, {quote(value)}, {quote('')}, {quote('')})"
 
 
 def tag(expr: str, value: str) -> str:
     """``expr`` with the `STAT` label set to ``value``."""
-    return f"label_replace({expr}, {quote(STAT)}, {quote(value)}, {quote('')}, {quote('')})"
+    return tag_label(expr, STAT, value)
 
 
 def _sum(by: tuple[str, ...], expr: str) -> str:
