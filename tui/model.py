@@ -93,6 +93,9 @@ class Gpu:
     power_limit_w: float | None = None
     sm_clock_mhz: float | None = None
     processes: tuple[GpuProcess, ...] = ()
+    # figures the GPU's reader does not export at all ("power_limit": DCGM exporter's
+    # default counters leave it out), as opposed to ones it could not read this time
+    unexported: frozenset[str] = frozenset()
 
     @property
     def key(self) -> str:

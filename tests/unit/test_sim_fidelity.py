@@ -15,6 +15,7 @@ from prometheus_client.samples import Sample
 
 from tui.sim.config import SimConfig
 from tui.sim.fleet import SimFleet
+from tui.sim.gpu import DRIVER_VERSION
 
 ENGINE = {"model_name", "engine"}
 
@@ -219,15 +220,41 @@ def test_dcgm_exposition_names_labels_and_sentinel() -> None:
     assert "DCGM_FI_PROF_GR_ENGINE_ACTIVE" in fams and "DCGM_FI_PROF_DRAM_ACTIVE" in fams
     samples = fams["DCGM_FI_DEV_GPU_UTIL"].samples
     assert [s.labels["gpu"] for s in samples] == ["0", "1", "2", "3"]
+    common = {"gpu", "UUID", "pci_bus_id", "device", "modelName", "hostname"}
     for s in samples:
-        assert set(s.labels) == {"gpu", "UUID", "pci_bus_id", "device", "modelName", "Hostname"}
+        assert set(s.labels) == common | {"DCGM_FI_DRIVER_VERSION"}
         assert s.labels["device"] == f"nvidia{s.labels['gpu']}"
         assert s.labels["modelName"] == "NVIDIA H100 80GB HBM3"
         assert s.labels["UUID"].startswith("GPU-")
-    sentinel = 9223372036854775794
-    assert any(s.value == sentinel for f in fams.values() for s in f.samples)
+    # dcgm-exporter 4.x (internal/pkg/collector/gpu_collector.go): the driver version is a
+    # label on every sample, XID errors carry err_code/err_msg, and a field the GPU does
+    # not support (H100 has no NVENC) is left out rather than served as a sentinel.
+    every = [s for f in fams.values() for s in f.samples]
+    assert all(s.labels["DCGM_FI_DRIVER_VERSION"] == DRIVER_VERSION for s in every)
+    assert all(s.value < 0x7FFFFFFFFFFFFFF0 for s in every)  # no int64 "blank" sentinel
+    assert "DCGM_FI_DEV_ENC_UTIL" not in fams and "# HELP DCGM_FI_DEV_ENC_UTIL" not in text
+    xid = fams["DCGM_FI_DEV_XID_ERRORS"].samples[0]
+    assert (xid.labels["err_code"], xid.labels["err_msg"]) == ("0", "No Error")
+    assert "# HELP DCGM_FI_DEV_FB_FREE Framebuffer memory free (in MiB)." in text
+    assert "DCGM_FI_DEV_POWER_MGMT_LIMIT" not in fams  # not in the default counters
     used = {s.labels["gpu"]: s.value for s in fams["DCGM_FI_DEV_FB_USED"].samples}
     free = {s.labels["gpu"]: s.value for s in fams["DCGM_FI_DEV_FB_FREE"].samples}
     reserved = {s.labels["gpu"]: s.value for s in fams["DCGM_FI_DEV_FB_RESERVED"].samples}
     assert all(used[g] + free[g] + reserved[g] == 81559 for g in used)
     assert used["0"] > 15000 and used["3"] == 0  # GPU 3 is the idle spare
+
+
+def test_power_limit_shows_where_exported_and_says_not_exported_otherwise() -> None:
+    from tui.sources._dcgm import gpus_from_samples
+    from tui.sources.promtext import parse_exposition
+
+    for exported in (False, True):
+        fleet = SimFleet(SimConfig(seed=3, rps=5, dcgm_power_limit=exported))
+        fleet.advance(5.0)
+        gpus = gpus_from_samples(parse_exposition(fleet.gpu_metrics_text().decode()), "h")
+        assert gpus
+        for gpu in gpus:
+            if exported:
+                assert gpu.power_limit_w == 700.0 and not gpu.unexported
+            else:
+                assert gpu.power_limit_w is None and gpu.unexported == {"power_limit"}

@@ -69,6 +69,11 @@ def add_sim_arguments(parser: argparse.ArgumentParser) -> None:
         help="answer OpenMetrics scrapes with ':' escaped to '_' in sample names",
     )  # fmt: skip
     parser.add_argument(
+        "--dcgm-power-limit", action="store_true",
+        help="the GPU exporter also exports the power limit (DCGM_FI_DEV_POWER_MGMT_LIMIT),"
+        " as one configured with a counters file listing it; by default it does not",
+    )  # fmt: skip
+    parser.add_argument(
         "--load-target", metavar="URL", default=None,
         help="send the load as real HTTP requests to URL (e.g. nginx) instead of internally",
     )  # fmt: skip
@@ -89,6 +94,7 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         port_base=args.port_base,
         vllm_metrics=args.vllm_metrics,
         openmetrics_escaped=args.openmetrics_escaped,
+        dcgm_power_limit=getattr(args, "dcgm_power_limit", False),
         load=args.load,
         load_target=args.load_target,
     )

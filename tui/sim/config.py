@@ -42,6 +42,7 @@ class SimConfig:
     load: bool = True
     load_target: str | None = None
     engine: str = "vllm"
+    dcgm_power_limit: bool = False  # the GPU exporter also exports the power limit
     engines: dict[str, str] | None = None  # pool -> engine, overriding ``engine``
 
     def __post_init__(self) -> None:

@@ -382,7 +382,7 @@ class SimFleet:
 
     def gpu_metrics_text(self) -> bytes:
         """DCGM exporter's ``/metrics`` body for every GPU."""
-        return dcgm_exposition(self.gpus)
+        return dcgm_exposition(self.gpus, power_limit=self.config.dcgm_power_limit)
 
     def state(self) -> dict[str, Any]:
         """A JSON-able picture: time, backends, weights, faults, load counts, GPUs."""
