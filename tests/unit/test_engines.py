@@ -153,3 +153,20 @@ def test_pools_name_their_engine_and_bad_engines_are_one_line_errors() -> None:
     fleet = SimFleet(SimConfig(pools={"blue": 1, "green": 1}, engines={"green": "tgi"}, gpus=0))
     assert [b.engine_name for b in fleet.backends] == ["vllm", "tgi"]
     assert fleet.metrics_text("green-0").startswith(b"# HELP tgi_request_count")
+
+
+def test_rps_is_for_the_fleet_and_a_per_backend_rate_is_available() -> None:
+    import argparse
+
+    from tui.commands.sim import add_sim_arguments, config_from_args
+
+    parser = argparse.ArgumentParser()
+    add_sim_arguments(parser)
+    assert "whole fleet" in parser.format_help()
+    fleet = config_from_args(parser.parse_args(["--pools", "blue=2,green=1", "--rps", "6"]))
+    per = config_from_args(
+        parser.parse_args(["--pools", "blue=2,green=1", "--rps-per-backend", "2"])
+    )
+    assert fleet.rps == per.rps == 6.0
+    with pytest.raises(SystemExit):  # one or the other, not both
+        parser.parse_args(["--rps", "6", "--rps-per-backend", "2"])

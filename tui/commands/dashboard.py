@@ -30,7 +30,9 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
         help="the engine every simulated backend is (default vllm)",
     )
     parser.add_argument("--gpus", type=int, default=4, help="simulated GPUs")
-    parser.add_argument("--rps", type=float, default=20.0, help="requests per second")
+    parser.add_argument(
+        "--rps", type=float, default=20.0, help="requests/s for the whole simulated fleet"
+    )
     parser.add_argument("--tier", default=None, help="SLO tier: standard, enhanced, premium")
     parser.add_argument(
         "--port-base",

@@ -55,7 +55,16 @@ def add_sim_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument("--gpus", type=int, default=4, help="simulated GPUs (default: 4)")
     parser.add_argument("--seed", type=int, default=7, help="random seed (default: 7)")
-    parser.add_argument("--rps", type=float, default=20.0, help="requests/s (default: 20)")
+    rate = parser.add_mutually_exclusive_group()
+    rate.add_argument(
+        "--rps", type=float, default=20.0,
+        help="requests/s for the whole fleet, split across pools by the router's weights"
+        " (default: 20)",
+    )  # fmt: skip
+    rate.add_argument(
+        "--rps-per-backend", type=float, default=None, metavar="RPS",
+        help="requests/s per backend instead: the fleet's rate is RPS x the number of backends",
+    )  # fmt: skip
     parser.add_argument(
         "--port-base", type=int, default=18000, metavar="PORT",
         help="control on PORT, backends on PORT+1.., GPU exporter on PORT+100; 0: free ports",
@@ -82,6 +91,16 @@ def add_sim_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def fleet_rps(args: argparse.Namespace) -> float:
+    """The fleet's request rate: ``--rps``, or ``--rps-per-backend`` times the backends."""
+    per_backend = getattr(args, "rps_per_backend", None)
+    if per_backend is None:
+        return float(args.rps)
+    if per_backend < 0:
+        raise ValueError(f"--rps-per-backend must be >= 0, got {per_backend:g}")
+    return float(per_backend) * sum(dict(args.pools).values())
+
+
 def config_from_args(args: argparse.Namespace) -> SimConfig:
     """The SimConfig the parsed flags describe."""
     return SimConfig(
@@ -90,7 +109,7 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         engines=dict(getattr(args.pools, "engines", {})) or None,
         gpus=args.gpus,
         seed=args.seed,
-        rps=args.rps,
+        rps=fleet_rps(args),
         port_base=args.port_base,
         vllm_metrics=args.vllm_metrics,
         openmetrics_escaped=args.openmetrics_escaped,
