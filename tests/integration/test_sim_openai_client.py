@@ -109,3 +109,15 @@ def test_models_with_permission_and_version(base_url: str) -> None:
     permission = (model.model_extra or {})["permission"]
     assert permission[0]["object"] == "model_permission"
     assert httpx.get(base_url + "/version").json() == {"version": "0.11.0"}
+
+
+def test_the_http_instrumentation_counts_body_sizes(base_url: str) -> None:
+    _client(base_url).completions.create(model=MODEL, prompt="size me", max_tokens=2)
+    text = httpx.get(base_url + "/metrics").text
+    sums = {
+        line.split("{")[0]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(("http_request_size_bytes_sum", "http_response_size_bytes_sum"))
+        and 'handler="/v1/completions"' in line
+    }
+    assert sums["http_request_size_bytes_sum"] > 0 and sums["http_response_size_bytes_sum"] > 0

@@ -54,7 +54,6 @@ HISTOGRAMS: dict[str, list[float]] = {
     "vllm:request_inference_time_seconds": REQUEST,
     "vllm:request_prefill_time_seconds": REQUEST,
     "vllm:request_decode_time_seconds": REQUEST,
-    "vllm:time_per_prefill_token_request_seconds": PREFILL_PER_TOKEN,
     "vllm:iteration_tokens_total": ITERATION,
     "vllm:request_params_n": PARAMS_N,
     "vllm:request_prompt_tokens": LENGTHS,
@@ -64,7 +63,11 @@ HISTOGRAMS: dict[str, list[float]] = {
 }
 LEGACY_GAUGES = {"vllm:gpu_cache_usage_perc": ENGINE}
 LEGACY_COUNTERS = {"vllm:gpu_prefix_cache_queries": ENGINE, "vllm:gpu_prefix_cache_hits": ENGINE}
-LEGACY_HISTOGRAMS: dict[str, list[float]] = {"vllm:time_per_output_token_seconds": ITL}
+LEGACY_HISTOGRAMS: dict[str, list[float]] = {
+    "vllm:time_per_output_token_seconds": ITL,
+    # served by 0.10 (vllm/v1/metrics/loggers.py), gone from current vLLM
+    "vllm:time_per_prefill_token_request_seconds": PREFILL_PER_TOKEN,
+}
 V0_ONLY = {
     "vllm:num_requests_swapped",
     "vllm:cpu_cache_usage_perc",
@@ -156,8 +159,10 @@ def test_request_success_reasons_and_waiting_reasons() -> None:
     fams = _families(_fleet("current"))
     success = {s.labels["finished_reason"]: s.value for s in fams["vllm:request_success"][1]
                if s.name.endswith("_total")}  # fmt: skip
-    assert {"stop", "length", "abort"} <= set(success)
+    assert set(success) == {"stop", "length", "abort", "error", "repetition"}
     assert success["stop"] > 0 and success["length"] > 0
+    legacy = _families(_fleet("legacy"))["vllm:request_success"][1]
+    assert {s.labels["finished_reason"] for s in legacy} == {"stop", "length", "abort"}
     by_reason = {
         s.labels["reason"]: s.value for s in fams["vllm:num_requests_waiting_by_reason"][1]
     }
@@ -258,3 +263,33 @@ def test_power_limit_shows_where_exported_and_says_not_exported_otherwise() -> N
                 assert gpu.power_limit_w == 700.0 and not gpu.unexported
             else:
                 assert gpu.power_limit_w is None and gpu.unexported == {"power_limit"}
+
+
+# prometheus-fastapi-instrumentator 8.x metrics.default(), which vLLM's API server uses
+HIGHR = [0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0,
+         4.5, 5.0, 7.5, 10.0, 30.0, 60.0]  # fmt: skip
+
+
+def test_http_instrumentation_and_default_collectors_as_vllms_api_server() -> None:
+    fleet = _fleet("current")
+    text = fleet.metrics_text("blue-0").decode()
+    fams = {f.name: f for f in text_string_to_metric_families(text)}
+    assert fams["http_request_size_bytes"].type == "summary"
+    assert fams["http_response_size_bytes"].type == "summary"
+    sizes = [s for s in fams["http_request_size_bytes"].samples if s.name.endswith("_count")]
+    assert sizes and all(set(s.labels) == {"handler"} for s in sizes)
+    highr = fams["http_request_duration_highr_seconds"]
+    bounds = [float(s.labels["le"]) for s in highr.samples if s.name.endswith("_bucket")]
+    assert bounds == [*HIGHR, float("inf")]
+    assert all(not (set(s.labels) - {"le"}) for s in highr.samples)  # no API labels
+    assert (
+        "# HELP http_request_duration_seconds Latency with only few buckets by handler. "
+        "Made to be only used if aggregation by handler is important. \n" in text
+    )
+    # prometheus_client writes label names sorted, whatever order they were declared in
+    assert re.search(
+        r'^http_requests_total\{handler="[^"]+",method="POST",status="2xx"\}', text, re.M
+    )
+    for family in ("process_start_time_seconds", "python_info", "python_gc_objects_collected"):
+        assert family in fams, family
+    assert "vllm:time_per_prefill_token_request_seconds" not in fams

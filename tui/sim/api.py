@@ -146,8 +146,15 @@ class BackendApi:
         started = time.monotonic()
         backend = self.backend
 
-        def answered(status: int) -> None:
-            backend.http.record(handler, "POST", status, time.monotonic() - started)
+        def answered(status: int, response_bytes: int = 0) -> None:
+            backend.http.record(
+                handler,
+                "POST",
+                status,
+                time.monotonic() - started,
+                request.content_length or 0,
+                response_bytes,
+            )
 
         try:
             body = await request.json()
@@ -201,7 +208,6 @@ class BackendApi:
         if any(r.finish_reason == "abort" for r in reqs):
             answered(500)
             return _error(500, "the engine aborted the request", "InternalServerError")
-        answered(200)
         choices: list[dict[str, Any]] = []
         for index, req in enumerate(reqs):
             text = _text(req, 0, req.generated)
@@ -216,7 +222,7 @@ class BackendApi:
             else:
                 choice["text"] = text
             choices.append(choice)
-        return web.json_response(
+        answer = web.json_response(
             {
                 "id": ident,
                 "object": "chat.completion" if chat else "text_completion",
@@ -226,6 +232,9 @@ class BackendApi:
                 "usage": _usage(reqs, per_prompt=n),
             }
         )
+        body = answer.body
+        answered(200, len(body) if isinstance(body, bytes) else 0)  # its Content-Length
+        return answer
 
     async def _stream(
         self,
