@@ -17,8 +17,8 @@ import stat
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
-from types import MappingProxyType
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pytest
