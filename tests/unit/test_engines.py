@@ -170,3 +170,23 @@ def test_rps_is_for_the_fleet_and_a_per_backend_rate_is_available() -> None:
     assert fleet.rps == per.rps == 6.0
     with pytest.raises(SystemExit):  # one or the other, not both
         parser.parse_args(["--rps", "6", "--rps-per-backend", "2"])
+
+
+def test_a_health_probe_job_naming_known_backends_is_not_a_backend_of_unknown_engine() -> None:
+    from tui.sources._prom_parse import backends_and_pools
+
+    def item(value: float, **labels: str) -> dict[str, object]:
+        return {"metric": labels, "value": [0, str(value)]}
+
+    backend = {"job": "vllm", "instance": "h:1", "pool": "blue", "backend": "blue-0"}
+    probe = {"job": "vllm-health", "instance": "nginx:80", "pool": "blue", "backend": "blue-0"}
+    odd = {"job": "other", "instance": "h:9", "pool": "blue", "backend": "blue-9"}
+    results = {
+        "up": [item(1, **backend), item(1, **probe), item(1, **odd)],
+        "names": [item(1, __name__="vllm:num_requests_running", instance="h:1", job="vllm")],
+    }
+    backends, _, _ = backends_and_pools(results, pool_label="pool")  # type: ignore[arg-type]
+    shown = {b.name: (b.engine, b.health) for b in backends}
+    # the probe is not a backend; a pool-labelled target serving no engine's metrics is
+    # shown, as of unknown engine and not up
+    assert shown == {"blue-0": ("vllm", Health.UP), "blue-9": (UNKNOWN, Health.UNKNOWN)}

@@ -181,6 +181,14 @@ def _backend_targets(
     """
     vllm_jobs = {labels_of(i).get("job", "") for i in results.get("names", [])}
     stamps = {labels_of(i).get("instance", ""): value_of(i) for i in results.get("up_ts", [])}
+    # A target of a job without engine metrics that names a backend an engine job already
+    # has (an nginx health probe labelled backend=blue-0) is a view of that backend, not a
+    # backend of its own: it would read as one whose engine is unknown.
+    named = {
+        labels_of(i).get(name_label, "")
+        for i in results.get("up", [])
+        if labels_of(i).get("job", "") in vllm_jobs
+    } - {""}
     out: dict[str, _Target] = {}
     for item in results.get("up", []):
         labels = labels_of(item)
@@ -188,7 +196,9 @@ def _backend_targets(
         if jobs is not None:
             if job not in jobs:
                 continue
-        elif pool_label not in labels and job not in vllm_jobs:
+        elif job not in vllm_jobs and (
+            pool_label not in labels or labels.get(name_label, "") in named
+        ):
             continue
         up = value_of(item) == 1.0
         target = _Target(
