@@ -185,7 +185,7 @@ def test_a_health_probe_job_naming_known_backends_is_not_a_backend_of_unknown_en
         "up": [item(1, **backend), item(1, **probe), item(1, **odd)],
         "names": [item(1, __name__="vllm:num_requests_running", instance="h:1", job="vllm")],
     }
-    backends, _, _ = backends_and_pools(results, pool_label="pool")  # type: ignore[arg-type]
+    backends, _, _ = backends_and_pools(results, pool_label="pool")
     shown = {b.name: (b.engine, b.health) for b in backends}
     # the probe is not a backend; a pool-labelled target serving no engine's metrics is
     # shown, as of unknown engine and not up
