@@ -45,9 +45,16 @@ def test_every_vllm_metric_is_queried_under_both_spellings_and_both_generations(
     ):
         assert wire in names
     itl = queries["hist:instance:vllm:inter_token_latency_seconds"]
-    # current name first, then the deprecated one, each in both spellings, joined by `or`
+    # the current name first (with every engine's, in one selector per spelling), then the
+    # deprecated one, each spelling tagged apart, joined by `or`
     order = [
-        itl.index(f"rate({n}[1m])") for n in probes("vllm:inter_token_latency_seconds", "_bucket")
+        itl.index(n)
+        for n in (
+            "vllm:inter_token_latency_seconds_bucket",
+            "vllm_inter_token_latency_seconds_bucket",
+            "rate(vllm:time_per_output_token_seconds_bucket[1m])",
+            "rate(vllm_time_per_output_token_seconds_bucket[1m])",
+        )
     ]
     assert order == sorted(order)
     # vLLM's four come first; the other engines' names follow (each instance has one engine)

@@ -111,12 +111,34 @@ def rate_chain(names: Iterable[str], window: str, matchers: Iterable[str] = ()) 
     result in an aggregation that drops the tag.
     """
     listed = list(matchers)
-
-    def branch(name: str) -> str:
+    # Different engines' names never meet on one target, so one regex selector reads a
+    # rank (current, deprecated, ...) of every engine at once: a few branches, not one per
+    # name (Prometheus evaluates each branch, present or not).
+    groups: dict[tuple[int, str], list[str]] = {}
+    seen: dict[tuple[str, str], int] = {}
+    for name in names:
         spelled = "escaped" if ":" not in name and _escaped(name) else "as-written"
-        return tag_label(f"rate({_selector(name, listed)}[{window}])", SPELLING, spelled)
+        family = (_family(name), spelled)
+        rank = seen.get(family, 0)
+        seen[family] = rank + 1
+        groups.setdefault((rank, spelled), []).append(name)
 
-    return "(" + " or ".join(branch(n) for n in names) + ")"
+    def branch(listed_names: list[str], spelled: str) -> str:
+        if len(listed_names) == 1:
+            selector = _selector(listed_names[0], listed)
+        else:
+            selector = "{" + ",".join([name_regex(listed_names), *listed]) + "}"
+        return tag_label(f"rate({selector}[{window}])", SPELLING, spelled)
+
+    return "(" + " or ".join(branch(ns, sp) for (_, sp), ns in sorted(groups.items())) + ")"
+
+
+def _family(name: str) -> str:
+    """The engine prefix a name belongs to (``vllm``, ``sglang``, ``tgi``, ...), else itself."""
+    for engine in ENGINES.values():
+        if name.startswith(engine.prefixes):
+            return engine.name
+    return name
 
 
 def _escaped(name: str) -> bool:
