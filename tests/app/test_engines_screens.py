@@ -28,3 +28,19 @@ async def test_backends_screen_says_what_each_engine_does_not_expose(make_app: A
         for row in (tgi, llama):
             assert row[3]  # the model, from the config (neither engine labels it)
             assert DASH not in row[4:15], row
+
+
+async def test_traffic_screen_pools_say_what_their_engine_does_not_expose(
+    make_app: AppFactory,
+) -> None:
+    from widgets.traffic import PoolTable
+
+    app, _ = make_app(seconds=30, sim=SIM)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await pilot.press("5")
+        await pilot.pause()
+        table = app.screen.query_one(PoolTable)
+        tgi, llama = cells(table, "blue"), cells(table, "green")
+        # columns: pool version share up rpm err ttft e2e
+        assert tgi[6] == "n/a (tgi)" and DASH not in tgi[7]
+        assert llama[4] == llama[5] == llama[6] == llama[7] == "n/a (llamacpp)"
