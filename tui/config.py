@@ -56,6 +56,7 @@ class BackendConfig:
     token_env: str | None = None
     token_file: str | None = None
     max_num_seqs: int | None = None  # the engine's --max-num-seqs (capacity's in-flight check)
+    engine: str = ""  # vllm, sglang, tgi or llamacpp; "" = detected from its /metrics
 
     @property
     def credentials(self) -> Credentials | None:
@@ -266,6 +267,19 @@ def _mapping(
     return out
 
 
+def _engine(path: str, node: yaml.Node) -> str:
+    """A backend's ``engine:``: one of the known engines, else an error at its line."""
+    from tui.sources.engines import ENGINE_NAMES
+
+    value = str(_scalar(path, node, str, "engine")).strip().lower()
+    if value not in ENGINE_NAMES:
+        raise ConfigError(
+            f"{_where(path, node)}: unknown engine {value!r}; choose one of"
+            f" {', '.join(ENGINE_NAMES)}"
+        )
+    return value
+
+
 def _backend(path: str, node: yaml.Node) -> BackendConfig:
     def text(k: str) -> Callable[[yaml.Node], Any]:
         return lambda n: _scalar(path, n, str, k)
@@ -282,6 +296,7 @@ def _backend(path: str, node: yaml.Node) -> BackendConfig:
             "token_env": text("token_env"),
             "token_file": text("token_file"),
             "max_num_seqs": lambda n: int(_positive(path, n, "max_num_seqs")),
+            "engine": lambda n: _engine(path, n),
         },
     )
     for required in ("name", "pool", "url"):

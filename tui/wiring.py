@@ -41,7 +41,8 @@ def sources_for(config: Config, control_url: str | None = None) -> list[Source]:
     sources: list[Source] = []
     if config.backends or config.scrape.gpu_exporters:
         targets = [
-            ScrapeTarget(b.name, b.pool, b.url, b.model, b.credentials) for b in config.backends
+            ScrapeTarget(b.name, b.pool, b.url, b.model, b.credentials, b.engine)
+            for b in config.backends
         ]
         sources.append(
             ScrapeSource(
@@ -68,6 +69,7 @@ def sources_for(config: Config, control_url: str | None = None) -> list[Source]:
                 basic_auth_env=prom.basic_auth_env,
                 verify_tls=prom.verify_tls,
                 ca_file=prom.ca_file,
+                models={b.name: b.model for b in config.backends if b.model},
             )
         )
     if (am := config.sources.alertmanager) is not None:

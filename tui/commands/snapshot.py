@@ -48,7 +48,7 @@ def run_snapshot(args: argparse.Namespace) -> int:
 
 
 def to_jsonable(value: Any) -> Any:
-    """Dataclasses, enums and read-only mappings as plain JSON values."""
+    """Dataclasses, enums, sets and read-only mappings as plain JSON values."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, enum.Enum):
@@ -57,6 +57,8 @@ def to_jsonable(value: Any) -> Any:
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, tuple | list):
         return [to_jsonable(v) for v in value]
+    if isinstance(value, frozenset | set):  # e.g. the figures an engine does not expose
+        return sorted(to_jsonable(v) for v in value)
     if isinstance(value, float) and value != value:  # NaN is not JSON
         return None
     return value

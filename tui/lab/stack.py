@@ -155,7 +155,10 @@ class Lab:
         return found
 
     def _start_sim(self, opts: LabOptions) -> None:
-        pools = ",".join(f"{p}={n}" for p, n in opts.pools.items())
+        pools = ",".join(
+            f"{p}={n}:{opts.engines[p]}" if p in opts.engines else f"{p}={n}"
+            for p, n in opts.pools.items()
+        )
         self.say(f"starting simulated backends ({pools}) and {opts.gpus} GPUs")
         desc = self.start_sim_process(
             "sim",
