@@ -191,6 +191,8 @@ class Config:
     models: ModelsConfig | None = None
     # the raw `incidents:` section; tui.incidents.config validates it (FILE:LINE errors)
     incidents: yaml.Node | None = field(default=None, compare=False, repr=False)
+    # the raw `recording:` section; tui.recording.config validates it (FILE:LINE errors)
+    recording: yaml.Node | None = field(default=None, compare=False, repr=False)
 
     @property
     def scrape(self) -> ScrapeConfig:
@@ -588,6 +590,7 @@ def parse_config(text: str, path: str = "<config>") -> Config:
             "traffic": lambda n: _traffic(path, n),
             **_judgement_sections(path),
             "incidents": lambda n: n,  # parsed by tui.incidents.config
+            "recording": lambda n: n,  # parsed by tui.recording.config
         },
     )
     return Config(path=path, key_lines=key_lines, **fields)
