@@ -66,6 +66,7 @@ class FleetHeader(Widget):
         "fleet-header--dim",
         "fleet-header--paused",
         "fleet-header--read-only",
+        "fleet-header--replay",
         "fleet-header--brand",
         "fleet-header--reasons",
     }
@@ -82,6 +83,7 @@ class FleetHeader(Widget):
         & > .fleet-header--dim { color: $muted; }
         & > .fleet-header--paused { background: $accent; color: $background; text-style: bold; }
         & > .fleet-header--read-only { background: $warning; color: $background; text-style: bold; }
+        & > .fleet-header--replay { background: $accent; color: $background; text-style: bold; }
         & > .fleet-header--brand { color: $primary; text-style: bold; }
         & > .fleet-header--reasons { color: $slo-warn; }
         &:nocolor > .fleet-header--reasons { color: $foreground; text-style: underline; }
@@ -94,6 +96,10 @@ class FleetHeader(Widget):
     """Whether live updates are paused (shown as a badge)."""
     read_only: reactive[bool] = reactive(False)
     """Whether actions are off (``--read-only``; shown as a badge)."""
+    replay: reactive[str] = reactive("")
+    """In a replay: the recorded day and play state (``2026-11-30 ▶ 10x``), shown first as
+    a REPLAY badge; the clock then shows the recorded time (the app's clock is the
+    recording's). Empty on a live fleet."""
 
     def __init__(self, clock: Callable[[], float] = time.time, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -135,6 +141,9 @@ class FleetHeader(Widget):
         dim = self._style("dim")
         line = Text(no_wrap=True, overflow="ellipsis")
         line.append("inferdeck ", self._style("brand"))
+        if self.replay:  # first, so a replay is never read as the fleet now
+            line.append(f" REPLAY {self.replay} ", self._style("replay"))
+            line.append(" ")
         state = snapshot.overall if snapshot else OverallState.UNKNOWN
         line.append(f" {state.value} ", self._style(STATE_CLASS[state]))
         if snapshot is not None:
@@ -142,7 +151,7 @@ class FleetHeader(Widget):
             line.append(safe(snapshot.environment))
             line.append(" · SLO ", dim)
             line.append(snapshot.slo_tier.capitalize())
-        line.append(" · ", dim)
+        line.append(" · recorded " if self.replay else " · ", dim)
         line.append(time.strftime("%H:%M:%S", time.localtime(now)))
         fresh = snapshot.freshest_data_at if snapshot else None
         line.append(" · data ", dim)

@@ -4,7 +4,8 @@
 incidents database (``STATE_DIR/incidents.sqlite3`` or the config's ``incidents.db``);
 ``note``, ``sev`` and ``resolve`` change it through the executor (audited, refused in
 read-only mode; ``sev`` and ``resolve`` ask first unless ``--yes``); ``watch -c FILE``
-runs the tracker without a dashboard, printing each event once it is on disk.
+runs the tracker without a dashboard, printing each event once it is on disk, and
+records what it saw (`tui.recording`) like a dashboard does.
 
 Exit codes: 0 done, 1 failed or refused, 2 usage, config error or unknown incident.
 """
@@ -218,6 +219,7 @@ def _watch(args: argparse.Namespace, config: Config) -> int:
     from tui.analysis.alert_rules import RULES
     from tui.hub import Hub
     from tui.ops.alerts.local_acks import local_alerting
+    from tui.recording.recorder import start_recorder
     from tui.wiring import sources_for
 
     as_json = _as_json(args)
@@ -240,6 +242,7 @@ def _watch(args: argparse.Namespace, config: Config) -> int:
         alerts_hook=local_alerting(config, rules=RULES),
     )
     thread = start_tracker(config, hub, show)
+    recorder = start_recorder(config, hub)  # what the fleet looked like, for replay
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -264,4 +267,6 @@ def _watch(args: argparse.Namespace, config: Config) -> int:
         hub.stop()
         thread.stop()
         thread.tracker.store.close()
+        if recorder is not None:
+            recorder.stop()
     return EXIT_OK

@@ -54,6 +54,8 @@ class RecordedEvent:
         ``action`` (something people did) or ``incident`` (the rest of a timeline)."""
         if self.source == "audit":
             return "action"
+        if self.source == "alert":
+            return "alert"
         what = str(self.record.get("kind", ""))
         if what in ("firing", "alert resolved", "opened"):
             return "alert"
@@ -69,6 +71,8 @@ class RecordedEvent:
             parts = [r.get("action"), r.get("target"), r.get("outcome") or r.get("phase")]
             who = r.get("actor")
             return " ".join(str(p) for p in parts if p) + (f" ({who})" if who else "")
+        if self.source == "alert":
+            return f"{r.get('name', '?')} {r.get('state', '')}".strip()
         incident = r.get("incident_id")
         return f"#{incident} {r.get('kind', '')}: {r.get('text', '')}"
 
