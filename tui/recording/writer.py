@@ -142,7 +142,7 @@ class RecordingWriter:
             and self.single is None
             and (now - self._opened_at >= self.limits.segment_s)
         ):
-            self._rotate(now)
+            self._rotate(now, snapshot.taken_at)
         body = body_of(snapshot)
         history = dict(snapshot.history)
         keyframe = (
@@ -154,11 +154,11 @@ class RecordingWriter:
         if not keyframe:
             blocks = self._delta_blocks(snapshot.taken_at, body, history)
             if self.single is None and self._size + len(blocks) > self.limits.segment_bytes:
-                self._rotate(now)
+                self._rotate(now, snapshot.taken_at)
                 keyframe = True
         if keyframe:
             if self._fd is None:
-                self._open(now)
+                self._open(now, snapshot.taken_at)
             blocks = self._keyframe_blocks(snapshot.taken_at, body, history)
         self._write(blocks)
         self._body, self._history = body, history
@@ -204,7 +204,9 @@ class RecordingWriter:
 
     # --- segments --------------------------------------------------------------------
 
-    def _open(self, now: float) -> None:
+    def _open(self, now: float, first: float) -> None:
+        """A new segment, opened at ``now`` by the writer's clock, whose first frame was
+        taken at ``first`` (its name and header say so)."""
         self.sequence += 1
         if self.single is not None:
             path = self.single
@@ -212,7 +214,7 @@ class RecordingWriter:
             flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
         else:
             self.folder.mkdir(parents=True, exist_ok=True)
-            stamp = time.strftime("%Y-%m-%dT%H-%M-%SZ", time.gmtime(now))
+            stamp = time.strftime("%Y-%m-%dT%H-%M-%SZ", time.gmtime(first))
             path = self.folder / f"{stamp}-{self.session}-{self.sequence:04d}{SUFFIX}"
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
         self._fd = os.open(path, flags | os.O_APPEND, 0o600)
@@ -220,7 +222,7 @@ class RecordingWriter:
         self._opened_at = now
         header = Header(
             session=self.session,
-            started_at=now,
+            started_at=first,
             environment=self.environment,
             slo_tier=self.slo_tier,
             refresh_s=self.refresh_s,
@@ -230,9 +232,9 @@ class RecordingWriter:
         self._size = 0
         self._write(MAGIC + f" {VERSION}\n".encode() + header.line())
 
-    def _rotate(self, now: float) -> None:
+    def _rotate(self, now: float, first: float) -> None:
         self._close_segment()
-        self._open(now)
+        self._open(now, first)
         self.prune(now)
 
     def _close_segment(self) -> None:
