@@ -119,9 +119,8 @@ class InferdeckApp(App[None]):
                 tooltip="The model inventory, each pool's version, retention"),
         Binding("R", "rollback", "Roll back", id="rollback",
                 tooltip="Send all traffic back to the stable pool (asks first)"),
-        # replay only (hidden and off on a live fleet): move through the recording
-        Binding("space", "replay_toggle", "Play", id="replay-play", show=False,
-                tooltip="Play or pause the recording"),
+        # replay only (hidden and off on a live fleet): move through the recording; `p`
+        # (pause) plays and pauses it
         Binding("full_stop", "replay_step(1)", "Frame", id="replay-frame",
                 tooltip="The next recorded frame"),
         Binding("comma", "replay_step(-1)", "Back", id="replay-frame-back", show=False,
@@ -144,9 +143,7 @@ class InferdeckApp(App[None]):
                 tooltip="Play slower"),
     ]  # fmt: skip
 
-    REPLAY_ACTIONS = frozenset(
-        {"replay_toggle", "replay_step", "replay_jump", "replay_event", "replay_speed"}
-    )
+    REPLAY_ACTIONS = frozenset({"replay_step", "replay_jump", "replay_event", "replay_speed"})
     """Actions that move through a recording: off (and hidden) on a live fleet."""
 
     def __init__(
@@ -459,10 +456,6 @@ class InferdeckApp(App[None]):
                 times=replay.recording.times, index=replay.index, marks=marks,
                 playing=replay.playing, speed=replay.speed, span=self.replay_span,
             )  # fmt: skip
-
-    def action_replay_toggle(self) -> None:
-        """Play or pause the recording (``p`` does the same in a replay)."""
-        self.action_toggle_pause()
 
     def action_replay_step(self, frames: int) -> None:
         """A frame on (or back)."""

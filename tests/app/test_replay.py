@@ -131,7 +131,7 @@ async def test_play_moves_on_by_itself_and_pause_stops_it(recording_file: Path) 
         for _ in range(5):
             await pilot.press("f")  # 60x
         assert hub.speed == 60.0
-        await pilot.press("space")
+        await pilot.press("p")  # plays a replay (pauses a live view)
         for _ in range(100):
             await pilot.pause(0.05)
             if hub.index > 5:
