@@ -128,20 +128,29 @@ async def test_play_moves_on_by_itself_and_pause_stops_it(recording_file: Path) 
     app, hub = replay_app(recording_file, 0)
     async with app.run_test(size=(140, 40)) as pilot:
         await settle(pilot, hub)
-        for _ in range(5):
-            await pilot.press("f")  # 60x
-        assert hub.speed == 60.0
+        await pilot.press("f", "f")  # 1x -> 2x -> 5x
+        assert hub.speed == 5.0
         await pilot.press("p")  # plays a replay (pauses a live view)
-        for _ in range(100):
+        for _ in range(200):
             await pilot.pause(0.05)
-            if hub.index > 5:
+            if hub.index > 1:
                 break
-        assert hub.index > 5 and "▶ 60x" in header_text(app)
+        assert 1 < hub.index < 59 and "▶ 5x" in header_text(app)
         await pilot.press("p")
         await settle(pilot, hub)
         stopped = hub.index
-        await pilot.pause(0.3)
+        await pilot.pause(0.5)
         assert hub.index == stopped and "❚❚" in header_text(app)
+        for _ in range(3):
+            await pilot.press("f")
+        assert hub.speed == 60.0
+        await pilot.press("p")  # at 60x it runs to the last frame and stops there
+        for _ in range(200):
+            await pilot.pause(0.05)
+            if not hub.playing:
+                break
+        await settle(pilot, hub, 59)
+        assert "❚❚" in header_text(app)
 
 
 ACTING_KEYS = [
