@@ -102,3 +102,15 @@ def test_without_a_recording_the_document_says_so(
     assert main(["incident", "export", "1", "-c", str(config), "--with-recording", str(out)]) == 1
     assert "no recording covers incident #1" in capsys.readouterr().err
     assert (out / "incident-1.md").exists() and not (out / "incident-1.idrec").exists()
+
+
+def test_replay_of_an_incident_starts_a_minute_before_it_opened(
+    incident_on_record: tuple[Path, float], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, crashed = incident_on_record
+    capsys.readouterr()
+    assert main(["replay", "--incident", "1", "--json", "-c", str(config)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["taken_at"] == crashed - FAULT_AT  # a minute before is before the recording
+    assert main(["replay", "--incident", "7", "--json", "-c", str(config)]) == 2
+    assert "7" in capsys.readouterr().err
