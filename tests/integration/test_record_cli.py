@@ -33,12 +33,18 @@ def test_record_for_a_duration_writes_a_recording_that_replays(tmp_path: Path) -
     recording = open_recording(out)
     assert 2 <= len(recording) <= 8 and recording.end - recording.start <= 5
     shown = subprocess.run(
-        [*INFERDECK, "replay", str(out), "--at", "+1s", "--json"],
+        [*INFERDECK, "replay", str(out), "--at", f"+{recording.end - recording.start}s", "--json"],
         capture_output=True, text=True, timeout=60, env=env(tmp_path), check=False,
     )  # fmt: skip
     assert shown.returncode == 0, shown.stderr
     data = json.loads(shown.stdout)
     assert data["environment"] == "demo" and {b["name"] for b in data["backends"]} >= {"blue-0"}
+    again = subprocess.run(
+        [*INFERDECK, "record", "--demo", "--for", "1s", "--out", str(out)],
+        capture_output=True, text=True, timeout=60, env=env(tmp_path), check=False,
+    )  # fmt: skip
+    assert again.returncode == 2 and "exists" in again.stderr  # never written over
+    assert len(open_recording(out)) == len(recording)
 
 
 def test_record_into_the_state_folder_stops_cleanly_on_sigterm(tmp_path: Path) -> None:

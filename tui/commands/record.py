@@ -16,9 +16,17 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 from types import FrameType
 
-from tui.commands.common import EXIT_FAILED, EXIT_OK, error, load_dashboard_config, terminal_safe
+from tui.commands.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    error,
+    load_dashboard_config,
+    terminal_safe,
+)
 from tui.config import Config
 
 __all__ = ["add_record_arguments", "parse_duration", "run_record"]
@@ -57,6 +65,9 @@ def add_record_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_record(args: argparse.Namespace) -> int:
     """Record until ``--for`` is over or the process is told to stop."""
+    if args.out and Path(args.out).exists():  # never write over a recording
+        error(f"{args.out} exists: choose another --out file")
+        return EXIT_USAGE
     if getattr(args, "demo", False):
         from tui.commands.dashboard import demo_config_from, sim_config_from
         from tui.wiring import simulated_fleet
