@@ -6,7 +6,7 @@ every snapshot is recorded exactly as the dashboard does it (`RecorderThread.wri
 changes, the frame). Measured over the run, after a warm-up that fills the charts'
 history:
 - keyframe and delta frame sizes, and from them bytes per hour and MB per day with the
-  default limits (a keyframe every 300 frames);
+  default limits (a keyframe every 900 frames);
 - CPU time per frame (process time of the writing only, not of the simulation), and the
   share of one core that is at a 1 s refresh.
 Targets (issue 13): under 20 MB/day for the demo fleet; under 0.2% of a core.

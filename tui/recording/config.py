@@ -7,7 +7,7 @@ these defaults::
     recording:
       enabled: true            # false: the dashboard records nothing
       dir: ~/recordings        # default STATE_DIR/recordings
-      keyframe_every: 300      # frames between whole snapshots (the rest: what changed)
+      keyframe_every: 900      # frames between whole snapshots (the rest: what changed)
       segment_mb: 16           # a segment file closes before it grows past this ...
       segment_minutes: 60      # ... or once it is this old
       keep_mb: 512             # all segments in the folder together stay within this

@@ -48,7 +48,7 @@ MB = 1 << 20
 class Limits:
     """How big recordings may grow (the config's ``recording:`` section)."""
 
-    keyframe_every: int = 300  # frames between keyframes (a keyframe: the whole snapshot)
+    keyframe_every: int = 900  # frames between keyframes (a keyframe: the whole snapshot)
     segment_bytes: int = 16 * MB  # a segment closes before it grows past this
     segment_s: float = 3600.0  # ... or once it is this old
     keep_bytes: int = 512 * MB  # the folder's segments together stay within this
