@@ -29,17 +29,39 @@ class JsonError(ValueError):
     """JSON that does not describe the model object asked for."""
 
 
+_PLAIN = frozenset({int, str, bool, type(None)})
+
+
+@cache
+def _field_names(kind: type) -> tuple[str, ...] | None:
+    """A dataclass's field names, in order; None for anything else (cached per type)."""
+    if dataclasses.is_dataclass(kind):
+        return tuple(f.name for f in dataclasses.fields(kind))
+    return None
+
+
 def to_jsonable(value: Any) -> Any:
-    """Dataclasses, enums and read-only mappings as plain JSON values."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    """Dataclasses, enums and read-only mappings as plain JSON values.
+
+    Called on every snapshot the recorder writes, so the common cases (numbers, strings,
+    the model's dataclasses) are decided by the value's exact type first.
+    """
+    kind = type(value)
+    if kind is float:
+        return None if value != value else value  # NaN is not JSON
+    if kind in _PLAIN:
+        return value
+    if not isinstance(value, type):
+        names = _field_names(kind)
+        if names is not None:
+            return {name: to_jsonable(getattr(value, name)) for name in names}
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, Mapping | MappingProxyType):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, tuple | list):
         return [to_jsonable(v) for v in value]
-    if isinstance(value, float) and value != value:  # NaN is not JSON
+    if isinstance(value, float) and value != value:
         return None
     return value
 
