@@ -32,12 +32,21 @@ class JsonError(ValueError):
 _PLAIN = frozenset({int, str, bool, type(None)})
 
 
-@cache
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
+
+
 def _field_names(kind: type) -> tuple[str, ...] | None:
     """A dataclass's field names, in order; None for anything else (cached per type)."""
-    if dataclasses.is_dataclass(kind):
-        return tuple(f.name for f in dataclasses.fields(kind))
-    return None
+    try:
+        return _FIELD_NAMES[kind]
+    except KeyError:
+        names = (
+            tuple(f.name for f in dataclasses.fields(kind))
+            if dataclasses.is_dataclass(kind)
+            else None
+        )
+        _FIELD_NAMES[kind] = names
+        return names
 
 
 def to_jsonable(value: Any) -> Any:
