@@ -33,6 +33,8 @@ from tui.ops.executor import Action, Execution, Outcome, Plan
 from tui.screens.alerts import AlertsScreen
 from tui.screens.capacity import CapacityScreen
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.drills import BINDINGS as DRILL_BINDINGS
+from tui.screens.drills import DrillsMixin
 from tui.screens.incident_dialogs import SevPicker, TextPrompt
 from tui.screens.incidents import IncidentsScreen
 from tui.screens.live import LiveScreen
@@ -81,7 +83,7 @@ class SnapshotReady(Message):
         return isinstance(message, SnapshotReady)
 
 
-class InferdeckApp(App[None]):
+class InferdeckApp(DrillsMixin, App[None]):
     """The on-call console: live fleet panels, fed by a `Hub` running in its own thread."""
 
     TITLE = "inferdeck"
@@ -141,6 +143,7 @@ class InferdeckApp(App[None]):
                 tooltip="Play faster (1x, 2x, 5x, 10x, 30x, 60x)"),
         Binding("F", "replay_speed(-1)", "Slower", id="replay-slower", show=False,
                 tooltip="Play slower"),
+        *DRILL_BINDINGS,
     ]  # fmt: skip
 
     REPLAY_ACTIONS = frozenset({"replay_step", "replay_jump", "replay_event", "replay_speed"})
@@ -251,6 +254,7 @@ class InferdeckApp(App[None]):
 
     ACTIONS_THAT_CHANGE = frozenset(
         {"rollback", "ack", "unack", "apply_weights", "container", "run_runbook", "rollout"}
+        | {"apply_proposal"}
         | {"incident_note", "incident_sev", "incident_resolve"}
     )
     """Actions hidden (and refused by the executor) in read-only mode."""
@@ -267,6 +271,7 @@ class InferdeckApp(App[None]):
         "incident_note": "adding incident notes is disabled",
         "incident_sev": "setting an incident's SEV is disabled",
         "incident_resolve": "resolving incidents is disabled",
+        "apply_proposal": "applying the autopilot's proposals is disabled",
     }
     """What a pressed acting key says when it may not act, by action name."""
 
@@ -285,10 +290,12 @@ class InferdeckApp(App[None]):
         return f"read-only ({self.read_only})" if self.read_only is not None else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Hide the keys that change the world when nothing may change it, and the replay's
-        keys on a live fleet."""
+        """Hide the keys that change the world when nothing may change it, the replay's
+        keys on a live fleet (and ``P`` while the autopilot proposes nothing)."""
         if action in self.REPLAY_ACTIONS:
             return self.replay is not None
+        if action == "apply_proposal" and not self.drill_line().startswith("proposed"):
+            return False
         return not (action in self.ACTIONS_THAT_CHANGE and self.actions_off is not None)
 
     def refuse(self, action: str) -> None:
@@ -418,6 +425,7 @@ class InferdeckApp(App[None]):
         still turns the header DEGRADED or DOWN, with its reason.
         """
         self.latest = message.snapshot
+        self.autopilot_seen(message.snapshot)
         if not self.paused:
             self._show(message.snapshot)
             return
@@ -456,6 +464,14 @@ class InferdeckApp(App[None]):
                 times=replay.recording.times, index=replay.index, marks=marks,
                 playing=replay.playing, speed=replay.speed, span=self.replay_span,
             )  # fmt: skip
+
+    def start_loadtest(self, name: str) -> None:
+        """A load test sends real requests: never from a replay (however it is asked for)."""
+        if self.replay is not None:
+            self.notify(safe(f"{self.actions_off}: load test {name} refused"),
+                        title="not possible", severity="warning", markup=False)  # fmt: skip
+            return
+        super().start_loadtest(name)
 
     def action_replay_step(self, frames: int) -> None:
         """A frame on (or back)."""

@@ -193,6 +193,10 @@ class Config:
     incidents: yaml.Node | None = field(default=None, compare=False, repr=False)
     # the raw `recording:` section; tui.recording.config validates it (FILE:LINE errors)
     recording: yaml.Node | None = field(default=None, compare=False, repr=False)
+    # drills: the raw `loadtest:` and `autopilot:` sections, validated by tui.loadtest.config
+    # and tui.ops.autopilot.config (FILE:LINE errors)
+    loadtest: yaml.Node | None = field(default=None, compare=False, repr=False)
+    autopilot: yaml.Node | None = field(default=None, compare=False, repr=False)
 
     @property
     def scrape(self) -> ScrapeConfig:
@@ -591,6 +595,8 @@ def parse_config(text: str, path: str = "<config>") -> Config:
             **_judgement_sections(path),
             "incidents": lambda n: n,  # parsed by tui.incidents.config
             "recording": lambda n: n,  # parsed by tui.recording.config
+            "loadtest": lambda n: n,  # parsed by tui.loadtest.config
+            "autopilot": lambda n: n,  # parsed by tui.ops.autopilot.config
         },
     )
     return Config(path=path, key_lines=key_lines, **fields)

@@ -57,6 +57,7 @@ class FleetHeader(Widget):
     | `fleet-header--dim` | labels |
     | `fleet-header--paused` | the PAUSED badge |
     | `fleet-header--read-only` | the READ-ONLY badge |
+    | `fleet-header--drill` | what the autopilot proposes, a load test running |
     """
 
     COMPONENT_CLASSES = {
@@ -69,6 +70,7 @@ class FleetHeader(Widget):
         "fleet-header--replay",
         "fleet-header--brand",
         "fleet-header--reasons",
+        "fleet-header--drill",
     }
 
     DEFAULT_CSS = """
@@ -86,6 +88,7 @@ class FleetHeader(Widget):
         & > .fleet-header--replay { background: $accent; color: $background; text-style: bold; }
         & > .fleet-header--brand { color: $primary; text-style: bold; }
         & > .fleet-header--reasons { color: $slo-warn; }
+        & > .fleet-header--drill { color: $accent; text-style: bold; }
         &:nocolor > .fleet-header--reasons { color: $foreground; text-style: underline; }
     }
     """
@@ -100,6 +103,8 @@ class FleetHeader(Widget):
     """In a replay: the recorded day and play state (``2026-11-30 ▶ 10x``), shown first as
     a REPLAY badge; the clock then shows the recorded time (the app's clock is the
     recording's). Empty on a live fleet."""
+    drill: reactive[str] = reactive("")
+    """``proposed: restart green-0 (rule restart-on-oom)``, a load test's progress, or ""."""
 
     def __init__(self, clock: Callable[[], float] = time.time, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -162,6 +167,9 @@ class FleetHeader(Widget):
         if self.read_only:
             line.append("  ")
             line.append(" READ-ONLY ", self._style("read-only"))
+        if self.drill:
+            line.append("  ")
+            line.append(safe(self.drill), self._style("drill"))
         if snapshot is None or not snapshot.overall_reasons:
             return line
         width = self.content_region.width or self.size.width or 80

@@ -168,6 +168,7 @@ ACTING_KEYS = [
     ("i", "n", "note"),
     ("i", "v", "SEV"),
     ("i", "z", "resolv"),
+    ("1", "P", "autopilot"),
 ]
 
 
@@ -208,10 +209,16 @@ async def test_replay_refuses_every_acting_key_and_command(
         app.execute(AddNote(ops.incidents, 1, "from a replay", "ana"))  # type: ignore[arg-type]
         await pilot.pause()
         assert any("replay of a recording" in n and "refused" in n for n in notices)
+        notices.clear()
+        app.start_loadtest("baseline")  # real requests: refused before anything starts
+        await pilot.pause()
+        assert any("replay of a recording" in n and "load test" in n for n in notices)
+        assert app._drill_stop is None
         # the palette offers no action
         from tui.screens.palette import InferdeckCommands
 
         provider = InferdeckCommands(app.screen)
         offered = [text for text, _, _ in provider._commands()]
-        assert not [t for t in offered if t.startswith(("Roll back", "Acknowledge", "Un-ack"))]
+        acting = ("Roll back", "Acknowledge", "Un-ack", "Apply:", "Load test:")
+        assert not [t for t in offered if t.startswith(acting)]
     assert AuditLog(tmp_path / "audit.jsonl").tail(50) == []

@@ -67,6 +67,10 @@ COMMANDS: dict[str, Command] = {
                     "add_cost_arguments", "run_cost"),
     "models": Command(_in("models"), "the model inventory, what each pool serves, retention",
                       "add_models_arguments", "run_models"),
+    "loadtest": Command(_in("loadtest"), "run a load-test scenario and judge it (list: scenarios)",
+                        "add_loadtest_arguments", "run_loadtest"),
+    "autopilot": Command(_in("autopilot"), "remediation rules: list them, or watch and propose/act",
+                         "add_autopilot_arguments", "run_autopilot"),
     "screenshots": Command(_in("dashboard"), "regenerate screenshots/ from the demo",
                            "add_screenshots_arguments", "run_screenshots"),
 }  # fmt: skip
