@@ -33,6 +33,7 @@ bench: $(STAMP) system-deps
 	$(BIN)/python benchmarks/idle_cpu.py
 	$(BIN)/python benchmarks/collect_32.py
 	$(BIN)/python benchmarks/traffic_apply.py
+	$(BIN)/python benchmarks/recording_size.py
 
 screenshots: $(STAMP)
 	$(BIN)/inferdeck screenshots

@@ -192,6 +192,8 @@ class Config:
     models: ModelsConfig | None = None
     # the raw `incidents:` section; tui.incidents.config validates it (FILE:LINE errors)
     incidents: yaml.Node | None = field(default=None, compare=False, repr=False)
+    # the raw `recording:` section; tui.recording.config validates it (FILE:LINE errors)
+    recording: yaml.Node | None = field(default=None, compare=False, repr=False)
     # drills: the raw `loadtest:` and `autopilot:` sections, validated by tui.loadtest.config
     # and tui.ops.autopilot.config (FILE:LINE errors)
     loadtest: yaml.Node | None = field(default=None, compare=False, repr=False)
@@ -607,6 +609,7 @@ def parse_config(text: str, path: str = "<config>") -> Config:
             "traffic": lambda n: _traffic(path, n),
             **_judgement_sections(path),
             "incidents": lambda n: n,  # parsed by tui.incidents.config
+            "recording": lambda n: n,  # parsed by tui.recording.config
             "loadtest": lambda n: n,  # parsed by tui.loadtest.config
             "autopilot": lambda n: n,  # parsed by tui.ops.autopilot.config
         },

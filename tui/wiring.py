@@ -237,15 +237,62 @@ def run_app(
     if sandbox and app.ops is not None:
         app.ops.executor.note = None
     incidents = start_tracker(config, hub)  # incidents open and grow while the dashboard runs
+    recorder = _start_recorder(config, hub)  # the flight recorder: every snapshot shown
     hub.start()  # collection starts while Textual is still starting up
     try:
         app.run()
     finally:
         hub.stop()
         incidents.stop()
+        if recorder is not None:
+            recorder.stop()
         if app.ops is not None and app.ops.incidents is not None:
             app.ops.incidents.close()  # the Incidents screen's own connection
     return app.return_code or 0
+
+
+def run_replay_app(
+    recording: Any,
+    index: int,
+    config: Config | None,
+    *,
+    speed: float | None = None,
+    span: tuple[float, float] | None = None,
+    theme: str | None = None,
+    debug: bool = False,
+) -> int:
+    """Open the dashboard on a `tui.recording.reader.Recording` at frame ``index``, paused
+    (playing at ``speed`` when given); the app's return code. Nothing can act from it."""
+    from tui.app import InferdeckApp
+    from tui.judging import Judging
+    from tui.recording.replay import ReplayHub
+
+    hub = ReplayHub(recording, index, speed=speed or 1.0)
+    if speed:
+        hub.play()
+    app = InferdeckApp(
+        hub,
+        theme=check_theme(theme or (config.theme if config else "inferdeck-dark")),
+        clock=hub.clock,
+        keymap=config.keys if config else None,
+        subtitle=f"replay of {recording.segments[0].path.name}: nothing can act",
+        debug=debug,
+        judging=Judging(config or Config(), read_local=None),  # not this machine now
+        replay=hub,
+        replay_span=span,
+    )
+    try:
+        app.run()
+    finally:
+        hub.stop()
+    return app.return_code or 0
+
+
+def _start_recorder(config: Config, hub: Hub) -> Any:
+    """Record what ``hub`` publishes (`tui.recording`); None when the config turns it off."""
+    from tui.recording.recorder import start_recorder
+
+    return start_recorder(config, hub)
 
 
 def collect(
