@@ -82,6 +82,8 @@ def _hinted(hint: object) -> st.SearchStrategy[object]:
         return st.none()
     if origin is tuple:
         return st.lists(_hinted(typing.get_args(hint)[0]), max_size=3).map(tuple)
+    if origin is frozenset:
+        return st.frozensets(_hinted(typing.get_args(hint)[0]), max_size=3)
     if origin in (Mapping, dict):
         args = typing.get_args(hint)
         values = _hinted(args[1]) if args and args[1] is not typing.Any else st.integers()
