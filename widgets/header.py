@@ -10,10 +10,10 @@ from rich.console import Group, RenderableType
 from rich.style import Style
 from rich.text import Text
 from textual.reactive import reactive
-from textual.widget import Widget
 
 from tui.model import FleetSnapshot, OverallState
 from widgets.format import age, safe
+from widgets.panel import ChangedLines
 
 STATE_CLASS = {
     OverallState.OK: "ok",
@@ -48,7 +48,7 @@ def fit_reasons(reasons: Sequence[str], width: int) -> str:
     return first + "…" + more
 
 
-class FleetHeader(Widget):
+class FleetHeader(ChangedLines):
     """Answers "is the fleet healthy?" in one line, and says why not in a second.
 
     | Component class | Used for |
@@ -88,8 +88,8 @@ class FleetHeader(Widget):
     }
     """
 
-    snapshot: reactive[FleetSnapshot | None] = reactive(None, always_update=True)
-    """The latest snapshot."""
+    snapshot: reactive[FleetSnapshot | None] = reactive(None, always_update=True, repaint=False)
+    """The latest snapshot; only the characters it changes are repainted."""
     paused: reactive[bool] = reactive(False)
     """Whether live updates are paused (shown as a badge)."""
     read_only: reactive[bool] = reactive(False)
@@ -102,7 +102,6 @@ class FleetHeader(Widget):
 
     def on_mount(self) -> None:
         """Tick the clock and the data age once a second, even when no data arrives."""
-        self._painted_at = 0.0
         self.set_interval(1.0, self._tick)
 
     def watch_snapshot(self, snapshot: FleetSnapshot | None) -> None:
@@ -112,18 +111,18 @@ class FleetHeader(Widget):
         would keep its old height, and a reason line appearing would stay cut off until
         something else (a resize) asked for one.
         """
-        self._painted_at = time.monotonic()
         lines = 2 if snapshot is not None and snapshot.overall_reasons else 1
         if lines != self._lines:
             self._lines = lines
+            self._strips = None
             self.refresh(layout=True)
+            return
+        self.repaint_changed_lines()
 
     def _tick(self) -> None:
-        # Snapshots arrive every refresh and repaint the whole screen: a second repaint of
-        # the header in between would cost a full compositor pass for nothing. Tick only
-        # when data has stopped coming, so the clock and the data's age keep moving.
-        if time.monotonic() - self._painted_at >= 0.9:
-            self.refresh()
+        # The clock and the data's age move even when no data comes; only the header's own
+        # line, and only when its text changed, is repainted (never the screen).
+        self.repaint_changed_lines()
 
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"fleet-header--{name}", partial=True)
