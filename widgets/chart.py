@@ -160,6 +160,7 @@ class LatencyChart(Widget):
         """Every row: the legend, the plot with its y labels, the time axis."""
         width, height = self.size
         self._drawn_for = (width, height)
+        self._next_memo = {}
         base = self.visual_style.rich_style
         if self._styles is None:  # the component styles over the widget's own, once per theme
             names = ("p95", "p50", "slo", "dim")
@@ -242,6 +243,7 @@ class LatencyChart(Widget):
             Segment(" " * (gap - left_gap) + "now", styles["dim"]),
         ]
         rows.append(self._strip(axis_row, width, base))
+        self._memo = self._next_memo
         return rows[:height]
 
     def _legend(self, width: int, slo_shown: bool, limit: float, styles: dict[str, Style],
@@ -256,7 +258,15 @@ class LatencyChart(Widget):
             parts.append((f"{SLO_MARK} SLO {seconds(limit)}", styles["slo"]))
         return self._strip([Segment(text, style) for text, style in parts], width, base)
 
-    @staticmethod
-    def _strip(segments: list[Segment], width: int, base: Style) -> Strip:
-        """A row of already styled segments, cut or padded to ``width``."""
-        return Strip(segments).adjust_cell_length(width, base)
+    def _strip(self, segments: list[Segment], width: int, base: Style) -> Strip:
+        """A row of already styled segments, cut or padded to ``width``; an unchanged row
+        keeps its Strip (a Strip is costly to make)."""
+        key = (width, base, *segments)
+        strip = self._memo.get(key)
+        if strip is None:
+            strip = Strip(segments).adjust_cell_length(width, base)
+        self._next_memo[key] = strip
+        return strip
+
+    _memo: dict[tuple[object, ...], Strip] = {}  # replaced, never mutated
+    _next_memo: dict[tuple[object, ...], Strip] = {}

@@ -102,6 +102,7 @@ class FleetHeader(ChangedLines):
 
     def on_mount(self) -> None:
         """Tick the clock and the data age once a second, even when no data arrives."""
+        self._painted_at = 0.0
         self.set_interval(1.0, self._tick)
 
     def watch_snapshot(self, snapshot: FleetSnapshot | None) -> None:
@@ -111,6 +112,7 @@ class FleetHeader(ChangedLines):
         would keep its old height, and a reason line appearing would stay cut off until
         something else (a resize) asked for one.
         """
+        self._painted_at = time.monotonic()
         lines = 2 if snapshot is not None and snapshot.overall_reasons else 1
         if lines != self._lines:
             self._lines = lines
@@ -120,9 +122,11 @@ class FleetHeader(ChangedLines):
         self.repaint_changed_lines()
 
     def _tick(self) -> None:
-        # The clock and the data's age move even when no data comes; only the header's own
-        # line, and only when its text changed, is repainted (never the screen).
-        self.repaint_changed_lines()
+        # Snapshots arrive every refresh and redraw the header: a tick in between would be
+        # one more frame a second. Tick only when data has stopped coming, so the clock and
+        # the data's age keep moving; only the header's changed characters are repainted.
+        if time.monotonic() - self._painted_at >= 0.9:
+            self.repaint_changed_lines()
 
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"fleet-header--{name}", partial=True)

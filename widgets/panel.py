@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Self
+
 from rich.console import Console, Group, RenderableType
 from rich.segment import Segment
 from rich.style import Style
@@ -97,13 +99,33 @@ class ChangedLines(Widget):
             return Visual.to_strips(self, visual, width, None, self.visual_style)
         console = self.app.console
         base = self.visual_style.rich_style
-        return [
-            Strip(Segment.apply_style(text.render(console), base)).crop(0, width) for text in texts
-        ]
+        # A Strip is costly to make (it carries caches): lines whose text did not change
+        # keep theirs. The memo lives as long as the width and the styles do.
+        memo = self._memo if self._memo_for == (width, base) else {}
+        strips: list[Strip] = []
+        kept: dict[object, Strip] = {}
+        for text in texts:
+            key = (text.plain, tuple(text.spans), text.style)
+            strip = memo.get(key)
+            if strip is None:
+                strip = Strip(text_segments(text, base, console)).crop(0, width)
+            strips.append(kept.setdefault(key, strip))
+        self._memo, self._memo_for = kept, (width, base)
+        return strips
+
+    _memo: dict[object, Strip] = {}  # replaced, never mutated
+    _memo_for: object = None
+
+    def refresh(self, *regions: Region, **kwargs: bool) -> Self:
+        """A repaint of the whole widget (a badge, a title, a theme) draws every line afresh."""
+        if not regions and kwargs.get("repaint", True):
+            self._strips = None
+        return super().refresh(*regions, **kwargs)
 
     def notify_style_update(self) -> None:
         """Styles changed (a theme, a state class): draw every line afresh."""
         self._strips = None
+        self._memo_for = None
         super().notify_style_update()
 
     def render_line(self, y: int) -> Strip:

@@ -89,9 +89,20 @@ async def test_an_unchanged_snapshot_repaints_nothing(make_app: AppFactory, monk
         app.post_message(SnapshotReady(snapshot))
         await pilot.pause()
         panels = {"GpuPanel", "QueuePanel", "ThroughputPanel", "LatencyPanel", "LatencyChart",
-                  "LatencyFigures", "AlertsPanel", "BackendsTable", "SloSummary"}  # fmt: skip
-        assert not [r for r in refreshed if r[0] in panels]
-        assert not [r for r in refreshed if r[2]]  # and no layout anywhere
+                  "LatencyFigures", "AlertsPanel", "BackendsTable", "SloSummary",
+                  "FleetHeader"}  # fmt: skip
+        assert not [r for r in refreshed if r[0] in panels]  # no repaint, no layout
         for widget in (app.screen.query_one(GpuPanel), app.screen.query_one(QueuePanel),
                        app.screen.query_one(FleetHeader)):  # fmt: skip
             assert widget._strips is not None
+
+
+async def test_a_badge_shows_on_screen_though_lines_are_cached(make_app: AppFactory) -> None:
+    app, _ = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        header = app.screen.query_one(FleetHeader)
+        assert "PAUSED" not in header.render_line(0).text
+        await pilot.press("p")
+        await pilot.pause()
+        assert "PAUSED" in header.render_line(0).text
