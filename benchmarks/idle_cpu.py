@@ -79,6 +79,11 @@ def dashboard_config(description: dict[str, object]) -> str:
 def main() -> None:
     """Measure inferdeck at three sizes, the demo, and the anchors; print ratios."""
     print(f"idle over {SECONDS:.0f}s, 1s refresh, tmux, process tree of the program only")
+    print(
+        "charts: widgets.chart.LatencyChart (braille, line API, rows repainted only when a new"
+        " point moves them; benchmarks/chart_cost.py compares it with plotext and Sparkline);"
+        " terminal: only changed cells written (widgets.terminal_cells)"
+    )
     sim = subprocess.Popen(
         [INFERDECK, "sim", "--port-base", "0"], stdout=subprocess.PIPE, text=True
     )

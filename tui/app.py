@@ -10,6 +10,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from rich.console import RenderableType
 from rich.segment import Segments
 from rich.text import Text
 from rich.traceback import Traceback
@@ -47,6 +48,7 @@ from tui.screens.slo import SloScreen
 from tui.screens.tables import BackendsScreen, ContainersScreen, GpusScreen
 from tui.screens.traffic import TrafficScreen
 from widgets.header import FleetHeader
+from widgets.terminal_cells import TerminalCells
 from widgets.text import safe
 
 if TYPE_CHECKING:  # a replay's hub: imported by whoever starts a replay
@@ -187,6 +189,7 @@ class InferdeckApp(DrillsMixin, App[None]):
         self._signals: list[signal.Signals] = []
         self._initial_theme = theme
         self.sub_title = subtitle
+        self._terminal_cells = TerminalCells()
         for t in THEMES:
             self.register_theme(t)
 
@@ -205,6 +208,21 @@ class InferdeckApp(DrillsMixin, App[None]):
             rendered = Text(f"inferdeck: error: {type(error).__name__}: {safe(message)}")
         self._exit_renderables.append(Segments(self.console.render(rendered, self.console.options)))
         self._close_messages_no_wait()
+
+    def _display(self, screen: Screen[Any], renderable: RenderableType | None) -> None:
+        """Write only the cells that changed since the last frame (see `TerminalCells`).
+
+        Textual rewrites whole dirty regions; over SSH that is most of the bytes an idle
+        dashboard sends. Inline mode and anything but a compositor update go out as they are
+        (and make the next frame a full one).
+        """
+        driver = self._driver
+        if renderable is not None and driver is not None and not driver.is_inline:
+            width, height = screen.outer_size
+            renderable = self._terminal_cells.diffed(renderable, width, height)  # type: ignore[arg-type,assignment]
+        elif renderable is not None:
+            self._terminal_cells.forget()
+        super()._display(screen, renderable)
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         """The app's semantic colours, for themes that do not set them."""

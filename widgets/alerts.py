@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from rich.console import RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from tui.model import Alert, FleetSnapshot, Severity
 from widgets.format import age, safe
+from widgets.lines import grid
 from widgets.panel import Panel
 
 SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
@@ -37,17 +36,14 @@ class AlertsPanel(Panel):
         """The panel grows with the number of alerts."""
         return len(snapshot.alerts)
 
-    def render(self) -> RenderableType:
-        """Draw the alerts, or say there are none."""
+    def lines(self, width: int) -> list[Text]:
+        """The alerts, or that there are none."""
         snapshot = self.snapshot
         if snapshot is None:
-            return Text("no alert data yet", self.style("dim"))
+            return [Text("no alert data yet", self.style("dim"))]
         if not snapshot.alerts:
-            return Text("no alerts firing", self.style("ok"))
-        table = Table.grid(padding=(0, 1), expand=True)
-        table.add_column(no_wrap=True)  # severity
-        table.add_column(no_wrap=True, ratio=1, overflow="ellipsis")  # name and where
-        table.add_column(no_wrap=True, justify="right")  # age / ack
+            return [Text("no alerts firing", self.style("ok"))]
+        rows: list[list[Text]] = []
         for alert in ordered(snapshot.alerts):
             style = self.style(SEVERITY_STYLE.get(alert.severity, "dim"))
             label = Text(safe(alert.name), style)
@@ -65,5 +61,11 @@ class AlertsPanel(Panel):
                 status = Text(f"ack {safe(alert.acknowledged_by)[:16]}", self.style("dim"))
             else:
                 status = Text(since)
-            table.add_row(Text(alert.severity.value[:4].upper(), style), label, status)
-        return table
+            rows.append([Text(alert.severity.value[:4].upper(), style), label, status])
+        # the name and where take what is left; a long one is cut with an ellipsis
+        others = max(r[0].cell_len for r in rows) + max(r[2].cell_len for r in rows) + 2
+        room = max(width - others, 1)
+        for row in rows:
+            if row[1].cell_len > room:
+                row[1].truncate(room, overflow="ellipsis")
+        return grid(rows, ("left", "left", "right"), width, stretch=1)

@@ -89,6 +89,18 @@ def age(seconds_old: float | None) -> str:
     return f"{seconds_old / 86400:.0f}d"
 
 
+def duration_short(seconds_long: float) -> str:
+    """A span for an axis: ``45s``, ``5m``, ``2m30s``, ``1h``, ``1h30m``."""
+    total = max(round(seconds_long), 0)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m" if minutes else f"{hours}h"
+    if minutes:
+        return f"{minutes}m{secs:02d}s" if secs else f"{minutes}m"
+    return f"{secs}s"
+
+
 def spark(values: Sequence[float], width: int, low: float, high: float) -> str:
     """A one-line history on a fixed scale (``low``..``high``); gaps (NaN) are blanks.
 

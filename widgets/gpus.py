@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from rich.bar import Bar
-from rich.console import Group, RenderableType
-from rich.table import Table
+from rich.style import Style
 from rich.text import Text
 
 from tui.analysis.thresholds import GPU_LIMITS
 from tui.model import FleetSnapshot, Gpu
 from widgets.format import DASH, known, number, safe, spark
 from widgets.levels import level
+from widgets.lines import bar, grid
 from widgets.panel import Panel
 from widgets.text import outside
 
@@ -28,32 +27,24 @@ class GpuPanel(Panel):
     MAX_ROWS = 8
     """More GPUs than this are summarised in one line; the GPUs screen lists them all."""
 
-    def render(self) -> RenderableType:
-        """Draw the table of GPUs (or say why there are none)."""
+    def lines(self, width: int) -> list[Text]:
+        """One line per GPU (or why there are none), then problems or a summary."""
         snapshot = self.snapshot
         if snapshot is None:
-            return Text("no GPU data yet", self.style("dim"))
+            return [Text("no GPU data yet", self.style("dim"))]
         if not snapshot.gpus:
             if snapshot.gpu_problems:  # say why, never an unexplained empty panel
-                return self._problems(snapshot)
-            return Text("no GPUs reported", self.style("dim"))
-        wide = self.size.width >= 64
-        table = Table.grid(padding=(0, 1), expand=True)
-        table.add_column("gpu", no_wrap=True)
-        table.add_column("bar", ratio=1, min_width=6)
-        table.add_column("util", justify="right", no_wrap=True, min_width=4)
-        table.add_column("mem", justify="right", no_wrap=True)
-        table.add_column("temp", justify="right", no_wrap=True)
-        if wide:
-            table.add_column("power", justify="right", no_wrap=True)
-            table.add_column("history", no_wrap=True)
+                return list(self._problems(snapshot).split())
+            return [Text("no GPUs reported", self.style("dim"))]
+        wide = width >= 64
         hosts = {g.host for g in snapshot.gpus}
         shown = snapshot.gpus if len(snapshot.gpus) <= self.MAX_ROWS else self._busiest(snapshot)
+        rows: list[list[Text]] = []
         for gpu in shown:
             label = f"{gpu.index}" if len(hosts) == 1 else f"{safe(gpu.host)[:10]}/{gpu.index}"
-            row: list[RenderableType] = [
+            row = [
                 Text(label, self.style("dim")),
-                self._bar(gpu),
+                Text(),  # the bar: drawn once the other columns are measured
                 self._util(gpu),
                 self._memory(gpu),
                 self._temperature(gpu),
@@ -62,10 +53,18 @@ class GpuPanel(Panel):
                 history = snapshot.history.get(f"gpu.{gpu.key}.util", ())
                 row.append(Text(_power(gpu), self.style("dim")))
                 row.append(Text(spark(history, self.HISTORY_WIDTH, 0, 100), self.style("ok")))
-            table.add_row(*row)
+            rows.append(row)
+        justify = ["left", "left", "right", "right", "right"] + (["right", "left"] if wide else [])
+        others = [max(r[i].cell_len for r in rows) for i in range(len(justify))]
+        others[1] = 0
+        others[2] = max(others[2], 4)
+        bar_width = max(width - sum(others) - (len(justify) - 1), 6)
+        for gpu, row in zip(shown, rows, strict=True):
+            row[1] = self._bar(gpu, bar_width)
+        lines = grid(rows, justify, width, stretch=1, min_widths=(0, 6, 4))
         hidden = len(snapshot.gpus) - len(shown)
         if hidden <= 0:
-            return Group(table, self._problems(snapshot)) if snapshot.gpu_problems else table
+            return lines + (list(self._problems(snapshot).split()) if snapshot.gpu_problems else [])
         rest = [g for g in snapshot.gpus if g not in shown]
         utils = [g.util_pct for g in rest if known(g.util_pct)]
         temps = [g.temp_c for g in rest if known(g.temp_c)]
@@ -74,7 +73,7 @@ class GpuPanel(Panel):
             summary += f" · avg util {sum(utils) / len(utils):.0f}%"  # type: ignore[arg-type]
         if temps:
             summary += f" · max temp {max(temps):.0f}°C"  # type: ignore[type-var]
-        return Group(table, Text(summary, self.style("dim")))
+        return [*lines, Text(summary, self.style("dim"))]
 
     def _problems(self, snapshot: FleetSnapshot) -> Text:
         """One line per GPU reader that failed (an exporter that did not answer), and why."""
@@ -89,16 +88,11 @@ class GpuPanel(Panel):
         )[: self.MAX_ROWS - 1]
         return tuple(g for g in snapshot.gpus if g in ranked)
 
-    def _bar(self, gpu: Gpu) -> RenderableType:
+    def _bar(self, gpu: Gpu, width: int) -> Text:
         util = gpu.util_pct if known(gpu.util_pct) else 0.0
         lvl = level(util, GPU_LIMITS.util_saturated_pct)
-        return Bar(
-            size=100,
-            begin=0,
-            end=util or 0.0,
-            color=self.style(lvl).color or "default",
-            bgcolor=self.style("empty").color or "default",
-        )
+        empty = Style(bgcolor=self.style("empty").color)
+        return bar((util or 0.0) / 100, width, self.style(lvl), empty)
 
     def _util(self, gpu: Gpu) -> Text:
         if not known(gpu.util_pct):

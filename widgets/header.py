@@ -10,10 +10,10 @@ from rich.console import Group, RenderableType
 from rich.style import Style
 from rich.text import Text
 from textual.reactive import reactive
-from textual.widget import Widget
 
 from tui.model import FleetSnapshot, OverallState
 from widgets.format import age, safe
+from widgets.panel import ChangedLines
 
 STATE_CLASS = {
     OverallState.OK: "ok",
@@ -48,7 +48,7 @@ def fit_reasons(reasons: Sequence[str], width: int) -> str:
     return first + "…" + more
 
 
-class FleetHeader(Widget):
+class FleetHeader(ChangedLines):
     """Answers "is the fleet healthy?" in one line, and says why not in a second.
 
     | Component class | Used for |
@@ -93,8 +93,8 @@ class FleetHeader(Widget):
     }
     """
 
-    snapshot: reactive[FleetSnapshot | None] = reactive(None, always_update=True)
-    """The latest snapshot."""
+    snapshot: reactive[FleetSnapshot | None] = reactive(None, always_update=True, repaint=False)
+    """The latest snapshot; only the characters it changes are repainted."""
     paused: reactive[bool] = reactive(False)
     """Whether live updates are paused (shown as a badge)."""
     read_only: reactive[bool] = reactive(False)
@@ -127,14 +127,17 @@ class FleetHeader(Widget):
         lines = 2 if snapshot is not None and snapshot.overall_reasons else 1
         if lines != self._lines:
             self._lines = lines
+            self._strips = None
             self.refresh(layout=True)
+            return
+        self.repaint_changed_lines()
 
     def _tick(self) -> None:
-        # Snapshots arrive every refresh and repaint the whole screen: a second repaint of
-        # the header in between would cost a full compositor pass for nothing. Tick only
-        # when data has stopped coming, so the clock and the data's age keep moving.
+        # Snapshots arrive every refresh and redraw the header: a tick in between would be
+        # one more frame a second. Tick only when data has stopped coming, so the clock and
+        # the data's age keep moving; only the header's changed characters are repainted.
         if time.monotonic() - self._painted_at >= 0.9:
-            self.refresh()
+            self.repaint_changed_lines()
 
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"fleet-header--{name}", partial=True)

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Self
+
+from rich.console import Console, Group, RenderableType
+from rich.segment import Segment
 from rich.style import Style
+from rich.text import Text
+from textual.geometry import Region
 from textual.reactive import reactive
+from textual.strip import Strip
+from textual.visual import Visual, visualize
 from textual.widget import Widget
 
 from tui.model import FleetSnapshot, SourceState
@@ -12,7 +20,125 @@ from widgets.sources import describe_status, worst_status
 LEVELS = ("ok", "warn", "breach")
 
 
-class Panel(Widget):
+def text_segments(text: Text, base: Style, console: Console) -> list[Segment]:
+    """The segments of a one-line `Text` over ``base``, without Rich's per-span style stack.
+
+    Lines built by appending (`widgets.lines.grid`) have spans that do not overlap; each
+    span is one segment. A `Text` with overlapping spans goes through Rich.
+    """
+    plain = text.plain
+    if text.style:
+        own = text.style if isinstance(text.style, Style) else console.get_style(text.style)
+        base = base + own
+    segments: list[Segment] = []
+    position = 0
+    for span in text.spans:
+        start, end, style = span
+        if start < position:
+            return list(Segment.apply_style(text.render(console), base))
+        if start > position:
+            segments.append(Segment(plain[position:start], base))
+        if end > start:
+            span_style = style if isinstance(style, Style) else console.get_style(style)
+            segments.append(Segment(plain[start:end], base + span_style))
+        position = max(position, end)
+    if position < len(plain):
+        segments.append(Segment(plain[position:], base))
+    return segments
+
+
+class ChangedLines(Widget):
+    """A widget drawn from ``render()`` that repaints only the lines whose content changed.
+
+    Call `repaint_changed_lines` instead of ``refresh()`` when the data changed; a theme or
+    state-class change, or a new width, draws every line afresh.
+    """
+
+    _strips: list[Strip] | None = None
+    """The lines drawn now (``render()`` at the content width), or None to draw afresh."""
+    _strips_width = 0
+
+    def repaint_changed_lines(self) -> None:
+        """Draw the panel again and repaint only the lines that differ from what it shows.
+
+        Textual repaints a widget's whole region on ``refresh()``; a live panel changes a
+        few figures a second, so only those lines are handed to the compositor.
+        """
+        old = self._strips
+        if old is None or not self.is_mounted or not self.size.width:
+            self._strips = None
+            self.refresh()
+            return
+        new = self._strips = self._draw()
+        if len(new) != len(old):
+            self.refresh()
+            return
+        width = self.size.width
+        changed = [
+            Region(0, y, width, 1) for y, (a, b) in enumerate(zip(old, new, strict=True)) if a != b
+        ]
+        if changed:
+            self.refresh(*changed)
+
+    def lines(self, width: int) -> list[Text] | None:
+        """The content as one `Text` per line at ``width`` (cheap: no Rich layout), or None
+        to draw ``render()`` through Rich instead."""
+        return None
+
+    def render(self) -> RenderableType:
+        """The content as Rich renders it (Textual measures heights with it; tests read it)."""
+        lines = self.lines(self.size.width or 80)
+        return Group(*lines) if lines else ""
+
+    def _draw(self) -> list[Strip]:
+        """The content lines at the current width: `lines` when given, else ``render()``."""
+        self._strips_width = width = self.size.width
+        texts = self.lines(width)
+        if texts is None:
+            visual = visualize(self, self.render())
+            return Visual.to_strips(self, visual, width, None, self.visual_style)
+        console = self.app.console
+        base = self.visual_style.rich_style
+        # A Strip is costly to make (it carries caches): lines whose text did not change
+        # keep theirs. The memo lives as long as the width and the styles do.
+        memo = self._memo if self._memo_for == (width, base) else {}
+        strips: list[Strip] = []
+        kept: dict[object, Strip] = {}
+        for text in texts:
+            key = (text.plain, tuple(text.spans), text.style)
+            strip = memo.get(key)
+            if strip is None:
+                strip = Strip(text_segments(text, base, console)).crop(0, width)
+            strips.append(kept.setdefault(key, strip))
+        self._memo, self._memo_for = kept, (width, base)
+        return strips
+
+    _memo: dict[object, Strip] = {}  # replaced, never mutated
+    _memo_for: object = None
+
+    def refresh(self, *regions: Region, **kwargs: bool) -> Self:
+        """A repaint of the whole widget (a badge, a title, a theme) draws every line afresh."""
+        if not regions and kwargs.get("repaint", True):
+            self._strips = None
+        return super().refresh(*regions, **kwargs)
+
+    def notify_style_update(self) -> None:
+        """Styles changed (a theme, a state class): draw every line afresh."""
+        self._strips = None
+        self._memo_for = None
+        super().notify_style_update()
+
+    def render_line(self, y: int) -> Strip:
+        """One content line, from the lines drawn last (drawn now if the size changed)."""
+        strips = self._strips
+        if strips is None or self._strips_width != self.size.width:
+            strips = self._strips = self._draw()
+        if y < len(strips):
+            return strips[y]
+        return Strip.blank(self.size.width, self.visual_style.rich_style)
+
+
+class Panel(ChangedLines):
     """A bordered panel fed whole snapshots; its border tells its sources' state.
 
     | Class | Meaning |
@@ -65,11 +191,12 @@ class Panel(Widget):
     }
     """
 
-    snapshot: reactive[FleetSnapshot | None] = reactive(None, always_update=True)
-    """The snapshot to render; assigning a new one repaints the panel."""
+    snapshot: reactive[FleetSnapshot | None] = reactive(None, always_update=True, repaint=False)
+    """The snapshot to render; only the lines it changes are repainted."""
 
     TITLE = "panel"
     _shape: object = None
+    _subtitle: str | None = None
     SOURCES: tuple[str, ...] = ("scrape",)
     """Names of the sources this panel's figures come from."""
 
@@ -92,12 +219,22 @@ class Panel(Widget):
             worst is not None and worst.state in (SourceState.ERROR, SourceState.UNAVAILABLE),
             "-error",
         )
-        self.border_subtitle = describe_status(worst, snapshot.taken_at)
+        self.set_subtitle(describe_status(worst, snapshot.taken_at))
         shape = self.shape(snapshot)
         # A layout pass costs far more than a repaint: ask for one only when the number of
         # rows this panel draws has changed.
-        self.refresh(layout=shape != self._shape)
-        self._shape = shape
+        if shape != self._shape:
+            self._shape = shape
+            self._strips = None
+            self.refresh(layout=True)
+            return
+        self.repaint_changed_lines()
+
+    def set_subtitle(self, subtitle: str) -> None:
+        """Set the border subtitle; an equal one is left alone (setting it repaints it all)."""
+        if subtitle != self._subtitle:
+            self._subtitle = subtitle
+            self.border_subtitle = subtitle
 
     def shape(self, snapshot: FleetSnapshot) -> object:
         """What decides this panel's height (rows drawn); a change asks for a new layout."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from tui.analysis.slo import TIERS
@@ -11,6 +9,7 @@ from tui.analysis.thresholds import KV_CACHE_LIMIT
 from tui.model import Pool
 from widgets.format import DASH, known, not_exposed, number, percent, safe, spark
 from widgets.levels import level
+from widgets.lines import grid
 from widgets.panel import Panel
 
 
@@ -19,49 +18,30 @@ class QueuePanel(Panel):
 
     TITLE = "Queue"
 
-    def render(self) -> RenderableType:
-        """Draw fleet and per-pool queue figures, and the waiting/KV history."""
+    def lines(self, width: int) -> list[Text]:
+        """Fleet and per-pool queue figures, then the waiting and KV history lines."""
         snapshot = self.snapshot
         if snapshot is None or snapshot.fleet is None:
-            return Text("no queue data yet", self.style("dim"))
+            return [Text("no queue data yet", self.style("dim"))]
         tier = TIERS[snapshot.slo_tier]
-        table = Table.grid(padding=(0, 1), expand=True)
-        for name, justify in (
-            ("", "left"),
-            ("waiting", "right"),
-            ("running", "right"),
-            ("KV", "right"),
-        ):
-            table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
-        table.add_row(
-            Text(""),
-            Text("waiting", self.style("dim")),
-            Text("running", self.style("dim")),
-            Text("KV", self.style("dim")),
-        )
-        rows = [snapshot.fleet, *snapshot.pools] if len(snapshot.pools) > 1 else [snapshot.fleet]
-        for pool in rows:
-            table.add_row(*self._row(pool, tier.queue_depth_max))
-        width = max(self.size.width - 12, 8)
+        dim = self.style("dim")
+        rows: list[list[Text]] = [
+            [Text(""), Text("waiting", dim), Text("running", dim), Text("KV", dim)]
+        ]
+        pools = [snapshot.fleet, *snapshot.pools] if len(snapshot.pools) > 1 else [snapshot.fleet]
+        rows += [self._row(pool, tier.queue_depth_max) for pool in pools]
+        lines = grid(rows, ("left", "right", "right", "right"), width, expand=True)
+        room = max(width - 12, 8)
         waiting = snapshot.history.get("fleet.waiting", ())
         kv = snapshot.history.get("fleet.kv", ())
         high = max([tier.queue_depth_max, *[v for v in waiting if known(v)]])
-        charts = Table.grid(padding=(0, 1))
-        charts.add_column(no_wrap=True)
-        charts.add_column(no_wrap=True)
-        charts.add_row(
-            Text("waiting", self.style("dim")),
-            Text(
-                spark(waiting, width, 0, high),
-                self.style(level(waiting[-1] if waiting else None, tier.queue_depth_max)),
-            ),
-        )
-        charts.add_row(
-            Text("KV     ", self.style("dim")), Text(spark(kv, width, 0, 1), self.style("ok"))
-        )
-        return Group(table, charts)
+        last = waiting[-1] if waiting else None
+        lines.append(Text.assemble(("waiting ", dim), (spark(waiting, room, 0, high),
+                                   self.style(level(last, tier.queue_depth_max)))))  # fmt: skip
+        lines.append(Text.assemble(("KV      ", dim), (spark(kv, room, 0, 1), self.style("ok"))))
+        return lines
 
-    def _row(self, pool: Pool, queue_max: float) -> list[RenderableType]:
+    def _row(self, pool: Pool, queue_max: float) -> list[Text]:
         name = "fleet" if pool.name == "fleet" else safe(pool.name)
         name_style = self.style("dim") if pool.name == "fleet" else self.pool_style(pool.name)
         waiting = Text(number(pool.waiting), self.style(level(pool.waiting, queue_max)))

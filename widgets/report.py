@@ -44,7 +44,7 @@ def mark(state: ObjectiveState | str) -> tuple[str, str]:
 class ReportPanel(Panel):
     """A bordered panel that renders ``report`` (an analysis object) instead of a snapshot."""
 
-    report: reactive[object | None] = reactive(None, always_update=True)
+    report: reactive[object | None] = reactive(None, always_update=True, repaint=False)
     """The analysis object to render; an equal one is not redrawn."""
 
     def __init__(self, **kwargs: object) -> None:
@@ -58,8 +58,12 @@ class ReportPanel(Panel):
             return
         self._shown = report
         lines = self.line_count(report)
-        self.refresh(layout=lines != self._lines)
-        self._lines = lines
+        if lines != self._lines:
+            self._lines = lines
+            self._strips = None
+            self.refresh(layout=True)
+            return
+        self.repaint_changed_lines()
 
     def line_count(self, report: object | None) -> object:
         """How many lines ``report`` draws, or what decides it (a change asks for a layout)."""

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Self
 
 from rich.style import Style
 from rich.text import Text
+from textual.geometry import Region
 from textual.reactive import reactive
 from textual.widgets import DataTable
 
@@ -71,8 +73,9 @@ class SnapshotTable(DataTable[Text]):
     SOURCES: tuple[str, ...] = ("scrape", "prometheus")
     """Names of the sources this table's rows come from; their state is on the border."""
 
-    snapshot: reactive[FleetSnapshot | None] = reactive(None, always_update=True)
-    """The snapshot whose rows are listed."""
+    snapshot: reactive[FleetSnapshot | None] = reactive(None, always_update=True, repaint=False)
+    """The snapshot whose rows are listed; only changed cells are updated."""
+    _subtitle: str | None = None
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
@@ -109,7 +112,9 @@ class SnapshotTable(DataTable[Text]):
         bad = worst is not None and worst.state not in (SourceState.OK, SourceState.PENDING)
         self.set_class(bad, "-source-trouble")
         parts = [self.subtitle(snapshot), describe_status(worst, snapshot.taken_at) if bad else ""]
-        self.border_subtitle = " · ".join(p for p in parts if p)
+        subtitle = " · ".join(p for p in parts if p)
+        if subtitle != self._subtitle:  # setting it repaints the whole table
+            self._subtitle = self.border_subtitle = subtitle
 
     def sync_rows(self, rows: Sequence[tuple[str, list[Text]]]) -> None:
         """Add, update and remove rows to match ``rows`` (key, cells), in that order."""
@@ -118,14 +123,41 @@ class SnapshotTable(DataTable[Text]):
             if row_key.value not in wanted:
                 self.remove_row(row_key)
         present = {k.value for k in self.rows}
-        for key, cells in rows:
-            if key not in present:
-                self.add_row(*cells, key=key)
-                continue
-            for column, cell, old in zip(self.columns, cells, self.get_row(key), strict=True):
-                if (cell.plain, cell.style) != (old.plain, old.style):
-                    # a narrower cell too: the column shrinks back once its widest cell is gone
-                    self.update_cell(key, column, cell, update_width=cell.cell_len != old.cell_len)
+        changed_rows: set[str] = set()
+        resized = False
+        self._repaint_rows_only = True  # update_cell repaints the whole table: rows instead
+        try:
+            for key, cells in rows:
+                if key not in present:
+                    self.add_row(*cells, key=key)
+                    resized = True
+                    continue
+                for column, cell, old in zip(self.columns, cells, self.get_row(key), strict=True):
+                    if (cell.plain, cell.style, cell.spans) == (old.plain, old.style, old.spans):
+                        continue
+                    # widths are measured again only when this cell may change its column's:
+                    # wider than the column, or it was the widest and got narrower
+                    width = self.columns[column].content_width
+                    grows = cell.cell_len > width
+                    shrinks = old.cell_len == width and cell.cell_len < width
+                    self.update_cell(key, column, cell, update_width=grows or shrinks)
+                    changed_rows.add(key)
+                    resized = resized or grows or shrinks
+        finally:
+            self._repaint_rows_only = False
+        if resized:
+            self.refresh()
+            return
+        for key in changed_rows:
+            self.refresh_row(self.get_row_index(key))
+
+    _repaint_rows_only = False
+
+    def refresh(self, *regions: Region, **kwargs: bool) -> Self:
+        """Repaint; while rows are synced, a whole-table repaint waits for the changed rows."""
+        if self._repaint_rows_only and not regions and not kwargs:
+            return self
+        return super().refresh(*regions, **kwargs)
 
     def detail_fields(self, key: str) -> Sequence[DetailField]:
         """The values of row ``key`` that its cells may cut, with their columns' widths."""

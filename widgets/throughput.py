@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from rich.console import RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from tui.analysis.slo import TIERS, SloTier
 from tui.model import Pool
 from widgets.format import not_exposed, number, percent, safe
 from widgets.levels import level
+from widgets.lines import grid
 from widgets.panel import Panel
 
 
@@ -22,28 +21,21 @@ class ThroughputPanel(Panel):
 
     TITLE = "Throughput & errors"
 
-    def render(self) -> RenderableType:
-        """Draw one row per pool (and the fleet) of tokens/s, requests/min and errors."""
+    def lines(self, width: int) -> list[Text]:
+        """One row per pool (and the fleet) of tokens/s, requests/min and errors."""
         snapshot = self.snapshot
         if snapshot is None or snapshot.fleet is None:
-            return Text("no traffic data yet", self.style("dim"))
+            return [Text("no traffic data yet", self.style("dim"))]
         tier = TIERS[snapshot.slo_tier]
-        table = Table.grid(padding=(0, 1), expand=True)
-        table.add_column(no_wrap=True, min_width=5)
-        for _ in range(4):
-            table.add_column(justify="right", no_wrap=True)
-        table.add_row(
-            Text(""),
-            *(Text(h, self.style("dim")) for h in self._headings()),
-        )
-        table.add_row(*self._row(snapshot.fleet, tier, is_fleet=True))
+        rows = [[Text(""), *(Text(h, self.style("dim")) for h in self._headings(width))]]
+        rows.append(self._row(snapshot.fleet, tier, is_fleet=True))
         if len(snapshot.pools) > 1:
-            for pool in snapshot.pools:
-                table.add_row(*self._row(pool, tier, is_fleet=False))
-        return table
+            rows += [self._row(pool, tier, is_fleet=False) for pool in snapshot.pools]
+        return grid(rows, ("left", "right", "right", "right", "right"), width, expand=True,
+                    min_widths=(5,))  # fmt: skip
 
-    def _headings(self) -> tuple[str, ...]:
-        if self.size.width >= 50:
+    def _headings(self, width: int) -> tuple[str, ...]:
+        if width >= 50:
             return ("tok in/s", "tok out/s", "req/min", "err%")
         return ("in/s", "out/s", "req/m", "err%")
 

@@ -22,7 +22,7 @@ from tui.incidents.model import Event, Incident, IncidentAlert, Sev
 from tui.model import FleetSnapshot
 from tui.ops.runbooks.links import runbook_for
 from tui.screens.incident_dialogs import SevPicker, TextPrompt
-from tui.screens.live import LiveScreen
+from tui.screens.live import LiveScreen, show_line
 from tui.screens.runbook_offer import offer_runbook
 from widgets.header import FleetHeader
 from widgets.incidents import IncidentTable, TimelineTable
@@ -167,8 +167,7 @@ class IncidentsScreen(LiveScreen):
         table = self.query_one(IncidentTable)
         detail = table.detail(str(table.selected())) if table.selected() is not None else None
         line = self.query_one("#incident-detail", Static)
-        line.update(detail or "")
-        line.display = detail is not None
+        show_line(line, detail)
 
     # --- acting --------------------------------------------------------------------------
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.css.query import NoMatches
 from textual.screen import Screen
+from textual.widgets import Static
 
 from tui.model import FleetSnapshot
 from widgets.header import FleetHeader
@@ -52,3 +54,16 @@ class LiveScreen(Screen[None]):
     def set_paused(self, paused: bool) -> None:
         """Show or hide the PAUSED badge."""
         self.query_one(FleetHeader).paused = paused
+
+
+def show_line(line: Static, content: Text | None) -> None:
+    """Show ``content`` in ``line`` (hidden when None); an equal content is left alone.
+
+    ``Static.update`` lays the screen out again each time: a snapshot a second must not
+    cause one when the line did not change.
+    """
+    shown = content if content is not None else ""
+    if getattr(line, "_inferdeck_shown", None) != shown:
+        line._inferdeck_shown = shown  # type: ignore[attr-defined]
+        line.update(shown)
+    line.display = content is not None

@@ -84,6 +84,9 @@ class OverviewScreen(LiveScreen):
         self.query_one(FleetHeader).snapshot = snapshot
         self.query_one(BackendsTable).snapshot = snapshot
         self.query_one(SloSummary).parts = tuple(summary_line(*self._slo(snapshot)))
+        self.query_one(LatencyPanel).set_step(
+            getattr(getattr(self.app, "hub", None), "refresh_s", 1.0)
+        )
         for panel in self.query(Panel):
             panel.snapshot = snapshot
 

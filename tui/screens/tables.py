@@ -7,7 +7,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
 from tui.model import FleetSnapshot
-from tui.screens.live import LiveScreen
+from tui.screens.live import LiveScreen, show_line
 from widgets.backends import BackendsDetailTable
 from widgets.containers import ContainersTable
 from widgets.gpu_table import GpuTable
@@ -47,8 +47,7 @@ class TableScreen(LiveScreen):
             key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         detail = table.detail(key)
         line = self.query_one("#row-detail", Static)
-        line.update(detail or "")
-        line.display = detail is not None
+        show_line(line, detail)
 
 
 class GpusScreen(TableScreen):
