@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from tui.analysis.rates import SampleWindow, rate
+from tui.analysis.rates import CounterWindow
 from tui.model import Backend, Collected, Gpu, Health
 from tui.sources._dcgm import gpus_from_samples, host_of_url
 from tui.sources._http_auth import Credentials
@@ -62,7 +62,7 @@ class _BackendState:
     """What the core remembers about one backend between reads."""
 
     target: ScrapeTarget
-    series: dict[str, dict[SeriesKey, SampleWindow]] = field(default_factory=dict)
+    series: dict[str, dict[SeriesKey, CounterWindow]] = field(default_factory=dict)
     gauges: dict[str, list[float]] = field(default_factory=dict)
     metric_names: dict[str, str] = field(default_factory=dict)
     model: str = ""
@@ -133,7 +133,7 @@ class ScrapeState:
         parsed = False
         if metrics_text is not None:
             try:
-                self._ingest_samples(state, parse_exposition(metrics_text, WANTED.__contains__), at)
+                self._ingest_samples(state, parse_exposition(metrics_text, WANTED), at)
                 parsed = True
             except ExpositionError as exc:
                 parse_error = f"unparseable metrics: {exc}"
@@ -202,7 +202,7 @@ class ScrapeState:
         series = state.series.setdefault(canonical, {})
         window = series.get(key)
         if window is None:
-            window = series[key] = SampleWindow(self.window_s)
+            window = series[key] = CounterWindow(self.window_s)
             if state.last_read is not None and state.last_read < at:
                 window.append(state.last_read, 0.0)
         window.append(at, s.value)
@@ -245,15 +245,12 @@ class ScrapeState:
         if at - start <= 0:
             return out
 
-        def series_rate(window: SampleWindow) -> float | None:
-            return rate(window.samples(), range_start=start, range_end=at)
-
         for name in HISTOGRAMS:
             buckets: dict[float, float] = {}
             sums: list[float | None] = []
             counts: list[float | None] = []
             for (suffix, le, _), window in state.series.get(name, {}).items():
-                value = series_rate(window)
+                value = window.rate(start, at)
                 if suffix == "_bucket" and le is not None and value is not None:
                     buckets[le] = buckets.get(le, 0.0) + value
                 elif suffix == "_sum":
@@ -265,10 +262,10 @@ class ScrapeState:
             out.counts[name] = add_known(counts)
         for name in COUNTERS:
             out.counters[name] = add_known(
-                series_rate(w) for w in state.series.get(name, {}).values()
+                w.rate(start, at) for w in state.series.get(name, {}).values()
             )
         http = state.series.get(HTTP_REQUESTS, {})
-        rates = [(labels, series_rate(w)) for (_, _, labels), w in http.items()]
+        rates = [(labels, w.rate(start, at)) for (_, _, labels), w in http.items()]
         out.http_all = add_known(r for _, r in rates)
         if out.http_all is not None:
             out.http_5xx = sum(r for labels, r in rates if r is not None and is_5xx(labels))
