@@ -30,10 +30,6 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import requests
-from prometheus_api_client import PrometheusApiClientException
-from prometheus_api_client.prometheus_connect import PrometheusConnect
-from urllib3.util.retry import Retry
 
 from tui.model import Collected
 from tui.sources._alerting import fingerprint, parse_rfc3339
@@ -89,6 +85,9 @@ def split_answer(keys: Iterable[str], result: Vector) -> dict[str, Vector]:
 
 def describe(exc: BaseException, timeout_s: float) -> str:
     """One line saying why a request to Prometheus failed (no secrets, no traceback)."""
+    import requests  # already loaded by the source that failed; not at start-up
+    from prometheus_api_client import PrometheusApiClientException
+
     if isinstance(exc, TimeoutError | requests.Timeout):
         return f"timeout after {timeout_s:g}s"
     if isinstance(exc, requests.ConnectionError):
@@ -165,6 +164,12 @@ class PrometheusSource:
         self.timeout_s = timeout_s
         self._clock = clock
         self._credentials = Credentials(token_env, token_file, basic_auth_env)
+        # requests and prometheus-api-client (~100 modules, several MB) load only when a
+        # Prometheus source is made, not for every dashboard that merely can use one.
+        import requests
+        from prometheus_api_client.prometheus_connect import PrometheusConnect
+        from urllib3.util.retry import Retry
+
         self._session = requests.Session()
         self._session.trust_env = False  # no proxies or .netrc picked up behind our back
         self._session.verify = ca_file or verify_tls
