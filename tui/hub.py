@@ -108,10 +108,10 @@ class History:
         points nobody measured.
         """
         self._frozen = None
-        for name, ring in list(self._series.items()):
+        for name, kept in list(self._series.items()):
             if name not in values:
-                ring.append(math.nan)
-                if ring.gap_run >= self.points:
+                kept.append(math.nan)
+                if kept.gap_run >= self.points:
                     del self._series[name]  # nothing left to draw
         for name, value in values.items():
             ring = self._series.get(name)

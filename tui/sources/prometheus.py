@@ -30,7 +30,6 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-
 from tui.model import Collected
 from tui.sources._alerting import fingerprint, parse_rfc3339
 from tui.sources._http_auth import Credentials, CredentialsError
