@@ -134,19 +134,36 @@ class ScrapeSource:
         self.state = ScrapeState(self.targets, window_s=window_s)
         self._clock = clock
         self._closed = False
-        self._client = httpx.AsyncClient(
-            transport=transport,
-            timeout=httpx.Timeout(timeout_s),
-            headers={"Accept": ACCEPT},
-            follow_redirects=False,
-            trust_env=False,
-        )
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None  # made by the first collect
+
+    def _http(self) -> httpx.AsyncClient:
+        """The one pooled keep-alive client every request of this source goes through.
+
+        Made on first use, in the hub's thread, so that building it (and a TLS context)
+        overlaps the app's start-up. The CA bundle is loaded only when some target is
+        ``https``: a TLS context for plain-HTTP targets would cost start-up for nothing.
+        """
+        if self._client is None:
+            urls = [t.url for t in self.targets] + list(self.gpu_exporters)
+            self._client = httpx.AsyncClient(
+                transport=self._transport,
+                timeout=httpx.Timeout(self.timeout_s),
+                headers={"Accept": ACCEPT},
+                follow_redirects=False,
+                trust_env=False,
+                verify=any(u.lower().startswith("https:") for u in urls),
+                limits=httpx.Limits(
+                    max_connections=None, max_keepalive_connections=2 * len(urls) + 4
+                ),
+            )
+        return self._client
 
     async def _get(self, url: str, path: str, headers: dict[str, str] | None = None) -> _Fetched:
         """GET ``url`` (with extra ``headers``) within ``timeout_s`` overall; never raises."""
         try:
             async with asyncio.timeout(self.timeout_s):
-                async with self._client.stream("GET", url, headers=headers) as response:
+                async with self._http().stream("GET", url, headers=headers) as response:
                     body = bytearray()
                     async for chunk in response.aiter_bytes():
                         body += chunk
@@ -245,4 +262,5 @@ class ScrapeSource:
     async def aclose(self) -> None:
         """Close the HTTP connections; `collect` refuses to run afterwards."""
         self._closed = True
-        await self._client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
