@@ -67,7 +67,11 @@ def main() -> None:
             targets = [
                 ScrapeTarget(b["name"], b["pool"], b["url"]) for b in description["backends"]
             ]
-            scrape = asyncio.run(timed(ScrapeSource(targets, (description["gpu_exporter"],))))
+            # A generous timeout: a simulator slowed by a busy machine must not turn into
+            # timeouts (and reconnections) that the dashboard would not see on a real fleet.
+            scrape = asyncio.run(
+                timed(ScrapeSource(targets, (description["gpu_exporter"],), timeout_s=10))
+            )
             prom = asyncio.run(timed(PrometheusSource(prometheus.url, timeout_s=10)))
         finally:
             prometheus.stop()

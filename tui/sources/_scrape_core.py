@@ -39,6 +39,9 @@ from tui.sources._vllm_names import (
 )
 from tui.sources.promtext import ExpositionError, PromSample, finite, one_line, parse_exposition
 
+#: Bounds the fast window index of one backend (a vLLM page has ~150 series read here).
+MAX_SERIES_PER_BACKEND = 10_000
+
 LabelKey = tuple[tuple[str, str], ...]
 SeriesKey = tuple[str, float | None, LabelKey]  # (suffix, le, other labels)
 
@@ -70,6 +73,13 @@ class _BackendState:
     reason: str = ""
     first_read: float | None = None
     last_read: float | None = None
+    # (canonical, suffix, id of a labels object) -> (that object, its window): a series
+    # scraped again comes with the same labels object (promtext's SeriesCache), so its
+    # window is found without rebuilding the label key. Holding the object keeps its id
+    # from being reused; emptied whenever a window is forgotten.
+    windows_by_labels: dict[tuple[str, str, int], tuple[Mapping[str, str], CounterWindow]] = field(
+        default_factory=dict
+    )
 
 
 def _labels_key(labels: Mapping[str, str]) -> LabelKey:
@@ -190,6 +200,11 @@ class ScrapeState:
         """Append one cumulative sample to its series, seeding new series with a zero."""
         if not finite(s.value):
             return
+        fast = (canonical, suffix, id(s.labels))
+        known = state.windows_by_labels.get(fast)
+        if known is not None and known[0] is s.labels:
+            known[1].append(at, s.value)
+            return
         le: float | None = None
         if suffix == "_bucket":
             try:
@@ -206,6 +221,9 @@ class ScrapeState:
             if state.last_read is not None and state.last_read < at:
                 window.append(state.last_read, 0.0)
         window.append(at, s.value)
+        if len(state.windows_by_labels) > 4 * MAX_SERIES_PER_BACKEND:
+            state.windows_by_labels.clear()
+        state.windows_by_labels[fast] = (s.labels, window)
 
     def _prune(self, state: _BackendState, at: float) -> None:
         """Forget series with no sample inside the window any more."""
@@ -214,6 +232,7 @@ class ScrapeState:
             series = state.series[canonical]
             for key in [k for k, w in series.items() if (w.newest or (-math.inf, 0))[0] < horizon]:
                 del series[key]
+                state.windows_by_labels.clear()
             if not series:
                 del state.series[canonical]
 

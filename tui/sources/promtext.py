@@ -69,14 +69,12 @@ class SeriesCache:
         """An empty cache holding at most ``limit`` series."""
         self.limit = limit
         self._known: dict[str, tuple[str, Mapping[str, str] | None]] = {}
+        #: The (name, labels or None) of a series checked before; None when unknown.
+        self.get: Callable[[str], tuple[str, Mapping[str, str] | None] | None] = self._known.get
 
     def __len__(self) -> int:
         """How many series are remembered."""
         return len(self._known)
-
-    def get(self, series: str) -> tuple[str, Mapping[str, str] | None] | None:
-        """The (name, labels or None) of a series checked before; None when unknown."""
-        return self._known.get(series)
 
     def learn(self, series: str, name: str) -> tuple[str, Mapping[str, str] | None]:
         """Remember a series that `_SAMPLE_LINE` accepted, labels not read yet."""
@@ -179,12 +177,13 @@ def parse_exposition(
     for number, line in enumerate(text.split("\n"), start=1):
         if not line:
             continue
-        if line[0].isspace() or line[-1].isspace():
-            line = line.strip()
-            if not line:
-                continue
-        if line[0] == "#":
+        first = line[0]
+        if first == "#":
             continue
+        if first in " \t":  # trailing blanks are dropped by split() below
+            line = line.strip()
+            if not line or line[0] == "#":
+                continue
         end = line.rfind("}")
         if end < 0:
             series, _, rest = line.partition(" ")
@@ -192,11 +191,12 @@ def parse_exposition(
             series, rest = line[: end + 1], line[end + 1 :]
         entry = known(series)
         parts = rest.split()
-        if entry is None or len(parts) != 1 or rest[:1] != " ":
+        if entry is None or len(parts) != 1 or not rest.startswith(" ") or "_" in parts[0]:
             _slow_line(line, number, want, cache, out)
             continue
-        value = _value(parts[0])
-        if value is None:
+        try:
+            value = float(parts[0])
+        except ValueError:
             _slow_line(line, number, want, cache, out)
             continue
         name, labels = entry
