@@ -38,6 +38,7 @@ bench: $(STAMP) system-deps
 	$(BIN)/python benchmarks/idle_cpu.py
 	$(BIN)/python benchmarks/memory.py --minutes $(MEMORY_MINUTES)
 	$(BIN)/python benchmarks/traffic_apply.py
+	$(BIN)/python benchmarks/recording_size.py
 
 screenshots: $(STAMP)
 	$(BIN)/inferdeck screenshots

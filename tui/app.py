@@ -8,7 +8,7 @@ import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.segment import Segments
 from rich.text import Text
@@ -33,6 +33,8 @@ from tui.ops.executor import Action, Execution, Outcome, Plan
 from tui.screens.alerts import AlertsScreen
 from tui.screens.capacity import CapacityScreen
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.drills import BINDINGS as DRILL_BINDINGS
+from tui.screens.drills import DrillsMixin
 from tui.screens.incident_dialogs import SevPicker, TextPrompt
 from tui.screens.incidents import IncidentsScreen
 from tui.screens.live import LiveScreen
@@ -44,7 +46,11 @@ from tui.screens.runbooks import BackendPicker, RunbooksScreen, StepConfirmScree
 from tui.screens.slo import SloScreen
 from tui.screens.tables import BackendsScreen, ContainersScreen, GpusScreen
 from tui.screens.traffic import TrafficScreen
+from widgets.header import FleetHeader
 from widgets.text import safe
+
+if TYPE_CHECKING:  # a replay's hub: imported by whoever starts a replay
+    from tui.recording.replay import ReplayHub
 
 SCREENS: dict[str, type[LiveScreen]] = {
     "overview": OverviewScreen,
@@ -77,7 +83,7 @@ class SnapshotReady(Message):
         return isinstance(message, SnapshotReady)
 
 
-class InferdeckApp(App[None]):
+class InferdeckApp(DrillsMixin, App[None]):
     """The on-call console: live fleet panels, fed by a `Hub` running in its own thread."""
 
     TITLE = "inferdeck"
@@ -115,7 +121,33 @@ class InferdeckApp(App[None]):
                 tooltip="The model inventory, each pool's version, retention"),
         Binding("R", "rollback", "Roll back", id="rollback",
                 tooltip="Send all traffic back to the stable pool (asks first)"),
+        # replay only (hidden and off on a live fleet): move through the recording; `p`
+        # (pause) plays and pauses it
+        Binding("full_stop", "replay_step(1)", "Frame", id="replay-frame",
+                tooltip="The next recorded frame"),
+        Binding("comma", "replay_step(-1)", "Back", id="replay-frame-back", show=False,
+                tooltip="The previous recorded frame"),
+        Binding("right_square_bracket", "replay_jump(10)", "+10s", id="replay-10s",
+                tooltip="10 seconds on"),
+        Binding("left_square_bracket", "replay_jump(-10)", "-10s", id="replay-10s-back",
+                show=False, tooltip="10 seconds back"),
+        Binding("right_curly_bracket", "replay_jump(60)", "+1m", id="replay-minute",
+                tooltip="A minute on"),
+        Binding("left_curly_bracket", "replay_jump(-60)", "-1m", id="replay-minute-back",
+                show=False, tooltip="A minute back"),
+        Binding("m", "replay_event(1)", "Next event", id="replay-event",
+                tooltip="The next alert, action or incident event"),
+        Binding("M", "replay_event(-1)", "Prev event", id="replay-event-back", show=False,
+                tooltip="The previous alert, action or incident event"),
+        Binding("f", "replay_speed(1)", "Faster", id="replay-faster",
+                tooltip="Play faster (1x, 2x, 5x, 10x, 30x, 60x)"),
+        Binding("F", "replay_speed(-1)", "Slower", id="replay-slower", show=False,
+                tooltip="Play slower"),
+        *DRILL_BINDINGS,
     ]  # fmt: skip
+
+    REPLAY_ACTIONS = frozenset({"replay_step", "replay_jump", "replay_event", "replay_speed"})
+    """Actions that move through a recording: off (and hidden) on a live fleet."""
 
     def __init__(
         self,
@@ -130,9 +162,18 @@ class InferdeckApp(App[None]):
         log_reader: LogReader | None = None,
         ops: Operations | None = None,
         judging: Judging | None = None,
+        replay: ReplayHub | None = None,
+        replay_span: tuple[float, float] | None = None,
     ) -> None:
-        """``judging``: the config and readers the SLO, Capacity and Models screens use."""
+        """``judging``: the config and readers the SLO, Capacity and Models screens use.
+
+        ``replay``: the dashboard replays a recording (``hub`` is that `ReplayHub`):
+        REPLAY and the recorded time in the header, a timeline, and nothing can act;
+        ``replay_span`` underlines an incident's time on the timeline.
+        """
         super().__init__()
+        self.replay = replay
+        self.replay_span = replay_span
         self.judging = judging or Judging()
         self.show_tracebacks = debug
         self.log_reader = log_reader
@@ -213,6 +254,7 @@ class InferdeckApp(App[None]):
 
     ACTIONS_THAT_CHANGE = frozenset(
         {"rollback", "ack", "unack", "apply_weights", "container", "run_runbook", "rollout"}
+        | {"apply_proposal"}
         | {"incident_note", "incident_sev", "incident_resolve"}
     )
     """Actions hidden (and refused by the executor) in read-only mode."""
@@ -229,6 +271,7 @@ class InferdeckApp(App[None]):
         "incident_note": "adding incident notes is disabled",
         "incident_sev": "setting an incident's SEV is disabled",
         "incident_resolve": "resolving incidents is disabled",
+        "apply_proposal": "applying the autopilot's proposals is disabled",
     }
     """What a pressed acting key says when it may not act, by action name."""
 
@@ -240,12 +283,19 @@ class InferdeckApp(App[None]):
     @property
     def actions_off(self) -> str | None:
         """Why no action may run now (``read-only (--read-only)``), or None."""
+        if self.replay is not None:  # a recording: what it shows is the past
+            return "replay of a recording (nothing can act)"
         if self.ops is None:
             return "no actions configured"
         return f"read-only ({self.read_only})" if self.read_only is not None else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Hide the keys that change the world when nothing may change it."""
+        """Hide the keys that change the world when nothing may change it, the replay's
+        keys on a live fleet (and ``P`` while the autopilot proposes nothing)."""
+        if action in self.REPLAY_ACTIONS:
+            return self.replay is not None
+        if action == "apply_proposal" and not self.drill_line().startswith("proposed"):
+            return False
         return not (action in self.ACTIONS_THAT_CHANGE and self.actions_off is not None)
 
     def refuse(self, action: str) -> None:
@@ -285,6 +335,10 @@ class InferdeckApp(App[None]):
 
         ``progress`` gets the action's lines on the UI thread, as they come.
         """
+        if self.replay is not None:  # however it was asked for (a palette entry, a dialog)
+            self.notify(safe(f"{self.actions_off}: {action.kind} {action.target} refused"),
+                        title="not possible", severity="warning", markup=False)  # fmt: skip
+            return
         if self.ops is None:
             self.notify("No operations configured", severity="warning")
             return
@@ -371,6 +425,7 @@ class InferdeckApp(App[None]):
         still turns the header DEGRADED or DOWN, with its reason.
         """
         self.latest = message.snapshot
+        self.autopilot_seen(message.snapshot)
         if not self.paused:
             self._show(message.snapshot)
             return
@@ -385,6 +440,67 @@ class InferdeckApp(App[None]):
             # still composing: it shows app.latest when it comes up
             with contextlib.suppress(NoMatches):
                 screen.show(snapshot)
+            if self.replay is not None:
+                self.show_replay_position()
+
+    # --- replaying a recording -----------------------------------------------------------
+
+    def show_replay_position(self) -> None:
+        """The recorded time and play state in the header, the position on the timeline."""
+        replay, screen = self.replay, self.screen
+        if replay is None or not isinstance(screen, LiveScreen):
+            return
+        from widgets.timeline import ReplayTimeline, state_of
+
+        at = replay.recorded_time()
+        play = f"▶ {replay.speed:g}x" if replay.playing else "❚❚"
+        with contextlib.suppress(NoMatches):
+            screen.query_one(FleetHeader).replay = (
+                time.strftime("%Y-%m-%d", time.localtime(at)) + f" {play}"
+            )
+        marks = [(e.at, e.kind) for e in replay.events]
+        with contextlib.suppress(NoMatches):
+            screen.query_one(ReplayTimeline).state = state_of(
+                times=replay.recording.times, index=replay.index, marks=marks,
+                playing=replay.playing, speed=replay.speed, span=self.replay_span,
+            )  # fmt: skip
+
+    def start_loadtest(self, name: str) -> None:
+        """A load test sends real requests: never from a replay (however it is asked for)."""
+        if self.replay is not None:
+            self.notify(safe(f"{self.actions_off}: load test {name} refused"),
+                        title="not possible", severity="warning", markup=False)  # fmt: skip
+            return
+        super().start_loadtest(name)
+
+    def action_replay_step(self, frames: int) -> None:
+        """A frame on (or back)."""
+        if self.replay is not None:
+            self.replay.step(frames)
+
+    def action_replay_jump(self, seconds: float) -> None:
+        """Seconds on (or back) in recorded time."""
+        if self.replay is not None:
+            self.replay.jump(seconds)
+
+    def action_replay_event(self, direction: int) -> None:
+        """To the next (or previous) alert, action or incident event, and say what it was."""
+        if self.replay is None:
+            return
+        event = self.replay.next_event(direction)
+        if event is None:
+            self.notify("No more events that way", timeout=2)
+            return
+        when = time.strftime("%H:%M:%S", time.localtime(event.at))
+        self.notify(safe(f"{when} {event.kind}: {event.text}"), title="event", timeout=4,
+                    markup=False)  # fmt: skip
+
+    def action_replay_speed(self, direction: int) -> None:
+        """Play faster (or slower): 1x, 2x, 5x, 10x, 30x, 60x."""
+        if self.replay is not None:
+            speed = self.replay.faster(direction)
+            self.notify(f"Replay speed {speed:g}x", timeout=2)
+            self.show_replay_position()
 
     def action_show_screen(self, name: str) -> None:
         """Switch to one of the installed screens (overview, gpus, backends, containers)."""
@@ -392,7 +508,14 @@ class InferdeckApp(App[None]):
             self.switch_screen(name)
 
     def action_toggle_pause(self) -> None:
-        """Freeze the view (data keeps being collected) or resume it with the newest data."""
+        """Freeze the view (data keeps being collected) or resume it with the newest data;
+        in a replay: play or pause the recording."""
+        if self.replay is not None:
+            playing = self.replay.toggle()
+            self.notify(f"Playing at {self.replay.speed:g}x" if playing else "Replay paused",
+                        timeout=2)  # fmt: skip
+            self.show_replay_position()
+            return
         self.paused = not self.paused
         for name in SCREENS:
             screen = self.get_screen(name)

@@ -56,6 +56,7 @@ class BackendConfig:
     token_env: str | None = None
     token_file: str | None = None
     max_num_seqs: int | None = None  # the engine's --max-num-seqs (capacity's in-flight check)
+    engine: str = ""  # vllm, sglang, tgi or llamacpp; "" = detected from its /metrics
 
     @property
     def credentials(self) -> Credentials | None:
@@ -191,6 +192,12 @@ class Config:
     models: ModelsConfig | None = None
     # the raw `incidents:` section; tui.incidents.config validates it (FILE:LINE errors)
     incidents: yaml.Node | None = field(default=None, compare=False, repr=False)
+    # the raw `recording:` section; tui.recording.config validates it (FILE:LINE errors)
+    recording: yaml.Node | None = field(default=None, compare=False, repr=False)
+    # drills: the raw `loadtest:` and `autopilot:` sections, validated by tui.loadtest.config
+    # and tui.ops.autopilot.config (FILE:LINE errors)
+    loadtest: yaml.Node | None = field(default=None, compare=False, repr=False)
+    autopilot: yaml.Node | None = field(default=None, compare=False, repr=False)
 
     @property
     def scrape(self) -> ScrapeConfig:
@@ -262,6 +269,19 @@ def _mapping(
     return out
 
 
+def _engine(path: str, node: yaml.Node) -> str:
+    """A backend's ``engine:``: one of the known engines, else an error at its line."""
+    from tui.sources.engines import ENGINE_NAMES
+
+    value = str(_scalar(path, node, str, "engine")).strip().lower()
+    if value not in ENGINE_NAMES:
+        raise ConfigError(
+            f"{_where(path, node)}: unknown engine {value!r}; choose one of"
+            f" {', '.join(ENGINE_NAMES)}"
+        )
+    return value
+
+
 def _backend(path: str, node: yaml.Node) -> BackendConfig:
     def text(k: str) -> Callable[[yaml.Node], Any]:
         return lambda n: _scalar(path, n, str, k)
@@ -278,6 +298,7 @@ def _backend(path: str, node: yaml.Node) -> BackendConfig:
             "token_env": text("token_env"),
             "token_file": text("token_file"),
             "max_num_seqs": lambda n: int(_positive(path, n, "max_num_seqs")),
+            "engine": lambda n: _engine(path, n),
         },
     )
     for required in ("name", "pool", "url"):
@@ -588,6 +609,9 @@ def parse_config(text: str, path: str = "<config>") -> Config:
             "traffic": lambda n: _traffic(path, n),
             **_judgement_sections(path),
             "incidents": lambda n: n,  # parsed by tui.incidents.config
+            "recording": lambda n: n,  # parsed by tui.recording.config
+            "loadtest": lambda n: n,  # parsed by tui.loadtest.config
+            "autopilot": lambda n: n,  # parsed by tui.ops.autopilot.config
         },
     )
     return Config(path=path, key_lines=key_lines, **fields)

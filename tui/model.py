@@ -93,6 +93,9 @@ class Gpu:
     power_limit_w: float | None = None
     sm_clock_mhz: float | None = None
     processes: tuple[GpuProcess, ...] = ()
+    # figures the GPU's reader does not export at all ("power_limit": DCGM exporter's
+    # default counters leave it out), as opposed to ones it could not read this time
+    unexported: frozenset[str] = frozenset()
 
     @property
     def key(self) -> str:
@@ -141,6 +144,11 @@ class Backend:
     metric_names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     container: str | None = None
     last_scrape: float | None = None
+    # the inference engine (vllm, sglang, tgi, llamacpp; "unknown" when none matched; ""
+    # before the first read) and the figures it does not expose ("ttft", "kv_cache", ...):
+    # those show "n/a (ENGINE)" and are left out of the SLO evaluation
+    engine: str = ""
+    unexposed: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +165,9 @@ class Pool:
     e2e: Quantiles = NO_QUANTILES
     traffic: Traffic = field(default_factory=Traffic)
     weight: float | None = None  # traffic share 0..100, when a router reports it
+    # figure -> the engines of up members that do not expose it ("tgi", "llamacpp, tgi"):
+    # the pool's figure is computed from the other members, or n/a when none has it
+    unexposed: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
 class Severity(enum.StrEnum):

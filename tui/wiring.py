@@ -42,7 +42,8 @@ def sources_for(config: Config, control_url: str | None = None) -> list[Source]:
     sources: list[Source] = []
     if config.backends or config.scrape.gpu_exporters:
         targets = [
-            ScrapeTarget(b.name, b.pool, b.url, b.model, b.credentials) for b in config.backends
+            ScrapeTarget(b.name, b.pool, b.url, b.model, b.credentials, b.engine)
+            for b in config.backends
         ]
         sources.append(
             ScrapeSource(
@@ -69,6 +70,7 @@ def sources_for(config: Config, control_url: str | None = None) -> list[Source]:
                 basic_auth_env=prom.basic_auth_env,
                 verify_tls=prom.verify_tls,
                 ca_file=prom.ca_file,
+                models={b.name: b.model for b in config.backends if b.model},
             )
         )
     if (am := config.sources.alertmanager) is not None:
@@ -208,11 +210,14 @@ def run_app(
     )
     # The first collection (network round trips, parsing) runs in the hub's thread while
     # Textual, the screens and the operations load here: the first frame has data.
+    recorder = _start_recorder(config, hub)  # the flight recorder: every snapshot shown
     hub.start()
     try:
         return _open_app(config, hub, router, subtitle, read_only_flag, debug, sandbox)
     finally:
         hub.stop()
+        if recorder is not None:
+            recorder.stop()
 
 
 def _open_app(
@@ -263,6 +268,50 @@ def _open_app(
         if app.ops is not None and app.ops.incidents is not None:
             app.ops.incidents.close()  # the Incidents screen's own connection
     return app.return_code or 0
+
+
+def run_replay_app(
+    recording: Any,
+    index: int,
+    config: Config | None,
+    *,
+    speed: float | None = None,
+    span: tuple[float, float] | None = None,
+    theme: str | None = None,
+    debug: bool = False,
+) -> int:
+    """Open the dashboard on a `tui.recording.reader.Recording` at frame ``index``, paused
+    (playing at ``speed`` when given); the app's return code. Nothing can act from it."""
+    from tui.app import InferdeckApp
+    from tui.judging import Judging
+    from tui.recording.replay import ReplayHub
+
+    hub = ReplayHub(recording, index, speed=speed or 1.0)
+    if speed:
+        hub.play()
+    app = InferdeckApp(
+        hub,
+        theme=check_theme(theme or (config.theme if config else "inferdeck-dark")),
+        clock=hub.clock,
+        keymap=config.keys if config else None,
+        subtitle=f"replay of {recording.segments[0].path.name}: nothing can act",
+        debug=debug,
+        judging=Judging(config or Config(), read_local=None),  # not this machine now
+        replay=hub,
+        replay_span=span,
+    )
+    try:
+        app.run()
+    finally:
+        hub.stop()
+    return app.return_code or 0
+
+
+def _start_recorder(config: Config, hub: Hub) -> Any:
+    """Record what ``hub`` publishes (`tui.recording`); None when the config turns it off."""
+    from tui.recording.recorder import start_recorder
+
+    return start_recorder(config, hub)
 
 
 def collect(

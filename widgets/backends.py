@@ -9,7 +9,7 @@ from rich.text import Text
 from tui.analysis.slo import TIERS, SloTier
 from tui.analysis.thresholds import KV_CACHE_LIMIT
 from tui.model import Backend, FleetSnapshot, Health, Quantiles
-from widgets.format import DASH, known, number, percent, seconds
+from widgets.format import DASH, NOT_EXPOSED, known, not_exposed, number, percent, seconds
 from widgets.levels import level
 from widgets.table import DetailField, SnapshotTable
 from widgets.text import outside
@@ -133,7 +133,13 @@ class BackendsTable(SnapshotTable):
 
     def figure(self, text: str, lvl: str) -> Text:
         """A figure in its level's colour, or a dim dash when unknown."""
-        return Text(text, self.style("dim" if text == DASH else lvl))
+        return Text(
+            text, self.style("dim" if text == DASH or text.startswith(NOT_EXPOSED) else lvl)
+        )
+
+    def na(self, text: str, backend: Backend, figure: str) -> str:
+        """``text``, or ``n/a (ENGINE)`` where the backend's engine lacks the figure."""
+        return not_exposed(text, figure, backend.unexposed, backend.engine)
 
     def cells(self, backend: Backend, tier: SloTier) -> list[Text]:
         """The row of one backend, each figure coloured against the tier."""
@@ -147,17 +153,22 @@ class BackendsTable(SnapshotTable):
             self.figure(number(backend.running), "ok"),
             self.figure(number(backend.waiting), level(backend.waiting, tier.queue_depth_max)),
             self.figure(
-                percent(backend.kv_cache_usage), level(backend.kv_cache_usage, KV_CACHE_LIMIT)
+                self.na(percent(backend.kv_cache_usage), backend, "kv_cache"),
+                level(backend.kv_cache_usage, KV_CACHE_LIMIT),
             ),
             self.figure(
-                seconds(backend.ttft.p95)
+                self.na(seconds(backend.ttft.p95), backend, "ttft")
                 + (ESTIMATE_MARK if inverted(backend.ttft, backend.e2e) else ""),
                 level(backend.ttft.p95, tier.ttft_p95_s),
             ),
-            self.figure(seconds(backend.e2e.p95), level(backend.e2e.p95, tier.e2e_p95_s)),
+            self.figure(
+                self.na(seconds(backend.e2e.p95), backend, "e2e"),
+                level(backend.e2e.p95, tier.e2e_p95_s),
+            ),
             self.figure(number(traffic.generation_tokens_per_s), "ok"),
             self.figure(
-                percent(traffic.error_rate, 1), level(traffic.error_rate, tier.error_rate_max)
+                self.na(percent(traffic.error_rate, 1), backend, "errors"),
+                level(traffic.error_rate, tier.error_rate_max),
             ),
         ]
 
@@ -213,18 +224,31 @@ class BackendsDetailTable(BackendsTable):
             self.figure(number(backend.running), "ok"),
             self.figure(number(backend.waiting), level(backend.waiting, tier.queue_depth_max)),
             self.figure(
-                percent(backend.kv_cache_usage), level(backend.kv_cache_usage, KV_CACHE_LIMIT)
+                self.na(percent(backend.kv_cache_usage), backend, "kv_cache"),
+                level(backend.kv_cache_usage, KV_CACHE_LIMIT),
             ),
-            self.quantiles(backend.ttft, tier.ttft_p50_s, tier.ttft_p95_s)
+            self.figure(self.na(DASH, backend, "ttft"), "ok")
+            if "ttft" in backend.unexposed
+            else self.quantiles(backend.ttft, tier.ttft_p50_s, tier.ttft_p95_s)
             + (ESTIMATE_MARK if inverted(backend.ttft, backend.e2e) else ""),
-            self.quantiles(backend.e2e, tier.e2e_p50_s, tier.e2e_p95_s),
-            self.figure(seconds(backend.queue_time.p95), "ok"),
-            self.figure(seconds(backend.inter_token.p95), "ok"),
+            self.figure(self.na(DASH, backend, "e2e"), "ok")
+            if "e2e" in backend.unexposed
+            else self.quantiles(backend.e2e, tier.e2e_p50_s, tier.e2e_p95_s),
+            self.figure(self.na(seconds(backend.queue_time.p95), backend, "queue_time"), "ok"),
+            self.figure(self.na(_p95_or_mean(backend.inter_token), backend, "inter_token"), "ok"),
             self.figure(number(traffic.prompt_tokens_per_s), "ok"),
             self.figure(number(traffic.generation_tokens_per_s), "ok"),
-            self.figure(number(traffic.requests_per_min), "ok"),
+            self.figure(self.na(number(traffic.requests_per_min), backend, "requests"), "ok"),
             self.figure(
-                percent(traffic.error_rate, 1), level(traffic.error_rate, tier.error_rate_max)
+                self.na(percent(traffic.error_rate, 1), backend, "errors"),
+                level(traffic.error_rate, tier.error_rate_max),
             ),
             container,
         ]
+
+
+def _p95_or_mean(q: Quantiles) -> str:
+    """The p95, or ``mean 14ms`` for an engine that only totals (llama.cpp has no buckets)."""
+    if not known(q.p95) and known(q.mean):
+        return f"mean {seconds(q.mean)}"
+    return seconds(q.p95)

@@ -6,7 +6,7 @@ Outside strings are made safe in `widgets.text` (`safe` is re-exported here).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from widgets.text import safe as safe  # re-exported: the figure formatters' callers use it
 
@@ -14,6 +14,24 @@ DASH = "—"
 """Shown where a figure is unknown: never a zero that was not measured."""
 
 _BARS = "▁▂▃▄▅▆▇█"
+
+NOT_EXPOSED = "n/a"
+"""Shown (with the engine) where an engine does not expose a figure at all."""
+
+
+def not_exposed(
+    text: str, figure: str, unexposed: Collection[str] | Mapping[str, str], engine: str = ""
+) -> str:
+    """``text``, or ``n/a (ENGINE)`` when it is unknown because the engine lacks ``figure``.
+
+    ``unexposed`` is a backend's set of figure names (``engine`` then names its engine) or
+    a pool's mapping figure → the engines lacking it. A figure that is merely not
+    measured yet keeps its dash: only a figure the engine never serves reads "n/a".
+    """
+    if text != DASH or figure not in unexposed:
+        return text
+    who = unexposed[figure] if isinstance(unexposed, Mapping) else engine
+    return f"{NOT_EXPOSED} ({who})" if who else NOT_EXPOSED
 
 
 def known(value: float | None) -> bool:

@@ -56,6 +56,8 @@ class GpuTable(SnapshotTable):
             power = f"{number(gpu.power_w)} W"
             if known(gpu.power_limit_w):
                 power = f"{number(gpu.power_w)}/{number(gpu.power_limit_w)} W"
+            elif "power_limit" in gpu.unexported:
+                power = f"{number(gpu.power_w)} W, limit not exported"
         processes = ", ".join(
             f"{p.pid} {safe(p.name)}" + (f" [{safe(p.container)}]" if p.container else "")
             for p in gpu.processes

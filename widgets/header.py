@@ -57,6 +57,7 @@ class FleetHeader(Widget):
     | `fleet-header--dim` | labels |
     | `fleet-header--paused` | the PAUSED badge |
     | `fleet-header--read-only` | the READ-ONLY badge |
+    | `fleet-header--drill` | what the autopilot proposes, a load test running |
     """
 
     COMPONENT_CLASSES = {
@@ -66,8 +67,10 @@ class FleetHeader(Widget):
         "fleet-header--dim",
         "fleet-header--paused",
         "fleet-header--read-only",
+        "fleet-header--replay",
         "fleet-header--brand",
         "fleet-header--reasons",
+        "fleet-header--drill",
     }
 
     DEFAULT_CSS = """
@@ -82,8 +85,10 @@ class FleetHeader(Widget):
         & > .fleet-header--dim { color: $muted; }
         & > .fleet-header--paused { background: $accent; color: $background; text-style: bold; }
         & > .fleet-header--read-only { background: $warning; color: $background; text-style: bold; }
+        & > .fleet-header--replay { background: $accent; color: $background; text-style: bold; }
         & > .fleet-header--brand { color: $primary; text-style: bold; }
         & > .fleet-header--reasons { color: $slo-warn; }
+        & > .fleet-header--drill { color: $accent; text-style: bold; }
         &:nocolor > .fleet-header--reasons { color: $foreground; text-style: underline; }
     }
     """
@@ -94,6 +99,12 @@ class FleetHeader(Widget):
     """Whether live updates are paused (shown as a badge)."""
     read_only: reactive[bool] = reactive(False)
     """Whether actions are off (``--read-only``; shown as a badge)."""
+    replay: reactive[str] = reactive("")
+    """In a replay: the recorded day and play state (``2026-11-30 ▶ 10x``), shown first as
+    a REPLAY badge; the clock then shows the recorded time (the app's clock is the
+    recording's). Empty on a live fleet."""
+    drill: reactive[str] = reactive("")
+    """``proposed: restart green-0 (rule restart-on-oom)``, a load test's progress, or ""."""
 
     def __init__(self, clock: Callable[[], float] = time.time, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -135,6 +146,9 @@ class FleetHeader(Widget):
         dim = self._style("dim")
         line = Text(no_wrap=True, overflow="ellipsis")
         line.append("inferdeck ", self._style("brand"))
+        if self.replay:  # first, so a replay is never read as the fleet now
+            line.append(f" REPLAY {self.replay} ", self._style("replay"))
+            line.append(" ")
         state = snapshot.overall if snapshot else OverallState.UNKNOWN
         line.append(f" {state.value} ", self._style(STATE_CLASS[state]))
         if snapshot is not None:
@@ -142,7 +156,7 @@ class FleetHeader(Widget):
             line.append(safe(snapshot.environment))
             line.append(" · SLO ", dim)
             line.append(snapshot.slo_tier.capitalize())
-        line.append(" · ", dim)
+        line.append(" · recorded " if self.replay else " · ", dim)
         line.append(time.strftime("%H:%M:%S", time.localtime(now)))
         fresh = snapshot.freshest_data_at if snapshot else None
         line.append(" · data ", dim)
@@ -153,6 +167,9 @@ class FleetHeader(Widget):
         if self.read_only:
             line.append("  ")
             line.append(" READ-ONLY ", self._style("read-only"))
+        if self.drill:
+            line.append("  ")
+            line.append(safe(self.drill), self._style("drill"))
         if snapshot is None or not snapshot.overall_reasons:
             return line
         width = self.content_region.width or self.size.width or 80

@@ -16,7 +16,7 @@ from textual_plotext import PlotextPlot
 
 from tui.analysis.slo import TIERS
 from tui.model import FleetSnapshot
-from widgets.format import seconds
+from widgets.format import not_exposed, seconds
 from widgets.levels import level
 from widgets.panel import Panel
 
@@ -48,14 +48,20 @@ class LatencyFigures(Widget):
         if with_limits:
             table.add_column(no_wrap=True)
         table.add_row(Text(""), Text("p50", style("dim")), Text("p95", style("dim")))
-        for name, q, p50_max, p95_max in (
-            ("TTFT", fleet.ttft, tier.ttft_p50_s, tier.ttft_p95_s),
-            ("E2E", fleet.e2e, tier.e2e_p50_s, tier.e2e_p95_s),
+        for name, figure, q, p50_max, p95_max in (
+            ("TTFT", "ttft", fleet.ttft, tier.ttft_p50_s, tier.ttft_p95_s),
+            ("E2E", "e2e", fleet.e2e, tier.e2e_p50_s, tier.e2e_p95_s),
         ):
             cells = [
                 Text(name, style("dim")),
-                Text(seconds(q.p50), style(level(q.p50, p50_max))),
-                Text(seconds(q.p95), style(level(q.p95, p95_max))),
+                Text(
+                    not_exposed(seconds(q.p50), figure, fleet.unexposed),
+                    style(level(q.p50, p50_max)),
+                ),
+                Text(
+                    not_exposed(seconds(q.p95), figure, fleet.unexposed),
+                    style(level(q.p95, p95_max)),
+                ),
             ]
             if with_limits:
                 cells.append(Text(f"SLO <{seconds(p50_max)} / <{seconds(p95_max)}", style("dim")))

@@ -9,7 +9,7 @@ from rich.text import Text
 from tui.analysis.slo import TIERS
 from tui.analysis.thresholds import KV_CACHE_LIMIT
 from tui.model import Pool
-from widgets.format import DASH, known, number, percent, safe, spark
+from widgets.format import DASH, known, not_exposed, number, percent, safe, spark
 from widgets.levels import level
 from widgets.panel import Panel
 
@@ -70,6 +70,6 @@ class QueuePanel(Panel):
                 percent(pool.kv_cache_usage), self.style(level(pool.kv_cache_usage, KV_CACHE_LIMIT))
             )
             if known(pool.kv_cache_usage)
-            else Text(DASH, self.style("dim"))
+            else Text(not_exposed(DASH, "kv_cache", pool.unexposed), self.style("dim"))
         )
         return [Text(name, name_style), waiting, Text(number(pool.running)), kv]

@@ -8,7 +8,7 @@ from rich.text import Text
 
 from tui.analysis.slo import TIERS, SloTier
 from tui.model import Pool
-from widgets.format import number, percent, safe
+from widgets.format import not_exposed, number, percent, safe
 from widgets.levels import level
 from widgets.panel import Panel
 
@@ -60,9 +60,12 @@ class ThroughputPanel(Panel):
             Text("fleet" if is_fleet else safe(pool.name), name_style),
             Text(number(traffic.prompt_tokens_per_s)),
             Text(number(traffic.generation_tokens_per_s), self.style(out_level)),
-            Text(number(traffic.requests_per_min), self.style(rpm_level)),
             Text(
-                percent(traffic.error_rate, 1),
+                not_exposed(number(traffic.requests_per_min), "requests", pool.unexposed),
+                self.style(rpm_level),
+            ),
+            Text(
+                not_exposed(percent(traffic.error_rate, 1), "errors", pool.unexposed),
                 self.style(level(traffic.error_rate, tier.error_rate_max)),
             ),
         ]

@@ -11,7 +11,7 @@ from textual.reactive import reactive
 
 from tui.analysis.slo import TIERS
 from tui.model import FleetSnapshot, Pool
-from widgets.format import DASH, number, percent, safe, seconds
+from widgets.format import DASH, not_exposed, number, percent, safe, seconds
 from widgets.levels import level
 from widgets.panel import Panel
 from widgets.table import SnapshotTable
@@ -119,6 +119,9 @@ class PoolTable(SnapshotTable):
         def fig(text: str, lvl: str) -> Text:
             return Text(text, self.style("dim" if text == DASH else lvl))
 
+        def na(text: str, figure: str) -> str:  # a figure the pool's engine(s) lack
+            return not_exposed(text, figure, pool.unexposed)
+
         up = f"{pool.healthy}/{pool.backends}"
         if unserved(pool, share):  # requests routed here fail: say it where it is read
             share_cell = Text(f"{share or 0:.0f}%", self.style("breach"))
@@ -131,8 +134,11 @@ class PoolTable(SnapshotTable):
             outside(self.versions.get(pool.name, DASH), width=32),
             share_cell,
             up_cell,
-            fig(number(traffic.requests_per_min), "ok"),
-            fig(percent(traffic.error_rate, 1), level(traffic.error_rate, tier.error_rate_max)),
-            fig(seconds(pool.ttft.p95), level(pool.ttft.p95, tier.ttft_p95_s)),
-            fig(seconds(pool.e2e.p95), level(pool.e2e.p95, tier.e2e_p95_s)),
+            fig(na(number(traffic.requests_per_min), "requests"), "ok"),
+            fig(
+                na(percent(traffic.error_rate, 1), "errors"),
+                level(traffic.error_rate, tier.error_rate_max),
+            ),
+            fig(na(seconds(pool.ttft.p95), "ttft"), level(pool.ttft.p95, tier.ttft_p95_s)),
+            fig(na(seconds(pool.e2e.p95), "e2e"), level(pool.e2e.p95, tier.e2e_p95_s)),
         ]

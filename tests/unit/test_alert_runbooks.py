@@ -50,7 +50,7 @@ ALERTS = sorted({r["alert"] for r in _rules()})
 
 
 def test_the_rule_files_are_found() -> None:
-    assert RULE_FILES and len(ALERTS) == 8
+    assert RULE_FILES and len(ALERTS) == 12
 
 
 @pytest.mark.parametrize("alert", ALERTS)

@@ -99,6 +99,6 @@ def test_ops_keeps_one_subpackage_per_kind_of_action() -> None:
     """tui/ops holds what every action shares, plus one subpackage per kind of action."""
     ops = ROOT / "tui" / "ops"
     subpackages = {p.name for p in ops.iterdir() if (p / "__init__.py").exists()}
-    assert subpackages == {"traffic", "runbooks", "alerts", "containers", "incidents"}
+    assert subpackages == {"traffic", "runbooks", "alerts", "containers", "incidents", "autopilot"}
     loose = {p.stem for p in ops.glob("*.py")} - {"__init__"}
     assert loose == {"executor", "audit", "actor", "files", "context", "build", "lock", "places"}

@@ -221,3 +221,14 @@ def test_backends_sharing_a_url_are_refused_naming_both() -> None:
         "c.yaml:4: backends 'c' and 'a' have the same url http://H:8000;"
         " each backend is one server with its own url"
     )
+
+
+def test_a_backend_may_name_its_engine_and_a_wrong_one_is_an_error_at_its_line() -> None:
+    config = parse_config(
+        "backends:\n  - {name: b0, pool: blue, url: 'http://h:8000', engine: SGLang}\n", "c.yaml"
+    )
+    assert config.backends[0].engine == "sglang"
+    with pytest.raises(ConfigError) as info:
+        parse_config("backends:\n  - name: b0\n    pool: blue\n    url: http://h:1\n"
+                     "    engine: ollama\n", "c.yaml")  # fmt: skip
+    assert str(info.value).startswith("c.yaml:5: unknown engine 'ollama'")

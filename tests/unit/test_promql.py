@@ -45,12 +45,23 @@ def test_every_vllm_metric_is_queried_under_both_spellings_and_both_generations(
     ):
         assert wire in names
     itl = queries["hist:instance:vllm:inter_token_latency_seconds"]
-    # current name first, then the deprecated one, each in both spellings, joined by `or`
+    # the current name first (with every engine's, in one selector per spelling), then the
+    # deprecated one, each spelling tagged apart, joined by `or`
     order = [
-        itl.index(f"rate({n}[1m])") for n in probes("vllm:inter_token_latency_seconds", "_bucket")
+        itl.index(n)
+        for n in (
+            "vllm:inter_token_latency_seconds_bucket",
+            "vllm_inter_token_latency_seconds_bucket",
+            "rate(vllm:time_per_output_token_seconds_bucket[1m])",
+            "rate(vllm_time_per_output_token_seconds_bucket[1m])",
+        )
     ]
-    assert order == sorted(order) and len(order) == 4
-    assert "histogram_quantile(0.95, sum by (le, instance) (rate(" in itl
+    assert order == sorted(order)
+    # vLLM's four come first; the other engines' names follow (each instance has one engine)
+    itl_names = probes("vllm:inter_token_latency_seconds", "_bucket")
+    assert [n.split("_")[0].split(":")[0] for n in itl_names[:4]] == ["vllm"] * 4
+    assert "sglang:inter_token_latency_seconds_bucket" in itl_names[4:]
+    assert "histogram_quantile(0.95, sum by (le, instance) (label_replace(rate(" in itl
     for stat in ("p50", "p95", "p99", "mean"):
         assert f'"{STAT}", "{stat}"' in itl
     assert "sum by (le, pool)" in queries["hist:pool:vllm:time_to_first_token_seconds"]

@@ -28,7 +28,12 @@ def _drive(engine: Engine, rps: float, seconds: float, seed: int = 1) -> list[in
 
 
 def _without_created(text: bytes) -> list[str]:
-    return [ln for ln in text.decode().splitlines() if "_created" not in ln]
+    """The simulation's own lines: no creation stamps, no real-process collectors."""
+    return [
+        ln
+        for ln in text.decode().splitlines()
+        if "_created" not in ln and "process_" not in ln and "python_" not in ln
+    ]
 
 
 # ------------------------------------------------------------------ engine model

@@ -15,6 +15,7 @@ from prometheus_client.samples import Sample
 
 from tui.sim.config import SimConfig
 from tui.sim.fleet import SimFleet
+from tui.sim.gpu import DRIVER_VERSION
 
 ENGINE = {"model_name", "engine"}
 
@@ -53,7 +54,6 @@ HISTOGRAMS: dict[str, list[float]] = {
     "vllm:request_inference_time_seconds": REQUEST,
     "vllm:request_prefill_time_seconds": REQUEST,
     "vllm:request_decode_time_seconds": REQUEST,
-    "vllm:time_per_prefill_token_request_seconds": PREFILL_PER_TOKEN,
     "vllm:iteration_tokens_total": ITERATION,
     "vllm:request_params_n": PARAMS_N,
     "vllm:request_prompt_tokens": LENGTHS,
@@ -63,7 +63,11 @@ HISTOGRAMS: dict[str, list[float]] = {
 }
 LEGACY_GAUGES = {"vllm:gpu_cache_usage_perc": ENGINE}
 LEGACY_COUNTERS = {"vllm:gpu_prefix_cache_queries": ENGINE, "vllm:gpu_prefix_cache_hits": ENGINE}
-LEGACY_HISTOGRAMS: dict[str, list[float]] = {"vllm:time_per_output_token_seconds": ITL}
+LEGACY_HISTOGRAMS: dict[str, list[float]] = {
+    "vllm:time_per_output_token_seconds": ITL,
+    # served by 0.10 (vllm/v1/metrics/loggers.py), gone from current vLLM
+    "vllm:time_per_prefill_token_request_seconds": PREFILL_PER_TOKEN,
+}
 V0_ONLY = {
     "vllm:num_requests_swapped",
     "vllm:cpu_cache_usage_perc",
@@ -155,8 +159,10 @@ def test_request_success_reasons_and_waiting_reasons() -> None:
     fams = _families(_fleet("current"))
     success = {s.labels["finished_reason"]: s.value for s in fams["vllm:request_success"][1]
                if s.name.endswith("_total")}  # fmt: skip
-    assert {"stop", "length", "abort"} <= set(success)
+    assert set(success) == {"stop", "length", "abort", "error", "repetition"}
     assert success["stop"] > 0 and success["length"] > 0
+    legacy = _families(_fleet("legacy"))["vllm:request_success"][1]
+    assert {s.labels["finished_reason"] for s in legacy} == {"stop", "length", "abort"}
     by_reason = {
         s.labels["reason"]: s.value for s in fams["vllm:num_requests_waiting_by_reason"][1]
     }
@@ -219,15 +225,71 @@ def test_dcgm_exposition_names_labels_and_sentinel() -> None:
     assert "DCGM_FI_PROF_GR_ENGINE_ACTIVE" in fams and "DCGM_FI_PROF_DRAM_ACTIVE" in fams
     samples = fams["DCGM_FI_DEV_GPU_UTIL"].samples
     assert [s.labels["gpu"] for s in samples] == ["0", "1", "2", "3"]
+    common = {"gpu", "UUID", "pci_bus_id", "device", "modelName", "hostname"}
     for s in samples:
-        assert set(s.labels) == {"gpu", "UUID", "pci_bus_id", "device", "modelName", "Hostname"}
+        assert set(s.labels) == common | {"DCGM_FI_DRIVER_VERSION"}
         assert s.labels["device"] == f"nvidia{s.labels['gpu']}"
         assert s.labels["modelName"] == "NVIDIA H100 80GB HBM3"
         assert s.labels["UUID"].startswith("GPU-")
-    sentinel = 9223372036854775794
-    assert any(s.value == sentinel for f in fams.values() for s in f.samples)
+    # dcgm-exporter 4.x (internal/pkg/collector/gpu_collector.go): the driver version is a
+    # label on every sample, XID errors carry err_code/err_msg, and a field the GPU does
+    # not support (H100 has no NVENC) is left out rather than served as a sentinel.
+    every = [s for f in fams.values() for s in f.samples]
+    assert all(s.labels["DCGM_FI_DRIVER_VERSION"] == DRIVER_VERSION for s in every)
+    assert all(s.value < 0x7FFFFFFFFFFFFFF0 for s in every)  # no int64 "blank" sentinel
+    assert "DCGM_FI_DEV_ENC_UTIL" not in fams and "# HELP DCGM_FI_DEV_ENC_UTIL" not in text
+    xid = fams["DCGM_FI_DEV_XID_ERRORS"].samples[0]
+    assert (xid.labels["err_code"], xid.labels["err_msg"]) == ("0", "No Error")
+    assert "# HELP DCGM_FI_DEV_FB_FREE Framebuffer memory free (in MiB)." in text
+    assert "DCGM_FI_DEV_POWER_MGMT_LIMIT" not in fams  # not in the default counters
     used = {s.labels["gpu"]: s.value for s in fams["DCGM_FI_DEV_FB_USED"].samples}
     free = {s.labels["gpu"]: s.value for s in fams["DCGM_FI_DEV_FB_FREE"].samples}
     reserved = {s.labels["gpu"]: s.value for s in fams["DCGM_FI_DEV_FB_RESERVED"].samples}
     assert all(used[g] + free[g] + reserved[g] == 81559 for g in used)
     assert used["0"] > 15000 and used["3"] == 0  # GPU 3 is the idle spare
+
+
+def test_power_limit_shows_where_exported_and_says_not_exported_otherwise() -> None:
+    from tui.sources._dcgm import gpus_from_samples
+    from tui.sources.promtext import parse_exposition
+
+    for exported in (False, True):
+        fleet = SimFleet(SimConfig(seed=3, rps=5, dcgm_power_limit=exported))
+        fleet.advance(5.0)
+        gpus = gpus_from_samples(parse_exposition(fleet.gpu_metrics_text().decode()), "h")
+        assert gpus
+        for gpu in gpus:
+            if exported:
+                assert gpu.power_limit_w == 700.0 and not gpu.unexported
+            else:
+                assert gpu.power_limit_w is None and gpu.unexported == {"power_limit"}
+
+
+# prometheus-fastapi-instrumentator 8.x metrics.default(), which vLLM's API server uses
+HIGHR = [0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0,
+         4.5, 5.0, 7.5, 10.0, 30.0, 60.0]  # fmt: skip
+
+
+def test_http_instrumentation_and_default_collectors_as_vllms_api_server() -> None:
+    fleet = _fleet("current")
+    text = fleet.metrics_text("blue-0").decode()
+    fams = {f.name: f for f in text_string_to_metric_families(text)}
+    assert fams["http_request_size_bytes"].type == "summary"
+    assert fams["http_response_size_bytes"].type == "summary"
+    sizes = [s for s in fams["http_request_size_bytes"].samples if s.name.endswith("_count")]
+    assert sizes and all(set(s.labels) == {"handler"} for s in sizes)
+    highr = fams["http_request_duration_highr_seconds"]
+    bounds = [float(s.labels["le"]) for s in highr.samples if s.name.endswith("_bucket")]
+    assert bounds == [*HIGHR, float("inf")]
+    assert all(not (set(s.labels) - {"le"}) for s in highr.samples)  # no API labels
+    assert (
+        "# HELP http_request_duration_seconds Latency with only few buckets by handler. "
+        "Made to be only used if aggregation by handler is important. \n" in text
+    )
+    # prometheus_client writes label names sorted, whatever order they were declared in
+    assert re.search(
+        r'^http_requests_total\{handler="[^"]+",method="POST",status="2xx"\}', text, re.M
+    )
+    for family in ("process_start_time_seconds", "python_info", "python_gc_objects_collected"):
+        assert family in fams, family
+    assert "vllm:time_per_prefill_token_request_seconds" not in fams

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -577,3 +578,17 @@ def test_a_canary_that_crashes_during_its_hold_fails_the_gate() -> None:
     assert not result.ok
     assert result.details["reason"] == "green has no backend up (0/1)"
     assert router.weights == {"blue": 100.0, "green": 0.0}
+
+
+def test_a_canary_on_an_engine_without_an_error_counter_is_judged_on_what_it_exposes() -> None:
+    # SGLang has no error counter: its latency figures are the gate, and the line says so
+    sglang = replace(_pool(error_rate=None), unexposed=MappingProxyType({"errors": "sglang"}))
+    gate = SloGate(lambda: sglang, "standard", poll_s=0.005)
+    reading = gate.read()
+    assert "error rate n/a (sglang)" in reading.line and reading.has_data
+    router = FakeRouter()
+    result = Rollout(router, "green", gate, steps=(50, 100), hold_s=0.01).run(lambda line: None)
+    assert result.ok and router.weights["green"] == 100.0
+    # ... and still fails on a latency it does expose
+    slow = replace(sglang, e2e=Quantiles(p95=40.0))
+    assert SloGate(lambda: slow, "standard").read().breach == "green E2E p95 40s > 15s"

@@ -160,6 +160,30 @@ def fleet_breaches(fleet: Pool, tier: SloTier) -> list[str]:
     return reasons
 
 
+_JUDGED = (("ttft", "TTFT"), ("e2e", "E2E latency"), ("errors", "error rate"))
+"""The fleet figures the SLO judges, by the figure names engines may not expose."""
+
+
+def slo_exclusions(fleet: Pool) -> list[str]:
+    """Why a fleet figure is left out of (or only partly in) the SLO evaluation.
+
+    An engine that does not expose a figure (TGI has no TTFT, llama.cpp no latency
+    histograms) cannot breach it: its backends are left out of that figure, and the
+    line says so — never a green verdict over an empty cell.
+    """
+    out: list[str] = []
+    values = {"ttft": fleet.ttft.p95, "e2e": fleet.e2e.p95, "errors": fleet.traffic.error_rate}
+    for figure, label in _JUDGED:
+        engines = fleet.unexposed.get(figure)
+        if not engines:
+            continue
+        if values[figure] is None:
+            out.append(f"{label} not judged: n/a ({engines})")
+        else:
+            out.append(f"{label} judged without the {engines} backends (n/a there)")
+    return out
+
+
 def _queue_breaches(backends: Iterable[Backend], tier: SloTier) -> list[str]:
     """A reason per up backend whose queue is over the tier's queue-depth limit."""
     return [
@@ -205,6 +229,7 @@ def overall_state(
     if fleet is not None:
         reasons += fleet_breaches(fleet, tier)
     reasons += _queue_breaches(up, tier)
+    notes = slo_exclusions(fleet) if fleet is not None else []
     if reasons:
-        return OverallState.DEGRADED, tuple(reasons)
-    return OverallState.OK, ()
+        return OverallState.DEGRADED, (*reasons, *notes)
+    return OverallState.OK, tuple(notes)

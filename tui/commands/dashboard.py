@@ -18,9 +18,21 @@ if TYPE_CHECKING:  # the simulator (and aiohttp) is imported only when a demo ne
 def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
     """``--seed``, ``--pools``, ``--gpus``, ``--rps``, ``--tier``, ``--port-base``."""
     parser.add_argument("--seed", type=int, default=7, help="simulator seed (default 7)")
-    parser.add_argument("--pools", default="blue=2,green=1", help="pools and backend counts")
+    parser.add_argument(
+        "--pools",
+        default="blue=2,green=1",
+        help="pools and backend counts, optionally each pool's engine (blue=2:vllm,green=1:sglang)",
+    )
+    parser.add_argument(
+        "--engine",
+        default="vllm",
+        choices=("vllm", "sglang", "tgi", "llamacpp"),
+        help="the engine every simulated backend is (default vllm)",
+    )
     parser.add_argument("--gpus", type=int, default=4, help="simulated GPUs")
-    parser.add_argument("--rps", type=float, default=20.0, help="requests per second")
+    parser.add_argument(
+        "--rps", type=float, default=20.0, help="requests/s for the whole simulated fleet"
+    )
     parser.add_argument("--tier", default=None, help="SLO tier: standard, enhanced, premium")
     parser.add_argument(
         "--port-base",
@@ -43,19 +55,21 @@ def demo_config_from(description: Mapping[str, Any], args: argparse.Namespace) -
 
 def sim_config_from(args: argparse.Namespace) -> SimConfig:
     """The simulated fleet ``demo`` (and ``snapshot --demo``) start: pools, GPUs, seed, load."""
-    from tui.sim.config import SimConfig, parse_pools
+    from tui.sim.config import SimConfig, parse_pool_engines
 
     try:
-        pools = parse_pools(getattr(args, "pools", "blue=2,green=1"))
+        pools, engines = parse_pool_engines(getattr(args, "pools", "blue=2,green=1"))
+        return SimConfig(
+            pools=pools,
+            engines=engines or None,
+            engine=getattr(args, "engine", None) or "vllm",
+            gpus=getattr(args, "gpus", 4),
+            seed=getattr(args, "seed", 7),
+            rps=getattr(args, "rps", 20.0),
+            port_base=getattr(args, "port_base", 18000),
+        )
     except ValueError as exc:
         raise StartError(str(exc)) from None
-    return SimConfig(
-        pools=pools,
-        gpus=getattr(args, "gpus", 4),
-        seed=getattr(args, "seed", 7),
-        rps=getattr(args, "rps", 20.0),
-        port_base=getattr(args, "port_base", 18000),
-    )
 
 
 def demo_extras(config: Config, description: dict) -> Config:

@@ -1,10 +1,13 @@
 """``inferdeck incident list|show|note|sev|resolve|export|watch``: incidents on the terminal.
 
-``list [--json]``, ``show ID [--json]`` and ``export ID [--format md|json]`` read the
-incidents database (``STATE_DIR/incidents.sqlite3`` or the config's ``incidents.db``);
+``list [--json]``, ``show ID [--json]`` and ``export ID [--format md|json]
+[--with-recording DIR]`` read the incidents database (``STATE_DIR/incidents.sqlite3``
+or the config's ``incidents.db``; the export adds what the flight recorder kept, and
+with ``--with-recording`` writes its stretch of recording beside the document);
 ``note``, ``sev`` and ``resolve`` change it through the executor (audited, refused in
 read-only mode; ``sev`` and ``resolve`` ask first unless ``--yes``); ``watch -c FILE``
-runs the tracker without a dashboard, printing each event once it is on disk.
+runs the tracker without a dashboard, printing each event once it is on disk, and
+records what it saw (`tui.recording`) like a dashboard does.
 
 Exit codes: 0 done, 1 failed or refused, 2 usage, config error or unknown incident.
 """
@@ -13,11 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from types import FrameType
 
 from tui.commands.common import (
@@ -34,13 +39,23 @@ from tui.commands.common import (
 )
 from tui.config import Config
 from tui.incidents.config import incidents_config
-from tui.incidents.export import event_data, incident_data, to_json, to_markdown, when
+from tui.incidents.export import (
+    Recorded,
+    event_data,
+    incident_data,
+    to_json,
+    to_markdown,
+    when,
+)
 from tui.incidents.model import Event, Incident, Sev, format_span
 from tui.incidents.store import IncidentError, Store, UnknownIncident
 from tui.ops.executor import always
 from tui.ops.incidents import AddNote, ResolveIncident, SetSev, db_path_for, start_tracker
 
 __all__ = ["add_incident_arguments", "run_incident"]
+
+BEFORE_S = 60.0
+"""How much recording before the incident opened (and after it ended) goes with it."""
 
 
 def add_incident_arguments(
@@ -70,6 +85,8 @@ def add_incident_arguments(
     export.add_argument("id", type=int)
     export.add_argument("--format", choices=("md", "json"), default="md")
     export.add_argument("--output", "-o", metavar="FILE", help="write here instead of stdout")
+    export.add_argument("--with-recording", metavar="DIR",
+                        help="write the document and its recording into DIR")  # fmt: skip
     add("watch", "track incidents without a dashboard (polls the config's sources)")
 
 
@@ -88,7 +105,7 @@ def run_incident(args: argparse.Namespace) -> int:
         if command == "show":
             return _show(store, incident, args)
         if command == "export":
-            return _export(store, incident, args)
+            return _export(store, incident, args, config)
         return _change(store, incident, args, config)
     except UnknownIncident as exc:
         error(f"{exc} in {store.path}")
@@ -176,18 +193,73 @@ def _event_line(event: Event, *, with_incident: bool = True) -> str:
     return f"{head}{event.kind.value}: {terminal_safe(event.text)}{who}"
 
 
-def _export(store: Store, incident: Incident, args: argparse.Namespace) -> int:
+def _export(
+    store: Store, incident: Incident, args: argparse.Namespace, config: Config | None
+) -> int:
     now = time.time()
     timeline = store.timeline(incident.id)
-    render = to_json if args.format == "json" else to_markdown
-    text = render(incident, timeline, now)
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as handle:
+    beside = Path(args.with_recording) if args.with_recording else None
+    output = args.output
+    if beside is not None and not output:
+        output = str(beside / f"incident-{incident.id}.{args.format}")
+    if args.format == "json":
+        text = to_json(incident, timeline, now)
+        recorded = None
+    else:
+        recorded = _recorded(incident, now, config, beside, output)
+        text = to_markdown(incident, timeline, now, recorded)
+    if output:
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        with open(output, "w", encoding="utf-8") as handle:
             handle.write(text)
-        print(f"wrote {terminal_safe(args.output)}")
+        print(f"wrote {terminal_safe(output)}")
     else:
         sys.stdout.write(text)
+    if beside is not None:
+        if recorded is None or not recorded.frames or not recorded.link:
+            error(f"no recording covers incident #{incident.id}: only the document was written")
+            return EXIT_FAILED
+        print(f"wrote {terminal_safe(beside / recorded.link)}")
     return EXIT_OK
+
+
+def _recorded(
+    incident: Incident,
+    now: float,
+    config: Config | None,
+    beside: Path | None,
+    document: str | None,
+) -> Recorded | None:
+    """The key figures the flight recorder kept of the incident and a link to them; with
+    ``beside``, the incident's stretch of recording is written there."""
+    from tui.recording.config import recordings_dir
+    from tui.recording.figures import cut, frames_between, key_figures
+    from tui.recording.reader import RecordingError, open_recording
+
+    folder = recordings_dir(config)
+    if not folder.is_dir():
+        return None
+    end = incident.resolved_at if incident.resolved_at is not None else now
+    try:
+        recording = open_recording(folder, covering=incident.opened_at)
+    except RecordingError:
+        return None
+    try:
+        frames = frames_between(recording, incident.opened_at, end)
+        if not frames or recording.times[frames[-1]] < incident.opened_at - 60:
+            return None
+        charts = key_figures(recording, incident.opened_at, end, incident.slo_tier)
+        link = str(recording.segments[0].path)
+        if beside is not None:
+            segment = beside / f"incident-{incident.id}.idrec"
+            beside.mkdir(parents=True, exist_ok=True)
+            if not cut(recording, incident.opened_at - BEFORE_S, end + BEFORE_S, segment):
+                return None
+            base = Path(document).parent if document else Path.cwd()
+            link = os.path.relpath(segment, base)
+        return Recorded(incident.opened_at, end, charts, link, len(frames))
+    finally:
+        recording.close()
 
 
 def _change(
@@ -218,6 +290,7 @@ def _watch(args: argparse.Namespace, config: Config) -> int:
     from tui.analysis.alert_rules import RULES
     from tui.hub import Hub
     from tui.ops.alerts.local_acks import local_alerting
+    from tui.recording.recorder import start_recorder
     from tui.wiring import sources_for
 
     as_json = _as_json(args)
@@ -240,6 +313,7 @@ def _watch(args: argparse.Namespace, config: Config) -> int:
         alerts_hook=local_alerting(config, rules=RULES),
     )
     thread = start_tracker(config, hub, show)
+    recorder = start_recorder(config, hub)  # what the fleet looked like, for replay
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -264,4 +338,6 @@ def _watch(args: argparse.Namespace, config: Config) -> int:
         hub.stop()
         thread.stop()
         thread.tracker.store.close()
+        if recorder is not None:
+            recorder.stop()
     return EXIT_OK

@@ -50,7 +50,10 @@ def add_lab_arguments(parser: argparse.ArgumentParser) -> None:
         help="backends per pool (default: blue=2,green=1); the first pool gets 100%%",
     )  # fmt: skip
     up.add_argument("--gpus", type=int, default=4, help="simulated GPUs (default: 4)")
-    up.add_argument("--rps", type=float, default=20.0, help="load through nginx (default: 20)")
+    up.add_argument(
+        "--rps", type=float, default=20.0,
+        help="requests/s for the whole fleet, sent through nginx (default: 20)",
+    )  # fmt: skip
     up.add_argument("--seed", type=int, default=7, help="simulator seed (default: 7)")
     up.add_argument(
         "--fast-alerts", action=argparse.BooleanOptionalAction, default=True,
@@ -98,6 +101,7 @@ def _up(paths: LabPaths, args: argparse.Namespace) -> int:
         return 2
     opts = LabOptions(
         dir=paths.root, pools=dict(args.pools), gpus=args.gpus, rps=args.rps,
+        engines=dict(getattr(args.pools, "engines", {})),
         seed=args.seed, containers=args.containers, fast_alerts=args.fast_alerts,
     )  # fmt: skip
     began = time.monotonic()

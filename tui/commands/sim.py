@@ -16,30 +16,55 @@ from types import FrameType
 import httpx
 
 from tui.commands.common import error, say
-from tui.sim.config import SimConfig, parse_pools
+from tui.sim.config import SIM_ENGINES, SimConfig, parse_pool_engines
 from tui.sim.fleet import FAULT_KINDS
 
 DEFAULT_CONTROL = "http://127.0.0.1:18000"
 """The control endpoint of a simulator started with the default port base."""
 
 
-def pools_argument(text: str) -> dict[str, int]:
-    """``blue=2,green=1`` as an argparse type: a bad value is argparse's one-line error."""
+class PoolCounts(dict[str, int]):
+    """Backends per pool, and the engines named per pool (``green=1:sglang``)."""
+
+    engines: dict[str, str]
+
+
+def pools_argument(text: str) -> PoolCounts:
+    """``blue=2,green=1:sglang`` as an argparse type: a bad value is argparse's one-line error."""
     try:
-        return parse_pools(text)
+        pools, engines = parse_pool_engines(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+    out = PoolCounts(pools)
+    out.engines = engines
+    return out
 
 
 def add_sim_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the simulator's flags to ``parser``."""
     parser.add_argument(
-        "--pools", type=pools_argument, default={"blue": 2, "green": 1}, metavar="POOL=N,...",
-        help="backends per pool (default: blue=2,green=1)",
+        "--pools", type=pools_argument, default={"blue": 2, "green": 1},
+        metavar="POOL=N[:ENGINE],...",
+        help="backends per pool, optionally each pool's engine (default: blue=2,green=1;"
+        " e.g. blue=2:vllm,green=1:sglang)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--engine", choices=SIM_ENGINES, default="vllm",
+        help="the engine every backend simulates: its /metrics names, labels and buckets"
+        " (default: vllm; a pool's :ENGINE wins)",
     )  # fmt: skip
     parser.add_argument("--gpus", type=int, default=4, help="simulated GPUs (default: 4)")
     parser.add_argument("--seed", type=int, default=7, help="random seed (default: 7)")
-    parser.add_argument("--rps", type=float, default=20.0, help="requests/s (default: 20)")
+    rate = parser.add_mutually_exclusive_group()
+    rate.add_argument(
+        "--rps", type=float, default=20.0,
+        help="requests/s for the whole fleet, split across pools by the router's weights"
+        " (default: 20)",
+    )  # fmt: skip
+    rate.add_argument(
+        "--rps-per-backend", type=float, default=None, metavar="RPS",
+        help="requests/s per backend instead: the fleet's rate is RPS x the number of backends",
+    )  # fmt: skip
     parser.add_argument(
         "--port-base", type=int, default=18000, metavar="PORT",
         help="control on PORT, backends on PORT+1.., GPU exporter on PORT+100; 0: free ports",
@@ -53,6 +78,11 @@ def add_sim_arguments(parser: argparse.ArgumentParser) -> None:
         help="answer OpenMetrics scrapes with ':' escaped to '_' in sample names",
     )  # fmt: skip
     parser.add_argument(
+        "--dcgm-power-limit", action="store_true",
+        help="the GPU exporter also exports the power limit (DCGM_FI_DEV_POWER_MGMT_LIMIT),"
+        " as one configured with a counters file listing it; by default it does not",
+    )  # fmt: skip
+    parser.add_argument(
         "--load-target", metavar="URL", default=None,
         help="send the load as real HTTP requests to URL (e.g. nginx) instead of internally",
     )  # fmt: skip
@@ -61,16 +91,29 @@ def add_sim_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def fleet_rps(args: argparse.Namespace) -> float:
+    """The fleet's request rate: ``--rps``, or ``--rps-per-backend`` times the backends."""
+    per_backend = getattr(args, "rps_per_backend", None)
+    if per_backend is None:
+        return float(args.rps)
+    if per_backend < 0:
+        raise ValueError(f"--rps-per-backend must be >= 0, got {per_backend:g}")
+    return float(per_backend) * sum(dict(args.pools).values())
+
+
 def config_from_args(args: argparse.Namespace) -> SimConfig:
     """The SimConfig the parsed flags describe."""
     return SimConfig(
         pools=dict(args.pools),
+        engine=getattr(args, "engine", "vllm"),
+        engines=dict(getattr(args.pools, "engines", {})) or None,
         gpus=args.gpus,
         seed=args.seed,
-        rps=args.rps,
+        rps=fleet_rps(args),
         port_base=args.port_base,
         vllm_metrics=args.vllm_metrics,
         openmetrics_escaped=args.openmetrics_escaped,
+        dcgm_power_limit=getattr(args, "dcgm_power_limit", False),
         load=args.load,
         load_target=args.load_target,
     )

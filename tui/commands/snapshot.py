@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import enum
 import json
 import time
-from collections.abc import Mapping
-from types import MappingProxyType
-from typing import Any
 
 from tui.commands.common import load_dashboard_config, say, terminal_safe
 from tui.commands.dashboard import demo_config_from, sim_config_from
 from tui.model import FleetSnapshot
+from tui.model_json import to_jsonable
 from tui.wiring import collect, simulated_fleet
+
+__all__ = ["add_snapshot_arguments", "describe", "run_snapshot", "to_jsonable"]
 
 
 def add_snapshot_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,21 +43,6 @@ def run_snapshot(args: argparse.Namespace) -> int:
     else:
         say(describe(snapshot))
     return 0
-
-
-def to_jsonable(value: Any) -> Any:
-    """Dataclasses, enums and read-only mappings as plain JSON values."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, Mapping | MappingProxyType):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, tuple | list):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, float) and value != value:  # NaN is not JSON
-        return None
-    return value
 
 
 def describe(snapshot: FleetSnapshot) -> str:

@@ -2,7 +2,9 @@
 
 The Markdown has: summary (severity, status, duration, time to acknowledge and to
 resolve, alerts), impact (the worst SLO figures while it was open, against the tier),
-timeline, actions taken, and empty root-cause and action-item sections to fill in.
+what the dashboard showed (when a recording covers it: text charts of the key figures
+against the SLO, and a link to the recording segment), timeline, actions taken, and empty
+root-cause and action-item sections to fill in.
 Text from outside (labels, summaries, notes, actor names) is escaped: it can hold
 backticks, pipes, HTML or terminal escapes and still reads as what it is.
 """
@@ -13,13 +15,37 @@ import datetime as dt
 import html
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from tui.analysis.slo import DEFAULT_TIER, TIERS
 from tui.analysis.text import visible_controls
+from tui.analysis.textchart import text_chart
 from tui.incidents.model import Event, EventKind, Incident, format_span
 
 _MD_SPECIAL = set("\\`*_[]|~#")
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    """One key figure over the incident, a value per column (worst in it; None: no data)."""
+
+    title: str
+    unit: str  # "s", "%", "" (a count)
+    values: tuple[float | None, ...]
+    limit: float | None = None  # the SLO's limit, drawn as a dotted line
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What the flight recorder kept of the incident (`tui.recording.figures`)."""
+
+    start: float
+    end: float
+    charts: tuple[Chart, ...]
+    link: str | None = None  # the recording segment, relative to the document when beside it
+    frames: int = 0
 
 
 def md(value: object) -> str:
@@ -124,8 +150,54 @@ def is_action(event: Event) -> bool:
     return event.kind is EventKind.RESOLVED and event.who != "inferdeck"
 
 
-def to_markdown(incident: Incident, timeline: Sequence[Event], now: float) -> str:
-    """The post-incident document."""
+def _figure(value: float, unit: str) -> str:
+    if unit == "s":
+        return f"{value:.2f}s"
+    if unit == "%":
+        return f"{value:.1f}%"
+    return f"{value:g}"
+
+
+def recorded_lines(recorded: Recorded | None) -> list[str]:
+    """The section "What the dashboard showed": charts, the recording's link; or why not."""
+    lines = ["## What the dashboard showed", ""]
+    if recorded is None or not recorded.frames:
+        return [*lines, "No recording covers this incident (recording: in the config).", ""]
+    lines += [
+        f"Recorded by inferdeck's flight recorder, {when(recorded.start)} to"
+        f" {when(recorded.end)} ({recorded.frames} frames); each column is the worst value"
+        " in its slice of time, the dotted line the SLO.",
+        "",
+    ]
+    if recorded.link:
+        link = recorded.link.replace(" ", "%20")
+        lines += [
+            f"Recording: [{md(recorded.link)}]({link}) — replay it with"
+            f" `inferdeck replay {recorded.link}`.",
+            "",
+        ]
+    for chart in recorded.charts:
+        known = [v for v in chart.values if v is not None]
+        worst = _figure(max(known), chart.unit) if known else "no data"
+        slo = f", SLO < {_figure(chart.limit, chart.unit)} (┄)" if chart.limit is not None else ""
+        lines += [f"**{chart.title}** (worst {worst}{slo})", "", "```text"]
+        lines += text_chart(chart.values, limit=chart.limit, fmt=partial(_figure, unit=chart.unit))
+        start = dt.datetime.fromtimestamp(recorded.start).astimezone().strftime("%H:%M:%S")
+        end = dt.datetime.fromtimestamp(recorded.end).astimezone().strftime("%H:%M:%S")
+        pad = len(lines[-1]) - len(chart.values) - 1
+        gap = max(1, len(chart.values) - len(start) - len(end))
+        lines += [
+            " " * pad + "└" + "─" * len(chart.values),
+            " " * (pad + 1) + start + " " * gap + end,
+        ]
+        lines += ["```", ""]
+    return lines
+
+
+def to_markdown(
+    incident: Incident, timeline: Sequence[Event], now: float, recorded: Recorded | None = None
+) -> str:
+    """The post-incident document; ``recorded``: what the flight recorder kept of it."""
     tier = TIERS.get(incident.slo_tier, DEFAULT_TIER)
     status = (
         f"resolved {when(incident.resolved_at)} by {md(incident.resolved_by or '?')}"
@@ -181,6 +253,7 @@ def to_markdown(incident: Incident, timeline: Sequence[Event], now: float) -> st
         f"| E2E p95 | {_seconds(impact.e2e_p95_s)} | < {tier.e2e_p95_s:g}s |",
         f"| Error rate | {_percent(impact.error_rate)} | < {tier.error_rate_max:.1%} |",
         "",
+        *recorded_lines(recorded),
         "## Timeline",
         "",
         "| time | what | who | detail |",

@@ -92,8 +92,9 @@ def _run_backends(lab: Lab, engine: Any, opts: LabOptions) -> list[dict[str, Any
         for i in range(count):
             name = f"{pool}-{i}"
             base = port_base(taken)
+            spec = f"{pool}=1:{opts.engines[pool]}" if pool in opts.engines else f"{pool}=1"
             argv = [
-                sys.executable, "-m", "tui.commands", "sim", "--pools", f"{pool}=1", "--gpus", "0",
+                sys.executable, "-m", "tui.commands", "sim", "--pools", spec, "--gpus", "0",
                 "--no-load", "--port-base", str(base), "--seed", str(opts.seed + index),
             ]  # fmt: skip
             lab.say(f"starting container {container_name(name)}")

@@ -23,6 +23,7 @@ class LabOptions:
 
     dir: Path
     pools: dict[str, int] = field(default_factory=lambda: {"blue": 2, "green": 1})
+    engines: dict[str, str] = field(default_factory=dict)  # pool -> engine (default vllm)
     gpus: int = 4
     rps: float = 20.0
     seed: int = 7

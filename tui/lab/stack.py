@@ -35,6 +35,7 @@ from tui.lab.procs import (
     wait_until,
 )
 from tui.lab.state import LabPaths, liveness, procs_of, read_state, remove_state, write_state
+from tui.ops.containers.replicas import replicas_path
 
 START_TIMEOUT_S = 30.0
 LOAD_MODEL = "llama-3.1-8b-instruct"
@@ -154,7 +155,10 @@ class Lab:
         return found
 
     def _start_sim(self, opts: LabOptions) -> None:
-        pools = ",".join(f"{p}={n}" for p, n in opts.pools.items())
+        pools = ",".join(
+            f"{p}={n}:{opts.engines[p]}" if p in opts.engines else f"{p}={n}"
+            for p, n in opts.pools.items()
+        )
         self.say(f"starting simulated backends ({pools}) and {opts.gpus} GPUs")
         desc = self.start_sim_process(
             "sim",
@@ -214,6 +218,8 @@ class Lab:
         nginx.write_atomic(
             layout.upstream, nginx.render_upstream(nginx.UPSTREAM_NAME, by_pool, weights)
         )
+        # replicas a scale-out added in an earlier lab are gone with its containers
+        replicas_path(layout.upstream).unlink(missing_ok=True)
         health = {b["name"]: _hostport(b["url"]) for b in backends}
         self.say(f"starting nginx ({', '.join(f'{p} {w:g}%' for p, w in weights.items())})")
 

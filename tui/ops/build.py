@@ -9,7 +9,7 @@ from tui.config import Config
 from tui.model import FleetSnapshot, Pool
 from tui.ops.alerts.factories import ack_factories
 from tui.ops.context import Operations
-from tui.ops.executor import Action, executor_for
+from tui.ops.executor import Action, Executor, executor_for
 from tui.ops.incidents.desk import IncidentDesk
 from tui.ops.runbooks.runner import Runbooks
 from tui.ops.traffic.factory import router_from_config
@@ -17,6 +17,7 @@ from tui.ops.traffic.rollout import Rollout, SloGate
 from tui.ops.traffic.weights import Rollback, Router, SetWeights
 
 if TYPE_CHECKING:  # the container engine's client loads only when a config names one
+    from tui.ops.autopilot.pilot import Pilot
     from tui.sources.docker import DockerSource
 
 
@@ -75,7 +76,32 @@ def operations_for(
             stable_pool=traffic.stable_pool,
         )
     ops.runbooks = Runbooks.from_config(config, executor, ops=ops)
+    ops.autopilot = _pilot(config, executor)
     return ops
+
+
+def _pilot(config: Config, executor: Executor) -> Pilot | None:
+    """The remediation rules' pilot, unless ``autopilot: off``; only the rules whose action
+    the config makes possible (restart: a container engine; scaling: one and nginx;
+    notify: a webhook), and none at all when no rule is left."""
+    import dataclasses
+
+    from tui.ops.autopilot.config import autopilot_config
+    from tui.ops.autopilot.pilot import Pilot, actions_from_config, scaler_from_config
+
+    settings = autopilot_config(config)
+    try:
+        scaler = scaler_from_config(config, settings)
+    except ValueError:
+        scaler = None
+    able = {"restart": config.sources.docker is not None, "scale-out": scaler is not None,
+            "scale-in": scaler is not None, "notify": bool(settings.notify)}  # fmt: skip
+    rules = tuple(r for r in settings.rules if able[r.action])
+    if settings.mode == "off" or not rules:
+        return None
+    settings = dataclasses.replace(settings, rules=rules)
+    return Pilot(settings, executor, actions_from_config(config, settings, scaler),
+                 servers_in=scaler.count if scaler is not None else None)  # fmt: skip
 
 
 def _container_actions(docker: DockerSource | None) -> Callable[[str, str], Action] | None:

@@ -33,6 +33,7 @@ class Operations:
     container: Callable[[str, str], Action] | None = None  # (verb, name) -> action
     runbooks: Any = None  # the runbook library and runner (tui.ops.runbooks.runner)
     incidents: IncidentDesk | None = None  # incidents and timelines; note, SEV, resolve
+    autopilot: Any = None  # the remediation rules' pilot (tui.ops.autopilot.pilot.Pilot)
     pools: Sequence[str] = field(default_factory=tuple)
     stable_pool: str = "blue"
     canary_pool: str = "green"

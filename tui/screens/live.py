@@ -23,12 +23,23 @@ class LiveScreen(Screen[None]):
             if isinstance(latest, FleetSnapshot):
                 self.show(latest)
             self.set_paused(bool(getattr(self.app, "paused", False)))
+            if getattr(self.app, "replay", None) is not None:
+                self.app.show_replay_position()  # type: ignore[attr-defined]
         except NoMatches:  # resumed before its widgets are mounted: the next snapshot shows
             pass
 
     def on_mount(self) -> None:
-        """Badge the header READ-ONLY when no action may run."""
+        """Badge the header READ-ONLY when no action may run; in a replay, add the
+        timeline above the footer."""
         self.query_one(FleetHeader).read_only = getattr(self.app, "read_only", None) is not None
+        if getattr(self.app, "replay", None) is not None:
+            from textual.widgets import Footer
+
+            from widgets.timeline import ReplayTimeline
+
+            footers = self.query(Footer)
+            self.mount(ReplayTimeline(), before=footers.first() if footers else None)
+            self.call_after_refresh(self.app.show_replay_position)  # type: ignore[attr-defined]
 
     def show(self, snapshot: FleetSnapshot) -> None:
         """Hand the snapshot to this screen's widgets."""

@@ -89,6 +89,18 @@ class InferdeckCommands(Provider):
                 target.append((f"Runbook: {safe(book.title)}",
                                partial(self._open_runbook, entry.name),
                                f"{safe(entry.name)}: open it on the Runbooks screen"))  # fmt: skip
+        pilot = getattr(ops, "autopilot", None)
+        if pilot is not None and can_change:
+            for proposal in pilot.proposals[:1]:
+                target = contextual if screen in ("AlertsScreen", "IncidentsScreen") else general
+                target.append((f"Apply: {proposal.line()}", app.action_apply_proposal,
+                               safe(proposal.reason)))  # fmt: skip
+        if ops is not None and can_change:
+            for name in app.loadtest_names():
+                what = "run the scenario against the config's target (asks first)"
+                general.append((f"Load test: {name}", partial(app.start_loadtest, name), what))
+        if getattr(app, "_drill_stop", None) is not None:
+            general.insert(0, ("Stop the load test", app.action_stop_loadtest, "at once"))
         yield from contextual
         yield from general
 

@@ -8,6 +8,9 @@ from typing import Literal
 
 MetricsGeneration = Literal["current", "legacy"]
 
+SIM_ENGINES: tuple[str, ...] = ("vllm", "sglang", "tgi", "llamacpp")
+"""Engines a simulated backend can be (its /metrics names, labels and buckets)."""
+
 _POOL_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -38,6 +41,9 @@ class SimConfig:
     host: str = "127.0.0.1"
     load: bool = True
     load_target: str | None = None
+    engine: str = "vllm"
+    dcgm_power_limit: bool = False  # the GPU exporter also exports the power limit
+    engines: dict[str, str] | None = None  # pool -> engine, overriding ``engine``
 
     def __post_init__(self) -> None:
         if not self.pools:
@@ -61,6 +67,18 @@ class SimConfig:
             raise ValueError("diurnal_period_s must be > 0")
         if self.weights is not None:
             check_weights(self.weights, self.pools)
+        for pool, engine in {"": self.engine, **(self.engines or {})}.items():
+            if engine not in SIM_ENGINES:
+                raise ValueError(
+                    f"unknown engine {engine!r}{f' for pool {pool!r}' if pool else ''}"
+                    f" (choose one of {', '.join(SIM_ENGINES)})"
+                )
+            if pool and pool not in self.pools:
+                raise ValueError(f"engine given for unknown pool {pool!r}")
+
+    def engine_of(self, pool: str) -> str:
+        """The engine the backends of ``pool`` simulate."""
+        return (self.engines or {}).get(pool, self.engine)
 
     def initial_weights(self) -> dict[str, float]:
         """The router weights at start (percent per pool)."""
@@ -84,9 +102,19 @@ def check_weights(weights: dict[str, float], pools: dict[str, int]) -> None:
 def parse_pools(text: str) -> dict[str, int]:
     """Parse ``"blue=2,green=1"`` into ``{"blue": 2, "green": 1}`` (order kept).
 
+    A count may name the pool's engine (``green=1:sglang``; see `parse_pool_engines`).
     Raises ValueError with a one-line message on malformed input.
     """
+    return parse_pool_engines(text)[0]
+
+
+def parse_pool_engines(text: str) -> tuple[dict[str, int], dict[str, str]]:
+    """Parse ``"blue=2:vllm,green=1:sglang"`` into pools and the engines named per pool.
+
+    Pools without ``:ENGINE`` are left out of the second mapping (they take the default).
+    """
     pools: dict[str, int] = {}
+    engines: dict[str, str] = {}
     items = [part.strip() for part in text.split(",") if part.strip()]
     if not items:
         raise ValueError(f"no pools in {text!r}: expected e.g. blue=2,green=1")
@@ -97,6 +125,15 @@ def parse_pools(text: str) -> dict[str, int]:
             raise ValueError(f"bad pool {item!r}: expected NAME=COUNT, e.g. blue=2")
         if not _POOL_NAME.match(name):
             raise ValueError(f"bad pool name {name!r}: use lowercase letters, digits, _")
+        count_text, colon, engine = count_text.partition(":")
+        if colon:
+            engine = engine.strip().lower()
+            if engine not in SIM_ENGINES:
+                raise ValueError(
+                    f"unknown engine {engine!r} for pool {name!r}"
+                    f" (choose one of {', '.join(SIM_ENGINES)})"
+                )
+            engines[name] = engine
         try:
             count = int(count_text.strip())
         except ValueError:
@@ -108,4 +145,4 @@ def parse_pools(text: str) -> dict[str, int]:
         if name in pools:
             raise ValueError(f"pool {name!r} given twice")
         pools[name] = count
-    return pools
+    return pools, engines

@@ -34,8 +34,9 @@ from tui.sim.stats import (
     buckets_1_2_5,
 )
 
-FINISH_REASONS: tuple[str, ...] = ("stop", "length", "abort", "error")
-"""The ``finished_reason`` values an engine counts (``error`` only shows in newer releases)."""
+FINISH_REASONS: tuple[str, ...] = ("stop", "length", "abort", "error", "repetition")
+"""The ``finished_reason`` values an engine counts (``error`` and ``repetition`` only show in
+newer releases; the simulated model never stops on repetition, so that one stays 0)."""
 
 
 @dataclass(frozen=True)

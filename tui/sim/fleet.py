@@ -27,9 +27,15 @@ from prometheus_client import CollectorRegistry
 
 from tui.sim.config import SimConfig, check_weights
 from tui.sim.engine import Engine, EngineParams, Request
+from tui.sim.engine_metrics import (
+    LlamacppCollector,
+    SglangCollector,
+    TextCollector,
+    TgiCollector,
+)
 from tui.sim.gpu import GpuLoad, SimGpu, dcgm_exposition
 from tui.sim.load import ArrivalProcess
-from tui.sim.metrics import VllmCollector, build_registry, render
+from tui.sim.metrics import CONTENT_TYPE_TEXT, VllmCollector, build_registry, render
 from tui.sim.stats import HttpStats
 
 FAULT_DEFAULTS: dict[str, float] = {
@@ -89,14 +95,12 @@ class SimBackend:
         self.engine = self._new_engine()
         self.http = HttpStats()
         self.created = time.time()
-        self.collector = VllmCollector(
-            lambda: self.engine,
-            lambda: self.http,
-            model,
-            fleet.config.vllm_metrics,
-            lambda: self.created,
+        self.engine_name = fleet.config.engine_of(pool)
+        self.collector = make_collector(self)
+        self.registry: CollectorRegistry | None = (
+            None if isinstance(self.collector, TextCollector) else build_registry(self.collector)
         )
-        self.registry: CollectorRegistry = build_registry(self.collector)
+        self.collector.attach(self.engine)
         self._busy_mark = 0.0
         self._batch_mark = 0.0
         self._deadlines: deque[tuple[float, Request]] = deque()
@@ -183,6 +187,7 @@ class SimBackend:
         """The process comes back: fresh engine, counters from zero, new ``_created``."""
         self.restarts += 1
         self.engine = self._new_engine()
+        self.collector.attach(self.engine)
         self.http = HttpStats()
         self.created = time.time()
         self._busy_mark = self._batch_mark = 0.0
@@ -194,6 +199,7 @@ class SimBackend:
             "name": self.name,
             "pool": self.pool,
             "model": self.model,
+            "engine": self.engine_name,
             "port": self.port,
             "faults": dict(self.faults),
             "running": self.engine.num_running,
@@ -369,11 +375,14 @@ class SimFleet:
     def metrics_response(self, backend_name: str, openmetrics: bool = False) -> tuple[bytes, str]:
         """The backend's ``/metrics`` body and content type."""
         b = self.backend(backend_name)
+        if b.registry is None:  # TGI and llama.cpp write the classic text format themselves
+            assert isinstance(b.collector, TextCollector)
+            return b.collector.exposition(), CONTENT_TYPE_TEXT
         return render(b.registry, openmetrics, self.config.openmetrics_escaped)
 
     def gpu_metrics_text(self) -> bytes:
         """DCGM exporter's ``/metrics`` body for every GPU."""
-        return dcgm_exposition(self.gpus)
+        return dcgm_exposition(self.gpus, power_limit=self.config.dcgm_power_limit)
 
     def state(self) -> dict[str, Any]:
         """A JSON-able picture: time, backends, weights, faults, load counts, GPUs."""
@@ -409,3 +418,20 @@ def _combine(loads: list[GpuLoad]) -> GpuLoad | None:
         kv_pool_mib=sum(x.kv_pool_mib for x in loads) / len(loads),
         hung=any(x.hung for x in loads),
     )
+
+
+def make_collector(
+    backend: SimBackend,
+) -> VllmCollector | SglangCollector | TgiCollector | LlamacppCollector:
+    """The metrics collector of the engine ``backend`` simulates."""
+    engine = lambda: backend.engine  # noqa: E731
+    http = lambda: backend.http  # noqa: E731
+    created = lambda: backend.created  # noqa: E731
+    name = backend.engine_name
+    if name == "sglang":
+        return SglangCollector(engine, http, backend.model, created)
+    if name == "tgi":
+        return TgiCollector(engine, http, backend.model)
+    if name == "llamacpp":
+        return LlamacppCollector(engine)
+    return VllmCollector(engine, http, backend.model, backend.fleet.config.vllm_metrics, created)

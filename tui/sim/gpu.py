@@ -20,7 +20,21 @@ HOSTNAME = "inferdeck-sim"
 """The ``Hostname`` label of every simulated GPU."""
 
 DCGM_NOT_SUPPORTED = 9223372036854775794
-"""DCGM's int64 "not supported" sentinel (DCGM_INT64_BLANK + 2)."""
+"""DCGM's int64 "not supported" sentinel (DCGM_INT64_BLANK + 2): what DCGM answers for a
+field the card lacks. dcgm-exporter 4.x leaves such a sample out (``toString`` returns
+its skip value for every blank); `dcgm_exposition` does the same."""
+
+DRIVER_VERSION = "570.124.06"
+"""``DCGM_FI_DRIVER_VERSION``: a "label" field in the default counters, so the exporter
+puts it as a label on every sample."""
+
+XID_TEXT = {0: "No Error", 13: "Graphics Engine Exception", 31: "GPU memory page fault",
+            43: "GPU stopped processing", 48: "Double Bit ECC Error",
+            79: "GPU has fallen off the bus", 94: "Contained ECC error"}  # fmt: skip
+"""``err_msg`` of a few XIDs, as dcgm-exporter's xid_errors.go names them."""
+
+POWER_LIMIT_FIELD = "DCGM_FI_DEV_POWER_MGMT_LIMIT"
+"""The power limit: not in the default counters; served only when configured to."""
 
 
 @dataclass(frozen=True)
@@ -165,9 +179,9 @@ DCGM_FIELDS: dict[str, tuple[str, str]] = {
     "DCGM_FI_DEV_ENC_UTIL": ("gauge", "Encoder utilization (in %)."),
     "DCGM_FI_DEV_DEC_UTIL": ("gauge", "Decoder utilization (in %)."),
     "DCGM_FI_DEV_XID_ERRORS": ("gauge", "Value of the last XID error encountered."),
-    "DCGM_FI_DEV_FB_FREE": ("gauge", "Frame buffer memory free (in MiB)."),
-    "DCGM_FI_DEV_FB_USED": ("gauge", "Frame buffer memory used (in MiB)."),
-    "DCGM_FI_DEV_FB_RESERVED": ("gauge", "Frame buffer memory reserved (in MiB)."),
+    "DCGM_FI_DEV_FB_FREE": ("gauge", "Framebuffer memory free (in MiB)."),
+    "DCGM_FI_DEV_FB_USED": ("gauge", "Framebuffer memory used (in MiB)."),
+    "DCGM_FI_DEV_FB_RESERVED": ("gauge", "Framebuffer memory reserved (in MiB)."),
     "DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL": (
         "counter",
         "Total number of NVLink bandwidth counters for all lanes.",
@@ -190,10 +204,19 @@ DCGM_FIELDS: dict[str, tuple[str, str]] = {
         "gauge",
         "Ratio of cycles the device memory interface is active sending or receiving data.",
     ),
-    "DCGM_FI_PROF_PCIE_TX_BYTES": ("gauge", "The rate of data transmitted over the PCIe bus"),
-    "DCGM_FI_PROF_PCIE_RX_BYTES": ("gauge", "The rate of data received over the PCIe bus"),
+    "DCGM_FI_PROF_PCIE_TX_BYTES": (
+        "gauge",
+        "The rate of data transmitted over the PCIe bus - including both protocol headers"
+        " and data payloads - in bytes per second.",
+    ),
+    "DCGM_FI_PROF_PCIE_RX_BYTES": (
+        "gauge",
+        "The rate of data received over the PCIe bus - including both protocol headers and"
+        " data payloads - in bytes per second.",
+    ),
 }
-"""Per DCGM field: its Prometheus type and help text, in dcgm-exporter's order."""
+"""Per DCGM field: its Prometheus type and help text, in the order and words of
+dcgm-exporter's etc/default-counters.csv (NVIDIA/dcgm-exporter 4.5.3-4.8.2)."""
 
 
 def _format_value(value: int | float) -> str:
@@ -202,16 +225,42 @@ def _format_value(value: int | float) -> str:
     return f"{value:f}"
 
 
-def dcgm_exposition(gpus: list[SimGpu], hostname: str = HOSTNAME) -> bytes:
-    """The text DCGM exporter serves on ``/metrics`` for these GPUs."""
+def dcgm_exposition(
+    gpus: list[SimGpu], hostname: str = HOSTNAME, *, power_limit: bool = False
+) -> bytes:
+    """The text DCGM exporter (4.x) serves on ``/metrics`` for these GPUs.
+
+    As its gpu_collector.go and render_metrics.go do: the standard labels, ``hostname``,
+    then the "label" fields (``DCGM_FI_DRIVER_VERSION``) and the XID's ``err_code`` and
+    ``err_msg``; a field a GPU does not support is left out, and a family no GPU has is
+    left out whole. ``power_limit``: also export the power limit (an exporter configured
+    with a counters file that lists it).
+    """
+    fields = dict(DCGM_FIELDS)
+    if power_limit:
+        fields[POWER_LIMIT_FIELD] = ("gauge", "Power management limit (in W).")
     values = {gpu.index: dict(gpu.fields()) for gpu in gpus}
     out: list[str] = []
-    for name, (kind, doc) in DCGM_FIELDS.items():
-        out.append(f"# HELP {name} {doc}\n# TYPE {name} {kind}\n")
+    for name, (kind, doc) in fields.items():
+        rows = []
         for gpu in gpus:
+            value = (
+                float(gpu.spec.max_power_w)
+                if name == POWER_LIMIT_FIELD
+                else values[gpu.index][name]
+            )
+            if value == DCGM_NOT_SUPPORTED:
+                continue
             labels = (
                 f'gpu="{gpu.index}",UUID="{gpu.uuid}",pci_bus_id="{gpu.pci_bus_id}",'
-                f'device="nvidia{gpu.index}",modelName="{gpu.spec.name}",Hostname="{hostname}"'
+                f'device="nvidia{gpu.index}",modelName="{gpu.spec.name}",hostname="{hostname}"'
+                f',DCGM_FI_DRIVER_VERSION="{DRIVER_VERSION}"'
             )
-            out.append(f"{name}{{{labels}}} {_format_value(values[gpu.index][name])}\n")
+            if name == "DCGM_FI_DEV_XID_ERRORS":
+                code = int(value)
+                labels += f',err_code="{code}",err_msg="{XID_TEXT.get(code, "Unknown Error")}"'
+            rows.append(f"{name}{{{labels}}} {_format_value(value)}\n")
+        if rows:
+            out.append(f"# HELP {name} {doc}\n# TYPE {name} {kind}\n")
+            out.extend(rows)
     return "".join(out).encode("utf-8")

@@ -18,7 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    GCCollector,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.metrics_core import Metric
 from prometheus_client.openmetrics import exposition as openmetrics
 from prometheus_client.registry import Collector
@@ -91,6 +97,9 @@ class VllmCollector(Collector):
         self.model = model
         self.generation = generation
         self._created = created
+
+    def attach(self, engine: Engine) -> None:
+        """Nothing to do: the engine records in vLLM's own layouts."""
 
     def collect(self) -> Iterator[Metric]:
         """Yield every metric family, engine metrics first, then the HTTP ones."""
@@ -172,7 +181,7 @@ class VllmCollector(Collector):
             "vllm:generation_tokens", "Number of generation tokens processed.", created,
             one(stats.generation_tokens),
         )  # fmt: skip
-        reasons = ["stop", "length", "abort"] + ([] if legacy else ["error"])
+        reasons = ["stop", "length", "abort"] + ([] if legacy else ["error", "repetition"])
         yield _counter(
             "vllm:request_success",
             "Count of successfully processed requests.",
@@ -235,9 +244,6 @@ class VllmCollector(Collector):
              "Histogram of time spent in PREFILL phase for request.", stats.prefill),
             ("vllm:request_decode_time_seconds",
              "Histogram of time spent in DECODE phase for request.", stats.decode),
-            ("vllm:time_per_prefill_token_request_seconds",
-             "Histogram of prefill time per prompt token, per request.",
-             stats.prefill_per_token),
             ("vllm:request_prompt_tokens",
              "Number of prefill tokens processed.", stats.request_prompt_tokens),
             ("vllm:request_generation_tokens",
@@ -250,35 +256,76 @@ class VllmCollector(Collector):
             ("vllm:request_params_max_tokens",
              "Histogram of the max_tokens request parameter.", stats.request_params_max_tokens),
         ]  # fmt: skip
+        if legacy:  # vLLM 0.10's v1 loggers; current vLLM no longer serves it
+            histograms.append((
+                "vllm:time_per_prefill_token_request_seconds",
+                "Time spent per token during prefill  phase in seconds",
+                stats.prefill_per_token,
+            ))  # fmt: skip
         for name, doc, h in histograms:
             yield _histogram(name, doc, created, hist(h))
         yield from self._http_metrics(created)
 
     def _http_metrics(self, created: float) -> Iterator[Metric]:
+        """prometheus-fastapi-instrumentator 8.x ``metrics.default()``, as vLLM's API server
+        registers it: names, label order, HELP texts (trailing space included), buckets."""
         http = self._http()
         rows: list[tuple[dict[str, str], float]] = []
         durations: list[tuple[dict[str, str], Hist]] = []
+        handlers = [h for h, _ in HTTP_HANDLERS]
         for handler, method in HTTP_HANDLERS:
             for (h, m, status), n in sorted(http.requests.items()):
                 if (h, m) == (handler, method):
-                    rows.append(({"handler": h, "method": m, "status": status}, float(n)))
+                    rows.append(({"method": m, "status": status, "handler": h}, float(n)))
             if (handler, method) in http.durations:
-                labels = {"handler": handler, "method": method}
+                labels = {"method": method, "handler": handler}
                 durations.append((labels, http.durations[(handler, method)]))
         yield _counter("http_requests", "Total number of requests by method, status and"
                        " handler.", created, rows)  # fmt: skip
+        for name, sizes, what in (
+            ("http_request_size_bytes", http.request_sizes, "incoming requests"),
+            ("http_response_size_bytes", http.response_sizes, "outgoing responses"),
+        ):
+            summary = Metric(
+                name,
+                f"Content length of {what} by handler. Only value of header is respected."
+                " Otherwise ignored. No percentile calculated. ",
+                "summary",
+            )
+            for handler in handlers:
+                if handler in sizes:
+                    count, total = sizes[handler]
+                    summary.add_sample(name + "_count", {"handler": handler}, float(count))
+                    summary.add_sample(name + "_sum", {"handler": handler}, total)
+                    summary.add_sample(name + "_created", {"handler": handler}, created)
+            yield summary
+        yield _histogram(
+            "http_request_duration_highr_seconds",
+            "Latency with many buckets but no API specific labels. Made for more accurate"
+            " percentile calculations. ",
+            created,
+            [({}, http.highr)],
+        )
         yield _histogram(
             "http_request_duration_seconds",
             "Latency with only few buckets by handler. Made to be only used if aggregation by"
-            " handler is important.",
+            " handler is important. ",
             created,
             durations,
         )
 
 
-def build_registry(collector: VllmCollector) -> CollectorRegistry:
-    """A fresh registry holding ``collector`` (one per backend process)."""
+def build_registry(collector: Collector, *, process: bool = True) -> CollectorRegistry:
+    """A fresh registry holding ``collector`` (one per backend process).
+
+    With ``process``, also prometheus_client's default collectors (``process_*``,
+    ``python_gc_*``, ``python_info``), which vLLM's registry serves beside its own.
+    """
     registry = CollectorRegistry(auto_describe=False)
+    if process:
+        ProcessCollector(registry=registry)
+        PlatformCollector(registry=registry)
+        GCCollector(registry=registry)
     registry.register(collector)
     return registry
 

@@ -151,7 +151,13 @@ class SimServer:
         url = f"http://{host}"
         self.description = {
             "backends": [
-                {"name": b.name, "pool": b.pool, "model": b.model, "url": f"{url}:{b.port}"}
+                {
+                    "name": b.name,
+                    "pool": b.pool,
+                    "model": b.model,
+                    "engine": b.engine_name,
+                    "url": f"{url}:{b.port}",
+                }
                 for b in self.fleet.backends
             ],
             "gpu_exporter": f"{url}:{self._sites['gpu'].port}/metrics",

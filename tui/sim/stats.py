@@ -44,6 +44,13 @@ PARAMS_N_BUCKETS: tuple[float, ...] = (1, 2, 5, 10, 20)
 HTTP_DURATION_BUCKETS: tuple[float, ...] = (0.1, 0.5, 1.0)
 """Bucket bounds of ``http_request_duration_seconds`` (the instrumentator's default)."""
 
+HTTP_HIGHR_BUCKETS: tuple[float, ...] = (
+    0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5, 7.5,
+    10, 30, 60,
+)  # fmt: skip
+"""Bucket bounds of ``http_request_duration_highr_seconds`` (prometheus-fastapi-instrumentator
+8.x ``metrics.default``: no labels, many buckets)."""
+
 
 def buckets_1_2_5(max_value: int) -> tuple[float, ...]:
     """vLLM's 1-2-5 series: 1, 2, 5, 10, 20, 50, ... up to the largest value <= max_value."""
@@ -61,13 +68,28 @@ def buckets_1_2_5(max_value: int) -> tuple[float, ...]:
 class Hist:
     """A cumulative histogram with fixed upper bounds (``+Inf`` implied)."""
 
-    __slots__ = ("bounds", "count", "counts", "sum")
+    __slots__ = ("bounds", "count", "counts", "sum", "twins")
 
     def __init__(self, bounds: Sequence[float]) -> None:
         self.bounds: tuple[float, ...] = tuple(float(b) for b in bounds)
         self.counts: list[int] = [0] * (len(self.bounds) + 1)  # per bucket, not cumulative
         self.sum = 0.0
         self.count = 0
+        self.twins: list[Hist] = []  # same observations in other engines' bucket layouts
+
+    def twin(self, bounds: Sequence[float]) -> Hist:
+        """A histogram that records every later observation of this one, in ``bounds``.
+
+        How the simulator serves another engine's buckets (SGLang's, TGI's) from the one
+        model: same observations, that engine's layout. One twin per layout.
+        """
+        wanted = tuple(float(b) for b in bounds)
+        for t in self.twins:
+            if t.bounds == wanted:
+                return t
+        made = Hist(wanted)
+        self.twins.append(made)
+        return made
 
     def observe(self, value: float, n: int = 1) -> None:
         """Record ``value`` ``n`` times (bucket i holds values <= bounds[i])."""
@@ -76,6 +98,8 @@ class Hist:
         self.counts[bisect_left(self.bounds, value)] += n
         self.sum += value * n
         self.count += n
+        for t in self.twins:
+            t.observe(value, n)
 
     def cumulative(self) -> list[int]:
         """Cumulative counts per bound, the last one being ``+Inf`` (== count)."""
@@ -115,8 +139,20 @@ class HttpStats:
     def __init__(self) -> None:
         self.requests: dict[tuple[str, str, str], int] = {}
         self.durations: dict[tuple[str, str], Hist] = {}
+        self.highr = Hist(HTTP_HIGHR_BUCKETS)
+        # handler -> (count, bytes) of request and response bodies (Content-Length)
+        self.request_sizes: dict[str, tuple[int, float]] = {}
+        self.response_sizes: dict[str, tuple[int, float]] = {}
 
-    def record(self, handler: str, method: str, status: int, duration_s: float) -> None:
+    def record(
+        self,
+        handler: str,
+        method: str,
+        status: int,
+        duration_s: float,
+        request_bytes: int = 0,
+        response_bytes: int = 0,
+    ) -> None:
         """Count one answered request (``status`` is the HTTP code, stored as its class)."""
         key = (handler, method, f"{status // 100}xx")
         self.requests[key] = self.requests.get(key, 0) + 1
@@ -124,6 +160,13 @@ class HttpStats:
         if hist is None:
             hist = self.durations[(handler, method)] = Hist(HTTP_DURATION_BUCKETS)
         hist.observe(duration_s)
+        self.highr.observe(duration_s)
+        for sizes, size in (
+            (self.request_sizes, request_bytes),
+            (self.response_sizes, response_bytes),
+        ):
+            count, total = sizes.get(handler, (0, 0.0))
+            sizes[handler] = (count + 1, total + max(size, 0))
 
     def count(self, status_class: str, handler: str | None = None) -> int:
         """Requests answered with ``status_class`` (e.g. ``"5xx"``), optionally per handler."""

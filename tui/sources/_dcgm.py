@@ -21,6 +21,9 @@ DCGM_INT32_BLANK = 0x7FFFFFF0
 DCGM_INT64_BLANK = 0x7FFFFFFFFFFFFFF0
 DCGM_FP64_BLANK = 140737488355328.0
 
+NOT_EXPORTED = frozenset({"power_limit"})
+"""What an exporter with dcgm-exporter's default counters does not export at all."""
+
 #: field -> the Gpu attribute it feeds (FB_* are combined separately).
 _FIELDS: Mapping[str, str] = {
     "DCGM_FI_DEV_GPU_UTIL": "util_pct",
@@ -76,6 +79,8 @@ def gpus_from_samples(samples: Iterable[PromSample], default_host: str) -> list[
         entry = found.setdefault((host, index), {})
         entry.setdefault("name", s.labels.get("modelName", ""))
         entry.setdefault("uuid", s.labels.get("UUID", "") or s.labels.get("uuid", ""))
+        if attr == "power_limit_w":
+            entry["power_limit_seen"] = True
         if not is_blank(s.value):
             entry.setdefault(attr, float(s.value))
     gpus = []
@@ -99,6 +104,7 @@ def gpus_from_samples(samples: Iterable[PromSample], default_host: str) -> list[
                 power_w=_num(e.get("power_w")),
                 power_limit_w=_num(e.get("power_limit_w")),
                 sm_clock_mhz=_num(e.get("sm_clock_mhz")),
+                unexported=frozenset() if "power_limit_seen" in e else NOT_EXPORTED,
             )
         )
     return gpus

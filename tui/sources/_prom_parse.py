@@ -30,7 +30,8 @@ from tui.sources._dcgm import gpus_from_samples
 from tui.sources._promql import BACKEND_HISTOGRAMS, POOL_HISTOGRAMS, RATE_COUNTERS, STAT
 from tui.sources._scrape_window import add_known
 from tui.sources._traffic import traffic_from
-from tui.sources._vllm_names import GAUGES, HISTOGRAMS, is_5xx, resolve
+from tui.sources._vllm_names import GAUGES, HISTOGRAMS, detect, is_5xx, resolve
+from tui.sources.engines import NO_ENGINE, UNKNOWN, EngineMap, unexposed_in
 from tui.sources.promtext import PromSample, one_line
 
 Vector = list[dict[str, Any]]
@@ -120,24 +121,29 @@ class _Rates:
         return traffic_from(self.counters, self.http_all, self.http_5xx)
 
 
-def _gauges(items: Vector) -> tuple[dict[str, float], str]:
+def _gauges(items: Vector, engine: EngineMap | None) -> tuple[dict[str, float], str]:
     """One instance's gauge series → ``{canonical: value}`` and the model name.
 
-    The first known name present wins (current before deprecated); values of several
-    series (engines) are summed, KV-cache usage averaged, as the scrape source does.
+    The first known name present wins (current before deprecated); the engine combines
+    its series (SGLang's replicated ranks count once), then they are summed, KV-cache
+    usage averaged, as the scrape source does.
     """
-    by_name: dict[str, list[float]] = {}
+    if engine is None:
+        return {}, ""
+    by_name: dict[str, list[PromSample]] = {}
     model = ""
     for item in items:
         labels = labels_of(item)
-        model = model or labels.get("model_name", "")
+        if engine.model_label:
+            model = model or labels.get(engine.model_label, "")
         value = value_of(item)
         if value is not None:
-            by_name.setdefault(labels.get("__name__", ""), []).append(value)
+            name = labels.pop("__name__", "")
+            by_name.setdefault(name, []).append(PromSample(name, labels, value))
     out: dict[str, float] = {}
-    for canonical, wire in resolve(by_name).items():
+    for canonical, wire in resolve(by_name, engine).items():
         if canonical in GAUGES:
-            values = by_name[wire]
+            values = engine.combine(by_name[wire])
             total = sum(values)
             out[canonical] = total / len(values) if "kv_cache" in canonical else total
     return out, model
@@ -175,6 +181,14 @@ def _backend_targets(
     """
     vllm_jobs = {labels_of(i).get("job", "") for i in results.get("names", [])}
     stamps = {labels_of(i).get("instance", ""): value_of(i) for i in results.get("up_ts", [])}
+    # A target of a job without engine metrics that names a backend an engine job already
+    # has (an nginx health probe labelled backend=blue-0) is a view of that backend, not a
+    # backend of its own: it would read as one whose engine is unknown.
+    named = {
+        labels_of(i).get(name_label, "")
+        for i in results.get("up", [])
+        if labels_of(i).get("job", "") in vllm_jobs
+    } - {""}
     out: dict[str, _Target] = {}
     for item in results.get("up", []):
         labels = labels_of(item)
@@ -182,7 +196,9 @@ def _backend_targets(
         if jobs is not None:
             if job not in jobs:
                 continue
-        elif pool_label not in labels and job not in vllm_jobs:
+        elif job not in vllm_jobs and (
+            pool_label not in labels or labels.get(name_label, "") in named
+        ):
             continue
         up = value_of(item) == 1.0
         target = _Target(
@@ -205,10 +221,12 @@ def backends_and_pools(
     jobs: frozenset[str] | None = None,
     targets: Mapping[str, TargetInfo] | None = None,
     name_label: str = "backend",
+    models: Mapping[str, str] | None = None,
 ) -> tuple[tuple[Backend, ...], tuple[Pool, ...], Pool | None]:
     """Backends (sorted by pool, then instance), pools and the fleet from one batch.
 
     A backend is named by its target's ``name_label`` when it has one, else by instance.
+    ``models`` (name or instance → model) names the model where the engine's metrics do not.
     """
     found = _backend_targets(results, pool_label, jobs, name_label)
     names: dict[str, set[str]] = {}
@@ -229,26 +247,36 @@ def backends_and_pools(
         r = rates.setdefault(labels.get("instance", ""), _Rates())
         r.http_all = (r.http_all or 0.0) + value
         r.http_5xx = (r.http_5xx or 0.0) + (value if is_5xx(labels.items()) else 0.0)
+    for instance, stats in stats_by(results.get("requests", []), "instance").items():
+        r = rates.setdefault(instance, _Rates())
+        if r.http_all is None and stats.get("answered") is not None:
+            r.http_all, r.http_5xx = stats["answered"], stats.get("failed") or 0.0
     hist = {
         h: stats_by(results.get(f"hist:instance:{h}", []), "instance") for h in BACKEND_HISTOGRAMS
     }
     backends: list[Backend] = []
     for instance, t in sorted(found.items(), key=lambda kv: (kv[1].pool, kv[0])):
         info = (targets or {}).get(instance, TargetInfo())
-        gauges, model = _gauges(gauge_items.get(instance, []))
+        engine = detect(names.get(instance, ()))
+        gauges, model = _gauges(gauge_items.get(instance, []), engine)
         r = rates.get(instance, _Rates())
         preemptions = r.counters.get("vllm:num_preemptions_total")
         q = {f: to_quantiles(hist[h].get(instance)) for h, f in _CANONICAL_FIELD.items()}
         reason = ""
+        health = Health.UP if t.up else Health.DOWN
         if not t.up:
             reason = one_line(info.last_error or f"Prometheus cannot scrape it (up=0, job {t.job})")
+        elif engine is None:
+            health, reason = Health.UNKNOWN, NO_ENGINE
         backends.append(
             Backend(
                 name=t.display or instance,
                 pool=t.pool,
                 url=info.scrape_url.removesuffix("/metrics") or f"http://{instance}",
-                model=model,
-                health=Health.UP if t.up else Health.DOWN,
+                model=model
+                or (models or {}).get(t.display or instance, "")
+                or (models or {}).get(instance, ""),
+                health=health,
                 reason=reason,
                 running=gauges.get("vllm:num_requests_running"),
                 waiting=gauges.get("vllm:num_requests_waiting"),
@@ -261,6 +289,10 @@ def backends_and_pools(
                 e2e=q["e2e"],
                 queue_time=q["queue_time"],
                 inter_token=q["inter_token"],
+                engine=engine.name if engine else (UNKNOWN if t.up else ""),
+                unexposed=engine.missing(resolve(names.get(instance, ()), engine))
+                if engine
+                else frozenset(),
             )
         )
     pool_hist = {
@@ -300,6 +332,7 @@ def _pool(
         ttft=to_quantiles(hist.get("vllm:time_to_first_token_seconds")),
         e2e=to_quantiles(hist.get("vllm:e2e_request_latency_seconds")),
         traffic=merged.traffic(),
+        unexposed=unexposed_in(healthy),
     )
 
 
@@ -371,10 +404,16 @@ def collected(
     targets: Mapping[str, TargetInfo] | None = None,
     alert_info: Mapping[str, AlertInfo] | None = None,
     name_label: str = "backend",
+    models: Mapping[str, str] | None = None,
 ) -> Collected:
     """Everything one batch says, as a `Collected`."""
     backends, pools, fleet = backends_and_pools(
-        results, pool_label=pool_label, jobs=jobs, targets=targets, name_label=name_label
+        results,
+        pool_label=pool_label,
+        jobs=jobs,
+        targets=targets,
+        name_label=name_label,
+        models=models,
     )
     found_gpus = gpus(results.get("dcgm", []))
     return Collected(

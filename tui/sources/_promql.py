@@ -19,10 +19,15 @@ import re
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
-from tui.sources._vllm_names import COUNTERS, GAUGES, HISTOGRAMS, HTTP_REQUESTS, spellings
+from tui.sources._vllm_names import COUNTERS, GAUGES, HISTOGRAMS, HTTP_REQUESTS, MEANS, spellings
+from tui.sources.engines import ENGINES, REQUEST_COUNTERS
+from tui.sources.engines import probes as probes
 
 #: The label that tags a branch of a combined query.
 STAT = "inferdeck_stat"
+
+#: Name prefixes with a colon, whose escaped form (``vllm_``) is the other spelling.
+_COLON_PREFIXES = tuple(p for e in ENGINES.values() for p in e.prefixes if p.endswith(":"))
 
 TTFT = "vllm:time_to_first_token_seconds"
 E2E = "vllm:e2e_request_latency_seconds"
@@ -89,26 +94,66 @@ def name_regex(names: Iterable[str]) -> str:
     return "__name__=~" + quote("|".join(re.escape(n) for n in sorted(set(names))))
 
 
-def probes(canonical: str, suffix: str = "") -> list[str]:
-    """Wire names of a vLLM metric, best first: each known name in each spelling."""
-    known = (
-        HISTOGRAMS.get(canonical)
-        or GAUGES.get(canonical)
-        or COUNTERS.get(canonical)
-        or (canonical,)
-    )
-    return [s + suffix for n in known for s in spellings(n)]
+SPELLING = "inferdeck_spelling"
+"""Label that keeps a name's two spellings apart inside a rate chain (summed away after)."""
 
 
 def rate_chain(names: Iterable[str], window: str, matchers: Iterable[str] = ()) -> str:
-    """``(rate(a[w]) or rate(b[w]) ...)``: the first name present wins, series by series."""
+    """The rates of a metric's names: the first *name* present wins, both *spellings* count.
+
+    ``rate(a[w]) or rate(b[w])`` keeps ``b`` only where ``a`` has no series with the same
+    labels (``rate`` drops the name): right between a current and a deprecated name,
+    which vLLM serves side by side with the same values. Wrong between the two
+    spellings of one name: a target that switches from ``vllm:x`` to ``vllm_x`` (an
+    upgrade) has each for part of the window, and keeping one under-reads the rate. So
+    each branch is tagged with its spelling (`SPELLING`): ``vllm:x`` and ``vllm_x`` both
+    stay, and the caller's ``sum`` adds their parts of the window. Always wrap the
+    result in an aggregation that drops the tag.
+    """
     listed = list(matchers)
-    return "(" + " or ".join(f"rate({_selector(n, listed)}[{window}])" for n in names) + ")"
+    # Different engines' names never meet on one target, so one regex selector reads a
+    # rank (current, deprecated, ...) of every engine at once: a few branches, not one per
+    # name (Prometheus evaluates each branch, present or not).
+    groups: dict[tuple[int, str], list[str]] = {}
+    seen: dict[tuple[str, str], int] = {}
+    for name in names:
+        spelled = "escaped" if ":" not in name and _escaped(name) else "as-written"
+        family = (_family(name), spelled)
+        rank = seen.get(family, 0)
+        seen[family] = rank + 1
+        groups.setdefault((rank, spelled), []).append(name)
+
+    def branch(listed_names: list[str], spelled: str) -> str:
+        if len(listed_names) == 1:
+            selector = _selector(listed_names[0], listed)
+        else:
+            selector = "{" + ",".join([name_regex(listed_names), *listed]) + "}"
+        return tag_label(f"rate({selector}[{window}])", SPELLING, spelled)
+
+    return "(" + " or ".join(branch(ns, sp) for (_, sp), ns in sorted(groups.items())) + ")"
+
+
+def _family(name: str) -> str:
+    """The engine prefix a name belongs to (``vllm``, ``sglang``, ``tgi``, ...), else itself."""
+    for engine in ENGINES.values():
+        if name.startswith(engine.prefixes):
+            return engine.name
+    return name
+
+
+def _escaped(name: str) -> bool:
+    """True when ``name`` is the colon-escaped spelling of a known ``prefix:`` name."""
+    return any(name.startswith(p.replace(":", "_")) for p in _COLON_PREFIXES)
+
+
+def tag_label(expr: str, label: str, value: str) -> str:
+    """``expr`` with ``label`` set to ``value``."""
+    return f"label_replace({expr}, {quote(label)}, {quote(value)}, {quote('')}, {quote('')})"
 
 
 def tag(expr: str, value: str) -> str:
     """``expr`` with the `STAT` label set to ``value``."""
-    return f"label_replace({expr}, {quote(STAT)}, {quote(value)}, {quote('')}, {quote('')})"
+    return tag_label(expr, STAT, value)
 
 
 def _sum(by: tuple[str, ...], expr: str) -> str:
@@ -160,14 +205,37 @@ def http_query(window: str, matchers: Iterable[str] = ()) -> str:
     return f"sum by (instance, status) (rate({selector}[{window}]))"
 
 
+def requests_query(window: str, matchers: Iterable[str] = ()) -> str:
+    """Per instance, answered and failed requests of engines that count them so (TGI).
+
+    Tagged ``answered`` and ``failed`` by `STAT`; a failure whose ``err`` is the
+    client's request (validation) is not one.
+    """
+    listed = list(matchers)
+    branches: list[str] = []
+    for engine in ENGINES.values():
+        if not engine.failed:
+            continue
+        answered = [s for n in engine.answered for s in spellings(n)]
+        failed = [s for n in engine.failed for s in spellings(n)]
+        ok = [f"err!~{quote('|'.join(sorted(engine.not_errors)))}"] if engine.not_errors else []
+        branches.append(tag(_sum(("instance",), rate_chain(answered, window, listed)), "answered"))
+        branches.append(
+            tag(_sum(("instance",), rate_chain(failed, window, [*listed, *ok])), "failed")
+        )
+    return " or ".join(branches)
+
+
 def all_vllm_names() -> list[str]:
-    """Every wire name the collectors recognise (histograms by their ``_bucket`` series)."""
+    """Every wire name the collectors recognise, of every engine (histograms by ``_bucket``)."""
     names: list[str] = []
     for canonical in (*GAUGES, *COUNTERS):
         names += probes(canonical)
     for canonical in HISTOGRAMS:
         names += probes(canonical, "_bucket")
-    return [*names, HTTP_REQUESTS]
+    for canonical in MEANS:
+        names += probes(canonical, "_sum")
+    return [*names, *(s for n in REQUEST_COUNTERS for s in spellings(n))]
 
 
 def batch(pool_label: str, jobs: Iterable[str] | None, window: str) -> dict[str, str]:
@@ -183,6 +251,7 @@ def batch(pool_label: str, jobs: Iterable[str] | None, window: str) -> dict[str,
         "gauges": "{" + ",".join([name_regex(gauge_names), *m]) + "}",
         "counters": counters_query(window, m),
         "http": http_query(window, m),
+        "requests": requests_query(window, m),
         "dcgm": '{__name__=~"DCGM_FI_DEV_.+"}',
         "alerts": 'ALERTS{alertstate="firing"}',
         "alerts_since": "ALERTS_FOR_STATE",

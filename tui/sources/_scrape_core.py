@@ -33,10 +33,14 @@ from tui.sources._vllm_names import (
     HISTOGRAMS,
     HTTP_REQUESTS,
     WANTED,
+    detect,
+    histogram_parts,
     is_5xx,
-    is_completion_handler,
+    is_answer,
+    request_series,
     resolve,
 )
+from tui.sources.engines import NO_ENGINE, UNKNOWN, EngineMap, engine_named
 from tui.sources.promtext import ExpositionError, PromSample, finite, one_line, parse_exposition
 
 #: Bounds the fast window index of one backend (a vLLM page has ~150 series read here).
@@ -58,6 +62,7 @@ class ScrapeTarget:
     url: str
     model: str = ""
     credentials: Credentials | None = None
+    engine: str = ""  # set in the config; "" = detected from /metrics
 
 
 @dataclass(slots=True)
@@ -69,6 +74,8 @@ class _BackendState:
     gauges: dict[str, list[float]] = field(default_factory=dict)
     metric_names: dict[str, str] = field(default_factory=dict)
     model: str = ""
+    engine: EngineMap | None = None
+    engine_seen: bool = False  # a successful read happened (so None means "no engine matched")
     health: Health = Health.UNKNOWN
     reason: str = ""
     first_read: float | None = None
@@ -153,6 +160,8 @@ class ScrapeState:
             state.gauges = {}
         if health_ok is False:
             state.health, state.reason = Health.DOWN, one_line(error or "health check failed")
+        elif parsed and state.engine is None:
+            state.health, state.reason = Health.UNKNOWN, NO_ENGINE
         elif parsed:
             state.health, state.reason = Health.UP, ""
         elif parse_error is not None:
@@ -166,29 +175,33 @@ class ScrapeState:
         by_name: dict[str, list[PromSample]] = {}
         for s in samples:
             by_name.setdefault(s.name, []).append(s)
-        found = resolve(by_name.keys())
+        configured = engine_named(state.target.engine) if state.target.engine else None
+        engine = configured or detect(by_name.keys())
+        state.engine, state.engine_seen = engine, True
+        found = resolve(by_name.keys(), engine) if engine is not None else {}
         gauges: dict[str, list[float]] = {}
         for canonical, wire in found.items():
             if canonical in GAUGES:
-                gauges[canonical] = [s.value for s in by_name[wire] if finite(s.value)]
+                kept = [s for s in by_name[wire] if finite(s.value)]
+                gauges[canonical] = engine.combine(kept) if engine and kept else []
             elif canonical in HISTOGRAMS:
-                base = wire.removesuffix("_bucket")
-                for suffix in ("_bucket", "_sum", "_count"):
-                    for s in by_name.get(base + suffix, ()):
+                for suffix, name in histogram_parts(wire).items():
+                    for s in by_name.get(name, ()):
                         self._append(state, canonical, suffix, s, at)
+            elif canonical == HTTP_REQUESTS:
+                for s in request_series(by_name):
+                    self._append(state, canonical, "", s, at)
             else:
                 for s in by_name[wire]:
-                    if canonical == HTTP_REQUESTS and not is_completion_handler(s.labels):
-                        continue
                     self._append(state, canonical, "", s, at)
         state.gauges = gauges
         state.metric_names = {
             c: w.removesuffix("_bucket") if c in HISTOGRAMS else w for c, w in found.items()
         }
-        if not state.target.model:
+        label = engine.model_label if engine is not None else ""
+        if not state.target.model and label:
             state.model = next(
-                (s.labels["model_name"] for s in samples if s.labels.get("model_name")),
-                state.model,
+                (s.labels[label] for s in samples if s.labels.get(label)), state.model
             )
         if state.first_read is None:
             state.first_read = at
@@ -213,7 +226,10 @@ class ScrapeState:
                 return
             if math.isnan(le):
                 return
-        key: SeriesKey = (suffix, le, _labels_key(s.labels))
+        labels = _labels_key(s.labels)
+        if canonical == HTTP_REQUESTS:  # engines count answers and failures in two metrics
+            labels = (*labels, ("__name__", s.name))
+        key: SeriesKey = (suffix, le, labels)
         series = state.series.setdefault(canonical, {})
         window = series.get(key)
         if window is None:
@@ -285,7 +301,7 @@ class ScrapeState:
             )
         http = state.series.get(HTTP_REQUESTS, {})
         rates = [(labels, w.rate(start, at)) for (_, _, labels), w in http.items()]
-        out.http_all = add_known(r for _, r in rates)
+        out.http_all = add_known(r for labels, r in rates if is_answer(labels))
         if out.http_all is not None:
             out.http_5xx = sum(r for labels, r in rates if r is not None and is_5xx(labels))
         return out
@@ -297,6 +313,7 @@ class ScrapeState:
         waiting = gauges.get("vllm:num_requests_waiting")
         kv = gauges.get("vllm:kv_cache_usage_perc")
         preemptions = window.counters.get("vllm:num_preemptions_total")
+        engine = state.engine
         return Backend(
             name=state.target.name,
             pool=state.target.pool,
@@ -315,6 +332,8 @@ class ScrapeState:
             preemptions_per_min=None if preemptions is None else preemptions * 60.0,
             metric_names=MappingProxyType(dict(state.metric_names)),
             last_scrape=state.last_read,
+            engine=engine.name if engine else (UNKNOWN if state.engine_seen else ""),
+            unexposed=engine.missing(state.metric_names) if engine else frozenset(),
         )
 
     def result(self, at: float) -> Collected:

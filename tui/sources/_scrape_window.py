@@ -10,6 +10,7 @@ from tui.analysis.rates import sum_buckets
 from tui.model import NO_QUANTILES, Backend, Health, Pool, Quantiles, Traffic
 from tui.sources._traffic import traffic_from
 from tui.sources._vllm_names import COUNTERS, HISTOGRAMS
+from tui.sources.engines import unexposed_in
 
 
 @dataclass(slots=True)
@@ -41,8 +42,9 @@ class Window:
     def quantiles(self, name: str) -> Quantiles:
         """p50/p95/p99 and mean of one histogram over the window."""
         buckets = self.buckets.get(name)
-        if not buckets:
-            return NO_QUANTILES
+        if not buckets:  # an engine with totals only (llama.cpp) still has a mean
+            mean = histogram_mean(self.sums.get(name), self.counts.get(name))
+            return NO_QUANTILES if mean is None else Quantiles(mean=mean)
         pairs = list(buckets.items())
         return Quantiles(
             p50=histogram_quantile(0.5, pairs),
@@ -81,4 +83,5 @@ def make_pool(name: str, members: list[Backend], windows: Mapping[str, Window]) 
         ttft=merged.quantiles("vllm:time_to_first_token_seconds"),
         e2e=merged.quantiles("vllm:e2e_request_latency_seconds"),
         traffic=merged.traffic(),
+        unexposed=unexposed_in(healthy),
     )

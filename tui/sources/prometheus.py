@@ -141,6 +141,7 @@ class PrometheusSource:
         window: str = "1m",
         timeout_s: float = 5.0,
         clock: Callable[[], float] = time.time,
+        models: Mapping[str, str] | None = None,
     ) -> None:
         """Query the Prometheus at ``url`` (``http(s)://host:port``, optional path prefix).
 
@@ -151,8 +152,11 @@ class PrometheusSource:
         from the environment variable ``token_env`` or the file ``token_file``, or
         ``user:password`` from ``basic_auth_env``. ``verify_tls=False`` turns off
         certificate checks; ``ca_file`` trusts a private CA. ``window`` is the PromQL
-        range of rates and quantiles; ``timeout_s`` bounds a whole `collect`.
+        range of rates and quantiles; ``timeout_s`` bounds a whole `collect`. ``models``:
+        backend name (or instance) → served model, for engines whose metrics do not name
+        it (TGI, llama.cpp).
         """
+        self.models = dict(models or {})
         self.name = name
         self.interval = interval
         self.url = url.rstrip("/")
@@ -295,6 +299,7 @@ class PrometheusSource:
             jobs=self.jobs,
             targets=targets,
             alert_info=alert_info,
+            models=self.models,
         )
 
     async def history(self, range_s: float, step_s: float) -> dict[str, list[float]]:

@@ -55,7 +55,8 @@ def bad_share_expr(pool_label: str = "pool", window: str = "1m") -> str:
 
 def abort_share_expr(window: str = "5m") -> str:
     """PromQL: aborted requests / all finished requests, from the engine's counter."""
-    names = probes("vllm:request_success_total")
+    # vLLM's finished_reason="abort" only: other engines' request counters have no reasons
+    names = [n for n in probes("vllm:request_success_total") if n.startswith("vllm")]
     aborted = rate_chain(names, window, ['finished_reason="abort"'])
     return f"sum{aborted} / (sum{rate_chain(names, window)} > 0)"
 

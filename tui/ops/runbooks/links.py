@@ -34,6 +34,10 @@ BY_ALERTNAME: Mapping[str, str] = MappingProxyType(
         "GPUMemoryPressure": "gpu-memory",
         "GPUHighTemperature": "gpu-temperature",
         "QueueBacklog": "queue-backlog",
+        "LLMHighTimeToFirstToken": "ttft-high",
+        "LLMHighInterTokenLatency": "inter-token-latency",
+        "LLMKVCacheFull": "kv-cache-pressure",
+        "LLMPreemptions": "kv-cache-pressure",
         "CapacityNearLimit": "capacity",
     }
 )

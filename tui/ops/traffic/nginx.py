@@ -32,6 +32,7 @@ from pathlib import Path
 import httpx
 
 from tui.config import NginxRouterConfig
+from tui.ops.containers.replicas import with_replicas
 from tui.ops.executor import Progress
 from tui.ops.files import backup_path, remove_stale_temps, write_atomic
 from tui.ops.traffic.upstream import parse_upstream, render_upstream, run_nginx
@@ -109,7 +110,8 @@ class NginxRouter:
     def render(self, weights: Mapping[str, float]) -> str:
         """The upstream file for ``weights``; RouterError when it cannot be written."""
         try:
-            return render_upstream(self.config.upstream_name, self.config.servers, weights)
+            servers = with_replicas(self.config.servers, self.path)  # scaled-out ones too
+            return render_upstream(self.config.upstream_name, servers, weights)
         except ValueError as exc:
             raise RouterError(f"cannot write the upstream file: {exc}") from None
 

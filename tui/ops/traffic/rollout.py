@@ -102,15 +102,19 @@ class SloGate:
             return Reading("no figures yet")
         t = self.slo
         checks = (
-            ("error rate", pool.traffic.error_rate, t.error_rate_max, format_ratio),
-            ("TTFT p95", pool.ttft.p95, t.ttft_p95_s, format_seconds),
-            ("E2E p95", pool.e2e.p95, t.e2e_p95_s, format_seconds),
+            ("error rate", "errors", pool.traffic.error_rate, t.error_rate_max, format_ratio),
+            ("TTFT p95", "ttft", pool.ttft.p95, t.ttft_p95_s, format_seconds),
+            ("E2E p95", "e2e", pool.e2e.p95, t.e2e_p95_s, format_seconds),
         )
         parts: list[str] = []
         breach = None
         if pool.healthy == 0:  # nothing up: no figure can breach, yet nothing is serving
             breach = f"{pool.name} has no backend up (0/{pool.backends})"
-        for label, value, limit, fmt in checks:
+        for label, figure, value, limit, fmt in checks:
+            engines = pool.unexposed.get(figure)
+            if value is None and engines:  # the engine does not expose it: not judged
+                parts.append(f"{label} n/a ({engines})")
+                continue
             parts.append(f"{label} {_show(value, fmt)} (≤{fmt(limit)})")
             if breach is None and classify(value, limit) == "breach":
                 assert value is not None
@@ -123,12 +127,12 @@ class SloGate:
             "e2e_p95_s": pool.e2e.p95,
             "requests_per_min": rpm,
         }
-        return Reading(
-            f"{pool.name}: " + ", ".join(parts),
-            breach,
-            figures,
-            pool.traffic.error_rate is not None,
+        # Data to judge on: the error rate, or — on engines without an error counter —
+        # a latency they do expose.
+        judged = pool.traffic.error_rate is not None or (
+            "errors" in pool.unexposed and (pool.ttft.p95 is not None or pool.e2e.p95 is not None)
         )
+        return Reading(f"{pool.name}: " + ", ".join(parts), breach, figures, judged)
 
     def hold(
         self, hold_s: float, cancel: threading.Event, report: Progress, label: str, pool: str

@@ -1,0 +1,19 @@
+"""The flight recorder: what every dashboard showed, recorded, and replayed.
+
+Textual-free; above `tui.ops` (it follows the audit log and the incidents database to
+interleave their events) and below the UI, which replays recordings through `replay`.
+
+Modules:
+
+* `format` — the file format (version 1): header, checksummed blocks, frame patches.
+* `writer` — `RecordingWriter`: frames (keyframes and what changed), events, segments
+  rotated by size and age (`Limits`).
+* `reader` — `open_recording` → `Recording`: frame times, events, the snapshot at a time;
+  `parse_time` for ``--at``.
+* `config` — the config's ``recording:`` section and where recordings go.
+* `recorder` — `start_recorder(config, hub)`: the hub's subscriber, in its own thread.
+* `replay` — `ReplayHub`, the hub a replayed dashboard runs on: a player over a
+  `Recording` (step, jump, play 1x-60x, pause).
+* `figures` — the key figures over a time span (p95 vs SLO, errors, queue, GPU) for the
+  post-incident document, and cutting a segment out of a recording.
+"""

@@ -1,0 +1,311 @@
+"""The recording file format, version 1: a header, then checksummed compressed blocks.
+
+A recording segment (``*.idrec``) is::
+
+    inferdeck-recording 1\\n                 the magic line and the format version
+    {"format": 1, "session": ..., ...}\\n     the header: one line of JSON (`Header`)
+    block, block, ...                        until the end of the file
+
+and each block is a 17-byte head then the payload::
+
+    length   4 bytes, big-endian: the payload's size
+    crc32    4 bytes, big-endian: CRC-32 of kind + time + payload
+    kind     1 byte: K (a keyframe: the compressed stream starts again here),
+                     C (a frame that continues the stream of the blocks before it) or
+                     E (an event, compressed on its own)
+    time     8 bytes, big-endian IEEE double: epoch seconds of the frame or event
+    payload  raw DEFLATE (zlib, wbits -15), flushed with Z_SYNC_FLUSH after each block
+
+Decompressing a K block and the C blocks after it, in order, gives one JSON record per
+block, ending in a newline; an E block decompresses alone:
+
+* a frame: ``{"frame": {"t": TIME, "s": BODY, "h": HISTORY}}`` in a keyframe (the whole
+  snapshot, as ``inferdeck snapshot --json`` prints it, without ``history``, and every
+  chart series), or ``{"frame": {"t": TIME, "d": PATCH, "h": HISTORY_PATCH}}``: only what
+  changed since the previous frame (see `diff` and `patch`);
+* an event (E): ``{"event": {"source": "audit" | "incident", ...}}`` — an audit record,
+  or an incident timeline event, at the block's time.
+
+So the heads alone say when every frame and every event is, and an event can be read
+without decoding the frames around it.
+
+A block is written with one ``write`` call; a reader stops at the first block that is
+cut short or fails its checksum (a writer killed mid-write, a disk that lost the tail),
+so a torn tail costs that block only and never the blocks before it. A writer never
+appends to a segment it did not start.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+MAGIC = b"inferdeck-recording"
+VERSION = 1
+SUFFIX = ".idrec"
+HEAD = struct.Struct(">IIcd")  # length, crc32, kind, time
+KEYFRAME = b"K"
+CONTINUES = b"C"
+EVENT = b"E"
+KINDS = (KEYFRAME, CONTINUES, EVENT)
+SHIFT_SEARCH = 32
+"""How many appended values a history patch looks for before it gives up and replaces."""
+
+
+class FormatError(ValueError):
+    """A file that is not a recording, or from a newer inferdeck than this one."""
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """What a segment says about itself in its second line."""
+
+    session: str  # the same for every segment one dashboard wrote
+    started_at: float
+    environment: str = ""
+    slo_tier: str = ""
+    refresh_s: float = 1.0
+    keyframe_every: int = 300
+    sequence: int = 0  # the segment's number within its session
+    format: int = VERSION
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def line(self) -> bytes:
+        """The header as its one line of JSON."""
+        body = {
+            "format": self.format,
+            "session": self.session,
+            "started_at": self.started_at,
+            "environment": self.environment,
+            "slo_tier": self.slo_tier,
+            "refresh_s": self.refresh_s,
+            "keyframe_every": self.keyframe_every,
+            "sequence": self.sequence,
+            **dict(self.extra),
+        }
+        return json.dumps(body, sort_keys=True).encode() + b"\n"
+
+
+KNOWN_HEADER_KEYS = frozenset(
+    {"format", "session", "started_at", "environment", "slo_tier", "refresh_s",
+     "keyframe_every", "sequence"}
+)  # fmt: skip
+
+
+def read_header(handle: BinaryIO, name: str = "recording") -> tuple[Header, int]:
+    """The header of an open segment and the offset of its first block."""
+    magic = handle.readline(64)
+    parts = magic.split()
+    if len(parts) != 2 or parts[0] != MAGIC:
+        raise FormatError(f"{name}: not an inferdeck recording")
+    try:
+        version = int(parts[1])
+    except ValueError:
+        raise FormatError(f"{name}: not an inferdeck recording") from None
+    if version > VERSION:
+        raise FormatError(
+            f"{name}: recording format {version} is newer than this inferdeck reads ({VERSION})"
+        )
+    line = handle.readline(1 << 20)
+    try:
+        data = json.loads(line)
+        header = Header(
+            session=str(data["session"]),
+            started_at=float(data["started_at"]),
+            environment=str(data.get("environment", "")),
+            slo_tier=str(data.get("slo_tier", "")),
+            refresh_s=float(data.get("refresh_s", 1.0)),
+            keyframe_every=int(data.get("keyframe_every", 300)),
+            sequence=int(data.get("sequence", 0)),
+            format=version,
+            extra={k: v for k, v in data.items() if k not in KNOWN_HEADER_KEYS},
+        )
+    except (ValueError, KeyError, TypeError):
+        raise FormatError(f"{name}: the recording's header is damaged") from None
+    return header, handle.tell()
+
+
+def block(kind: bytes, at: float, payload: bytes) -> bytes:
+    """One block, head and payload, ready for a single write."""
+    crc = zlib.crc32(payload, zlib.crc32(kind + struct.pack(">d", at)))
+    return HEAD.pack(len(payload), crc, kind, at) + payload
+
+
+@dataclass(frozen=True, slots=True)
+class BlockHead:
+    """Where a block is and what its head says (the payload is read only when needed)."""
+
+    offset: int  # of the payload
+    length: int
+    crc: int
+    kind: bytes
+    at: float
+
+
+def scan(handle: BinaryIO, start: int, size: int) -> Iterator[BlockHead]:
+    """The heads of the whole blocks from ``start``; a block cut short ends the scan."""
+    offset = start
+    while offset + HEAD.size <= size:
+        handle.seek(offset)
+        raw = handle.read(HEAD.size)
+        if len(raw) < HEAD.size:
+            return
+        length, crc, kind, at = HEAD.unpack(raw)
+        if kind not in KINDS or offset + HEAD.size + length > size:
+            return  # torn (or garbage after a torn block): nothing after it is trusted
+        yield BlockHead(offset + HEAD.size, length, crc, kind, at)
+        offset += HEAD.size + length
+
+
+def payload_of(handle: BinaryIO, head: BlockHead) -> bytes | None:
+    """The block's payload, or None when it fails its checksum."""
+    handle.seek(head.offset)
+    payload = handle.read(head.length)
+    crc = zlib.crc32(payload, zlib.crc32(head.kind + struct.pack(">d", head.at)))
+    return payload if len(payload) == head.length and crc == head.crc else None
+
+
+class Compressor:
+    """The writer's side of the stream: one DEFLATE stream per keyframe group."""
+
+    def __init__(self, level: int = 6) -> None:
+        self.level = level
+        self._z: Any = None
+
+    def restart(self) -> None:
+        """Start a new stream (the next block is a keyframe)."""
+        self._z = zlib.compressobj(self.level, zlib.DEFLATED, -15, 9)
+
+    def compress(self, record: Mapping[str, Any]) -> bytes:
+        """One record as the next bytes of the stream, flushed so a reader can decode it."""
+        assert self._z is not None, "restart() first"
+        text = json.dumps(record, separators=(",", ":"), allow_nan=False) + "\n"
+        out: bytes = self._z.compress(text.encode()) + self._z.flush(zlib.Z_SYNC_FLUSH)
+        return out
+
+
+def event_payload(record: Mapping[str, Any]) -> bytes:
+    """An event record compressed on its own (an E block's payload)."""
+    text = json.dumps(record, separators=(",", ":"), allow_nan=False, default=str)
+    return _deflate(text.encode())
+
+
+def _deflate(data: bytes) -> bytes:
+    z = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return z.compress(data) + z.flush()
+
+
+def event_record(payload: bytes) -> dict[str, Any]:
+    """The record of an E block's payload."""
+    record = json.loads(zlib.decompress(payload, -15))
+    if not isinstance(record, dict):
+        raise ValueError("a record must be a JSON object")
+    return record
+
+
+class Decompressor:
+    """The reader's side: feed a keyframe group's payloads in order, get records back."""
+
+    def __init__(self) -> None:
+        self._z: Any = None
+
+    def feed(self, kind: bytes, payload: bytes) -> dict[str, Any]:
+        """The record in one block (a K block starts a new stream)."""
+        if kind == KEYFRAME or self._z is None:
+            self._z = zlib.decompressobj(-15)
+        record = json.loads(self._z.decompress(payload))
+        if not isinstance(record, dict):
+            raise ValueError("a record must be a JSON object")
+        return record
+
+
+# --- what changed between two frames -------------------------------------------------
+
+
+class _Same:
+    """Marks "nothing changed" in `diff` (None is a value)."""
+
+
+SAME = _Same()
+
+
+def diff(old: Any, new: Any) -> Any:
+    """A patch that turns JSON value ``old`` into ``new``, or `SAME`.
+
+    A patch is an object (the patch of an object: key -> patch) or an operation, a list:
+    ``["=", value]`` replaces, ``["-"]`` removes the key, ``["L", n, {"i": patch}]`` patches
+    a list of the same length item by item, ``["S", keep, [values]]`` keeps the last
+    ``keep`` items of the old list and appends ``values`` (a chart series moving on).
+    """
+    if old == new and type(old) is type(new):
+        return SAME
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: dict[str, Any] = {}
+        for key, value in new.items():
+            if key in old:
+                change = diff(old[key], value)
+                if change is not SAME:
+                    out[key] = change
+            else:
+                out[key] = ["=", value]
+        for key in old:
+            if key not in new:
+                out[key] = ["-"]
+        return out
+    if isinstance(old, list) and isinstance(new, list):
+        shifted = shift(old, new)
+        if shifted is not None:
+            return shifted
+        if len(old) == len(new):
+            items = {}
+            for i, (a, b) in enumerate(zip(old, new, strict=True)):
+                change = diff(a, b)
+                if change is not SAME:
+                    items[str(i)] = change
+            return ["L", len(new), items]
+    return ["=", new]
+
+
+def shift(old: Sequence[Any], new: Sequence[Any]) -> list[Any] | None:
+    """``["S", keep, appended]`` when ``new`` is the end of ``old`` plus a few values."""
+    n, m = len(new), len(old)
+    for added in range(1, min(n, SHIFT_SEARCH) + 1):
+        keep = n - added
+        if keep <= m and new[:keep] == old[m - keep :]:
+            if keep == 0 and m:
+                return None  # nothing in common: a plain replacement says it better
+            return ["S", keep, list(new[keep:])]
+    return None
+
+
+def patch(old: Any, change: Any) -> Any:
+    """Apply a `diff` patch to ``old`` (not changed in place); the new value."""
+    if isinstance(change, dict):
+        if not isinstance(old, dict):
+            raise ValueError("an object patch needs an object")
+        out = dict(old)
+        for key, sub in change.items():
+            if isinstance(sub, list) and sub and sub[0] == "-":
+                out.pop(key, None)
+            else:
+                out[key] = patch(old.get(key), sub)
+        return out
+    if not isinstance(change, list) or not change:
+        raise ValueError(f"not a patch: {change!r}")
+    op = change[0]
+    if op == "=":
+        return change[1]
+    if op == "S":
+        keep = int(change[1])
+        kept = list(old[len(old) - keep :]) if keep else []
+        return kept + list(change[2])
+    if op == "L":
+        items = list(old)
+        for index, sub in change[2].items():
+            items[int(index)] = patch(items[int(index)], sub)
+        return items
+    raise ValueError(f"unknown patch operation {op!r}")

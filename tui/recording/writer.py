@@ -1,0 +1,281 @@
+"""Writing a recording: frames (what changed) and events, in segments rotated by size and age.
+
+`RecordingWriter.frame(snapshot)` appends one frame: a keyframe (the whole snapshot) at
+the start of each segment and every ``keyframe_every`` frames, otherwise only what changed
+since the previous frame. `event(...)` adds an audit record or an incident event; it is
+written with the next frame, at its own time. A segment closes when the next frame would
+take it past ``segment_bytes`` or it is older than ``segment_s``; then the oldest segments
+in the folder go until the folder fits ``keep_bytes`` again, and any older than
+``keep_s`` go too. Each block is one ``write``: a process killed at any instant leaves
+every frame before the one being written readable (`tui.recording.format`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+import os
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tui.model import FleetSnapshot
+from tui.model_json import to_jsonable
+from tui.recording.format import (
+    CONTINUES,
+    EVENT,
+    KEYFRAME,
+    MAGIC,
+    SAME,
+    SUFFIX,
+    VERSION,
+    Compressor,
+    Header,
+    block,
+    diff,
+    event_payload,
+    shift,
+)
+
+MB = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How big recordings may grow (the config's ``recording:`` section)."""
+
+    keyframe_every: int = 900  # frames between keyframes (a keyframe: the whole snapshot)
+    segment_bytes: int = 16 * MB  # a segment closes before it grows past this
+    segment_s: float = 3600.0  # ... or once it is this old
+    keep_bytes: int = 512 * MB  # the folder's segments together stay within this
+    keep_s: float = 7 * 86400.0  # segments older than this are deleted
+
+
+def _json_float(value: float) -> float | None:
+    return None if value != value or value in (math.inf, -math.inf) else value
+
+
+def body_of(snapshot: FleetSnapshot) -> dict[str, Any]:
+    """The snapshot as ``snapshot --json`` prints it, without the chart history."""
+    return {
+        f.name: to_jsonable(getattr(snapshot, f.name))
+        for f in dataclasses.fields(snapshot)
+        if f.name != "history"
+    }
+
+
+def history_patch(
+    old: Mapping[str, tuple[float, ...]], new: Mapping[str, tuple[float, ...]]
+) -> dict[str, Any]:
+    """What changed in the chart series: for each, the values appended (``["S", keep,
+    values]``), or the whole series (``["=", values]``), or ``["-"]`` when it is gone.
+
+    Compared as the hub's own tuples (the same float objects from frame to frame, so a
+    NaN gap equals itself); only what is written is turned into JSON.
+    """
+    out: dict[str, Any] = {}
+    for name, values in new.items():
+        before = old.get(name)
+        if before is values or before == values:
+            continue
+        moved = shift(before, values) if before is not None else None
+        if moved is not None:
+            out[name] = ["S", moved[1], [_json_float(v) for v in moved[2]]]
+        else:
+            out[name] = ["=", [_json_float(v) for v in values]]
+    for name in old:
+        if name not in new:
+            out[name] = ["-"]
+    return out
+
+
+class RecordingWriter:
+    """Appends frames and events to segments in ``folder`` (see the module's docstring)."""
+
+    def __init__(
+        self,
+        folder: Path | str,
+        limits: Limits = Limits(),
+        *,
+        environment: str = "",
+        slo_tier: str = "",
+        refresh_s: float = 1.0,
+        clock: Callable[[], float] = time.time,
+        session: str | None = None,
+        name: str | None = None,
+    ) -> None:
+        """``name``: one file to write (``record --out``): no rotation, no deleting."""
+        self.folder = Path(folder)
+        self.limits = limits
+        self.environment, self.slo_tier, self.refresh_s = environment, slo_tier, refresh_s
+        self.clock = clock
+        self.session = session or secrets.token_hex(4)
+        self.single = Path(name) if name else None
+        self.path: Path | None = None
+        self.sequence = -1
+        self.frames_written = 0
+        self.bytes_written = 0
+        self._fd: int | None = None
+        self._size = 0
+        self._opened_at = 0.0
+        self._since_keyframe = 0
+        self._compressor = Compressor()
+        self._body: dict[str, Any] | None = None
+        self._history: dict[str, tuple[float, ...]] = {}
+        self._pending: list[tuple[float, dict[str, Any]]] = []
+
+    # --- writing -------------------------------------------------------------------
+
+    def event(self, source: str, at: float, record: Mapping[str, Any]) -> None:
+        """An audit record or incident event, written with the next frame."""
+        self._pending.append((at, {"event": {"source": source, **record}}))
+
+    def frame(self, snapshot: FleetSnapshot) -> None:
+        """Append one snapshot as shown; the first of a segment is a keyframe."""
+        now = self.clock()
+        if (
+            self._fd is not None
+            and self.single is None
+            and (now - self._opened_at >= self.limits.segment_s)
+        ):
+            self._rotate(now, snapshot.taken_at)
+        body = body_of(snapshot)
+        history = dict(snapshot.history)
+        keyframe = (
+            self._fd is None
+            or self._body is None
+            or self._since_keyframe + 1 >= self.limits.keyframe_every
+        )
+        blocks = b""
+        if not keyframe:
+            blocks = self._delta_blocks(snapshot.taken_at, body, history)
+            if self.single is None and self._size + len(blocks) > self.limits.segment_bytes:
+                self._rotate(now, snapshot.taken_at)
+                keyframe = True
+        if keyframe:
+            if self._fd is None:
+                self._open(now, snapshot.taken_at)
+            blocks = self._keyframe_blocks(snapshot.taken_at, body, history)
+        self._write(blocks)
+        self._body, self._history = body, history
+        self._since_keyframe = 0 if keyframe else self._since_keyframe + 1
+        self.frames_written += 1
+
+    def _keyframe_blocks(
+        self, at: float, body: dict[str, Any], history: dict[str, tuple[float, ...]]
+    ) -> bytes:
+        self._compressor.restart()
+        series = {k: [_json_float(v) for v in values] for k, values in history.items()}
+        record = {"frame": {"t": at, "s": body, "h": series}}
+        return block(KEYFRAME, at, self._compressor.compress(record)) + self._event_blocks()
+
+    def _delta_blocks(
+        self, at: float, body: dict[str, Any], history: dict[str, tuple[float, ...]]
+    ) -> bytes:
+        frame: dict[str, Any] = {"t": at}
+        change = diff(self._body, body)
+        if change is not SAME:
+            frame["d"] = change
+        moved = history_patch(self._history, history)
+        if moved:
+            frame["h"] = moved
+        record = {"frame": frame}
+        return block(CONTINUES, at, self._compressor.compress(record)) + self._event_blocks()
+
+    def _event_blocks(self) -> bytes:
+        out = b""
+        for at, record in self._pending:
+            out += block(EVENT, at, event_payload(record))
+        self._pending.clear()
+        return out
+
+    def _write(self, data: bytes) -> None:
+        assert self._fd is not None
+        view = memoryview(data)
+        while view:  # one call in practice; a short write (a signal) is finished
+            written = os.write(self._fd, view)
+            view = view[written:]
+        self._size += len(data)
+        self.bytes_written += len(data)
+
+    # --- segments --------------------------------------------------------------------
+
+    def _open(self, now: float, first: float) -> None:
+        """A new segment, opened at ``now`` by the writer's clock, whose first frame was
+        taken at ``first`` (its name and header say so)."""
+        self.sequence += 1
+        if self.single is not None:
+            path = self.single
+            path.parent.mkdir(parents=True, exist_ok=True)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        else:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            stamp = time.strftime("%Y-%m-%dT%H-%M-%SZ", time.gmtime(first))
+            path = self.folder / f"{stamp}-{self.session}-{self.sequence:04d}{SUFFIX}"
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+        self._fd = os.open(path, flags | os.O_APPEND, 0o600)
+        self.path = path
+        self._opened_at = now
+        header = Header(
+            session=self.session,
+            started_at=first,
+            environment=self.environment,
+            slo_tier=self.slo_tier,
+            refresh_s=self.refresh_s,
+            keyframe_every=self.limits.keyframe_every,
+            sequence=self.sequence,
+        )
+        self._size = 0
+        self._write(MAGIC + f" {VERSION}\n".encode() + header.line())
+
+    def _rotate(self, now: float, first: float) -> None:
+        self._close_segment()
+        self._open(now, first)
+        self.prune(now)
+
+    def _close_segment(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = None
+
+    def prune(self, now: float | None = None) -> list[Path]:
+        """Delete the oldest segments until the folder fits the limits; those deleted.
+
+        The segment being written is kept. Closed segments must leave it room to grow to
+        ``segment_bytes``, so the folder never holds more than ``keep_bytes``.
+        """
+        if self.single is not None:
+            return []
+        now = self.clock() if now is None else now
+        segments = []
+        for path in self.folder.glob(f"*{SUFFIX}"):
+            if path == self.path:
+                continue
+            with contextlib.suppress(OSError):
+                st = path.stat()
+                segments.append((st.st_mtime, path.name, path, st.st_size))
+        segments.sort()
+        room = self.limits.keep_bytes - self.limits.segment_bytes
+        total = sum(size for *_, size in segments)
+        gone = []
+        for mtime, _name, path, size in segments:
+            if total <= room and now - mtime <= self.limits.keep_s:
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            total -= size
+            gone.append(path)
+        return gone
+
+    def close(self) -> None:
+        """Write pending events (into the current segment) and close it."""
+        if self._fd is not None and self._pending:
+            blocks = self._event_blocks()
+            self._write(blocks)
+        self._close_segment()
