@@ -14,7 +14,7 @@ import contextlib
 import math
 import threading
 import time
-from collections import deque
+from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
@@ -58,12 +58,47 @@ class _SourceSlot:
     generation: int = 0  # bumped on every good poll
 
 
-class History:
-    """Bounded ring buffers of chart series, keyed by name (``fleet.ttft_p95``, ...)."""
+class _Ring:
+    """A fixed-size ring of floats in one ``array('d')``: 8 bytes a point, never more."""
+
+    __slots__ = ("_at", "_count", "_values", "gap_run")
 
     def __init__(self, points: int) -> None:
+        self._values = array("d", bytes(8 * points))
+        self._at = 0  # where the next value goes
+        self._count = 0
+        self.gap_run = 0  # how many of the newest values are gaps (NaN)
+
+    def append(self, value: float) -> None:
+        """Add the newest value, dropping the oldest when full."""
+        values = self._values
+        values[self._at] = value
+        self._at = (self._at + 1) % len(values)
+        self._count = min(self._count + 1, len(values))
+        self.gap_run = self.gap_run + 1 if math.isnan(value) else 0
+
+    def as_tuple(self) -> tuple[float, ...]:
+        """The values, oldest first."""
+        values, at = self._values, self._at
+        if self._count < len(values):
+            return tuple(values[: self._count])
+        return tuple(values[at:]) + tuple(values[:at])
+
+
+class History:
+    """Bounded ring buffers of chart series, keyed by name (``fleet.ttft_p95``, ...).
+
+    Each series is one ``array('d')`` of ``points`` floats; a snapshot gets tuples made
+    once per new sample (not once per refresh). A series that has been a gap for a whole
+    chart span (a GPU or pool that went away) is dropped, so a dashboard running for
+    weeks on a changing fleet holds only what its charts can show.
+    """
+
+    def __init__(self, points: int) -> None:
+        """Keep the last ``points`` values of each series."""
         self.points = points
-        self._series: dict[str, deque[float]] = {}
+        self._series: dict[str, _Ring] = {}
+        self._frozen: MappingProxyType[str, tuple[float, ...]] | None = None
 
     def append(self, values: dict[str, float | None]) -> None:
         """Append one sample to every named series (None → NaN: a gap, not a zero).
@@ -72,22 +107,32 @@ class History:
         gone) gets a gap too: charts stay aligned in time and never extend a line with
         points nobody measured.
         """
-        values = {**dict.fromkeys(self._series), **values}
+        self._frozen = None
+        for name, kept in list(self._series.items()):
+            if name not in values:
+                kept.append(math.nan)
+                if kept.gap_run >= self.points:
+                    del self._series[name]  # nothing left to draw
         for name, value in values.items():
-            series = self._series.get(name)
-            if series is None:
-                series = self._series[name] = deque(maxlen=self.points)
-            series.append(math.nan if value is None else float(value))
+            ring = self._series.get(name)
+            if ring is None:
+                ring = self._series[name] = _Ring(self.points)
+            ring.append(math.nan if value is None else float(value))
 
     def prepend(self, series: dict[str, list[float]]) -> None:
         """Put older samples (from a range query) before what was collected live."""
+        self._frozen = None
         for name, older in series.items():
-            current = self._series.get(name, deque())
-            self._series[name] = deque([*older, *current], maxlen=self.points)
+            current = self._series[name].as_tuple() if name in self._series else ()
+            ring = self._series[name] = _Ring(self.points)
+            for value in [*older, *current][-self.points :]:
+                ring.append(value)
 
     def frozen(self) -> MappingProxyType[str, tuple[float, ...]]:
-        """An immutable copy for a snapshot."""
-        return MappingProxyType({k: tuple(v) for k, v in self._series.items()})
+        """An immutable copy for a snapshot (the same one until a sample is added)."""
+        if self._frozen is None:
+            self._frozen = MappingProxyType({k: v.as_tuple() for k, v in self._series.items()})
+        return self._frozen
 
 
 def history_sample(snapshot: FleetSnapshot) -> dict[str, float | None]:

@@ -28,6 +28,7 @@ from tui.sources.simctl import SimControlSource
 
 if TYPE_CHECKING:  # the simulator (and aiohttp) is imported only when a demo needs it,
     # the container engine's client only when the config names one
+    from tui.ops.traffic.weights import Router
     from tui.sim.config import SimConfig
     from tui.sources.docker import DockerSource
 
@@ -187,15 +188,10 @@ def run_app(
     handbook's alerts without their ``for:`` waits (the demo, where nothing waits).
     """
     from tui.analysis.alert_rules import RULES, immediate
-    from tui.app import InferdeckApp, validate_keys  # Textual only when a screen is wanted
-    from tui.judging import Judging
     from tui.ops.alerts.local_acks import local_alerting
-    from tui.ops.build import operations_for
-    from tui.ops.incidents import start_tracker
 
-    validate_keys(config)
     sources = sources_for(config, control_url)
-    router = None
+    router: Router | None = None
     if config.traffic is not None:
         from tui.ops.traffic.factory import router_from_config
         from tui.sources.router import RouterSource
@@ -212,11 +208,39 @@ def run_app(
         # the demo raises its alerts at once; elsewhere the handbook's `for:` waits apply
         alerts_hook=local_alerting(config, rules=immediate() if immediate_alerts else RULES),
     )
+    # The first collection (network round trips, parsing) runs in the hub's thread while
+    # Textual, the screens and the operations load here: the first frame has data.
+    recorder = _start_recorder(config, hub)  # the flight recorder: every snapshot shown
+    hub.start()
+    try:
+        return _open_app(config, hub, router, subtitle, read_only_flag, debug, sandbox)
+    finally:
+        hub.stop()
+        if recorder is not None:
+            recorder.stop()
+
+
+def _open_app(
+    config: Config,
+    hub: Hub,
+    router: Router | None,
+    subtitle: str,
+    read_only_flag: bool,
+    debug: bool,
+    sandbox: bool,
+) -> int:
+    """Build the app on a started hub and run it until the operator quits."""
+    from tui.app import InferdeckApp, validate_keys  # Textual only when a screen is wanted
+    from tui.judging import Judging
+    from tui.ops.build import operations_for
+    from tui.ops.incidents import start_tracker
+
+    validate_keys(config)
     docker: DockerSource | None = None
     if config.sources.docker is not None:
         from tui.sources.docker import DockerSource
 
-        docker = next((s for s in sources if isinstance(s, DockerSource)), None)
+        docker = next((s for s in hub.sources if isinstance(s, DockerSource)), None)
     app = InferdeckApp(
         hub,
         start_hub=False,
@@ -237,15 +261,10 @@ def run_app(
     if sandbox and app.ops is not None:
         app.ops.executor.note = None
     incidents = start_tracker(config, hub)  # incidents open and grow while the dashboard runs
-    recorder = _start_recorder(config, hub)  # the flight recorder: every snapshot shown
-    hub.start()  # collection starts while Textual is still starting up
     try:
         app.run()
     finally:
-        hub.stop()
         incidents.stop()
-        if recorder is not None:
-            recorder.stop()
         if app.ops is not None and app.ops.incidents is not None:
             app.ops.incidents.close()  # the Incidents screen's own connection
     return app.return_code or 0

@@ -275,3 +275,25 @@ def test_killed_or_hung_prometheus_raises_within_timeout_and_recovers(
         assert {b.health for b in got.backends or ()} == {Health.UP}
     finally:
         prometheus.stop()
+
+
+def _api_requests(url: str) -> dict[str, float]:
+    """Prometheus's own count of the API requests it has answered, by handler."""
+    samples = parse_exposition(httpx.get(url + "/metrics").text, {"prometheus_http_requests_total"})
+    return {
+        s.labels["handler"]: s.value for s in samples if s.labels["handler"].startswith("/api/")
+    }
+
+
+def test_one_refresh_is_one_batched_query_plus_targets_and_alerts(stack: Stack) -> None:
+    """A refresh costs Prometheus three requests, not one per figure (slow link, busy server)."""
+    source = PrometheusSource(stack.prometheus.url)
+    collect_until(source, _all_have_latency)
+    before = _api_requests(stack.prometheus.url)
+    got = collect(source)
+    after = _api_requests(stack.prometheus.url)
+    asyncio.run(source.aclose())
+    made = {h: after[h] - before.get(h, 0.0) for h in after if after[h] != before.get(h, 0.0)}
+    assert made == {"/api/v1/query": 1, "/api/v1/targets": 1, "/api/v1/alerts": 1}
+    assert sum(made.values()) == PrometheusSource.REQUESTS_PER_COLLECT
+    assert _all_have_latency(got)  # the batch still carries every figure

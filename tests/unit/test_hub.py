@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import tracemalloc
 
 from tui.hub import History, Hub
 from tui.model import Backend, Collected, FleetSnapshot, Gpu, Health, Pool, SourceState
@@ -191,3 +192,30 @@ def test_history_from_a_range_query_goes_before_live_samples() -> None:
     frozen = history.frozen()
     assert frozen["fleet.waiting"] == (2.0, 3.0, 4.0, 5.0, 7.0)
     assert frozen["gpu.h/0.util"] == (50.0,)
+
+
+def test_history_forgets_a_series_gone_for_a_whole_chart_span() -> None:
+    """A GPU that left the fleet weeks ago holds no memory on a wall screen."""
+    history = History(points=5)
+    history.append({"gpu.h/0.util": 10.0, "gpu.h/1.util": 20.0})
+    for _ in range(4):
+        history.append({"gpu.h/0.util": 10.0})
+    assert "gpu.h/1.util" in history.frozen()  # still on the chart: the gap is shown
+    history.append({"gpu.h/0.util": 10.0})
+    assert set(history.frozen()) == {"gpu.h/0.util"}
+
+
+def test_history_memory_is_eight_bytes_a_point() -> None:
+    """64 GPUs x 2 series x 300 points must not cost megabytes of float objects."""
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    history = History(points=300)
+    for i in range(600):
+        history.append({f"gpu.h/{g}.{f}": i + g / 7 for g in range(64) for f in ("util", "temp")})
+    held = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    # 128 x 300 x 8 bytes = 307 KB; a deque of float objects would be ~1.2 MB.
+    assert held < 128 * 300 * 8 * 1.5
+    assert history.frozen()["gpu.h/63.temp"][-1] == 599 + 63 / 7
+    assert len(history.frozen()["gpu.h/63.temp"]) == 300
+    assert history.frozen() is history.frozen()  # no copy per refresh without a new sample

@@ -284,6 +284,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     seen: list[str] = []
 
+    def do_POST(self) -> None:
+        """Queries may come as a form (Prometheus's API takes both)."""
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.do_GET()
+
     def log_message(self, *args: object) -> None:
         pass
 

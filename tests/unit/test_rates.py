@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import math
+import tracemalloc
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tui.analysis.quantiles import histogram_quantile
 from tui.analysis.rates import (
+    CounterWindow,
     SampleWindow,
     bucket_increases,
     bucket_rates,
@@ -102,3 +106,49 @@ def test_sample_window_keeps_only_its_span() -> None:
     window.append(25.0, 99.0)  # not newer: ignored
     assert window.newest == (25.0, 25.0)
     assert len(window) == 3
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.floats(0.1, 5.0), st.floats(-10.0, 1e6, allow_nan=False)),
+        min_size=0,
+        max_size=40,
+    ),
+    st.floats(0.0, 150.0),
+    st.floats(1.0, 90.0),
+)
+def test_counter_window_rate_is_the_promql_rate_of_its_samples(
+    steps: list[tuple[float, float]], end: float, length: float
+) -> None:
+    """The array window answers exactly what `rate` over its samples would, resets and all."""
+    window = CounterWindow(keep_s=60.0)
+    at = 0.0
+    for gap, value in steps:
+        at += gap
+        window.append(at, value)
+        window.append(at, value + 1.0)  # not newer: ignored, as SampleWindow does
+    samples = window.samples()
+    assert all(s[0] >= at - 60.0 for s in samples)
+    got = window.rate(end - length, end)
+    want = rate(samples, range_start=end - length, range_end=end)
+    if want is None:
+        assert got is None
+    else:
+        assert got == pytest.approx(want, rel=1e-9, abs=1e-9)
+
+
+def test_counter_window_memory_is_about_24_bytes_a_sample() -> None:
+    """A long-running dashboard holds one window per series (thousands at 32 backends)."""
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    windows = [CounterWindow(keep_s=60.0) for _ in range(300)]
+    for t in range(200):
+        for w in windows:
+            w.append(float(t), float(t) * 1.5)
+    held = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    assert all(len(w) == 61 for w in windows)
+    assert windows[0].newest == (199.0, 298.5)
+    # 300 x 61 samples: 24 bytes each plus array slack; tuples of floats would be ~100.
+    assert held < 300 * 61 * 48

@@ -494,3 +494,41 @@ async def test_bad_targets_mark_only_themselves(servers: dict[str, str]) -> None
     assert got.gpus == ()
     assert source.state.gpu_errors["http://127.0.0.1:1/metrics"] == "connection refused"
     assert got.gpu_problems == ("GPU exporter 127.0.0.1:1: connection refused",)
+
+
+async def test_connections_are_kept_alive_between_collects() -> None:
+    """Each target is one TCP connection for the whole session, not two new ones a second."""
+    accepted = 0
+
+    async def keep_alive(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal accepted
+        accepted += 1
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except (asyncio.IncompleteReadError, ConnectionError):
+                return  # the client closed the connection
+            path = head.split(b" ", 2)[1].decode()
+            body = FIRST.encode() if path == "/metrics" else b""
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+            await writer.drain()
+
+    # 12 targets, 24 connections: more than httpx keeps alive unless told to.
+    servers = [await asyncio.start_server(keep_alive, "127.0.0.1", 0) for _ in range(12)]
+    targets = [
+        ScrapeTarget(f"b{i}", "p", f"http://127.0.0.1:{s.sockets[0].getsockname()[1]}")
+        for i, s in enumerate(servers)
+    ]
+    source = ScrapeSource(targets)
+    for _ in range(5):
+        got = await source.collect()
+        assert {b.health for b in got.backends or ()} == {Health.UP}
+    await source.aclose()
+    for server in servers:
+        server.close()
+    # /metrics and /health go out together: at most two connections per target, ever.
+    assert accepted <= 2 * len(targets)

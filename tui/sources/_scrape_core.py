@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from tui.analysis.rates import SampleWindow, rate
+from tui.analysis.rates import CounterWindow
 from tui.model import Backend, Collected, Gpu, Health
 from tui.sources._dcgm import gpus_from_samples, host_of_url
 from tui.sources._http_auth import Credentials
@@ -42,6 +42,9 @@ from tui.sources._vllm_names import (
 )
 from tui.sources.engines import NO_ENGINE, UNKNOWN, EngineMap, engine_named
 from tui.sources.promtext import ExpositionError, PromSample, finite, one_line, parse_exposition
+
+#: Bounds the fast window index of one backend (a vLLM page has ~150 series read here).
+MAX_SERIES_PER_BACKEND = 10_000
 
 LabelKey = tuple[tuple[str, str], ...]
 SeriesKey = tuple[str, float | None, LabelKey]  # (suffix, le, other labels)
@@ -67,7 +70,7 @@ class _BackendState:
     """What the core remembers about one backend between reads."""
 
     target: ScrapeTarget
-    series: dict[str, dict[SeriesKey, SampleWindow]] = field(default_factory=dict)
+    series: dict[str, dict[SeriesKey, CounterWindow]] = field(default_factory=dict)
     gauges: dict[str, list[float]] = field(default_factory=dict)
     metric_names: dict[str, str] = field(default_factory=dict)
     model: str = ""
@@ -77,6 +80,13 @@ class _BackendState:
     reason: str = ""
     first_read: float | None = None
     last_read: float | None = None
+    # (canonical, suffix, id of a labels object) -> (that object, its window): a series
+    # scraped again comes with the same labels object (promtext's SeriesCache), so its
+    # window is found without rebuilding the label key. Holding the object keeps its id
+    # from being reused; emptied whenever a window is forgotten.
+    windows_by_labels: dict[tuple[str, str, int], tuple[Mapping[str, str], CounterWindow]] = field(
+        default_factory=dict
+    )
 
 
 def _labels_key(labels: Mapping[str, str]) -> LabelKey:
@@ -140,7 +150,7 @@ class ScrapeState:
         parsed = False
         if metrics_text is not None:
             try:
-                self._ingest_samples(state, parse_exposition(metrics_text, WANTED.__contains__), at)
+                self._ingest_samples(state, parse_exposition(metrics_text, WANTED), at)
                 parsed = True
             except ExpositionError as exc:
                 parse_error = f"unparseable metrics: {exc}"
@@ -203,6 +213,11 @@ class ScrapeState:
         """Append one cumulative sample to its series, seeding new series with a zero."""
         if not finite(s.value):
             return
+        fast = (canonical, suffix, id(s.labels))
+        known = state.windows_by_labels.get(fast)
+        if known is not None and known[0] is s.labels:
+            known[1].append(at, s.value)
+            return
         le: float | None = None
         if suffix == "_bucket":
             try:
@@ -218,10 +233,13 @@ class ScrapeState:
         series = state.series.setdefault(canonical, {})
         window = series.get(key)
         if window is None:
-            window = series[key] = SampleWindow(self.window_s)
+            window = series[key] = CounterWindow(self.window_s)
             if state.last_read is not None and state.last_read < at:
                 window.append(state.last_read, 0.0)
         window.append(at, s.value)
+        if len(state.windows_by_labels) > 4 * MAX_SERIES_PER_BACKEND:
+            state.windows_by_labels.clear()
+        state.windows_by_labels[fast] = (s.labels, window)
 
     def _prune(self, state: _BackendState, at: float) -> None:
         """Forget series with no sample inside the window any more."""
@@ -230,6 +248,7 @@ class ScrapeState:
             series = state.series[canonical]
             for key in [k for k, w in series.items() if (w.newest or (-math.inf, 0))[0] < horizon]:
                 del series[key]
+                state.windows_by_labels.clear()
             if not series:
                 del state.series[canonical]
 
@@ -261,15 +280,12 @@ class ScrapeState:
         if at - start <= 0:
             return out
 
-        def series_rate(window: SampleWindow) -> float | None:
-            return rate(window.samples(), range_start=start, range_end=at)
-
         for name in HISTOGRAMS:
             buckets: dict[float, float] = {}
             sums: list[float | None] = []
             counts: list[float | None] = []
             for (suffix, le, _), window in state.series.get(name, {}).items():
-                value = series_rate(window)
+                value = window.rate(start, at)
                 if suffix == "_bucket" and le is not None and value is not None:
                     buckets[le] = buckets.get(le, 0.0) + value
                 elif suffix == "_sum":
@@ -281,10 +297,10 @@ class ScrapeState:
             out.counts[name] = add_known(counts)
         for name in COUNTERS:
             out.counters[name] = add_known(
-                series_rate(w) for w in state.series.get(name, {}).values()
+                w.rate(start, at) for w in state.series.get(name, {}).values()
             )
         http = state.series.get(HTTP_REQUESTS, {})
-        rates = [(labels, series_rate(w)) for (_, _, labels), w in http.items()]
+        rates = [(labels, w.rate(start, at)) for (_, _, labels), w in http.items()]
         out.http_all = add_known(r for labels, r in rates if is_answer(labels))
         if out.http_all is not None:
             out.http_5xx = sum(r for labels, r in rates if r is not None and is_5xx(labels))

@@ -1,9 +1,13 @@
 """The prometheus source: the whole fleet through PromQL (vLLM, DCGM exporter, ``up``, ``ALERTS``).
 
-Each `PrometheusSource.collect` runs one batch of instant queries (`tui.sources._promql`)
-concurrently on a small thread pool with prometheus-api-client's `PrometheusConnect`
-(a blocking ``requests`` client), all evaluated at the same instant, and turns the
-answers into model objects (`tui.sources._prom_parse`). `PrometheusSource.history`
+Each `PrometheusSource.collect` sends the refresh's batch of instant queries
+(`tui.sources._promql`) as ONE query: each is tagged with its key in a label
+(``label_replace(q, "inferdeck_query", "<key>", "", "")``) and joined with ``or``, so
+Prometheus evaluates them all at the same instant in one round trip (a POST, as the
+text is long), and the answer is split by that label. Alongside it, concurrently on a
+small thread pool, go the two API reads that cannot be queries (targets and alerts):
+`REQUESTS_PER_COLLECT` HTTP requests a refresh instead of one per query. The answers
+become model objects in `tui.sources._prom_parse`. `PrometheusSource.history`
 runs range queries that prefill the hub's chart history at start-up.
 
 Failure policy: Prometheus itself failing (refused, timeout, HTTP error, not JSON) makes
@@ -18,17 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 import math
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
-
-import requests
-from prometheus_api_client import PrometheusApiClientException
-from prometheus_api_client.prometheus_connect import PrometheusConnect
-from urllib3.util.retry import Retry
 
 from tui.model import Collected
 from tui.sources._alerting import fingerprint, parse_rfc3339
@@ -42,16 +42,51 @@ __all__ = ["PrometheusError", "PrometheusSource"]
 _STATUS = re.compile(r"Status Code (\d{3})")
 _ERROR_FIELD = re.compile(r'"error"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
-#: Threads running one batch's queries; a batch has about 17 queries.
-MAX_WORKERS = 8
+#: Threads running one refresh's requests: the batched query, targets, alerts.
+MAX_WORKERS = 3
+
+#: The label that carries each batched query's key in the combined answer.
+QUERY_LABEL = "inferdeck_query"
 
 
 class PrometheusError(Exception):
     """Prometheus could not answer; the message is one line naming the server."""
 
 
+class _HttpStatus(Exception):
+    """Prometheus answered a query with an HTTP error; the body may name the cause."""
+
+    def __init__(self, status: int, body: str) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status, self.body = status, body
+
+
+def combine(queries: Mapping[str, str]) -> str:
+    """One PromQL expression answering every query, each series tagged with its key."""
+    return " or ".join(
+        f'label_replace(({q}), "{QUERY_LABEL}", {json.dumps(key)}, "", "")'
+        for key, q in queries.items()
+    )
+
+
+def split_answer(keys: Iterable[str], result: Vector) -> dict[str, Vector]:
+    """The combined query's answer → each query's own result (the tag label removed)."""
+    out: dict[str, Vector] = {key: [] for key in keys}
+    for item in result:
+        metric = item.get("metric")
+        if not isinstance(metric, dict):
+            continue
+        key = metric.pop(QUERY_LABEL, None)
+        if key in out:
+            out[key].append(item)
+    return out
+
+
 def describe(exc: BaseException, timeout_s: float) -> str:
     """One line saying why a request to Prometheus failed (no secrets, no traceback)."""
+    import requests  # already loaded by the source that failed; not at start-up
+    from prometheus_api_client import PrometheusApiClientException
+
     if isinstance(exc, TimeoutError | requests.Timeout):
         return f"timeout after {timeout_s:g}s"
     if isinstance(exc, requests.ConnectionError):
@@ -61,6 +96,9 @@ def describe(exc: BaseException, timeout_s: float) -> str:
         if "timed out" in text:
             return f"timeout after {timeout_s:g}s"
         return one_line(f"cannot connect: {exc}")
+    if isinstance(exc, _HttpStatus):
+        detail = _error_detail(exc.body)
+        return one_line(f"HTTP {exc.status}: {detail}" if detail else f"HTTP {exc.status}")
     if isinstance(exc, PrometheusApiClientException):
         text = str(exc)
         code = _STATUS.search(text)
@@ -82,6 +120,9 @@ def _error_detail(text: str) -> str:
 
 class PrometheusSource:
     """Reads the fleet from a Prometheus server; implements the `Source` protocol."""
+
+    #: HTTP requests one `collect` makes: the batched query, targets, alerts.
+    REQUESTS_PER_COLLECT = 3
 
     def __init__(
         self,
@@ -126,6 +167,12 @@ class PrometheusSource:
         self.timeout_s = timeout_s
         self._clock = clock
         self._credentials = Credentials(token_env, token_file, basic_auth_env)
+        # requests and prometheus-api-client (~100 modules, several MB) load only when a
+        # Prometheus source is made, not for every dashboard that merely can use one.
+        import requests
+        from prometheus_api_client.prometheus_connect import PrometheusConnect
+        from urllib3.util.retry import Retry
+
         self._session = requests.Session()
         self._session.trust_env = False  # no proxies or .netrc picked up behind our back
         self._session.verify = ca_file or verify_tls
@@ -151,6 +198,22 @@ class PrometheusSource:
         if not isinstance(result, list):
             raise ValueError("result is not a list")
         return result
+
+    def _query_batch(self, queries: Mapping[str, str], at: float) -> dict[str, Vector]:
+        """Every query of ``queries`` at ``at`` in one request → key → result."""
+        response = self._session.post(
+            self.url + "/api/v1/query",
+            data={"query": combine(queries), "time": f"{at:.3f}"},
+            headers=self._prom.headers,
+            auth=self._prom.auth,
+            timeout=self.timeout_s,
+        )
+        if response.status_code != 200:
+            raise _HttpStatus(response.status_code, response.text[:2000])
+        result = response.json()["data"]["result"]
+        if not isinstance(result, list):
+            raise ValueError("result is not a list")
+        return split_answer(queries, result)
 
     def _query_range(self, promql: str, start: float, end: float, step: float) -> Vector:
         """One range query."""
@@ -216,10 +279,10 @@ class PrometheusSource:
         at = self._clock()
         queries = batch(self.pool_label, self.jobs, self.window)
         try:
-            await self._run(self._prepare)
+            await self._run(self._prepare)  # may read a token file: off the event loop
             async with asyncio.timeout(self.timeout_s):
-                answers = await asyncio.gather(
-                    *(self._run(self._query, q, at) for q in queries.values()),
+                results, targets, alert_info = await asyncio.gather(
+                    self._run(self._query_batch, queries, at),
                     self._optional(self._targets),
                     self._optional(self._alert_info),
                 )
@@ -227,8 +290,6 @@ class PrometheusSource:
             raise PrometheusError(
                 f"Prometheus at {self.url}: {describe(exc, self.timeout_s)}"
             ) from None
-        results = dict(zip(queries, answers[: len(queries)], strict=True))
-        targets, alert_info = answers[len(queries) :]
         return collected(
             results,
             pool_label=self.pool_label,

@@ -1,23 +1,28 @@
 """Prometheus exposition text → flat samples, with a one-line error saying where it broke.
 
-Parsing is prometheus_client's: the classic text format (``text/plain; version=0.0.4``)
-and OpenMetrics (recognised by its ``# EOF`` line; parsed with the OpenMetrics parser,
-falling back to the classic one). Families are flattened into ``(name, labels, value)``
-samples keyed by *sample* name, because a recent prometheus_client serving OpenMetrics
-escapes ``vllm:x`` to ``vllm_x`` on sample lines while leaving ``# TYPE`` lines alone.
+Parsing is prometheus_client's: every series (metric name and label set) is read by its
+classic text parser, which also reads OpenMetrics sample lines (``# EOF``, exemplars).
+Samples are flat ``(name, labels, value)`` keyed by *sample* name as on the wire, because
+a recent prometheus_client serving OpenMetrics escapes ``vllm:x`` to ``vllm_x`` on sample
+lines while leaving ``# TYPE`` lines alone.
+
+Cost: a page is scraped every second, and its series are the same from one scrape to
+the next; only the values change. So each distinct series text (``name{labels}``) is
+checked and read by prometheus_client once, and remembered (`SeriesCache`); a line whose
+series is known costs a dictionary look-up and a ``float``. Lines of metrics the caller
+does not want are checked once per series and never turned into samples. Anything
+unusual (a series not seen before, an odd value, a timestamp, an exemplar) goes to
+prometheus_client line by line, whose verdict stands.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Collection, Mapping
+from types import MappingProxyType
+from typing import NamedTuple
 
-from prometheus_client.openmetrics.parser import (
-    text_string_to_metric_families as _openmetrics_families,
-)
 from prometheus_client.parser import text_string_to_metric_families as _text_families
 
 #: Longest error message kept (reasons are shown on one line).
@@ -28,8 +33,7 @@ class ExpositionError(ValueError):
     """The text is not Prometheus exposition; the message is one line, with a line number."""
 
 
-@dataclass(frozen=True, slots=True)
-class PromSample:
+class PromSample(NamedTuple):
     """One sample line: metric name as on the wire, labels, value."""
 
     name: str
@@ -44,106 +48,170 @@ def one_line(text: str, limit: int = MAX_REASON) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def _flatten(families: Iterable[Any]) -> list[PromSample]:
-    """All samples of an iterable of metric families (iterating may raise)."""
-    out: list[PromSample] = []
-    for family in families:
-        for s in family.samples:
-            out.append(PromSample(str(s.name), dict(s.labels), float(s.value)))
-    return out
-
-
-def _locate_error(text: str) -> str:
-    """Find the first line the classic parser rejects and describe it."""
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        try:
-            _flatten(_text_families(stripped + "\n"))
-        except Exception as exc:
-            detail = str(exc) or type(exc).__name__
-            return one_line(f"line {number}: {detail}")
-    return "malformed exposition"
-
-
 _SAMPLE_LINE = re.compile(
     r"([a-zA-Z_:][a-zA-Z0-9_:]*)"  # metric name
-    r'(?:\{(?:[^"\\}]|"(?:[^"\\]|\\.)*")*\})?'  # labels, values may hold } and "
+    r'(\{(?:[^"\\}]|"(?:[^"\\]|\\.)*")*\})?'  # labels, values may hold } and "
     r"[ \t]+(\S+)(?:[ \t]+\S+)?[ \t]*(?:#.*)?"  # value, timestamp, OpenMetrics exemplar
 )
+"""A plain sample line; its series part (name and labels) is what `SeriesCache` keys on."""
+
+_EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
-def _is_float(text: str) -> bool:
-    """True when ``text`` is a sample value Python (and Prometheus) can read."""
+class SeriesCache:
+    """Series text (``name{labels}``) → its name and labels, as prometheus_client read them.
+
+    Labels are read only for series someone wanted (None until then). Bounded: past
+    `limit` series (a target churning label values) it starts again from empty.
+    """
+
+    def __init__(self, limit: int = 200_000) -> None:
+        """An empty cache holding at most ``limit`` series."""
+        self.limit = limit
+        self._known: dict[str, tuple[str, Mapping[str, str] | None]] = {}
+        #: The (name, labels or None) of a series checked before; None when unknown.
+        self.get: Callable[[str], tuple[str, Mapping[str, str] | None] | None] = self._known.get
+
+    def __len__(self) -> int:
+        """How many series are remembered."""
+        return len(self._known)
+
+    def learn(self, series: str, name: str) -> tuple[str, Mapping[str, str] | None]:
+        """Remember a series that `_SAMPLE_LINE` accepted, labels not read yet."""
+        if len(self._known) >= self.limit:
+            self._known.clear()
+        entry = self._known[series] = (name, None)
+        return entry
+
+    def labels(self, series: str, name: str, number: int) -> Mapping[str, str]:
+        """The labels of a known series, read by prometheus_client on first need."""
+        got = self._known.get(series)
+        if got is not None and got[1] is not None:
+            return got[1]
+        if series == name:
+            labels = _EMPTY
+        else:
+            parsed = _library_samples(series + " 0", number)
+            labels = MappingProxyType(dict(parsed[0].labels)) if parsed else _EMPTY
+        self._known[series] = (name, labels)
+        return labels
+
+
+#: The process's cache, shared by every page (vLLM backends repeat the same series).
+SERIES = SeriesCache()
+
+
+def _library_samples(line: str, number: int) -> list[PromSample]:
+    """One line read by prometheus_client alone; `ExpositionError` naming ``number``."""
     try:
-        float(text)
+        return [
+            PromSample(str(s.name), dict(s.labels), float(s.value))
+            for family in _text_families(line + "\n")
+            for s in family.samples
+        ]
+    except Exception as exc:
+        detail = str(exc) or type(exc).__name__
+        raise ExpositionError(one_line(f"line {number}: {detail}")) from None
+
+
+def _value(text: str) -> float | None:
+    """A sample value as prometheus_client reads it; None for anything it might not."""
+    if "_" in text:
+        return None  # float() takes 1_000, Prometheus does not
+    try:
+        return float(text)
     except ValueError:
-        return False
-    return True
+        return None
 
 
-def _check_line(line: str, number: int) -> None:
-    """Parse one sample line on its own; ExpositionError saying where when it is invalid."""
-    try:
-        _flatten(_text_families(line + "\n"))
-    except Exception as exc:
-        raise ExpositionError(one_line(f"line {number}: {exc or type(exc).__name__}")) from None
+def _slow_line(
+    line: str, number: int, want: Callable[[str], bool], cache: SeriesCache, out: list[PromSample]
+) -> None:
+    """A line the fast path could not take: learn its series if plain, else ask the library."""
+    match = _SAMPLE_LINE.fullmatch(line)
+    value = None if match is None else _value(match.group(3))
+    stamp = [] if match is None else line[match.end(3) :].split()[:1]
+    if (
+        match is None
+        or value is None
+        or (stamp and stamp[0][0] != "#" and _value(stamp[0]) is None)
+    ):
+        for sample in _library_samples(line, number):  # raises unless prometheus_client accepts it
+            if want(sample.name):
+                out.append(sample)
+        return
+    name = match.group(1)
+    series = line[: match.end(2) if match.group(2) else match.end(1)]
+    if cache.get(series) is None:
+        cache.learn(series, name)
+    if want(name):
+        out.append(PromSample(name, cache.labels(series, name, number), value))
 
 
-def _parse_all(text: str, openmetrics: bool) -> list[PromSample]:
-    """Parse a whole exposition with prometheus_client (OpenMetrics first when marked)."""
-    if openmetrics:
-        try:
-            return _flatten(_openmetrics_families(text))
-        except Exception:
-            pass
-    try:
-        return _flatten(_text_families(text))
-    except Exception as exc:
-        located = _locate_error(text)
-        if located == "malformed exposition":
-            located = one_line(str(exc) or type(exc).__name__)
-        raise ExpositionError(located) from None
-
-
-def parse_exposition(text: str, wanted: Callable[[str], bool] | None = None) -> list[PromSample]:
+def parse_exposition(
+    text: str,
+    wanted: Collection[str] | Callable[[str], bool] | None = None,
+    *,
+    cache: SeriesCache = SERIES,
+) -> list[PromSample]:
     """The samples in ``text``; non-finite values are kept (callers decide).
 
-    With ``wanted`` (a predicate on sample names) only those samples are returned, and
-    only their lines go through prometheus_client's parser, which costs ~25 µs a line:
-    every other line is still checked, by a regular expression, and any line that fails
-    it is re-read by prometheus_client, whose verdict stands. A vLLM page of ~450 lines
-    of which ~120 are wanted thus costs a fraction of a full parse.
+    ``wanted``: the sample names to return (a set, or a predicate on names); None for
+    all. Every line is checked all the same, so a page broken anywhere is refused.
 
     Raises `ExpositionError` with a message like ``line 3: could not convert ...``.
     An empty text yields no samples (an exporter may legitimately have nothing).
     """
     if "\x00" in text:
         raise ExpositionError("binary data (NUL byte) in metrics")
-    lines = text.splitlines()
-    openmetrics = any(line.strip() == "# EOF" for line in lines[-3:])
+    want: Callable[[str], bool]
     if wanted is None:
-        return _parse_all(text, openmetrics)
-    kept: list[str] = []
-    for number, line in enumerate(lines, start=1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
+        want = _everything
+    elif callable(wanted):
+        want = wanted
+    else:
+        want = wanted.__contains__
+    out: list[PromSample] = []
+    known = cache.get
+    # Lines end at "\n" only, as for prometheus_client (a label value may hold a "\r").
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line:
             continue
-        match = _SAMPLE_LINE.fullmatch(stripped)
-        if match is None or not _is_float(match.group(2)):
-            _check_line(stripped, number)  # raises unless prometheus_client accepts it
-            kept.append(stripped)  # unusual but valid (e.g. quoted UTF-8 names)
-        elif wanted(match.group(1)):
-            kept.append(stripped)
-    if not kept:
-        return []
-    body = "\n".join(kept) + ("\n# EOF\n" if openmetrics else "\n")
-    try:
-        samples = _parse_all(body, openmetrics)
-    except ExpositionError:
-        raise ExpositionError(_locate_error(text)) from None  # number lines as sent
-    return [s for s in samples if wanted(s.name)]
+        first = line[0]
+        if first == "#":
+            continue
+        if first in " \t":  # trailing blanks are dropped by split() below
+            line = line.strip()
+            if not line or line[0] == "#":
+                continue
+        end = line.rfind("}")
+        if end < 0:
+            series, _, rest = line.partition(" ")
+        else:
+            series, rest = line[: end + 1], line[end + 1 :]
+        entry = known(series)
+        parts = rest.split()
+        if entry is None or len(parts) != 1 or not rest.startswith(" ") or "_" in parts[0]:
+            _slow_line(line, number, want, cache, out)
+            continue
+        try:
+            value = float(parts[0])
+        except ValueError:
+            _slow_line(line, number, want, cache, out)
+            continue
+        name, labels = entry
+        if not want(name):
+            continue
+        if labels is None:
+            labels = cache.labels(series, name, number)
+        out.append(PromSample(name, labels, value))
+    return out
+
+
+def _everything(name: str) -> bool:
+    """Every sample name is wanted."""
+    del name
+    return True
 
 
 def finite(value: float) -> bool:

@@ -1,0 +1,100 @@
+"""Exposition parsing: the same samples prometheus_client reads, errors naming the line."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from prometheus_client.parser import text_string_to_metric_families
+
+from tui.sources.promtext import ExpositionError, SeriesCache, parse_exposition
+
+NAMES = st.sampled_from(["vllm:a_total", "vllm_b", "x", "other_metric", "DCGM_FI_DEV_GPU_UTIL"])
+LABEL_VALUES = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=8
+)
+VALUES = st.one_of(
+    st.floats(allow_nan=False, width=64).map(repr),
+    st.sampled_from(["NaN", "+Inf", "-Inf", "0", "1e3", "12"]),
+)
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+@st.composite
+def lines(draw: st.DrawFn) -> str:
+    name = draw(NAMES)
+    labels = draw(st.dictionaries(st.sampled_from(["a", "le", "model_name"]), LABEL_VALUES))
+    inner = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
+    series = f"{name}{{{inner}}}" if labels or draw(st.booleans()) else name
+    stamp = draw(st.sampled_from(["", " 1700000000000"]))
+    return f"{series} {draw(VALUES)}{stamp}"
+
+
+def _library(text: str, wanted: set[str]) -> list[tuple[str, dict[str, str], float]]:
+    return [
+        (s.name, dict(s.labels), s.value)
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name in wanted
+    ]
+
+
+def _same(a: float, b: float) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or a == b
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(lines(), max_size=12), st.integers(1, 3))
+def test_samples_match_prometheus_client(page: list[str], scrapes: int) -> None:
+    """Read several times (the series cache warm), a page gives exactly the library's samples."""
+    text = "# HELP x something\n# TYPE x gauge\n" + "\n".join(page) + "\n"
+    wanted = {"vllm:a_total", "x", "DCGM_FI_DEV_GPU_UTIL"}
+    want = _library(text, wanted)
+    cache = SeriesCache()
+    for _ in range(scrapes):
+        got = [
+            (s.name, dict(s.labels), s.value) for s in parse_exposition(text, wanted, cache=cache)
+        ]
+        assert [(n, lb) for n, lb, _ in got] == [(n, lb) for n, lb, _ in want]
+        assert all(_same(g[2], w[2]) for g, w in zip(got, want, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ('# TYPE x gauge\nx 1\nx{a="b" nope\n', "line 3:"),
+        ("x 1\nother 1_000\n", "line 2:"),  # Python reads 1_000; Prometheus does not
+        ("x 1\nother 1 two\n", "line 2:"),  # a timestamp that is not a number
+        ('x 1\n\n  y{a="1"} x\n', "line 3:"),
+    ],
+)
+def test_a_bad_line_anywhere_is_refused_with_its_number(text: str, where: str) -> None:
+    """Also in metrics nobody asked for: a page broken anywhere is not trusted."""
+    for cache in (SeriesCache(), SeriesCache()):
+        cache_warm = parse_exposition("x 1\nother 1\n", {"x"}, cache=cache)
+        assert cache_warm[0].value == 1.0
+        with pytest.raises(ExpositionError, match=f"^{where}"):
+            parse_exposition(text, {"x"}, cache=cache)
+
+
+def test_the_series_cache_is_bounded() -> None:
+    """A target churning label values cannot grow the cache without end."""
+    cache = SeriesCache(limit=100)
+    for i in range(1000):
+        parse_exposition(f'x{{id="{i}"}} 1\n', {"x"}, cache=cache)
+    assert len(cache) <= 100
+
+
+def test_labels_are_read_by_prometheus_client_once_per_series() -> None:
+    """Steady state: the same series scraped again reuses the labels read the first time."""
+    cache = SeriesCache()
+    first = parse_exposition('x{a="1"} 1\n', {"x"}, cache=cache)[0]
+    second = parse_exposition('x{a="1"} 2\n', {"x"}, cache=cache)[0]
+    assert second.labels is first.labels and second.value == 2.0
+    with pytest.raises(TypeError):
+        second.labels["a"] = "2"  # type: ignore[index]  # shared, so read-only
