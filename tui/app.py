@@ -33,6 +33,7 @@ from tui.ops.executor import Action, Execution, Outcome, Plan
 from tui.screens.alerts import AlertsScreen
 from tui.screens.capacity import CapacityScreen
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.help import HelpScreen
 from tui.screens.incident_dialogs import SevPicker, TextPrompt
 from tui.screens.incidents import IncidentsScreen
 from tui.screens.live import LiveScreen
@@ -130,8 +131,10 @@ class InferdeckApp(App[None]):
         log_reader: LogReader | None = None,
         ops: Operations | None = None,
         judging: Judging | None = None,
+        control_help: str = "",
     ) -> None:
-        """``judging``: the config and readers the SLO, Capacity and Models screens use."""
+        """``judging``: the config and readers the SLO, Capacity and Models screens use;
+        ``control_help``: lines the help shows last (the demo's control URL and faults)."""
         super().__init__()
         self.judging = judging or Judging()
         self.show_tracebacks = debug
@@ -146,6 +149,7 @@ class InferdeckApp(App[None]):
         self._signals: list[signal.Signals] = []
         self._initial_theme = theme
         self.sub_title = subtitle
+        self.control_help = control_help
         for t in THEMES:
             self.register_theme(t)
 
@@ -374,14 +378,18 @@ class InferdeckApp(App[None]):
         if not self.paused:
             self._show(message.snapshot)
             return
-        screen = self.screen
-        if isinstance(screen, LiveScreen):
+        screen = self.live_screen()
+        if screen is not None:
             with contextlib.suppress(NoMatches):
                 screen.show_header(message.snapshot)
 
+    def live_screen(self) -> LiveScreen | None:
+        """The top live screen: the one on show, or the one under a dialog or the palette."""
+        return next((s for s in reversed(self.screen_stack) if isinstance(s, LiveScreen)), None)
+
     def _show(self, snapshot: FleetSnapshot) -> None:
-        screen = self.screen
-        if isinstance(screen, LiveScreen):
+        screen = self.live_screen()
+        if screen is not None:
             # still composing: it shows app.latest when it comes up
             with contextlib.suppress(NoMatches):
                 screen.show(snapshot)
@@ -427,11 +435,16 @@ class InferdeckApp(App[None]):
         self.notify(f"Theme: {safe(self.theme)}", timeout=2, markup=False)
 
     def action_toggle_keys(self) -> None:
-        """Show or hide the list of keys for the current screen."""
-        if self.screen.query("HelpPanel"):
-            self.action_hide_help_panel()
-        else:
-            self.action_show_help_panel()
+        """Show the keys of the current screen (its own first), or close them."""
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss(None)
+            return
+        self.push_screen(HelpScreen(self.screen, about=self.help_about))
+
+    @property
+    def help_about(self) -> str:
+        """What the help says last: the demo's control URL and fault commands, if any."""
+        return self.control_help
 
 
 # --- the operator's keymap (`keys:` in the config) --------------------------------------
@@ -442,6 +455,7 @@ KEYMAP_SCREENS: tuple[type[Screen[Any]], ...] = (
     StepConfirmScreen,
     BackendPicker,
     LogsScreen,
+    HelpScreen,
     TextPrompt,
     SevPicker,
 )

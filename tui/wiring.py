@@ -167,6 +167,17 @@ def simulated_fleet(sim_config: SimConfig) -> Iterator[dict[str, Any]]:
         runtime.stop()
 
 
+def demo_help(control_url: str) -> str:
+    """The help's lines about the simulator: where it listens and how to break it."""
+    from tui.sim.fleet import FAULT_KINDS
+
+    return (
+        f"Demo control URL: {control_url}\n"
+        f"Faults: inferdeck sim fault BACKEND KIND [--value X] --control {control_url}\n"
+        f"  KIND: {', '.join(FAULT_KINDS)}  (e.g. blue-0 crash, then blue-0 clear)"
+    )
+
+
 def run_app(
     config: Config,
     control_url: str | None,
@@ -231,6 +242,7 @@ def run_app(
             router=router,
         ),
         judging=Judging(config),
+        control_help=demo_help(control_url) if control_url else "",
     )
     if sandbox and app.ops is not None:
         app.ops.executor.note = None

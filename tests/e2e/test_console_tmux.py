@@ -1,0 +1,61 @@
+"""The console driven blind in a real terminal (tmux) at 80x24 and 200x60: help, filter,
+sort, drill down, copy."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e.test_demo_tmux import Terminal
+from tests.integration.real_servers import free_port_block
+
+
+class SizedTerminal(Terminal):
+    """The demo in tmux at ``width`` x ``height``, with tmux keeping OSC 52 copies."""
+
+    def __init__(self, command: list[str], width: int, height: int) -> None:
+        super().__init__(command)
+        subprocess.run(["tmux", "set-option", "-s", "set-clipboard", "on"], check=True)
+        subprocess.run(["tmux", "resize-window", "-t", self.name, "-x", str(width),
+                        "-y", str(height)], check=True)  # fmt: skip
+
+    def keys(self, *keys: str) -> None:
+        for key in keys:
+            self.press(key)
+
+
+@pytest.fixture(params=[(80, 24), (200, 60)], ids=["80x24", "200x60"])
+def console(request: pytest.FixtureRequest) -> Iterator[tuple[SizedTerminal, str]]:
+    width, height = request.param
+    base = free_port_block()
+    term = SizedTerminal([sys.executable, "-m", "tui.commands", "demo", "--port-base", str(base)],
+                         width, height)  # fmt: skip
+    try:
+        term.wait_for(lambda s: " OK " in s and "blue-0" in s, timeout=30, what="the overview")
+        yield term, f"http://127.0.0.1:{base}"
+    finally:
+        term.close()
+
+
+def test_help_opens_on_question_mark_and_closes_with_escape(
+    console: tuple[SizedTerminal, str],
+) -> None:
+    term, control = console
+    term.keys("3")
+    term.wait_for(lambda s: "Backends" in s and "Model" in s, timeout=5, what="Backends")
+    term.keys("?")
+    term.wait_for(lambda s: "Everywhere" in s, timeout=5, what="the help")
+    screen = term.screen()
+    assert "Backends screen" in screen
+    assert screen.index("Backends screen") < screen.index("Everywhere") < screen.index("Quit")
+    assert f"Demo control URL: {control}" in screen
+    assert "Cursor up" not in screen
+    term.keys("Escape")
+    term.wait_for(lambda s: "Everywhere" not in s, timeout=5, what="the help closed by esc")
+    term.keys("?")
+    term.wait_for(lambda s: "Everywhere" in s, timeout=5, what="the help again")
+    term.keys("?")
+    term.wait_for(lambda s: "Everywhere" not in s, timeout=5, what="the help closed by ?")
