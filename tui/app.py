@@ -33,6 +33,7 @@ from tui.ops.executor import Action, Execution, Outcome, Plan
 from tui.screens.alerts import AlertsScreen
 from tui.screens.capacity import CapacityScreen
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.filtering import FilteredScreen
 from tui.screens.help import HelpScreen
 from tui.screens.incident_dialogs import SevPicker, TextPrompt
 from tui.screens.incidents import IncidentsScreen
@@ -43,7 +44,7 @@ from tui.screens.overview import OverviewScreen
 from tui.screens.palette import InferdeckCommands
 from tui.screens.runbooks import BackendPicker, RunbooksScreen, StepConfirmScreen
 from tui.screens.slo import SloScreen
-from tui.screens.tables import BackendsScreen, ContainersScreen, GpusScreen
+from tui.screens.tables import BackendsScreen, ContainersScreen, GpusScreen, TableScreen
 from tui.screens.traffic import TrafficScreen
 from widgets.text import safe
 
@@ -456,6 +457,8 @@ KEYMAP_SCREENS: tuple[type[Screen[Any]], ...] = (
     BackendPicker,
     LogsScreen,
     HelpScreen,
+    FilteredScreen,
+    TableScreen,
     TextPrompt,
     SevPicker,
 )

@@ -16,6 +16,7 @@ from tui.analysis.alert_rules import immediate
 from tui.app import SnapshotReady
 from tui.model import Backend, Gpu, Health, OverallState
 from tui.ops.alerts.local_acks import AckStore, LocalAlerting
+from tui.screens.help import HelpScreen
 from widgets.backends import BackendsTable
 from widgets.format import number, percent, seconds
 from widgets.gpus import GpuPanel
@@ -136,13 +137,12 @@ async def test_question_mark_lists_the_keys(make_app: AppFactory) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("question_mark")
         await pilot.pause()
-        panel = app.screen.query("HelpPanel")
-        assert panel
-        shown = {binding.description for (_, binding, _, _) in app.active_bindings.values()}
+        assert isinstance(app.screen, HelpScreen)
+        shown = {line.does for line in app.screen.everywhere}
         assert {"Quit", "Pause", "Theme", "Keys"} <= shown
         await pilot.press("question_mark")
         await pilot.pause()
-        assert not app.screen.query("HelpPanel")
+        assert not isinstance(app.screen, HelpScreen)
 
 
 async def test_q_quits(make_app: AppFactory) -> None:

@@ -59,3 +59,28 @@ def test_help_opens_on_question_mark_and_closes_with_escape(
     term.wait_for(lambda s: "Everywhere" in s, timeout=5, what="the help again")
     term.keys("?")
     term.wait_for(lambda s: "Everywhere" not in s, timeout=5, what="the help closed by ?")
+
+
+def rows(screen: str) -> list[str]:
+    """The names in the first column of the table rows on screen."""
+    cells = [line.split("│") for line in screen.splitlines() if line.startswith("│ ")]
+    return [c[1].split()[0] for c in cells if len(c) > 2 and c[1].split()]
+
+
+def test_slash_filters_and_o_sorts_the_backends(console: tuple[SizedTerminal, str]) -> None:
+    term, _ = console
+    term.keys("3")
+    term.wait_for(lambda s: "blue-1" in s and "green-0" in s, timeout=5, what="Backends")
+    term.keys("/")
+    term.wait_for(lambda s: "filter: words" in s, timeout=5, what="the filter line")
+    term.keys("g", "r", "e", "e", "n")
+    term.wait_for(lambda s: "green-0" in s and "blue-0" not in s,
+                  timeout=5, what="only green-0 listed")  # fmt: skip
+    term.keys("Enter", "Escape")
+    term.wait_for(lambda s: "blue-0" in s and "filter: words" not in s, timeout=5, what="every row")
+    term.keys("o", "O")
+    term.wait_for(
+        lambda s: [r for r in rows(s) if r in ("blue-0", "blue-1", "green-0")]
+        == ["green-0", "blue-1", "blue-0"],
+        timeout=5, what="sorted by backend, reversed",
+    )  # fmt: skip

@@ -47,7 +47,9 @@ class AlertsScreen(TableScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Acks follow the app's read-only rule."""
-        return self.app.check_action(action, parameters)
+        return self.app.check_action(action, parameters) and super().check_action(
+            action, parameters
+        )
 
     def action_ack(self) -> None:
         """Acknowledge the selected alert."""

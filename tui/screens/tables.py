@@ -7,7 +7,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
 from tui.model import FleetSnapshot
-from tui.screens.live import LiveScreen
+from tui.screens.filtering import FilteredScreen
 from widgets.backends import BackendsDetailTable
 from widgets.containers import ContainersTable
 from widgets.gpu_table import GpuTable
@@ -15,8 +15,12 @@ from widgets.header import FleetHeader
 from widgets.table import SnapshotTable
 
 
-class TableScreen(LiveScreen):
-    """A header, one snapshot table, the selected row in full when a cell cut it, the footer."""
+class TableScreen(FilteredScreen):
+    """A header, one snapshot table, the selected row in full when a cell cut it, the footer.
+
+    `/` filters the table as you type (`esc` clears), `o` sorts by the next column and
+    `O` flips the order (a click on a header does both).
+    """
 
     TABLE: type[SnapshotTable] = SnapshotTable
     DEFAULT_CSS = """
@@ -24,11 +28,17 @@ class TableScreen(LiveScreen):
     """
 
     def compose(self) -> ComposeResult:
-        """Header, table, detail line, footer."""
+        """Header, table, detail line, filter line, footer."""
         yield FleetHeader(clock=self.clock)  # type: ignore[arg-type]
         yield self.TABLE()
         yield Static(id="row-detail")
+        yield self.filter_line()
         yield Footer()
+
+    @property
+    def table(self) -> SnapshotTable:
+        """This screen's table."""
+        return self.query_one(self.TABLE)
 
     def show(self, snapshot: FleetSnapshot) -> None:
         """Hand the snapshot to the header and the table."""
@@ -78,7 +88,9 @@ class ContainersScreen(TableScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Container actions follow the app's read-only rule."""
-        return self.app.check_action(action, parameters)
+        return self.app.check_action(action, parameters) and super().check_action(
+            action, parameters
+        )
 
     def action_container(self, verb: str) -> None:
         """Restart, stop or start the selected container, through the executor."""
