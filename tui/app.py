@@ -33,6 +33,7 @@ from tui.ops.executor import Action, Execution, Outcome, Plan
 from tui.screens.alerts import AlertsScreen
 from tui.screens.capacity import CapacityScreen
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.detail import DetailScreen
 from tui.screens.filtering import FilteredScreen
 from tui.screens.help import HelpScreen
 from tui.screens.incident_dialogs import SevPicker, TextPrompt
@@ -428,6 +429,11 @@ class InferdeckApp(App[None]):
             return
         self.push_screen(LogsScreen(container, lines))
 
+    def open_detail(self, kind: str, key: str) -> None:
+        """Open the detail of a backend, GPU, alert or container (by name, ``host/index``
+        or fingerprint); `esc` comes back."""
+        self.push_screen(DetailScreen(kind, key, clock=self.clock))
+
     def action_next_theme(self) -> None:
         """Switch to the next shipped theme."""
         names = [t.name for t in THEMES]
@@ -457,6 +463,7 @@ KEYMAP_SCREENS: tuple[type[Screen[Any]], ...] = (
     BackendPicker,
     LogsScreen,
     HelpScreen,
+    DetailScreen,
     FilteredScreen,
     TableScreen,
     TextPrompt,

@@ -93,6 +93,8 @@ class Gpu:
     power_limit_w: float | None = None
     sm_clock_mhz: float | None = None
     processes: tuple[GpuProcess, ...] = ()
+    # what DCGM exporter's Kubernetes mapping labels the GPU with (its pod and container)
+    workloads: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:

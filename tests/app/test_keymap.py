@@ -32,7 +32,7 @@ def test_every_screen_with_bindings_is_checked() -> None:
         {"pause": "space"},
         {"quit": "ctrl+q,f10", "help": "question_mark", "theme": "T", "rollback": "shift+f5"},
         {"pause": "t", "theme": "p"},  # a swap is not a clash
-        {"ack": "e"},  # e restarts a container, but only on the Containers screen
+        {"unack": "x"},  # x cancels a runbook, but only on the Runbooks screen
         {"screen-runbooks": "6,f6"},
         {"table-filter": "f", "table-sort": "ctrl+o"},
     ],
@@ -55,6 +55,8 @@ def test_good_keymaps_have_no_problems(keys: dict[str, str]) -> None:
         ({"ack": "p"}, ("ack", "ack and pause are both on 'p' (alerts screen)")),
         ({"screen-runbooks": "6,slash"},
          ("screen-runbooks", "screen-runbooks and table-filter are both on 'slash' (gpus")),
+        ({"ack": "e"},  # the detail screen has both an alert's keys and a container's
+         ("ack", "ack and container-restart are both on 'e' (detail screen)")),
         ({"runbook-run": "d"}, ("runbook-run", "runbook-run and runbook-dry-run are both on 'd'")),
     ],
 )  # fmt: skip

@@ -7,7 +7,8 @@ import dataclasses
 from tests.app.conftest import AppFactory
 from tui.app import SnapshotReady
 from tui.model import Container, LogLine
-from tui.screens.logs import LogsScreen, LogView
+from tui.screens.detail import DetailScreen
+from tui.screens.logs import LogView
 from tui.screens.overview import OverviewScreen
 from tui.screens.tables import BackendsScreen, ContainersScreen, GpusScreen
 from widgets.backends import BackendsDetailTable
@@ -94,7 +95,7 @@ async def test_containers_screen_and_logs(make_app: AppFactory) -> None:
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert asked == ["vllm-blue-0"]
-        assert isinstance(app.screen, LogsScreen)
+        assert isinstance(app.screen, DetailScreen)  # its figures, ties, actions and log
         log = app.screen.query_one(LogView)
         text = "\n".join(strip.text for strip in log.lines)
         assert "ERROR CUDA out of memory ␛[31m[b]x" in text

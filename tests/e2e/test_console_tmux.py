@@ -76,7 +76,8 @@ def test_slash_filters_and_o_sorts_the_backends(console: tuple[SizedTerminal, st
     term.keys("g", "r", "e", "e", "n")
     term.wait_for(lambda s: "green-0" in s and "blue-0" not in s,
                   timeout=5, what="only green-0 listed")  # fmt: skip
-    term.keys("Enter", "Escape")
+    term.keys("Enter")
+    term.keys("Escape")
     term.wait_for(lambda s: "blue-0" in s and "filter: words" not in s, timeout=5, what="every row")
     term.keys("o", "O")
     term.wait_for(
@@ -84,3 +85,20 @@ def test_slash_filters_and_o_sorts_the_backends(console: tuple[SizedTerminal, st
         == ["green-0", "blue-1", "blue-0"],
         timeout=5, what="sorted by backend, reversed",
     )  # fmt: skip
+
+
+def test_enter_opens_a_backends_detail_and_escape_goes_back(
+    console: tuple[SizedTerminal, str],
+) -> None:
+    term, _ = console
+    term.keys("Enter")  # on the overview's backends table
+    term.wait_for(lambda s: "Backend blue-0" in s and "TTFT p50/95/99" in s, timeout=5,
+                  what="blue-0's detail")  # fmt: skip
+    term.keys("Escape")  # alone: ESC and a key at once read as alt+key
+    term.wait_for(lambda s: "Backend blue-0" not in s, timeout=5, what="back to the overview")
+    term.keys("2")
+    term.wait_for(lambda s: "GPUs" in s and "Util" in s, timeout=5, what="the GPUs screen")
+    term.keys("Enter")
+    term.wait_for(lambda s: "GPU inferdeck-sim/0" in s, timeout=5, what="GPU 0's detail")
+    term.keys("Escape")
+    term.wait_for(lambda s: "GPU inferdeck-sim/0" not in s, timeout=5, what="back to GPUs")

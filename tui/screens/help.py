@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -45,7 +46,7 @@ def _our_actions(node: object) -> set[str]:
     }
 
 
-def key_lines(screen: Screen[object]) -> tuple[list[KeyLine], list[KeyLine]]:
+def key_lines(screen: Screen[Any]) -> tuple[list[KeyLine], list[KeyLine]]:
     """(this screen's keys, the keys that work everywhere), from ``screen``'s live bindings."""
     app = screen.app
     local: dict[object, list[str]] = {}
@@ -112,7 +113,7 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen #help-about { color: $text-muted; }
     """
 
-    def __init__(self, underneath: Screen[object], about: str = "") -> None:
+    def __init__(self, underneath: Screen[Any], about: str = "") -> None:
         """``underneath``: the screen whose keys are listed; ``about``: lines shown last
         (the demo's control URL and fault commands)."""
         super().__init__()

@@ -23,6 +23,8 @@ class TableScreen(FilteredScreen):
     """
 
     TABLE: type[SnapshotTable] = SnapshotTable
+    DETAIL: str | None = None
+    """What `enter` on a row opens the detail of: backend, gpu, alert or container."""
     DEFAULT_CSS = """
     TableScreen #row-detail { height: auto; max-height: 6; padding: 0 1; display: none; }
     """
@@ -46,6 +48,12 @@ class TableScreen(FilteredScreen):
         self.query_one(self.TABLE).snapshot = snapshot
         self._show_detail()
 
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """`enter` on a row: its detail screen."""
+        open_detail = getattr(self.app, "open_detail", None)
+        if self.DETAIL is not None and event.row_key.value is not None and open_detail:
+            open_detail(self.DETAIL, event.row_key.value)
+
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         """The cursor moved: show the new row in full if a cell cut it."""
         self._show_detail()
@@ -65,18 +73,21 @@ class GpusScreen(TableScreen):
     """Every GPU across hosts, with history and processes."""
 
     TABLE = GpuTable
+    DETAIL = "gpu"
 
 
 class BackendsScreen(TableScreen):
     """Every backend with every figure: quantiles, token rates, errors, its container."""
 
     TABLE = BackendsDetailTable
+    DETAIL = "backend"
 
 
 class ContainersScreen(TableScreen):
-    """The stack's containers; `enter` shows the selected one's last log lines."""
+    """The stack's containers; `enter` shows the selected one's detail and last log lines."""
 
     TABLE = ContainersTable
+    DETAIL = "container"
     BINDINGS = [
         Binding("e", "container('restart')", "Restart", id="container-restart",
                 tooltip="Restart the selected container (type its name to confirm)"),
@@ -105,10 +116,3 @@ class ContainersScreen(TableScreen):
         if name is not None:
             make = ops.container
             self.app.offer(lambda: make(verb, name))  # type: ignore[attr-defined]
-
-    def on_data_table_row_selected(self, event: ContainersTable.RowSelected) -> None:
-        """`enter` on a container: show its last log lines."""
-        name = event.row_key.value
-        show_logs = getattr(self.app, "show_logs", None)
-        if name is not None and show_logs is not None:
-            show_logs(name)  # a direct call: a container name is never parsed as an action

@@ -213,5 +213,7 @@ def dcgm_exposition(gpus: list[SimGpu], hostname: str = HOSTNAME) -> bytes:
                 f'gpu="{gpu.index}",UUID="{gpu.uuid}",pci_bus_id="{gpu.pci_bus_id}",'
                 f'device="nvidia{gpu.index}",modelName="{gpu.spec.name}",Hostname="{hostname}"'
             )
+            if gpu.backend:  # as DCGM exporter's Kubernetes mapping labels an allocated GPU
+                labels += f',pod="{gpu.backend}"'
             out.append(f"{name}{{{labels}}} {_format_value(values[gpu.index][name])}\n")
     return "".join(out).encode("utf-8")
