@@ -47,7 +47,7 @@ from tui.screens.runbooks import BackendPicker, RunbooksScreen, StepConfirmScree
 from tui.screens.slo import SloScreen
 from tui.screens.tables import BackendsScreen, ContainersScreen, GpusScreen, TableScreen
 from tui.screens.traffic import TrafficScreen
-from widgets.text import safe
+from widgets.text import clip, safe
 
 SCREENS: dict[str, type[LiveScreen]] = {
     "overview": OverviewScreen,
@@ -428,6 +428,14 @@ class InferdeckApp(App[None]):
             self.notify(f"Logs of {safe(container)}: {safe(exc)}", severity="error", markup=False)
             return
         self.push_screen(LogsScreen(container, lines))
+
+    def copy_text(self, text: str) -> None:
+        """Put ``text`` on the operator's clipboard through OSC 52 (the terminal's own
+        clipboard, so it works over SSH and inside tmux); control characters are made
+        visible first, so a pasted label can never carry a terminal command."""
+        text = safe(text)
+        self.copy_to_clipboard(text)
+        self.notify(clip(text, 200), title="copied (OSC 52)", timeout=3, markup=False)
 
     def open_detail(self, kind: str, key: str) -> None:
         """Open the detail of a backend, GPU, alert or container (by name, ``host/index``

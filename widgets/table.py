@@ -232,6 +232,16 @@ class SnapshotTable(DataTable[Text]):
                     # a narrower cell too: the column shrinks back once its widest cell is gone
                     self.update_cell(key, column, cell, update_width=cell.cell_len != old.cell_len)
 
+    def row_text(self, key: str) -> str:
+        """Row ``key`` as one line of plain text (what `y` copies): each column's label
+        and value, then the values a cell cut, whole."""
+        cells = self.get_row(key)
+        parts = [f"{column.label.plain}: {' '.join(cell.plain.split())}"
+                 for column, cell in zip(self.columns.values(), cells, strict=False)]  # fmt: skip
+        if self.detail(key) is not None:
+            parts += [f"{label}: {safe(value)}" for label, value, _ in self.detail_fields(key)]
+        return " · ".join(parts)
+
     def detail_fields(self, key: str) -> Sequence[DetailField]:
         """The values of row ``key`` that its cells may cut, with their columns' widths."""
         return ()

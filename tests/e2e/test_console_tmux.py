@@ -22,6 +22,10 @@ class SizedTerminal(Terminal):
         subprocess.run(["tmux", "resize-window", "-t", self.name, "-x", str(width),
                         "-y", str(height)], check=True)  # fmt: skip
 
+    def buffers(self) -> str:
+        """tmux's paste buffers (an OSC 52 copy adds one)."""
+        return subprocess.run(["tmux", "list-buffers"], capture_output=True, text=True).stdout
+
     def keys(self, *keys: str) -> None:
         for key in keys:
             self.press(key)
@@ -102,3 +106,17 @@ def test_enter_opens_a_backends_detail_and_escape_goes_back(
     term.wait_for(lambda s: "GPU inferdeck-sim/0" in s, timeout=5, what="GPU 0's detail")
     term.keys("Escape")
     term.wait_for(lambda s: "GPU inferdeck-sim/0" not in s, timeout=5, what="back to GPUs")
+
+
+def test_y_copies_the_selected_backend_through_osc52_into_tmux(
+    console: tuple[SizedTerminal, str],
+) -> None:
+    term, _ = console
+    term.keys("3")
+    term.wait_for(lambda s: "blue-1" in s and "green-0" in s, timeout=5, what="Backends")
+    before = term.buffers()
+    term.keys("y")
+    term.wait_for(lambda s: term.buffers() != before, timeout=5, what="a tmux paste buffer")
+    copied = subprocess.run(["tmux", "show-buffer"], capture_output=True, text=True,
+                            check=True).stdout  # fmt: skip
+    assert copied.startswith("Backend: blue-0 · Pool: blue · Health: up"), copied

@@ -7,10 +7,11 @@ live snapshots like every other screen; a subject that left the snapshot says so
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -94,6 +95,8 @@ class DetailScreen(LiveScreen):
         Binding("S", "container('start')", "Start", id="container-start",
                 tooltip="Start the container (asks first)"),
         Binding("l", "logs", "Logs", id="detail-logs", tooltip="Read the container's log again"),
+        Binding("y", "copy", "Copy", id="row-copy",
+                tooltip="Copy what this screen says to the clipboard (OSC 52: works over SSH)"),
     ]  # fmt: skip
     DEFAULT_CSS = """
     DetailScreen > VerticalScroll { height: 1fr; padding: 0 1; }
@@ -312,7 +315,7 @@ class DetailScreen(LiveScreen):
     def _actions(self) -> RenderableType:
         """The keys that act on this subject now, from the live bindings (remaps show)."""
         local, _ = key_lines(self)
-        acting = [k for k in local if k.does not in ("Back", "Logs")]
+        acting = [k for k in local if k.does not in ("Back", "Logs", "Copy")]
         if not acting:
             why = getattr(self.app, "actions_off", None)
             return Text(f"none here{f': {why}' if why else ''}")
@@ -331,6 +334,15 @@ class DetailScreen(LiveScreen):
         if action == "unack" and self.alert is not None and not self.alert.acknowledged_by:
             return False
         return bool(self.app.check_action(action, parameters))
+
+    def action_copy(self) -> None:
+        """Copy the title, figures, ties and alerts as plain text."""
+        console = Console(width=120, file=io.StringIO(), record=True, color_system=None)
+        for part in ("title", "figures", "ties", "alerts"):
+            console.print(self.query_one(f"#detail-{part}", Static).content)
+        copy = getattr(self.app, "copy_text", None)
+        if copy is not None:
+            copy("\n".join(line.rstrip() for line in console.export_text().splitlines()))
 
     def action_back(self) -> None:
         """Back to the table."""

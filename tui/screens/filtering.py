@@ -25,6 +25,8 @@ class FilteredScreen(LiveScreen):
         Binding("o", "sort", "Sort", id="table-sort", tooltip="Sort by the next column"),
         Binding("O", "sort_reverse", "Reverse", id="table-sort-reverse",
                 tooltip="Flip the sort order", show=False),
+        Binding("y", "copy_row", "Copy", id="row-copy",
+                tooltip="Copy the selected row to the clipboard (OSC 52: works over SSH)"),
     ]  # fmt: skip
     DEFAULT_CSS = """
     FilteredScreen #table-filter { dock: bottom; height: 1; border: none; padding: 0 1;
@@ -84,3 +86,14 @@ class FilteredScreen(LiveScreen):
     def action_sort_reverse(self) -> None:
         """Flip the sort order."""
         self.table.sort_reverse = not self.table.sort_reverse
+
+    def action_copy_row(self) -> None:
+        """Copy the selected row, as plain text, to the operator's clipboard."""
+        table = self.table
+        if table.row_count == 0:
+            self.notify("Nothing selected to copy", severity="warning")
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        copy = getattr(self.app, "copy_text", None)
+        if key is not None and copy is not None:
+            copy(table.row_text(key))
