@@ -7,6 +7,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from tui.analysis.relations import backends_on
 from tui.analysis.thresholds import GPU_LIMITS
 from tui.model import FleetSnapshot, Gpu
 from widgets.format import DASH, known, number, safe, spark
@@ -40,6 +41,9 @@ class GpuPanel(Panel):
         wide = self.size.width >= 64
         table = Table.grid(padding=(0, 1), expand=True)
         table.add_column("gpu", no_wrap=True)
+        mapped = any(backends_on(g, snapshot) for g in snapshot.gpus)
+        if mapped:  # which backend runs on it, when the GPU readers say
+            table.add_column("runs", no_wrap=True, max_width=10, overflow="ellipsis")
         table.add_column("bar", ratio=1, min_width=6)
         table.add_column("util", justify="right", no_wrap=True, min_width=4)
         table.add_column("mem", justify="right", no_wrap=True)
@@ -51,8 +55,11 @@ class GpuPanel(Panel):
         shown = snapshot.gpus if len(snapshot.gpus) <= self.MAX_ROWS else self._busiest(snapshot)
         for gpu in shown:
             label = f"{gpu.index}" if len(hosts) == 1 else f"{safe(gpu.host)[:10]}/{gpu.index}"
-            row: list[RenderableType] = [
-                Text(label, self.style("dim")),
+            row: list[RenderableType] = [Text(label, self.style("dim"))]
+            if mapped:
+                names = ",".join(b.name for b in backends_on(gpu, snapshot))
+                row.append(outside(names or "idle", self.style("dim") if not names else ""))
+            row += [
                 self._bar(gpu),
                 self._util(gpu),
                 self._memory(gpu),
