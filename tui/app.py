@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import signal
 import sys
 import time
@@ -33,6 +34,7 @@ from tui.ops.executor import Action, Execution, Outcome, Plan
 from tui.screens.alerts import AlertsScreen
 from tui.screens.capacity import CapacityScreen
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.context_picker import ContextPicker
 from tui.screens.detail import DetailScreen
 from tui.screens.filtering import FilteredScreen
 from tui.screens.help import HelpScreen
@@ -80,7 +82,7 @@ class SnapshotReady(Message):
         return isinstance(message, SnapshotReady)
 
 
-class InferdeckApp(App[None]):
+class InferdeckApp(App[str | None]):
     """The on-call console: live fleet panels, fed by a `Hub` running in its own thread."""
 
     TITLE = "inferdeck"
@@ -118,6 +120,8 @@ class InferdeckApp(App[None]):
                 tooltip="The model inventory, each pool's version, retention"),
         Binding("R", "rollback", "Roll back", id="rollback",
                 tooltip="Send all traffic back to the stable pool (asks first)"),
+        Binding("X", "switch_context", "Context", id="context-switch", show=False,
+                tooltip="Watch another environment of the config (prod-us, staging, ...)"),
     ]  # fmt: skip
 
     def __init__(
@@ -134,9 +138,14 @@ class InferdeckApp(App[None]):
         ops: Operations | None = None,
         judging: Judging | None = None,
         control_help: str = "",
+        production: bool = False,
+        context: str | None = None,
+        contexts: tuple[str, ...] = (),
     ) -> None:
         """``judging``: the config and readers the SLO, Capacity and Models screens use;
-        ``control_help``: lines the help shows last (the demo's control URL and faults)."""
+        ``control_help``: lines the help shows last (the demo's control URL and faults);
+        ``production``: every action asks for a typed confirmation; ``context``: the
+        config's context on screen, ``contexts``: every one (`X` switches)."""
         super().__init__()
         self.judging = judging or Judging()
         self.show_tracebacks = debug
@@ -152,6 +161,9 @@ class InferdeckApp(App[None]):
         self._initial_theme = theme
         self.sub_title = subtitle
         self.control_help = control_help
+        self.production = production
+        self.context = context
+        self.contexts = contexts
         for t in THEMES:
             self.register_theme(t)
 
@@ -252,6 +264,8 @@ class InferdeckApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hide the keys that change the world when nothing may change it."""
+        if action == "switch_context":
+            return len(self.contexts) > 1
         return not (action in self.ACTIONS_THAT_CHANGE and self.actions_off is not None)
 
     def refuse(self, action: str) -> None:
@@ -338,6 +352,12 @@ class InferdeckApp(App[None]):
         self.execute(action, then=then, progress=progress)
 
     async def _confirm(self, action: Action, plan: Plan) -> bool:
+        if self.production:  # a production context: type the target's name, every time
+            where = self.context or "production"
+            plan = dataclasses.replace(
+                plan, title=f"[{where}] {plan.title}", dangerous=True,
+                confirm_text=plan.confirm_text or action.target or where,
+            )  # fmt: skip
         expires = self.ops.executor.confirm_timeout_s if self.ops is not None else None
         screen = ConfirmScreen(plan, expires_s=expires)
         try:
@@ -437,6 +457,15 @@ class InferdeckApp(App[None]):
         self.copy_to_clipboard(text)
         self.notify(clip(text, 200), title="copied (OSC 52)", timeout=3, markup=False)
 
+    def action_switch_context(self) -> None:
+        """Pick another context of the config; the dashboard restarts on it."""
+        self.push_screen(ContextPicker(self.contexts, self.context), self.switch_context)
+
+    def switch_context(self, name: str | None) -> None:
+        """Leave this context for ``name`` (the caller starts the dashboard again on it)."""
+        if name is not None and name != self.context and name in self.contexts:
+            self.exit(result=name)
+
     def open_detail(self, kind: str, key: str) -> None:
         """Open the detail of a backend, GPU, alert or container (by name, ``host/index``
         or fingerprint); `esc` comes back."""
@@ -471,6 +500,7 @@ KEYMAP_SCREENS: tuple[type[Screen[Any]], ...] = (
     BackendPicker,
     LogsScreen,
     HelpScreen,
+    ContextPicker,
     DetailScreen,
     FilteredScreen,
     TableScreen,

@@ -182,13 +182,34 @@ def run_app(
     config: Config,
     control_url: str | None,
     subtitle: str,
+    **options: Any,
+) -> int:
+    """Open the dashboard on ``config`` until the operator quits; the app's return code.
+
+    Switching context (`X`, the palette) ends the dashboard on one context and opens it
+    again on the chosen one: its own sources, hub, actions and incident tracker.
+    """
+    from tui.config import context_of
+
+    while True:
+        code, switch_to = _run_once(config, control_url, subtitle, **options)
+        if switch_to is None:
+            return code
+        config = context_of(config, switch_to)
+
+
+def _run_once(
+    config: Config,
+    control_url: str | None,
+    subtitle: str,
     *,
     read_only_flag: bool = False,
     debug: bool = False,
     immediate_alerts: bool = False,
     sandbox: bool = False,
-) -> int:
-    """Open the dashboard on ``config`` until the operator quits; the app's return code.
+) -> tuple[int, str | None]:
+    """The dashboard on ``config`` until the operator quits (the app's return code) or
+    picks another context (its name).
 
     ``sandbox`` (the demo) does not warn that the action lock and audit log are this
     user's own: a simulated fleet on one laptop has nobody to share them with.
@@ -243,6 +264,9 @@ def run_app(
         ),
         judging=Judging(config),
         control_help=demo_help(control_url) if control_url else "",
+        production=config.production,
+        context=config.context,
+        contexts=tuple(config.contexts),
     )
     if sandbox and app.ops is not None:
         app.ops.executor.note = None
@@ -255,7 +279,7 @@ def run_app(
         incidents.stop()
         if app.ops is not None and app.ops.incidents is not None:
             app.ops.incidents.close()  # the Incidents screen's own connection
-    return app.return_code or 0
+    return app.return_code or 0, app.return_value
 
 
 def collect(
