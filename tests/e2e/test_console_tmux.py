@@ -6,10 +6,11 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_demo_tmux import Terminal
+from tests.e2e.test_demo_tmux import ROOT, Terminal
 from tests.integration.real_servers import free_port_block
 
 
@@ -120,3 +121,37 @@ def test_y_copies_the_selected_backend_through_osc52_into_tmux(
     copied = subprocess.run(["tmux", "show-buffer"], capture_output=True, text=True,
                             check=True).stdout  # fmt: skip
     assert copied.startswith("Backend: blue-0 · Pool: blue · Health: up"), copied
+
+
+def test_context_switch_on_a_real_fleet(tmp_path: Path) -> None:
+    """`--context staging` watches staging's backend; X then prod-us watches prod's, and the
+    header names the context on screen."""
+    base = free_port_block()
+    fleet = subprocess.Popen(
+        [sys.executable, "-m", "tui.commands", "sim", "--port-base", str(base)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    config = tmp_path / "contexts.yaml"
+    config.write_text(
+        f"state_dir: {tmp_path}\n"
+        "contexts:\n"
+        "  staging:\n"
+        f"    backends: [{{name: stage-0, pool: blue, url: 'http://127.0.0.1:{base + 1}'}}]\n"
+        "  prod-us:\n"
+        "    production: true\n"
+        f"    backends: [{{name: prod-0, pool: blue, url: 'http://127.0.0.1:{base + 2}'}}]\n"
+    )
+    term = SizedTerminal([sys.executable, "-m", "tui.commands", "-c", str(config), "--context",
+                          "staging"], 80, 24)  # fmt: skip
+    try:
+        term.wait_for(lambda s: "env staging" in s and "stage-0" in s and "up" in s,
+                      timeout=30, what="the staging context")  # fmt: skip
+        term.keys("X")
+        term.wait_for(lambda s: "Switch to which context?" in s, timeout=5, what="the picker")
+        term.keys("Down", "Enter")
+        term.wait_for(lambda s: "env prod-us" in s and "prod-0" in s and "stage-0" not in s,
+                      timeout=30, what="the prod-us context")  # fmt: skip
+    finally:
+        term.close()
+        fleet.terminate()
+        fleet.wait(timeout=10)
