@@ -120,7 +120,7 @@ class DetailScreen(LiveScreen):
         with VerticalScroll():
             yield Static(id="detail-title")
             yield Static(id="detail-figures")
-            yield Static(Text("History"), classes="detail-heading")
+            yield Static(Text("History"), classes="detail-heading", id="detail-history-heading")
             yield Static(id="detail-history")
             yield Static(Text("Runs on, serves, is about"), classes="detail-heading")
             yield Static(id="detail-ties")
@@ -148,8 +148,9 @@ class DetailScreen(LiveScreen):
         title, figures, history, ties, alerts = self._describe(snapshot)
         self.query_one("#detail-title", Static).update(title)
         self.query_one("#detail-figures", Static).update(figures)
-        kept = Group(*history) if history else Text("no history kept for this")
-        self.query_one("#detail-history", Static).update(kept)
+        self.query_one("#detail-history", Static).update(Group(*history))
+        for part in ("#detail-history", "#detail-history-heading"):  # alerts, containers: none
+            self.query_one(part).display = bool(history)
         self.query_one("#detail-ties", Static).update(Group(*ties) if ties else Text(DASH))
         self.query_one("#detail-alerts", Static).update(self._alerts(alerts, snapshot.taken_at))
         self.refresh_bindings()

@@ -23,7 +23,7 @@ from textual.widgets import Static
 
 from widgets.text import outside
 
-TABLE_KEYS = "↑ ↓ pgup pgdn home end move the cursor; click a header sorts"
+TABLE_KEYS = "↑ ↓ pgup pgdn home end move; enter opens the row's detail; click a header sorts"
 """What the tables' own keys do, in one line."""
 
 
