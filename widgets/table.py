@@ -148,7 +148,8 @@ class SnapshotTable(DataTable[Text]):
 
     def arranged(self, rows: Sequence[Row]) -> list[Row]:
         """The rows that pass the filter, in the chosen sort order."""
-        kept = [r for r in rows if matches(r[0], r[1], self.filter_text)]
+        query = self.filter_text
+        kept = [r for r in rows if matches(r[0], r[1], query)] if query else list(rows)
         column = self._sort_index()
         if column is not None:
             kept.sort(key=lambda r: sort_value(r[1][column]), reverse=self.sort_reverse)

@@ -41,6 +41,10 @@ async def test_slash_filters_as_you_type_and_escape_clears(
         await pilot.press("escape")
         await pilot.pause()
         assert set(first_column(table)) == everything
+        # esc straight from the filter line clears it too
+        await pilot.press("slash", *query, "escape")
+        await pilot.pause()
+        assert set(first_column(table)) == everything and table.has_focus
 
 
 async def test_o_sorts_by_each_column_in_turn_and_capital_o_flips(make_app: AppFactory) -> None:
