@@ -20,7 +20,12 @@ def record_terminal(app: InferdeckApp) -> list[str]:
     driver = app._driver
     assert driver is not None
     write = driver.write
-    driver.write = lambda data: (written.append(data), write(data))[1]  # type: ignore[method-assign]
+
+    def recorded(data: str) -> None:
+        written.append(data)
+        write(data)
+
+    driver.write = recorded  # type: ignore[method-assign]
     return written
 
 

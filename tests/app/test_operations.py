@@ -148,6 +148,8 @@ async def test_read_only_hides_acting_keys_from_footer_help_and_borders(
 ) -> None:
     from textual.widgets import Footer
 
+    from tui.screens.help import HelpScreen
+
     app, source = make_app(seconds=20)
     app.hub.alerts_hook = LocalAlerting(AckStore(tmp_path / "acks.json"), rules=immediate())
     app.ops = demo_ops(tmp_path, read_only=True)
@@ -162,13 +164,9 @@ async def test_read_only_hides_acting_keys_from_footer_help_and_borders(
                 assert label not in footer, (screen_key, label)
             await pilot.press("question_mark")
             await pilot.pause()
-            help_text = " ".join(
-                line.does
-                for line in (
-                    *app.screen.local,  # type: ignore[attr-defined]
-                    *app.screen.everywhere,
-                )
-            )  # type: ignore[attr-defined]
+            help_screen = app.screen
+            assert isinstance(help_screen, HelpScreen)
+            help_text = " ".join(k.does for k in (*help_screen.local, *help_screen.everywhere))
             assert "Roll back" not in help_text and "Acknowledge" not in help_text
             assert "Quit" in help_text
             await pilot.press("question_mark")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 from tempfile import mkdtemp
+from typing import Any
 
 from rich.console import Console
 from textual.app import App
@@ -200,7 +201,7 @@ async def test_many_gpus_are_summarised_hottest_first(make_app: AppFactory) -> N
         assert "90°C" in text  # the overheating GPU gets a row even though it is number 17
 
 
-def screen_text(app: App[None]) -> str:
+def screen_text(app: App[Any]) -> str:
     """Every character on the terminal now, line by line (what the operator sees)."""
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
