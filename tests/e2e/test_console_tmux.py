@@ -50,20 +50,20 @@ def test_help_opens_on_question_mark_and_closes_with_escape(
 ) -> None:
     term, control = console
     term.keys("3")
-    term.wait_for(lambda s: "Backends" in s and "Model" in s, timeout=5, what="Backends")
+    term.wait_for(lambda s: "Backends" in s and "Model" in s, timeout=15, what="Backends")
     term.keys("?")
-    term.wait_for(lambda s: "Everywhere" in s, timeout=5, what="the help")
+    term.wait_for(lambda s: "Everywhere" in s, timeout=15, what="the help")
     screen = term.screen()
     assert "Backends screen" in screen
     assert screen.index("Backends screen") < screen.index("Everywhere") < screen.index("Quit")
     assert f"Demo control URL: {control}" in screen
     assert "Cursor up" not in screen
     term.keys("Escape")
-    term.wait_for(lambda s: "Everywhere" not in s, timeout=5, what="the help closed by esc")
+    term.wait_for(lambda s: "Everywhere" not in s, timeout=15, what="the help closed by esc")
     term.keys("?")
-    term.wait_for(lambda s: "Everywhere" in s, timeout=5, what="the help again")
+    term.wait_for(lambda s: "Everywhere" in s, timeout=15, what="the help again")
     term.keys("?")
-    term.wait_for(lambda s: "Everywhere" not in s, timeout=5, what="the help closed by ?")
+    term.wait_for(lambda s: "Everywhere" not in s, timeout=15, what="the help closed by ?")
 
 
 def rows(screen: str) -> list[str]:
@@ -75,20 +75,22 @@ def rows(screen: str) -> list[str]:
 def test_slash_filters_and_o_sorts_the_backends(console: tuple[SizedTerminal, str]) -> None:
     term, _ = console
     term.keys("3")
-    term.wait_for(lambda s: "blue-1" in s and "green-0" in s, timeout=5, what="Backends")
+    term.wait_for(lambda s: "blue-1" in s and "green-0" in s, timeout=15, what="Backends")
     term.keys("/")
-    term.wait_for(lambda s: "filter: words" in s, timeout=5, what="the filter line")
+    term.wait_for(lambda s: "filter: words" in s, timeout=15, what="the filter line")
     term.keys("g", "r", "e", "e", "n")
     term.wait_for(lambda s: "green-0" in s and "blue-0" not in s,
-                  timeout=5, what="only green-0 listed")  # fmt: skip
+                  timeout=15, what="only green-0 listed")  # fmt: skip
     term.keys("Enter")
     term.keys("Escape")
-    term.wait_for(lambda s: "blue-0" in s and "filter: words" not in s, timeout=5, what="every row")
+    term.wait_for(
+        lambda s: "blue-0" in s and "filter: words" not in s, timeout=15, what="every row"
+    )
     term.keys("o", "O")
     term.wait_for(
         lambda s: [r for r in rows(s) if r in ("blue-0", "blue-1", "green-0")]
         == ["green-0", "blue-1", "blue-0"],
-        timeout=5, what="sorted by backend, reversed",
+        timeout=15, what="sorted by backend, reversed",
     )  # fmt: skip
 
 
@@ -97,16 +99,16 @@ def test_enter_opens_a_backends_detail_and_escape_goes_back(
 ) -> None:
     term, _ = console
     term.keys("Enter")  # on the overview's backends table
-    term.wait_for(lambda s: "Backend blue-0" in s and "TTFT p50/95/99" in s, timeout=5,
+    term.wait_for(lambda s: "Backend blue-0" in s and "TTFT p50/95/99" in s, timeout=15,
                   what="blue-0's detail")  # fmt: skip
     term.keys("Escape")  # alone: ESC and a key at once read as alt+key
-    term.wait_for(lambda s: "Backend blue-0" not in s, timeout=5, what="back to the overview")
+    term.wait_for(lambda s: "Backend blue-0" not in s, timeout=15, what="back to the overview")
     term.keys("2")
-    term.wait_for(lambda s: "GPUs" in s and "Util" in s, timeout=5, what="the GPUs screen")
+    term.wait_for(lambda s: "GPUs" in s and "Util" in s, timeout=15, what="the GPUs screen")
     term.keys("Enter")
-    term.wait_for(lambda s: "GPU inferdeck-sim/0" in s, timeout=5, what="GPU 0's detail")
+    term.wait_for(lambda s: "GPU inferdeck-sim/0" in s, timeout=15, what="GPU 0's detail")
     term.keys("Escape")
-    term.wait_for(lambda s: "GPU inferdeck-sim/0" not in s, timeout=5, what="back to GPUs")
+    term.wait_for(lambda s: "GPU inferdeck-sim/0" not in s, timeout=15, what="back to GPUs")
 
 
 def test_y_copies_the_selected_backend_through_osc52_into_tmux(
@@ -114,10 +116,10 @@ def test_y_copies_the_selected_backend_through_osc52_into_tmux(
 ) -> None:
     term, _ = console
     term.keys("3")
-    term.wait_for(lambda s: "blue-1" in s and "green-0" in s, timeout=5, what="Backends")
+    term.wait_for(lambda s: "blue-1" in s and "green-0" in s, timeout=15, what="Backends")
     before = term.buffers()
     term.keys("y")
-    term.wait_for(lambda s: term.buffers() != before, timeout=5, what="a tmux paste buffer")
+    term.wait_for(lambda s: term.buffers() != before, timeout=15, what="a tmux paste buffer")
     copied = subprocess.run(["tmux", "show-buffer"], capture_output=True, text=True,
                             check=True).stdout  # fmt: skip
     assert copied.startswith("Backend: blue-0 · Pool: blue · Health: up"), copied
@@ -147,7 +149,7 @@ def test_context_switch_on_a_real_fleet(tmp_path: Path) -> None:
         term.wait_for(lambda s: "env staging" in s and "stage-0" in s and "up" in s,
                       timeout=30, what="the staging context")  # fmt: skip
         term.keys("X")
-        term.wait_for(lambda s: "Switch to which context?" in s, timeout=5, what="the picker")
+        term.wait_for(lambda s: "Switch to which context?" in s, timeout=15, what="the picker")
         term.keys("Down", "Enter")
         term.wait_for(lambda s: "env prod-us" in s and "prod-0" in s and "stage-0" not in s,
                       timeout=30, what="the prod-us context")  # fmt: skip

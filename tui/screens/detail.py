@@ -113,6 +113,7 @@ class DetailScreen(LiveScreen):
         self.key = key
         self.container_name: str | None = None
         self.alert: Alert | None = None
+        self._acting: tuple[object, ...] | None = None
 
     def compose(self) -> ComposeResult:
         """Header; title, figures, history, ties, alerts, actions, log; footer."""
@@ -153,7 +154,14 @@ class DetailScreen(LiveScreen):
             self.query_one(part).display = bool(history)
         self.query_one("#detail-ties", Static).update(Group(*ties) if ties else Text(DASH))
         self.query_one("#detail-alerts", Static).update(self._alerts(alerts, snapshot.taken_at))
-        self.refresh_bindings()
+        acting = (self.container_name, self.alert is not None,
+                  self.alert.acknowledged_by if self.alert is not None else None)  # fmt: skip
+        if acting != self._acting:  # the keys that apply changed: footer and actions line
+            self._acting = acting
+            self.refresh_bindings()
+            self.call_after_refresh(self._show_actions)
+
+    def _show_actions(self) -> None:
         self.query_one("#detail-actions", Static).update(self._actions())
 
     @property
