@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import signal
 import sys
 import time
@@ -34,8 +35,12 @@ from tui.ops.executor import Action, Execution, Outcome, Plan
 from tui.screens.alerts import AlertsScreen
 from tui.screens.capacity import CapacityScreen
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.context_picker import ContextPicker
+from tui.screens.detail import DetailScreen
 from tui.screens.drills import BINDINGS as DRILL_BINDINGS
 from tui.screens.drills import DrillsMixin
+from tui.screens.filtering import FilteredScreen
+from tui.screens.help import HelpScreen
 from tui.screens.incident_dialogs import SevPicker, TextPrompt
 from tui.screens.incidents import IncidentsScreen
 from tui.screens.live import LiveScreen
@@ -45,11 +50,11 @@ from tui.screens.overview import OverviewScreen
 from tui.screens.palette import InferdeckCommands
 from tui.screens.runbooks import BackendPicker, RunbooksScreen, StepConfirmScreen
 from tui.screens.slo import SloScreen
-from tui.screens.tables import BackendsScreen, ContainersScreen, GpusScreen
+from tui.screens.tables import BackendsScreen, ContainersScreen, GpusScreen, TableScreen
 from tui.screens.traffic import TrafficScreen
 from widgets.header import FleetHeader
 from widgets.terminal_cells import TerminalCells
-from widgets.text import safe
+from widgets.text import clip, safe
 
 if TYPE_CHECKING:  # a replay's hub: imported by whoever starts a replay
     from tui.recording.replay import ReplayHub
@@ -85,7 +90,7 @@ class SnapshotReady(Message):
         return isinstance(message, SnapshotReady)
 
 
-class InferdeckApp(DrillsMixin, App[None]):
+class InferdeckApp(DrillsMixin, App[str | None]):
     """The on-call console: live fleet panels, fed by a `Hub` running in its own thread."""
 
     TITLE = "inferdeck"
@@ -146,6 +151,8 @@ class InferdeckApp(DrillsMixin, App[None]):
         Binding("F", "replay_speed(-1)", "Slower", id="replay-slower", show=False,
                 tooltip="Play slower"),
         *DRILL_BINDINGS,
+        Binding("X", "switch_context", "Context", id="context-switch", show=False,
+                tooltip="Watch another environment of the config (prod-us, staging, ...)"),
     ]  # fmt: skip
 
     REPLAY_ACTIONS = frozenset({"replay_step", "replay_jump", "replay_event", "replay_speed"})
@@ -166,12 +173,19 @@ class InferdeckApp(DrillsMixin, App[None]):
         judging: Judging | None = None,
         replay: ReplayHub | None = None,
         replay_span: tuple[float, float] | None = None,
+        control_help: str = "",
+        production: bool = False,
+        context: str | None = None,
+        contexts: tuple[str, ...] = (),
     ) -> None:
         """``judging``: the config and readers the SLO, Capacity and Models screens use.
 
         ``replay``: the dashboard replays a recording (``hub`` is that `ReplayHub`):
         REPLAY and the recorded time in the header, a timeline, and nothing can act;
         ``replay_span`` underlines an incident's time on the timeline.
+        ``control_help``: lines the help shows last (the demo's control URL and faults);
+        ``production``: every action asks for a typed confirmation; ``context``: the
+        config's context on screen, ``contexts``: every one (`X` switches).
         """
         super().__init__()
         self.replay = replay
@@ -190,6 +204,10 @@ class InferdeckApp(DrillsMixin, App[None]):
         self._initial_theme = theme
         self.sub_title = subtitle
         self._terminal_cells = TerminalCells()
+        self.control_help = control_help
+        self.production = production
+        self.context = context
+        self.contexts = contexts
         for t in THEMES:
             self.register_theme(t)
 
@@ -314,6 +332,8 @@ class InferdeckApp(DrillsMixin, App[None]):
             return self.replay is not None
         if action == "apply_proposal" and not self.drill_line().startswith("proposed"):
             return False
+        if action == "switch_context":
+            return len(self.contexts) > 1
         return not (action in self.ACTIONS_THAT_CHANGE and self.actions_off is not None)
 
     def refuse(self, action: str) -> None:
@@ -404,6 +424,12 @@ class InferdeckApp(DrillsMixin, App[None]):
         self.execute(action, then=then, progress=progress)
 
     async def _confirm(self, action: Action, plan: Plan) -> bool:
+        if self.production:  # a production context: type the target's name, every time
+            where = self.context or "production"
+            plan = dataclasses.replace(
+                plan, title=f"[{where}] {plan.title}", dangerous=True,
+                confirm_text=plan.confirm_text or action.target or where,
+            )  # fmt: skip
         expires = self.ops.executor.confirm_timeout_s if self.ops is not None else None
         screen = ConfirmScreen(plan, expires_s=expires)
         try:
@@ -447,14 +473,18 @@ class InferdeckApp(DrillsMixin, App[None]):
         if not self.paused:
             self._show(message.snapshot)
             return
-        screen = self.screen
-        if isinstance(screen, LiveScreen):
+        screen = self.live_screen()
+        if screen is not None:
             with contextlib.suppress(NoMatches):
                 screen.show_header(message.snapshot)
 
+    def live_screen(self) -> LiveScreen | None:
+        """The top live screen: the one on show, or the one under a dialog or the palette."""
+        return next((s for s in reversed(self.screen_stack) if isinstance(s, LiveScreen)), None)
+
     def _show(self, snapshot: FleetSnapshot) -> None:
-        screen = self.screen
-        if isinstance(screen, LiveScreen):
+        screen = self.live_screen()
+        if screen is not None:
             # still composing: it shows app.latest when it comes up
             with contextlib.suppress(NoMatches):
                 screen.show(snapshot)
@@ -560,6 +590,28 @@ class InferdeckApp(DrillsMixin, App[None]):
             return
         self.push_screen(LogsScreen(container, lines))
 
+    def copy_text(self, text: str) -> None:
+        """Put ``text`` on the operator's clipboard through OSC 52 (the terminal's own
+        clipboard, so it works over SSH and inside tmux); control characters are made
+        visible first, so a pasted label can never carry a terminal command."""
+        text = safe(text)
+        self.copy_to_clipboard(text)
+        self.notify(clip(text, 200), title="copied (OSC 52)", timeout=3, markup=False)
+
+    def action_switch_context(self) -> None:
+        """Pick another context of the config; the dashboard restarts on it."""
+        self.push_screen(ContextPicker(self.contexts, self.context), self.switch_context)
+
+    def switch_context(self, name: str | None) -> None:
+        """Leave this context for ``name`` (the caller starts the dashboard again on it)."""
+        if name is not None and name != self.context and name in self.contexts:
+            self.exit(result=name)
+
+    def open_detail(self, kind: str, key: str) -> None:
+        """Open the detail of a backend, GPU, alert or container (by name, ``host/index``
+        or fingerprint); `esc` comes back."""
+        self.push_screen(DetailScreen(kind, key, clock=self.clock))
+
     def action_next_theme(self) -> None:
         """Switch to the next shipped theme."""
         names = [t.name for t in THEMES]
@@ -568,11 +620,16 @@ class InferdeckApp(DrillsMixin, App[None]):
         self.notify(f"Theme: {safe(self.theme)}", timeout=2, markup=False)
 
     def action_toggle_keys(self) -> None:
-        """Show or hide the list of keys for the current screen."""
-        if self.screen.query("HelpPanel"):
-            self.action_hide_help_panel()
-        else:
-            self.action_show_help_panel()
+        """Show the keys of the current screen (its own first), or close them."""
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss(None)
+            return
+        self.push_screen(HelpScreen(self.screen, about=self.help_about))
+
+    @property
+    def help_about(self) -> str:
+        """What the help says last: the demo's control URL and fault commands, if any."""
+        return self.control_help
 
 
 # --- the operator's keymap (`keys:` in the config) --------------------------------------
@@ -583,6 +640,11 @@ KEYMAP_SCREENS: tuple[type[Screen[Any]], ...] = (
     StepConfirmScreen,
     BackendPicker,
     LogsScreen,
+    HelpScreen,
+    ContextPicker,
+    DetailScreen,
+    FilteredScreen,
+    TableScreen,
     TextPrompt,
     SevPicker,
 )

@@ -7,6 +7,7 @@ Secrets never live in the YAML: a backend's token comes from an environment vari
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -198,6 +199,10 @@ class Config:
     # and tui.ops.autopilot.config (FILE:LINE errors)
     loadtest: yaml.Node | None = field(default=None, compare=False, repr=False)
     autopilot: yaml.Node | None = field(default=None, compare=False, repr=False)
+    # contexts (`contexts:`, see the block at the end): several environments in one file
+    production: bool = False  # every action asks for a typed confirmation
+    contexts: Mapping[str, Config] = field(default_factory=dict, compare=False, repr=False)
+    context: str | None = None  # the name of the context this config is, when it is one
 
     @property
     def scrape(self) -> ScrapeConfig:
@@ -548,6 +553,15 @@ def parse_config(text: str, path: str = "<config>") -> Config:
         raise ConfigError(f"{path}:1: not valid YAML: {exc}") from None
     if root is None:
         return Config(path=path)
+    root, contexts_node = _split_contexts(root)
+    config = _parse_root(root, path)
+    if contexts_node is None:
+        return config
+    return dataclasses.replace(config, contexts=_contexts(path, root, contexts_node))
+
+
+def _parse_root(root: yaml.Node, path: str) -> Config:
+    """A `Config` from the top mapping of a config (or of one context, merged)."""
 
     def backends(node: yaml.Node) -> tuple[BackendConfig, ...]:
         found = _sequence(path, node, "backends", lambda n: _backend(path, n))
@@ -612,6 +626,7 @@ def parse_config(text: str, path: str = "<config>") -> Config:
             "recording": lambda n: n,  # parsed by tui.recording.config
             "loadtest": lambda n: n,  # parsed by tui.loadtest.config
             "autopilot": lambda n: n,  # parsed by tui.ops.autopilot.config
+            "production": lambda n: _scalar(path, n, bool, "production"),
         },
     )
     return Config(path=path, key_lines=key_lines, **fields)
@@ -643,3 +658,67 @@ def find_config(explicit: str | None) -> Path | None:
     if env := os.environ.get("INFERDECK_CONFIG"):
         return Path(env)
     return next((p for p in DEFAULT_LOCATIONS if p.is_file()), None)
+
+
+# --- contexts (`contexts:`): several environments in one file --------------------------
+
+CONTEXT_KEYS = frozenset(
+    {"environment", "backends", "sources", "traffic", "read_only", "production", "slo_tier",
+     "refresh_s", "runbooks_dir", "state_dir", "audit_log", "lock_file"}
+)  # fmt: skip
+"""What a context may set for itself; the rest (keys, theme, judging) is shared."""
+
+
+def _split_contexts(root: yaml.Node) -> tuple[yaml.Node, yaml.Node | None]:
+    """The top mapping without its ``contexts:`` entry, and that entry's value."""
+    if not isinstance(root, yaml.MappingNode):
+        return root, None
+    found = [(k, v) for k, v in root.value if str(k.value) == "contexts"]
+    if not found:
+        return root, None
+    rest = [(k, v) for k, v in root.value if str(k.value) != "contexts"]
+    trimmed = yaml.MappingNode(root.tag, rest, root.start_mark, root.end_mark)
+    return trimmed, found[0][1]
+
+
+def _contexts(path: str, root: yaml.Node, node: yaml.Node) -> dict[str, Config]:
+    """Each context: the top level with the context's own settings over it; its
+    ``environment`` is its name unless it says otherwise."""
+    if not isinstance(node, yaml.MappingNode) or not node.value:
+        raise ConfigError(f"{_where(path, node)}: 'contexts' must map names to settings")
+    found: dict[str, Config] = {}
+    assert isinstance(root, yaml.MappingNode)
+    for name_node, body in node.value:
+        name = str(name_node.value)
+        if name in found:
+            raise ConfigError(f"{_where(path, name_node)}: context '{name}' is given twice")
+        if not isinstance(body, yaml.MappingNode):
+            raise ConfigError(f"{_where(path, body)}: context '{name}' must be a mapping")
+        own = {str(k.value) for k, _ in body.value}
+        for k, _ in body.value:
+            if str(k.value) not in CONTEXT_KEYS:
+                known = ", ".join(sorted(CONTEXT_KEYS))
+                raise ConfigError(f"{_where(path, k)}: '{k.value}' cannot differ per context"
+                                  f" (a context may set: {known})")  # fmt: skip
+        merged = [(k, v) for k, v in root.value if str(k.value) not in own] + list(body.value)
+        if "environment" not in own:
+            tag = "tag:yaml.org,2002:str"
+            merged.append((yaml.ScalarNode(tag, "environment", name_node.start_mark),
+                           yaml.ScalarNode(tag, name, name_node.start_mark)))  # fmt: skip
+        mapping = yaml.MappingNode(root.tag, merged, body.start_mark, body.end_mark)
+        found[name] = dataclasses.replace(_parse_root(mapping, path), context=name)
+    return found
+
+
+def context_of(config: Config, name: str | None) -> Config:
+    """The config of context ``name`` (with every context kept beside it, for switching);
+    with no name, the first context when the file has contexts, else the config itself."""
+    if not config.contexts:
+        if name is not None:
+            raise ConfigError(f"{config.path}:1: --context {name}: the config has no contexts")
+        return config
+    chosen = name if name is not None else next(iter(config.contexts))
+    if chosen not in config.contexts:
+        known = ", ".join(config.contexts)
+        raise ConfigError(f"{config.path}:1: no context '{chosen}' (the config has: {known})")
+    return dataclasses.replace(config.contexts[chosen], contexts=config.contexts)

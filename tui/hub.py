@@ -158,6 +158,11 @@ def history_sample(snapshot: FleetSnapshot) -> dict[str, float | None]:
     for pool in snapshot.pools:
         sample[f"pool.{pool.name}.waiting"] = pool.waiting
         sample[f"pool.{pool.name}.rpm"] = pool.traffic.requests_per_min
+    for b in snapshot.backends:  # for the backend's detail screen
+        sample[f"backend.{b.name}.ttft_p95"] = b.ttft.p95
+        sample[f"backend.{b.name}.running"] = b.running
+        sample[f"backend.{b.name}.waiting"] = b.waiting
+        sample[f"backend.{b.name}.kv"] = b.kv_cache_usage
     for gpu in snapshot.gpus:
         sample[f"gpu.{gpu.key}.util"] = gpu.util_pct
         sample[f"gpu.{gpu.key}.temp"] = gpu.temp_c

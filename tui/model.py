@@ -96,6 +96,8 @@ class Gpu:
     # figures the GPU's reader does not export at all ("power_limit": DCGM exporter's
     # default counters leave it out), as opposed to ones it could not read this time
     unexported: frozenset[str] = frozenset()
+    # what DCGM exporter's Kubernetes mapping labels the GPU with (its pod and container)
+    workloads: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:

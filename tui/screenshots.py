@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from textual.pilot import Pilot
 
@@ -92,7 +93,7 @@ def build_app(scene: Scene, seed: int = 7) -> InferdeckApp:
     return app
 
 
-async def settle(pilot: Pilot[None], keys: tuple[str, ...]) -> None:
+async def settle(pilot: Pilot[Any], keys: tuple[str, ...]) -> None:
     """Press ``keys``, then wait until the screen's reads (the incidents') are shown."""
     await pilot.press(*keys)
     for _ in range(3):

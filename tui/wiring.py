@@ -170,7 +170,38 @@ def simulated_fleet(sim_config: SimConfig) -> Iterator[dict[str, Any]]:
         runtime.stop()
 
 
+def demo_help(control_url: str) -> str:
+    """The help's lines about the simulator: where it listens and how to break it."""
+    from tui.sim.fleet import FAULT_KINDS
+
+    return (
+        f"Demo control URL: {control_url}\n"
+        f"Faults: inferdeck sim fault BACKEND KIND [--value X] --control {control_url}\n"
+        f"  KIND: {', '.join(FAULT_KINDS)}  (e.g. blue-0 crash, then blue-0 clear)"
+    )
+
+
 def run_app(
+    config: Config,
+    control_url: str | None,
+    subtitle: str,
+    **options: Any,
+) -> int:
+    """Open the dashboard on ``config`` until the operator quits; the app's return code.
+
+    Switching context (`X`, the palette) ends the dashboard on one context and opens it
+    again on the chosen one: its own sources, hub, actions and incident tracker.
+    """
+    from tui.config import context_of
+
+    while True:
+        code, switch_to = _run_once(config, control_url, subtitle, **options)
+        if switch_to is None:
+            return code
+        config = context_of(config, switch_to)
+
+
+def _run_once(
     config: Config,
     control_url: str | None,
     subtitle: str,
@@ -179,8 +210,9 @@ def run_app(
     debug: bool = False,
     immediate_alerts: bool = False,
     sandbox: bool = False,
-) -> int:
-    """Open the dashboard on ``config`` until the operator quits; the app's return code.
+) -> tuple[int, str | None]:
+    """The dashboard on ``config`` until the operator quits (the app's return code) or
+    picks another context (its name).
 
     ``sandbox`` (the demo) does not warn that the action lock and audit log are this
     user's own: a simulated fleet on one laptop has nobody to share them with.
@@ -213,7 +245,7 @@ def run_app(
     recorder = _start_recorder(config, hub)  # the flight recorder: every snapshot shown
     hub.start()
     try:
-        return _open_app(config, hub, router, subtitle, read_only_flag, debug, sandbox)
+        return _open_app(config, hub, router, subtitle, read_only_flag, debug, sandbox, control_url)
     finally:
         hub.stop()
         if recorder is not None:
@@ -228,8 +260,10 @@ def _open_app(
     read_only_flag: bool,
     debug: bool,
     sandbox: bool,
-) -> int:
-    """Build the app on a started hub and run it until the operator quits."""
+    control_url: str | None,
+) -> tuple[int, str | None]:
+    """Build the app on a started hub and run it until the operator quits (its return
+    code) or picks another context (its name)."""
     from tui.app import InferdeckApp, validate_keys  # Textual only when a screen is wanted
     from tui.judging import Judging
     from tui.ops.build import operations_for
@@ -257,6 +291,10 @@ def _open_app(
             router=router,
         ),
         judging=Judging(config),
+        control_help=demo_help(control_url) if control_url else "",
+        production=config.production,
+        context=config.context,
+        contexts=tuple(config.contexts),
     )
     if sandbox and app.ops is not None:
         app.ops.executor.note = None
@@ -267,7 +305,7 @@ def _open_app(
         incidents.stop()
         if app.ops is not None and app.ops.incidents is not None:
             app.ops.incidents.close()  # the Incidents screen's own connection
-    return app.return_code or 0
+    return app.return_code or 0, app.return_value
 
 
 def run_replay_app(

@@ -6,20 +6,24 @@ from collections.abc import Sequence
 
 from rich.text import Text
 
+from tui.analysis.relations import backends_on
 from tui.analysis.thresholds import GPU_LIMITS
 from tui.model import FleetSnapshot, Gpu
 from widgets.format import DASH, known, number, safe, spark
 from widgets.levels import level
 from widgets.table import SnapshotTable
+from widgets.text import outside
 
 
 class GpuTable(SnapshotTable):
-    """A row per GPU: host, index, model, utilisation, memory, temperature, power, clock."""
+    """A row per GPU: host, index, the backend on it, model, utilisation, memory,
+    temperature, power, clock."""
 
     TITLE = "GPUs"
     SOURCES = ("scrape", "prometheus", "nvml")
     COLUMNS = (
         ("gpu", "GPU"),
+        ("backend", "Backend"),
         ("name", "Model"),
         ("util", "Util"),
         ("history", "Util, last 2 min"),
@@ -62,8 +66,10 @@ class GpuTable(SnapshotTable):
             f"{p.pid} {safe(p.name)}" + (f" [{safe(p.container)}]" if p.container else "")
             for p in gpu.processes
         )
+        runs = ", ".join(b.name for b in backends_on(gpu, snapshot))
         return [
             Text(f"{safe(gpu.host)}/{gpu.index}"),
+            outside(runs or DASH, "" if runs else dim, width=32),
             Text(safe(gpu.name) or DASH, dim),
             Text(f"{gpu.util_pct:.0f}%" if known(gpu.util_pct) else DASH, self.style(util_level)),
             Text(spark(util_history, self.HISTORY, 0, 100), self.style("ok")),

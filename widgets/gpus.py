@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.style import Style
 from rich.text import Text
 
+from tui.analysis.relations import backends_on
 from tui.analysis.thresholds import GPU_LIMITS
 from tui.model import FleetSnapshot, Gpu
 from widgets.format import DASH, known, number, safe, spark
@@ -37,13 +38,18 @@ class GpuPanel(Panel):
                 return list(self._problems(snapshot).split())
             return [Text("no GPUs reported", self.style("dim"))]
         wide = width >= 64
+        mapped = any(backends_on(g, snapshot) for g in snapshot.gpus)
         hosts = {g.host for g in snapshot.gpus}
         shown = snapshot.gpus if len(snapshot.gpus) <= self.MAX_ROWS else self._busiest(snapshot)
         rows: list[list[Text]] = []
         for gpu in shown:
             label = f"{gpu.index}" if len(hosts) == 1 else f"{safe(gpu.host)[:10]}/{gpu.index}"
-            row = [
-                Text(label, self.style("dim")),
+            row = [Text(label, self.style("dim"))]
+            if mapped:  # which backend runs on it, when the GPU readers say
+                names = ",".join(b.name for b in backends_on(gpu, snapshot))
+                style = self.style("dim") if not names else ""
+                row.append(outside(names or "idle", style, width=10))
+            row += [
                 Text(),  # the bar: drawn once the other columns are measured
                 self._util(gpu),
                 self._memory(gpu),
@@ -54,14 +60,20 @@ class GpuPanel(Panel):
                 row.append(Text(_power(gpu), self.style("dim")))
                 row.append(Text(spark(history, self.HISTORY_WIDTH, 0, 100), self.style("ok")))
             rows.append(row)
-        justify = ["left", "left", "right", "right", "right"] + (["right", "left"] if wide else [])
+        b = 2 if mapped else 1  # the bar's column
+        justify = (
+            ["left"] * (b + 1) + ["right", "right", "right"] + (["right", "left"] if wide else [])
+        )
         others = [max(r[i].cell_len for r in rows) for i in range(len(justify))]
-        others[1] = 0
-        others[2] = max(others[2], 4)
+        if mapped:
+            others[1] = min(others[1], 10)
+        others[b] = 0
+        others[b + 1] = max(others[b + 1], 4)
         bar_width = max(width - sum(others) - (len(justify) - 1), 6)
         for gpu, row in zip(shown, rows, strict=True):
-            row[1] = self._bar(gpu, bar_width)
-        lines = grid(rows, justify, width, stretch=1, min_widths=(0, 6, 4))
+            row[b] = self._bar(gpu, bar_width)
+        min_widths = (0, 0, 6, 4) if mapped else (0, 6, 4)
+        lines = grid(rows, justify, width, stretch=b, min_widths=min_widths)
         hidden = len(snapshot.gpus) - len(shown)
         if hidden <= 0:
             return lines + (list(self._problems(snapshot).split()) if snapshot.gpu_problems else [])

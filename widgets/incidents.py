@@ -85,14 +85,15 @@ class IncidentTable(SnapshotTable):
         self.keys_hint = self.KEYS_HINT
         self.incidents: tuple[Incident, ...] = ()
         self.runbooks: Mapping[int, str | None] = {}
+        self._now: float | None = None
 
     def show_incidents(
         self, incidents: Sequence[Incident], now: float, runbooks: Mapping[int, str | None]
     ) -> None:
         """List ``incidents`` (in their order) as of ``now``; ``runbooks``: each one's
         runbook by incident id. The cursor stays on the incident it was on."""
-        self.incidents, self.runbooks = tuple(incidents), dict(runbooks)
-        rows = [(str(i.id), self.cells(i, now)) for i in incidents]
+        self.incidents, self.runbooks, self._now = tuple(incidents), dict(runbooks), now
+        rows = self.arranged([(str(i.id), self.cells(i, now)) for i in incidents])
         if [key for key, _ in rows] != [k.value for k in self.rows]:
             selected = self.selected()
             self.clear()
@@ -107,7 +108,13 @@ class IncidentTable(SnapshotTable):
         counts = f"{open_count} open of {len(incidents)}" + (
             f", {overdue} OVERDUE" if overdue else ""
         )
+        counts = " · ".join(p for p in (counts, self.arrangement()) if p)
         self.border_subtitle = f"{counts} · {self.keys_hint}" if self.keys_hint else counts
+
+    def rearrange(self) -> None:
+        """List the incidents again under the new filter or sort."""
+        if self._now is not None:
+            self.show_incidents(self.incidents, self._now, self.runbooks)
 
     def clock(self, incident: Incident, now: float) -> Text:
         """The response clock: time left, ``OVERDUE 4m`` past it, or how it ended."""

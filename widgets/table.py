@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Self
 
@@ -17,6 +18,31 @@ from widgets.text import outside, safe
 
 DetailField = tuple[str, object, int]
 """(label, value from outside, the width its column cuts it to)."""
+
+Row = tuple[str, list[Text]]
+"""(row key, cells)."""
+
+_FIGURE = re.compile(r"(-?\d+(?:\.\d+)?)\s*(k|M|µs|us|ms|s|min|m|h|d)?(?![a-zA-Z])")
+_SCALE = {"k": 1e3, "M": 1e6, "µs": 1e-6, "us": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0,
+          "m": 60.0, "h": 3600.0, "d": 86400.0}  # fmt: skip
+
+
+def sort_value(cell: Text) -> tuple[int, float, str]:
+    """How a cell sorts: figures by value (``850ms`` before ``1.2s``), words alphabetically,
+    unknown figures (``—``) last."""
+    plain = cell.plain.strip()
+    if not plain or plain == "—":
+        return (2, 0.0, "")
+    match = _FIGURE.match(plain.lstrip("~"))
+    if match:
+        return (0, float(match.group(1)) * _SCALE.get(match.group(2) or "", 1.0), plain)
+    return (1, 0.0, plain.lower())
+
+
+def matches(key: str, cells: Sequence[Text], query: str) -> bool:
+    """True when every word of ``query`` is in the row's text (any case) or its key."""
+    text = " ".join([key, *(c.plain for c in cells)]).lower()
+    return all(word in text for word in query.lower().split())
 
 
 class SnapshotTable(DataTable[Text]):
@@ -76,6 +102,12 @@ class SnapshotTable(DataTable[Text]):
     snapshot: reactive[FleetSnapshot | None] = reactive(None, always_update=True, repaint=False)
     """The snapshot whose rows are listed; only changed cells are updated."""
     _subtitle: str | None = None
+    filter_text: reactive[str] = reactive("", init=False)
+    """Only rows holding every word of it are listed (``/``)."""
+    sort_by: reactive[str | None] = reactive(None, init=False)
+    """The column key the rows are sorted by; None: the sources' order."""
+    sort_reverse: reactive[bool] = reactive(False, init=False)
+    """Sort largest first."""
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
@@ -106,15 +138,89 @@ class SnapshotTable(DataTable[Text]):
         """Add, update and remove rows to match the snapshot; unchanged cells are left alone."""
         if snapshot is None:
             return
-        self.sync_rows(self.rows_of(snapshot))
+        rows = self.arranged(self.rows_of(snapshot))
+        self.sync_rows(rows)
+        self._keep_order(rows)
         statuses = [st for st in snapshot.sources if st.name in self.SOURCES]
         worst = worst_status(statuses)
         bad = worst is not None and worst.state not in (SourceState.OK, SourceState.PENDING)
         self.set_class(bad, "-source-trouble")
-        parts = [self.subtitle(snapshot), describe_status(worst, snapshot.taken_at) if bad else ""]
+        parts = [self.subtitle(snapshot), self.arrangement(),
+                 describe_status(worst, snapshot.taken_at) if bad else ""]  # fmt: skip
         subtitle = " · ".join(p for p in parts if p)
         if subtitle != self._subtitle:  # setting it repaints the whole table
             self._subtitle = self.border_subtitle = subtitle
+
+    def arranged(self, rows: Sequence[Row]) -> list[Row]:
+        """The rows that pass the filter, in the chosen sort order."""
+        query = self.filter_text
+        kept = [r for r in rows if matches(r[0], r[1], query)] if query else list(rows)
+        column = self._sort_index()
+        if column is not None:
+            kept.sort(key=lambda r: sort_value(r[1][column]), reverse=self.sort_reverse)
+        return kept
+
+    def arrangement(self) -> str:
+        """The filter and sort in force, for the border: ``filter "blue" · by TTFT ▼``."""
+        parts = []
+        if self.filter_text:
+            parts.append(f"filter {self.filter_text!r}")
+        column = self._sort_index()
+        if column is not None:
+            label = list(self.columns.values())[column].label.plain
+            parts.append(f"by {label} {'▼' if self.sort_reverse else '▲'}")
+        return " · ".join(parts)
+
+    def _sort_index(self) -> int | None:
+        keys = [k.value for k in self.columns]
+        return keys.index(self.sort_by) if self.sort_by in keys else None
+
+    def _keep_order(self, rows: Sequence[Row]) -> None:
+        """Put the rows in ``rows``' order when sorting (new rows were added at the end)."""
+        column = self._sort_index()
+        if column is None or [r.key.value for r in self.ordered_rows] == [k for k, _ in rows]:
+            return
+        column_key = list(self.columns)[column]
+        self.sort(column_key, key=sort_value, reverse=self.sort_reverse)
+
+    def rearrange(self) -> None:
+        """List the current snapshot again under the new filter or sort."""
+        if self.snapshot is not None:
+            self.snapshot = self.snapshot
+
+    def watch_filter_text(self) -> None:
+        """Filter as the operator types."""
+        self.rearrange()
+
+    def watch_sort_by(self) -> None:
+        """Sort by the new column."""
+        self.rearrange()
+
+    def watch_sort_reverse(self) -> None:
+        """Flip the order."""
+        self.rearrange()
+
+    def cycle_sort(self) -> None:
+        """Sort by the next column; after the last, back to the sources' order."""
+        keys = [k.value for k in self.columns]
+        if self.sort_by not in keys:
+            self.sort_by = keys[0] if keys else None
+        else:
+            at = keys.index(self.sort_by) + 1
+            self.sort_by = keys[at] if at < len(keys) else None
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        """A click on a header sorts by it; a second click flips the order; a third stops."""
+        event.stop()
+        column = event.column_key.value
+        if self.sort_by != column:
+            self.sort_reverse = False
+            self.sort_by = column
+        elif not self.sort_reverse:
+            self.sort_reverse = True
+        else:
+            self.sort_by = None
+            self.sort_reverse = False
 
     def sync_rows(self, rows: Sequence[tuple[str, list[Text]]]) -> None:
         """Add, update and remove rows to match ``rows`` (key, cells), in that order."""
@@ -158,6 +264,16 @@ class SnapshotTable(DataTable[Text]):
         if self._repaint_rows_only and not regions and not kwargs:
             return self
         return super().refresh(*regions, **kwargs)
+
+    def row_text(self, key: str) -> str:
+        """Row ``key`` as one line of plain text (what `y` copies): each column's label
+        and value, then the values a cell cut, whole."""
+        cells = self.get_row(key)
+        parts = [f"{column.label.plain}: {' '.join(cell.plain.split())}"
+                 for column, cell in zip(self.columns.values(), cells, strict=False)]  # fmt: skip
+        if self.detail(key) is not None:
+            parts += [f"{label}: {safe(value)}" for label, value, _ in self.detail_fields(key)]
+        return " · ".join(parts)
 
     def detail_fields(self, key: str) -> Sequence[DetailField]:
         """The values of row ``key`` that its cells may cut, with their columns' widths."""

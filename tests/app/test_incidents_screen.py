@@ -212,13 +212,13 @@ async def test_enter_on_an_alert_offers_its_runbook_and_runs_it_for_its_backend(
         other = next((i for i, r in enumerate(runbooks) if r == "—"), None)
         if other is not None:  # PoolWithoutHealthyBackend has none: a notice says so
             table.move_cursor(row=other)
-            await pilot.press("enter")
+            await pilot.press("b")
             await pilot.pause()
             assert isinstance(app.screen, AlertsScreen)
             assert any(n.message.startswith("No runbook for") for n in app._notifications)
 
         table.move_cursor(row=row)
-        await pilot.press("enter")
+        await pilot.press("b")  # enter opens the alert's detail; b offers its runbook
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
         title = str(app.screen.query_one("#plan-title").render())

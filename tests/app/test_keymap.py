@@ -32,8 +32,9 @@ def test_every_screen_with_bindings_is_checked() -> None:
         {"pause": "space"},
         {"quit": "ctrl+q,f10", "help": "question_mark", "theme": "T", "rollback": "shift+f5"},
         {"pause": "t", "theme": "p"},  # a swap is not a clash
-        {"ack": "e"},  # e restarts a container, but only on the Containers screen
-        {"screen-runbooks": "6,slash"},
+        {"unack": "x"},  # x cancels a runbook, but only on the Runbooks screen
+        {"screen-runbooks": "6,f6"},
+        {"table-filter": "f", "table-sort": "ctrl+o"},
     ],
 )
 def test_good_keymaps_have_no_problems(keys: dict[str, str]) -> None:
@@ -52,6 +53,10 @@ def test_good_keymaps_have_no_problems(keys: dict[str, str]) -> None:
         ({"pause": "x", "theme": "x"}, ("theme", "theme and pause are both on 'x' (overview")),
         ({"pause": "q"}, ("pause", "pause and quit are both on 'q' (overview screen)")),
         ({"ack": "p"}, ("ack", "ack and pause are both on 'p' (alerts screen)")),
+        ({"screen-runbooks": "6,slash"},
+         ("screen-runbooks", "screen-runbooks and table-filter are both on 'slash' (gpus")),
+        ({"ack": "e"},  # the detail screen has both an alert's keys and a container's
+         ("ack", "ack and container-restart are both on 'e' (detail screen)")),
         ({"runbook-run": "d"}, ("runbook-run", "runbook-run and runbook-dry-run are both on 'd'")),
     ],
 )  # fmt: skip

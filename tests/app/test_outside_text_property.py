@@ -97,7 +97,7 @@ async def drive(value: str, folder: Path) -> None:
         assert not raw_controls(screen_text(app))
         table.move_cursor(row=table.get_row_index(FINGERPRINT))
         app.clear_notifications()
-        await pilot.press("enter")
+        await pilot.press("b")
         await pilot.pause()
         assert isinstance(app.screen, AlertsScreen)
         notices = squeezed("".join(str(t.render().plain) for t in app.screen.query("Toast")))  # type: ignore[attr-defined]

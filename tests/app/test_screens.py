@@ -7,7 +7,8 @@ import dataclasses
 from tests.app.conftest import AppFactory
 from tui.app import SnapshotReady
 from tui.model import Container, LogLine
-from tui.screens.logs import LogsScreen, LogView
+from tui.screens.detail import DetailScreen
+from tui.screens.logs import LogView
 from tui.screens.overview import OverviewScreen
 from tui.screens.tables import BackendsScreen, ContainersScreen, GpusScreen
 from widgets.backends import BackendsDetailTable
@@ -42,10 +43,12 @@ async def test_gpus_screen_lists_every_gpu(make_app: AppFactory) -> None:
         for gpu in snapshot.gpus:
             row = cells(table, gpu.key)
             assert row[0] == f"{gpu.host}/{gpu.index}"
-            assert row[1] == "NVIDIA H100 80GB HBM3"
-            assert row[2] == f"{gpu.util_pct:.0f}%"
-            assert row[5] == f"{gpu.temp_c:.0f}°C"
-            assert len(row[3].strip()) > 20  # two minutes of history drawn
+            # the demo's exporter labels GPU i with backend i's pod (the fourth GPU is spare)
+            assert row[1] == {0: "blue-0", 1: "blue-1", 2: "green-0"}.get(gpu.index, "—")
+            assert row[2] == "NVIDIA H100 80GB HBM3"
+            assert row[3] == f"{gpu.util_pct:.0f}%"
+            assert row[6] == f"{gpu.temp_c:.0f}°C"
+            assert len(row[4].strip()) > 20  # two minutes of history drawn
 
 
 async def test_backends_screen_shows_every_quantile(make_app: AppFactory) -> None:
@@ -94,7 +97,7 @@ async def test_containers_screen_and_logs(make_app: AppFactory) -> None:
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert asked == ["vllm-blue-0"]
-        assert isinstance(app.screen, LogsScreen)
+        assert isinstance(app.screen, DetailScreen)  # its figures, ties, actions and log
         log = app.screen.query_one(LogView)
         text = "\n".join(strip.text for strip in log.lines)
         assert "ERROR CUDA out of memory ␛[31m[b]x" in text

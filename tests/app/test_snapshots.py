@@ -8,6 +8,7 @@ Fixed simulator seed, virtual clock (see tui.screenshots). Update on purpose wit
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from textual.pilot import Pilot
@@ -17,7 +18,7 @@ from tui.screenshots import SCENES, Scene, build_app, settle
 
 @pytest.mark.parametrize("scene", SCENES, ids=[s.name for s in SCENES])
 def test_overview_snapshot(scene: Scene, snap_compare: Callable[..., bool]) -> None:
-    async def keys_then_reads(pilot: Pilot[None]) -> None:
+    async def keys_then_reads(pilot: Pilot[Any]) -> None:
         await settle(pilot, scene.keys)
 
     assert snap_compare(build_app(scene), terminal_size=scene.size, run_before=keys_then_reads)

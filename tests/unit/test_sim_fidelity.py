@@ -225,9 +225,11 @@ def test_dcgm_exposition_names_labels_and_sentinel() -> None:
     assert "DCGM_FI_PROF_GR_ENGINE_ACTIVE" in fams and "DCGM_FI_PROF_DRAM_ACTIVE" in fams
     samples = fams["DCGM_FI_DEV_GPU_UTIL"].samples
     assert [s.labels["gpu"] for s in samples] == ["0", "1", "2", "3"]
+    # `pod` on an allocated GPU, as DCGM exporter's Kubernetes mapping labels it
+    assert [s.labels.get("pod") for s in samples] == ["blue-0", "blue-1", "green-0", None]
     common = {"gpu", "UUID", "pci_bus_id", "device", "modelName", "hostname"}
     for s in samples:
-        assert set(s.labels) == common | {"DCGM_FI_DRIVER_VERSION"}
+        assert set(s.labels) - {"pod"} == common | {"DCGM_FI_DRIVER_VERSION"}
         assert s.labels["device"] == f"nvidia{s.labels['gpu']}"
         assert s.labels["modelName"] == "NVIDIA H100 80GB HBM3"
         assert s.labels["UUID"].startswith("GPU-")

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from tui.analysis.text import visible_controls
-from tui.config import Config, check_theme, find_config, load_config
+from tui.config import Config, check_theme, context_of, find_config, load_config
 from tui.ops.executor import Action, Confirm, Execution, Executor, Plan, always
 from tui.ops.executor import executor_for as ops_executor_for
 
@@ -67,7 +67,7 @@ def load(args: argparse.Namespace, *, required: bool) -> Config | None:
         if required:
             raise ConfigError("no config found: pass -c FILE or set $INFERDECK_CONFIG")
         return None
-    return load_config(path)
+    return context_of(load_config(path), getattr(args, "context", None))
 
 
 def load_dashboard_config(args: argparse.Namespace) -> Config:
@@ -80,7 +80,7 @@ def load_dashboard_config(args: argparse.Namespace) -> Config:
         raise ConfigError(
             "no config found: pass -c FILE, set $INFERDECK_CONFIG, or try `inferdeck demo`"
         )
-    config = load_config(path)
+    config = context_of(load_config(path), getattr(args, "context", None))
     if getattr(args, "refresh", None):
         config = dataclasses.replace(config, refresh_s=args.refresh)
     if getattr(args, "theme", None):

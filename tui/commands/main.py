@@ -58,6 +58,12 @@ def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     parser.add_argument(
         "--debug", action="store_true", default=default(False), help="show tracebacks"
     )
+    parser.add_argument(
+        "--context",
+        metavar="NAME",
+        default=default(None),
+        help="which environment of the config (its contexts:, e.g. prod-us, staging)",
+    )
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:

@@ -76,7 +76,7 @@ COMMANDS: dict[str, Command] = {
 }  # fmt: skip
 """Every command, in the order ``inferdeck --help`` lists them."""
 
-VALUE_FLAGS = frozenset({"-c", "--config", "--theme", "--refresh"})
+VALUE_FLAGS = frozenset({"-c", "--config", "--theme", "--refresh", "--context"})
 """Common flags that take a value (the next word is not a command)."""
 
 

@@ -34,7 +34,7 @@ from tui.commands.common import (
     say,
     terminal_safe,
 )
-from tui.config import Config, ConfigError, find_config, load_config
+from tui.config import Config, ConfigError, context_of, find_config, load_config
 from tui.model import Pool
 from tui.ops.executor import Action, Execution, Executor, Plan
 from tui.ops.traffic.factory import router_from_config
@@ -82,6 +82,7 @@ def _flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--yes", action="store_true", default=s, help="do not ask")
     parser.add_argument("--json", action="store_true", default=s, help="print JSON")
     parser.add_argument("--debug", action="store_true", default=s, help=s)
+    parser.add_argument("--context", metavar="NAME", default=s, help="the config's context")
 
 
 def add_traffic_arguments(parser: argparse.ArgumentParser) -> None:
@@ -189,7 +190,7 @@ def _load(args: argparse.Namespace) -> Config:
         raise UsageError(
             "no config: pass -c FILE (with a traffic: section) or set $INFERDECK_CONFIG"
         )
-    return load_config(path)
+    return context_of(load_config(path), getattr(args, "context", None))
 
 
 def _say(line: str, *, err: bool = False) -> None:

@@ -1,5 +1,5 @@
 """The Alerts screen (`4`): every firing alert; `a` acknowledges, `A` un-acknowledges,
-`enter` offers the alert's runbook."""
+`b` offers the alert's runbook, `enter` opens its detail."""
 
 from __future__ import annotations
 
@@ -16,11 +16,12 @@ class AlertsScreen(TableScreen):
     """Alerts with their acknowledgement; acks go through the executor (audited)."""
 
     TABLE = AlertTable
+    DETAIL = "alert"
     BINDINGS = [
         Binding("a", "ack", "Acknowledge", id="ack", tooltip="Silence the selected alert (asks)"),
         Binding("A", "unack", "Un-acknowledge", id="unack", tooltip="Expire its silence (asks)"),
         Binding(
-            "enter",
+            "b",
             "run_runbook",
             "Runbook",
             id="alert-runbook",
@@ -47,7 +48,9 @@ class AlertsScreen(TableScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Acks follow the app's read-only rule."""
-        return self.app.check_action(action, parameters)
+        return self.app.check_action(action, parameters) and super().check_action(
+            action, parameters
+        )
 
     def action_ack(self) -> None:
         """Acknowledge the selected alert."""
@@ -72,7 +75,3 @@ class AlertsScreen(TableScreen):
         alert = self._selected()
         if alert is not None:
             offer_runbook(self.app, runbook_for(alert), alert.name, alert.labels)
-
-    def on_data_table_row_selected(self, event: AlertTable.RowSelected) -> None:
-        """`enter` on an alert (the table has the focus): its runbook."""
-        self.action_run_runbook()

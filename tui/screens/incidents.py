@@ -21,8 +21,9 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from tui.incidents.model import Event, Incident, IncidentAlert, Sev
 from tui.model import FleetSnapshot
 from tui.ops.runbooks.links import runbook_for
+from tui.screens.filtering import FilteredScreen
 from tui.screens.incident_dialogs import SevPicker, TextPrompt
-from tui.screens.live import LiveScreen, show_line
+from tui.screens.live import show_line
 from tui.screens.runbook_offer import offer_runbook
 from widgets.header import FleetHeader
 from widgets.incidents import IncidentTable, TimelineTable
@@ -54,7 +55,7 @@ def runbook_of(incident: Incident) -> str | None:
     return runbook_for({"labels": {**alert.labels, "alertname": alert.name}})
 
 
-class IncidentsScreen(LiveScreen):
+class IncidentsScreen(FilteredScreen):
     """Incidents above, the selected incident's timeline below."""
 
     BINDINGS = [
@@ -80,7 +81,13 @@ class IncidentsScreen(LiveScreen):
         yield IncidentTable()
         yield Static(id="incident-detail")
         yield TimelineTable()
+        yield self.filter_line()
         yield Footer()
+
+    @property
+    def table(self) -> IncidentTable:
+        """The incidents: `/` filters them, `o` sorts them."""
+        return self.query_one(IncidentTable)
 
     def on_mount(self) -> None:
         """Offer the acting keys on the border only when they may act; read every few
@@ -102,7 +109,9 @@ class IncidentsScreen(LiveScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Notes, SEV, resolve and runbooks follow the app's read-only rule."""
-        return self.app.check_action(action, parameters)
+        return self.app.check_action(action, parameters) and super().check_action(
+            action, parameters
+        )
 
     # --- reading -------------------------------------------------------------------------
 

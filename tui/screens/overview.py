@@ -96,3 +96,9 @@ class OverviewScreen(LiveScreen):
         step = getattr(getattr(self.app, "hub", None), "refresh_s", 1.0)
         report = judge(dashboard_observation(config, snapshot, step), window_of(config))
         return report["objectives"], report["budget"]
+
+    def on_data_table_row_selected(self, event: BackendsTable.RowSelected) -> None:
+        """`enter` on a backend: its detail."""
+        open_detail = getattr(self.app, "open_detail", None)
+        if event.row_key.value is not None and open_detail is not None:
+            open_detail("backend", event.row_key.value)

@@ -55,6 +55,10 @@ class InferdeckCommands(Provider):
             general.append((f"Go to {label}", partial(app.action_show_screen, name),
                             f"Show the {label} screen"))  # fmt: skip
         general.append(("Pause / resume updates", app.action_toggle_pause, "Freeze the view"))
+        for name in getattr(app, "contexts", ()):
+            if name != getattr(app, "context", None):
+                general.append((f"Switch context: {name}", partial(app.switch_context, name),
+                                "Watch this environment of the config instead"))  # fmt: skip
         general.append(("Next theme", app.action_next_theme, "Dark, light, high contrast"))
         if ops is not None and can_change and ops.rollback is not None:
             general.append(("Roll back to the stable pool", app.action_rollback,

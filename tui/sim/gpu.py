@@ -256,6 +256,8 @@ def dcgm_exposition(
                 f'device="nvidia{gpu.index}",modelName="{gpu.spec.name}",hostname="{hostname}"'
                 f',DCGM_FI_DRIVER_VERSION="{DRIVER_VERSION}"'
             )
+            if gpu.backend:  # as DCGM exporter's Kubernetes mapping labels an allocated GPU
+                labels += f',pod="{gpu.backend}"'
             if name == "DCGM_FI_DEV_XID_ERRORS":
                 code = int(value)
                 labels += f',err_code="{code}",err_msg="{XID_TEXT.get(code, "Unknown Error")}"'

@@ -61,6 +61,10 @@ def _gpu_index(labels: Mapping[str, str]) -> int | None:
     return None
 
 
+WORKLOAD_LABELS = ("pod", "container")
+"""Labels DCGM exporter adds with its Kubernetes mapping: what runs on the GPU."""
+
+
 def gpus_from_samples(samples: Iterable[PromSample], default_host: str) -> list[Gpu]:
     """One `Gpu` per (host, index) seen in DCGM exporter samples, sorted by host and index.
 
@@ -81,6 +85,11 @@ def gpus_from_samples(samples: Iterable[PromSample], default_host: str) -> list[
         entry.setdefault("uuid", s.labels.get("UUID", "") or s.labels.get("uuid", ""))
         if attr == "power_limit_w":
             entry["power_limit_seen"] = True
+        workloads = entry.setdefault("workloads", [])
+        for label in WORKLOAD_LABELS:  # the pod and container the GPU is handed to
+            name = s.labels.get(label, "")
+            if name and name not in workloads:  # type: ignore[operator]
+                workloads.append(name)  # type: ignore[attr-defined]
         if not is_blank(s.value):
             entry.setdefault(attr, float(s.value))
     gpus = []
@@ -105,6 +114,7 @@ def gpus_from_samples(samples: Iterable[PromSample], default_host: str) -> list[
                 power_limit_w=_num(e.get("power_limit_w")),
                 sm_clock_mhz=_num(e.get("sm_clock_mhz")),
                 unexported=frozenset() if "power_limit_seen" in e else NOT_EXPORTED,
+                workloads=tuple(e.get("workloads", ())),  # type: ignore[arg-type]
             )
         )
     return gpus

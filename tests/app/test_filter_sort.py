@@ -1,0 +1,97 @@
+"""`/` filters the current table as you type (esc clears); `o`/`O` and a header click sort."""
+
+from __future__ import annotations
+
+import pytest
+from rich.text import Text
+
+from tests.app.conftest import AppFactory
+from tui.screens.tables import TableScreen
+from widgets.table import SnapshotTable, sort_value
+
+
+def first_column(table: SnapshotTable) -> list[str]:
+    return [row.key.value or "" for row in table.ordered_rows]
+
+
+@pytest.mark.parametrize(("key", "query", "kept"), [
+    ("3", "green", {"green-0"}),
+    ("3", "BLUE -1", {"blue-1"}),
+    ("2", "sim/3", {"inferdeck-sim/3"}),
+])  # fmt: skip
+async def test_slash_filters_as_you_type_and_escape_clears(
+    make_app: AppFactory, key: str, query: str, kept: set[str]
+) -> None:
+    app, _ = make_app(seconds=10)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.press(key)
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, TableScreen)
+        table = screen.table
+        everything = set(first_column(table))
+        assert kept < everything
+        await pilot.press("slash", *query)
+        await pilot.pause()
+        assert set(first_column(table)) == kept
+        assert "filter" in str(table.border_subtitle)
+        await pilot.press("enter")  # keeps the filter, back in the table
+        await pilot.pause()
+        assert set(first_column(table)) == kept and table.has_focus
+        await pilot.press("escape")
+        await pilot.pause()
+        assert set(first_column(table)) == everything
+        # esc straight from the filter line clears it too
+        await pilot.press("slash", *query, "escape")
+        await pilot.pause()
+        assert set(first_column(table)) == everything and table.has_focus
+
+
+async def test_o_sorts_by_each_column_in_turn_and_capital_o_flips(make_app: AppFactory) -> None:
+    app, _ = make_app(seconds=10)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await pilot.press("3")
+        await pilot.pause()
+        table = app.screen.table  # type: ignore[attr-defined]
+        await pilot.press("o")  # by Backend
+        await pilot.pause()
+        assert table.sort_by == "backend"
+        assert first_column(table) == sorted(first_column(table))
+        await pilot.press("O")
+        await pilot.pause()
+        assert first_column(table) == sorted(first_column(table), reverse=True)
+        assert "▼" in str(table.border_subtitle)
+        # sorted by a figure, the order follows each new snapshot
+        while table.sort_by != "running":
+            await pilot.press("o")
+        index = [k.value for k in table.columns].index("running")
+        for _ in range(5):
+            await app.hub.poll_once()
+            await pilot.pause()
+            values = [sort_value(table.get_row(k)[index]) for k in first_column(table)]
+            assert values == sorted(values, reverse=True), values
+
+
+async def test_clicking_a_header_sorts_by_it(make_app: AppFactory) -> None:
+    app, _ = make_app(seconds=10)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await pilot.press("2")
+        await pilot.pause()
+        table = app.screen.table  # type: ignore[attr-defined]
+        await pilot.click(table, offset=(30, 1))  # the Util header
+        await pilot.pause()
+        column = table.sort_by
+        assert column is not None
+        index = [k.value for k in table.columns].index(column)
+        values = [sort_value(table.get_row(k)[index]) for k in first_column(table)]
+        assert values == sorted(values)
+        await pilot.click(table, offset=(30, 1))
+        await pilot.pause()
+        values = [sort_value(table.get_row(k)[index]) for k in first_column(table)]
+        assert values == sorted(values, reverse=True) and table.sort_reverse
+
+
+def test_figures_sort_by_value_with_units() -> None:
+    cells = ["1.2 s", "850 ms", "—", "3.1k", "45ms", "idle"]
+    ordered = sorted(cells, key=lambda c: sort_value(Text(c)))
+    assert ordered == ["45ms", "850 ms", "1.2 s", "3.1k", "idle", "—"]
