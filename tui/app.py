@@ -23,9 +23,10 @@ from textual.keys import REPLACED_KEYS, Keys, key_to_character
 from textual.message import Message
 from textual.screen import Screen
 
-from themes import SEMANTIC_DEFAULTS, THEMES
-from tui.config import Config, ConfigError
+from themes import NO_COLOR_THEME, SEMANTIC_DEFAULTS, THEMES
+from tui.config import THEME_NAMES, Config, ConfigError, WallConfig
 from tui.hub import Hub
+from tui.incidents.config import incidents_config
 from tui.judging import Judging
 from tui.model import FleetSnapshot, LogLine
 from tui.ops.context import Operations
@@ -44,6 +45,7 @@ from tui.screens.runbooks import BackendPicker, RunbooksScreen, StepConfirmScree
 from tui.screens.slo import SloScreen
 from tui.screens.tables import BackendsScreen, ContainersScreen, GpusScreen
 from tui.screens.traffic import TrafficScreen
+from tui.screens.wall import WallScreen
 from widgets.text import safe
 
 SCREENS: dict[str, type[LiveScreen]] = {
@@ -130,9 +132,12 @@ class InferdeckApp(App[None]):
         log_reader: LogReader | None = None,
         ops: Operations | None = None,
         judging: Judging | None = None,
+        wall: WallConfig | None = None,
     ) -> None:
-        """``judging``: the config and readers the SLO, Capacity and Models screens use."""
+        """``judging``: the config and readers the SLO, Capacity and Models screens use.
+        ``wall``: open the NOC wall (read-only, cycling views) instead of the overview."""
         super().__init__()
+        self.wall = wall
         self.judging = judging or Judging()
         self.show_tracebacks = debug
         self.log_reader = log_reader
@@ -144,10 +149,17 @@ class InferdeckApp(App[None]):
         self.latest: FleetSnapshot | None = None
         self._keymap = dict(keymap or {})
         self._signals: list[signal.Signals] = []
-        self._initial_theme = theme
+        self._initial_theme = NO_COLOR_THEME if self.no_color else theme
         self.sub_title = subtitle
         for t in THEMES:
             self.register_theme(t)
+
+    def _only_inferdecks_themes(self) -> None:
+        """Drop Textual's own themes, which restyle only part of the app: neither the
+        palette nor `t` offers them (once one of inferdeck's is on)."""
+        for name in list(self.available_themes):
+            if name not in THEME_NAMES:
+                self.unregister_theme(name)
 
     def _fatal_error(self) -> None:
         """Exit on an unhandled error with one line (a full traceback only with --debug).
@@ -172,10 +184,16 @@ class InferdeckApp(App[None]):
     def on_mount(self) -> None:
         """Apply theme and keymap, open the overview, start listening to the hub."""
         self.theme = self._initial_theme
+        self._only_inferdecks_themes()
         if self._keymap:
             self.set_keymap(self._keymap)
         self.hub.subscribe(self._from_hub)  # first, so no snapshot falls between the two
         self.latest = self.hub.latest  # the overview shows it as soon as it is mounted
+        if self.wall is not None:
+            incidents = incidents_config(self.judging.config)
+            self.push_screen(WallScreen(clock=self.clock, wall=self.wall, incidents=incidents))
+            self._start_listening()
+            return
         for name, screen_type in SCREENS.items():
             self.install_screen(screen_type(clock=self.clock), name=name)
         self.push_screen("overview")
@@ -184,6 +202,10 @@ class InferdeckApp(App[None]):
         if self.ops is not None and self.ops.executor.note:
             self.notify(safe(self.ops.executor.note), title="action lock and audit not shared",
                         severity="warning", timeout=12, markup=False)  # fmt: skip
+        self._start_listening()
+
+    def _start_listening(self) -> None:
+        """Stop cleanly on a hangup or terminate; start the hub if this app owns it."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGHUP, signal.SIGTERM):  # tmux kill-session, an SSH drop, kill
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
@@ -244,8 +266,14 @@ class InferdeckApp(App[None]):
             return "no actions configured"
         return f"read-only ({self.read_only})" if self.read_only is not None else None
 
+    WALL_ACTIONS = frozenset({"quit", "next_theme"})
+    """All a key may do on the NOC wall: nobody drives it."""
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Hide the keys that change the world when nothing may change it."""
+        """Hide the keys that change the world when nothing may change it (and every key
+        but quit and theme on the wall)."""
+        if self.wall is not None:
+            return action in self.WALL_ACTIONS
         return not (action in self.ACTIONS_THAT_CHANGE and self.actions_off is not None)
 
     def refuse(self, action: str) -> None:
@@ -270,6 +298,8 @@ class InferdeckApp(App[None]):
         then drops their keys without a word; a key is never silently ignored here.
         """
         name = (action if isinstance(action, tuple) else parse_action(action))[1]
+        if self.wall is not None and name not in self.WALL_ACTIONS:
+            return True  # the wall is read-only and shows what it shows: keys do nothing
         if name in self.REFUSALS and self.actions_off is not None:
             self.refuse(name)
             return True  # handled: the key goes no further (no table cursor moves)

@@ -176,6 +176,7 @@ def run_app(
     debug: bool = False,
     immediate_alerts: bool = False,
     sandbox: bool = False,
+    wall: bool = False,
 ) -> int:
     """Open the dashboard on ``config`` until the operator quits; the app's return code.
 
@@ -183,6 +184,7 @@ def run_app(
     user's own: a simulated fleet on one laptop has nobody to share them with.
     ``control_url`` is the simulator's (the demo); ``immediate_alerts`` raises the
     handbook's alerts without their ``for:`` waits (the demo, where nothing waits).
+    ``wall`` opens the NOC wall: read-only whatever the config says, views from ``wall:``.
     """
     from tui.analysis.alert_rules import RULES, immediate
     from tui.app import InferdeckApp, validate_keys  # Textual only when a screen is wanted
@@ -225,12 +227,13 @@ def run_app(
         log_reader=docker.logs if docker is not None else None,
         ops=operations_for(
             config,
-            read_only_flag=read_only_flag,
+            read_only_flag=read_only_flag or wall,
             docker=docker,
             latest=lambda: hub.latest,
             router=router,
         ),
         judging=Judging(config),
+        wall=config.wall if wall else None,
     )
     if sandbox and app.ops is not None:
         app.ops.executor.note = None

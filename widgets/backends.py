@@ -10,7 +10,7 @@ from tui.analysis.slo import TIERS, SloTier
 from tui.analysis.thresholds import KV_CACHE_LIMIT
 from tui.model import Backend, FleetSnapshot, Health, Quantiles
 from widgets.format import DASH, known, number, percent, seconds
-from widgets.levels import level
+from widgets.levels import level, marked
 from widgets.table import DetailField, SnapshotTable
 from widgets.text import outside
 
@@ -133,7 +133,11 @@ class BackendsTable(SnapshotTable):
 
     def figure(self, text: str, lvl: str) -> Text:
         """A figure in its level's colour, or a dim dash when unknown."""
-        return Text(text, self.style("dim" if text == DASH else lvl))
+        return (
+            Text(text, self.style("dim"))
+            if text == DASH
+            else Text(marked(text, lvl), self.style(lvl))
+        )
 
     def cells(self, backend: Backend, tier: SloTier) -> list[Text]:
         """The row of one backend, each figure coloured against the tier."""
@@ -191,9 +195,10 @@ class BackendsDetailTable(BackendsTable):
     def quantiles(self, q: Quantiles, p50_max: float, p95_max: float) -> Text:
         """``p50 / p95 / p99`` with p50 and p95 coloured against their limits."""
         text = Text()
-        text.append(seconds(q.p50), self.style(level(q.p50, p50_max)))
+        p50, p95 = level(q.p50, p50_max), level(q.p95, p95_max)
+        text.append(marked(seconds(q.p50), p50), self.style(p50))
         text.append(" / ", self.style("dim"))
-        text.append(seconds(q.p95), self.style(level(q.p95, p95_max)))
+        text.append(marked(seconds(q.p95), p95), self.style(p95))
         text.append(" / ", self.style("dim"))
         text.append(seconds(q.p99), self.style("dim" if not known(q.p99) else "ok"))
         return text

@@ -17,7 +17,7 @@ from textual_plotext import PlotextPlot
 from tui.analysis.slo import TIERS
 from tui.model import FleetSnapshot
 from widgets.format import seconds
-from widgets.levels import level
+from widgets.levels import level, marked
 from widgets.panel import Panel
 
 
@@ -54,8 +54,13 @@ class LatencyFigures(Widget):
         ):
             cells = [
                 Text(name, style("dim")),
-                Text(seconds(q.p50), style(level(q.p50, p50_max))),
-                Text(seconds(q.p95), style(level(q.p95, p95_max))),
+                *(
+                    Text(marked(seconds(value), lvl), style(lvl))
+                    for value, lvl in (
+                        (q.p50, level(q.p50, p50_max)),
+                        (q.p95, level(q.p95, p95_max)),
+                    )
+                ),
             ]
             if with_limits:
                 cells.append(Text(f"SLO <{seconds(p50_max)} / <{seconds(p95_max)}", style("dim")))

@@ -12,6 +12,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from tui.analysis.budget import ErrorBudget, Objective, duration
+from widgets.levels import marked
 from widgets.report import ReportPanel, mark
 from widgets.text import outside
 
@@ -111,7 +112,8 @@ class BudgetPanel(ReportPanel):
             rate = burn.rate if burn else None
             lvl = "dim" if rate is None else "breach" if rate > 6 else "warn" if rate > 1 else ""
             burns.append(f" {duration(window)} ", dim)
-            burns.append(burn_shown(rate) + ("*" if burn and burn.partial else ""), self.style(lvl))
+            shown = burn_shown(rate) + ("*" if burn and burn.partial else "")
+            burns.append(marked(shown, lvl), self.style(lvl))
         burns.append("   (* less data than the window)", dim)
         lines: list[RenderableType] = [figures, source, detail, burns, Text("alerts", dim)]
         for alert in b.alerts:

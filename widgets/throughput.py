@@ -9,7 +9,7 @@ from rich.text import Text
 from tui.analysis.slo import TIERS, SloTier
 from tui.model import Pool
 from widgets.format import number, percent, safe
-from widgets.levels import level
+from widgets.levels import level, marked
 from widgets.panel import Panel
 
 
@@ -51,6 +51,7 @@ class ThroughputPanel(Panel):
         traffic = pool.traffic
         name_style = self.style("dim") if is_fleet else self.pool_style(pool.name)
         out_level, rpm_level = "ok", "ok"
+        err_level = level(traffic.error_rate, tier.error_rate_max)
         if is_fleet:
             out_level = level(
                 traffic.generation_tokens_per_s, tier.tokens_per_s_p50_min, minimum=True
@@ -59,10 +60,7 @@ class ThroughputPanel(Panel):
         return [
             Text("fleet" if is_fleet else safe(pool.name), name_style),
             Text(number(traffic.prompt_tokens_per_s)),
-            Text(number(traffic.generation_tokens_per_s), self.style(out_level)),
-            Text(number(traffic.requests_per_min), self.style(rpm_level)),
-            Text(
-                percent(traffic.error_rate, 1),
-                self.style(level(traffic.error_rate, tier.error_rate_max)),
-            ),
+            Text(marked(number(traffic.generation_tokens_per_s), out_level), self.style(out_level)),
+            Text(marked(number(traffic.requests_per_min), rpm_level), self.style(rpm_level)),
+            Text(marked(percent(traffic.error_rate, 1), err_level), self.style(err_level)),
         ]

@@ -12,6 +12,7 @@ from textual.widget import Widget
 from textual.widgets.data_table import ColumnKey
 
 from tests.app.conftest import AppFactory
+from themes import THEMES
 from tui.analysis.alert_rules import immediate
 from tui.app import SnapshotReady
 from tui.model import Backend, Gpu, Health, OverallState
@@ -117,18 +118,14 @@ async def test_pause_freezes_the_view_and_resume_catches_up(make_app: AppFactory
 
 
 async def test_t_cycles_themes(make_app: AppFactory) -> None:
+    """``t`` goes through inferdeck's own themes, in order, and back to the first."""
     app, _ = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         seen = [app.theme]
-        for _ in range(3):
+        for _ in range(len(THEMES)):
             await pilot.press("t")
             seen.append(app.theme)
-        assert seen == [
-            "inferdeck-dark",
-            "inferdeck-light",
-            "inferdeck-high-contrast",
-            "inferdeck-dark",
-        ]
+        assert seen == [*(t.name for t in THEMES), "inferdeck-dark"]
 
 
 async def test_question_mark_lists_the_keys(make_app: AppFactory) -> None:
