@@ -63,6 +63,8 @@ COMMANDS: dict[str, Command] = {
                     "add_cost_arguments", "run_cost"),
     "models": Command(_in("models"), "the model inventory, what each pool serves, retention",
                       "add_models_arguments", "run_models"),
+    "serve": Command(_in("serve"), "the dashboard in browsers (war room): loopback, read-only",
+                     "add_serve_arguments", "run_serve"),
     "screenshots": Command(_in("dashboard"), "regenerate screenshots/ from the demo",
                            "add_screenshots_arguments", "run_screenshots"),
 }  # fmt: skip
