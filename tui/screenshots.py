@@ -62,11 +62,16 @@ SCENES = (
         for theme in ("inferdeck-high-contrast", "inferdeck-colorblind", "inferdeck-mono")
     ),
     Scene("overview-dark-80x24", (80, 24)),
+    Scene("overview-incident-80x24", (80, 24), prepare=_incident),
+    Scene("overview-incident-200x60", (200, 60), prepare=_incident),
     Scene("overview-incident-120x40", (120, 40), prepare=_incident),
     Scene("gpus-dark-120x40", (120, 40), keys=("2",)),
+    Scene("backends-incident-120x40", (120, 40), prepare=_incident, keys=("3",)),
     Scene("backends-incident-160x40", (160, 40), prepare=_incident, keys=("3",)),
     Scene("alerts-incident-120x40", (120, 40), prepare=_incident, keys=("4",)),
+    Scene("containers-dark-120x40", (120, 40), keys=("c",)),
     Scene("traffic-dark-120x40", (120, 40), keys=("5",)),
+    Scene("runbooks-dark-120x40", (120, 40), keys=("6",)),
     Scene("incidents-120x40", (120, 40), prepare=_incident, keys=("i",), incidents=True),
     Scene("incidents-80x24", (80, 24), prepare=_incident, keys=("i",), incidents=True),
     Scene("slo-dark-120x40", (120, 40), keys=("7",)),
@@ -75,6 +80,9 @@ SCENES = (
     Scene("capacity-dark-80x24", (80, 24), keys=("8",)),
     Scene("models-dark-120x40", (120, 40), keys=("9",)),
     Scene("models-dark-80x24", (80, 24), keys=("9",)),
+    # Hook for the detail view (`enter` on a backend, from the console work): add its
+    # scene here, e.g. Scene("backend-detail-120x40", (120, 40), prepare=_incident,
+    # keys=("3", "enter")); the snapshot tests and `inferdeck screenshots` pick it up.
     Scene("wall-120x40", (120, 40), theme=WALL_THEME, wall=True),
     Scene("wall-incident-120x40", (120, 40), theme=WALL_THEME, wall=True, prepare=_incident),
 )

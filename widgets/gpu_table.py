@@ -31,6 +31,8 @@ class GpuTable(SnapshotTable):
         ("processes", "Processes"),
     )
     HISTORY = 24
+    DROPPED_FIRST = ("processes", "clock", "temp_history", "power", "history", "name")
+    """Given up in this order on a narrow terminal: GPU, Util, Memory and Temp stay."""
 
     def rows_of(self, snapshot: FleetSnapshot) -> Sequence[tuple[str, list[Text]]]:
         """One row per GPU, by host then index."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.cells import cell_len
 from rich.console import Group, RenderableType
 from rich.style import Style
 from rich.table import Table
@@ -193,7 +194,16 @@ class SloSummary(Widget):
     def render(self) -> RenderableType:
         """The parts, styled by level."""
         line = Text(no_wrap=True, overflow="ellipsis")
-        for text, lvl in self.parts:
+        parts = list(self.parts)
+        room = self.content_size.width
+        while (
+            len(parts) > 1
+            and parts[-1][1] == "dim"
+            and room > 0
+            and (sum(cell_len(text) for text, _ in parts) > room)
+        ):
+            parts.pop()  # a trailing note goes whole rather than be cut mid-word
+        for text, lvl in parts:
             style = self.get_component_rich_style(f"slo-summary--{lvl}", partial=True)
             line.append(text, style)
         return line
