@@ -76,7 +76,7 @@ async def test_crash_shows_down_on_the_next_refresh(make_app: AppFactory) -> Non
         table = app.screen.query_one(BackendsTable)
         cells = row_text(table, "blue-0")
         assert "DOWN" in cells[2] and "connection refused" in cells[2]
-        assert cells[3:] == ["—"] * 7  # figures of a dead backend are not shown as live
+        assert set(cells[3:]) == {"—"}  # figures of a dead backend are not shown as live
         header = text_of(app.screen.query_one(FleetHeader), width=120)
         assert "DEGRADED" in header and "blue-0 down: connection refused" in header
         source.fleet.set_fault("blue-0", "clear")
