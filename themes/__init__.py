@@ -102,5 +102,80 @@ INFERDECK_HIGH_CONTRAST = Theme(
 )
 """For NOC walls: readable from across a room."""
 
-THEMES: tuple[Theme, ...] = (INFERDECK_DARK, INFERDECK_LIGHT, INFERDECK_HIGH_CONTRAST)
+INFERDECK_COLORBLIND = Theme(
+    name="inferdeck-colorblind",
+    primary="#56B4E9",
+    secondary="#009E73",
+    accent="#CC79A7",
+    warning="#E69F00",
+    error="#E8601C",
+    success="#26B58B",
+    foreground="#E8E8E8",
+    background="#101216",
+    surface="#171A20",
+    panel="#20242C",
+    dark=True,
+    variables={
+        # Okabe & Ito's palette, told apart by every common colour-vision deficiency:
+        # bluish green, orange and vermillion, lightened just enough for AA on black.
+        "slo-ok": "#26B58B",
+        "slo-warn": "#F0E442",
+        "slo-breach": "#E8601C",
+        "pool-blue": "#56B4E9",
+        "pool-green": "#26B58B",
+        "pool-other": "#CC79A7",
+        "stale": "#8A8F98",
+        "gauge-empty": "#3A3F4B",
+        "muted": "#A3A9B3",
+    },
+)
+"""Colour-blind safe: Okabe-Ito status colours (levels carry a symbol as well)."""
+
+INFERDECK_MONO = Theme(
+    name="inferdeck-mono",
+    primary="#C8C8C8",
+    secondary="#C8C8C8",
+    accent="#FFFFFF",
+    warning="#E0E0E0",
+    error="#FFFFFF",
+    success="#BDBDBD",
+    foreground="#D0D0D0",
+    background="#000000",
+    surface="#0A0A0A",
+    panel="#1A1A1A",
+    dark=True,
+    variables={
+        # Greys only: levels are told by their symbol and their weight, never by a hue.
+        "slo-ok": "#BDBDBD",
+        "slo-warn": "#EEEEEE",
+        "slo-breach": "#FFFFFF",
+        "pool-blue": "#D0D0D0",
+        "pool-green": "#D0D0D0",
+        "pool-other": "#D0D0D0",
+        "stale": "#8C8C8C",
+        "gauge-empty": "#3A3A3A",
+        "muted": "#A0A0A0",
+    },
+)
+"""Monochrome: for terminals without colour and for ``NO_COLOR`` (which selects it)."""
+
+THEMES: tuple[Theme, ...] = (
+    INFERDECK_DARK,
+    INFERDECK_LIGHT,
+    INFERDECK_HIGH_CONTRAST,
+    INFERDECK_COLORBLIND,
+    INFERDECK_MONO,
+)
 """Every shipped theme, in the order `t` cycles through them."""
+
+DEFAULT_THEME = INFERDECK_DARK.name
+"""What the dashboard opens in."""
+
+WALL_THEME = INFERDECK_HIGH_CONTRAST.name
+"""What the NOC wall opens in: readable from across a room."""
+
+NO_COLOR_THEME = INFERDECK_MONO.name
+"""What ``NO_COLOR`` selects."""
+
+HUELESS_THEMES = frozenset({INFERDECK_MONO.name})
+"""Themes whose levels differ by symbol and weight only, not by hue."""

@@ -25,9 +25,10 @@ from textual.keys import REPLACED_KEYS, Keys, key_to_character
 from textual.message import Message
 from textual.screen import Screen
 
-from themes import SEMANTIC_DEFAULTS, THEMES
-from tui.config import Config, ConfigError
+from themes import NO_COLOR_THEME, SEMANTIC_DEFAULTS, THEMES
+from tui.config import THEME_NAMES, Config, ConfigError, WallConfig
 from tui.hub import Hub
+from tui.incidents.config import incidents_config
 from tui.judging import Judging
 from tui.model import FleetSnapshot, LogLine
 from tui.ops.context import Operations
@@ -52,6 +53,7 @@ from tui.screens.runbooks import BackendPicker, RunbooksScreen, StepConfirmScree
 from tui.screens.slo import SloScreen
 from tui.screens.tables import BackendsScreen, ContainersScreen, GpusScreen, TableScreen
 from tui.screens.traffic import TrafficScreen
+from tui.screens.wall import WallScreen
 from widgets.header import FleetHeader
 from widgets.terminal_cells import TerminalCells
 from widgets.text import clip, safe
@@ -177,6 +179,7 @@ class InferdeckApp(DrillsMixin, App[str | None]):
         production: bool = False,
         context: str | None = None,
         contexts: tuple[str, ...] = (),
+        wall: WallConfig | None = None,
     ) -> None:
         """``judging``: the config and readers the SLO, Capacity and Models screens use.
 
@@ -186,8 +189,10 @@ class InferdeckApp(DrillsMixin, App[str | None]):
         ``control_help``: lines the help shows last (the demo's control URL and faults);
         ``production``: every action asks for a typed confirmation; ``context``: the
         config's context on screen, ``contexts``: every one (`X` switches).
+        ``wall``: open the NOC wall (read-only, cycling views) instead of the overview.
         """
         super().__init__()
+        self.wall = wall
         self.replay = replay
         self.replay_span = replay_span
         self.judging = judging or Judging()
@@ -201,7 +206,7 @@ class InferdeckApp(DrillsMixin, App[str | None]):
         self.latest: FleetSnapshot | None = None
         self._keymap = dict(keymap or {})
         self._signals: list[signal.Signals] = []
-        self._initial_theme = theme
+        self._initial_theme = NO_COLOR_THEME if self.no_color else theme
         self.sub_title = subtitle
         self._terminal_cells = TerminalCells()
         self.control_help = control_help
@@ -210,6 +215,13 @@ class InferdeckApp(DrillsMixin, App[str | None]):
         self.contexts = contexts
         for t in THEMES:
             self.register_theme(t)
+
+    def _only_inferdecks_themes(self) -> None:
+        """Drop Textual's own themes, which restyle only part of the app: neither the
+        palette nor `t` offers them (once one of inferdeck's is on)."""
+        for name in list(self.available_themes):
+            if name not in THEME_NAMES:
+                self.unregister_theme(name)
 
     def _fatal_error(self) -> None:
         """Exit on an unhandled error with one line (a full traceback only with --debug).
@@ -249,10 +261,16 @@ class InferdeckApp(DrillsMixin, App[str | None]):
     def on_mount(self) -> None:
         """Apply theme and keymap, open the overview, start listening to the hub."""
         self.theme = self._initial_theme
+        self._only_inferdecks_themes()
         if self._keymap:
             self.set_keymap(self._keymap)
         self.hub.subscribe(self._from_hub)  # first, so no snapshot falls between the two
         self.latest = self.hub.latest  # the overview shows it as soon as it is mounted
+        if self.wall is not None:
+            incidents = incidents_config(self.judging.config)
+            self.push_screen(WallScreen(clock=self.clock, wall=self.wall, incidents=incidents))
+            self._start_listening()
+            return
         for name, screen_type in SCREENS.items():
             self.install_screen(screen_type(clock=self.clock), name=name)
         self.push_screen("overview")
@@ -261,6 +279,10 @@ class InferdeckApp(DrillsMixin, App[str | None]):
         if self.ops is not None and self.ops.executor.note:
             self.notify(safe(self.ops.executor.note), title="action lock and audit not shared",
                         severity="warning", timeout=12, markup=False)  # fmt: skip
+        self._start_listening()
+
+    def _start_listening(self) -> None:
+        """Stop cleanly on a hangup or terminate; start the hub if this app owns it."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGHUP, signal.SIGTERM):  # tmux kill-session, an SSH drop, kill
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
@@ -325,9 +347,15 @@ class InferdeckApp(DrillsMixin, App[str | None]):
             return "no actions configured"
         return f"read-only ({self.read_only})" if self.read_only is not None else None
 
+    WALL_ACTIONS = frozenset({"quit", "next_theme"})
+    """All a key may do on the NOC wall: nobody drives it."""
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hide the keys that change the world when nothing may change it, the replay's
-        keys on a live fleet (and ``P`` while the autopilot proposes nothing)."""
+        keys on a live fleet (and ``P`` while the autopilot proposes nothing); on the wall
+        every key but quit and theme."""
+        if self.wall is not None:
+            return action in self.WALL_ACTIONS
         if action in self.REPLAY_ACTIONS:
             return self.replay is not None
         if action == "apply_proposal" and not self.drill_line().startswith("proposed"):
@@ -358,6 +386,8 @@ class InferdeckApp(DrillsMixin, App[str | None]):
         then drops their keys without a word; a key is never silently ignored here.
         """
         name = (action if isinstance(action, tuple) else parse_action(action))[1]
+        if self.wall is not None and name not in self.WALL_ACTIONS:
+            return True  # the wall is read-only and shows what it shows: keys do nothing
         if name in self.REFUSALS and self.actions_off is not None:
             self.refuse(name)
             return True  # handled: the key goes no further (no table cursor moves)

@@ -29,7 +29,13 @@ DEFAULT_LOCATIONS = (
 )
 
 
-THEME_NAMES = ("inferdeck-dark", "inferdeck-light", "inferdeck-high-contrast")
+THEME_NAMES = (
+    "inferdeck-dark",
+    "inferdeck-light",
+    "inferdeck-high-contrast",
+    "inferdeck-colorblind",
+    "inferdeck-mono",
+)
 """The shipped themes, by name (`themes.THEMES` needs Textual; a test keeps the two equal)."""
 
 
@@ -166,6 +172,32 @@ class TrafficConfig:
     rollout_hold_s: float = 60.0
 
 
+WALL_VIEWS = ("fleet", "backends", "gpus", "alerts")
+"""What the NOC wall (``--wall``) can cycle through: headline figures, backends, GPUs, alerts."""
+
+
+@dataclass(frozen=True, slots=True)
+class WallConfig:
+    """The NOC wall: which views it cycles through, and how long each stays."""
+
+    views: tuple[str, ...] = WALL_VIEWS
+    cycle_s: float = 20.0
+
+
+def _wall(path: str, node: yaml.Node) -> WallConfig:
+    fields = _section(path, node, "wall", {"views": "globs", "cycle_s": "positive"})
+    views = tuple(fields.get("views", WALL_VIEWS))
+    unknown = [v for v in views if v not in WALL_VIEWS]
+    if unknown or not views:
+        where = next((_where(path, v) for k, v in node.value if k.value == "views"),
+                     _where(path, node))  # fmt: skip
+        raise ConfigError(
+            f"{where}: wall views must be some of {', '.join(WALL_VIEWS)}"
+            + (f" (not {', '.join(map(repr, unknown))})" if unknown else "")
+        )
+    return WallConfig(views=views, cycle_s=float(fields.get("cycle_s", 20.0)))
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     """The whole, validated configuration."""
@@ -186,6 +218,7 @@ class Config:
     lock_file: str | None = None  # default: the shared folder's, else STATE_DIR/mutation.lock
     runbooks_dir: str | None = None  # the operator's own runbooks, beside the shipped ones
     traffic: TrafficConfig | None = None
+    wall: WallConfig = field(default_factory=WallConfig)
     # judging the fleet (tui.config_judgement): SLO window, capacity, cost, model inventory
     slo: SloConfig | None = None
     capacity: CapacityConfig | None = None
@@ -621,6 +654,7 @@ def _parse_root(root: yaml.Node, path: str) -> Config:
             "lock_file": lambda n: _scalar(path, n, str, "lock_file"),
             "runbooks_dir": lambda n: _runbooks_dir(path, n),
             "traffic": lambda n: _traffic(path, n),
+            "wall": lambda n: _wall(path, n),
             **_judgement_sections(path),
             "incidents": lambda n: n,  # parsed by tui.incidents.config
             "recording": lambda n: n,  # parsed by tui.recording.config

@@ -16,10 +16,11 @@ from typing import Any
 
 from textual.pilot import Pilot
 
+from themes import WALL_THEME
 from tui.analysis.alert_rules import immediate
 from tui.analysis.capacity import HostMetrics
 from tui.app import InferdeckApp
-from tui.config import Config
+from tui.config import Config, WallConfig
 from tui.demo_data import warmed_hub
 from tui.judging import demo_judging
 from tui.ops.alerts.local_acks import AckStore, LocalAlerting
@@ -38,6 +39,7 @@ class Scene:
     prepare: Callable[[VirtualFleetSource], int] | None = None  # returns seconds to run after
     keys: tuple[str, ...] = ()  # pressed before the picture is taken
     incidents: bool = False  # track incidents (in a throw-away database) while preparing
+    wall: bool = False  # the NOC wall (``--wall``) instead of the console
 
 
 def _incident(source: VirtualFleetSource) -> int:
@@ -50,12 +52,27 @@ def _incident(source: VirtualFleetSource) -> int:
 SCENES = (
     Scene("overview-dark-120x40", (120, 40)),
     Scene("overview-light-120x40", (120, 40), theme="inferdeck-light"),
+    # the other themes in an incident, so that their warning and breach colours show
+    *(
+        Scene(
+            f"overview-{theme.removeprefix('inferdeck-')}-120x40",
+            (120, 40),
+            theme=theme,
+            prepare=_incident,
+        )
+        for theme in ("inferdeck-high-contrast", "inferdeck-colorblind", "inferdeck-mono")
+    ),
     Scene("overview-dark-80x24", (80, 24)),
+    Scene("overview-incident-80x24", (80, 24), prepare=_incident),
+    Scene("overview-incident-200x60", (200, 60), prepare=_incident),
     Scene("overview-incident-120x40", (120, 40), prepare=_incident),
     Scene("gpus-dark-120x40", (120, 40), keys=("2",)),
+    Scene("backends-incident-120x40", (120, 40), prepare=_incident, keys=("3",)),
     Scene("backends-incident-160x40", (160, 40), prepare=_incident, keys=("3",)),
     Scene("alerts-incident-120x40", (120, 40), prepare=_incident, keys=("4",)),
+    Scene("containers-dark-120x40", (120, 40), keys=("c",)),
     Scene("traffic-dark-120x40", (120, 40), keys=("5",)),
+    Scene("runbooks-dark-120x40", (120, 40), keys=("6",)),
     Scene("incidents-120x40", (120, 40), prepare=_incident, keys=("i",), incidents=True),
     Scene("incidents-80x24", (80, 24), prepare=_incident, keys=("i",), incidents=True),
     Scene("slo-dark-120x40", (120, 40), keys=("7",)),
@@ -64,6 +81,11 @@ SCENES = (
     Scene("capacity-dark-80x24", (80, 24), keys=("8",)),
     Scene("models-dark-120x40", (120, 40), keys=("9",)),
     Scene("models-dark-80x24", (80, 24), keys=("9",)),
+    # Hook for the detail view (`enter` on a backend, from the console work): add its
+    # scene here, e.g. Scene("backend-detail-120x40", (120, 40), prepare=_incident,
+    # keys=("3", "enter")); the snapshot tests and `inferdeck screenshots` pick it up.
+    Scene("wall-120x40", (120, 40), theme=WALL_THEME, wall=True),
+    Scene("wall-incident-120x40", (120, 40), theme=WALL_THEME, wall=True, prepare=_incident),
 )
 
 
@@ -86,7 +108,8 @@ def build_app(scene: Scene, seed: int = 7) -> InferdeckApp:
                 tracker.observe(hub.latest)
     assert hub.latest is not None
     judging = demo_judging(hub.latest, read_local=demo_host)
-    app = InferdeckApp(hub, theme=scene.theme, clock=source.clock, start_hub=False, judging=judging)
+    app = InferdeckApp(hub, theme=scene.theme, clock=source.clock, start_hub=False,
+                       judging=judging, wall=WallConfig() if scene.wall else None)  # fmt: skip
     if scene.incidents:
         app.ops = operations_for(config)
         app.ops.executor.note = None  # "not shared" names the throw-away folder: no picture

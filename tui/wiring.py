@@ -210,6 +210,7 @@ def _run_once(
     debug: bool = False,
     immediate_alerts: bool = False,
     sandbox: bool = False,
+    wall: bool = False,
 ) -> tuple[int, str | None]:
     """The dashboard on ``config`` until the operator quits (the app's return code) or
     picks another context (its name).
@@ -218,6 +219,7 @@ def _run_once(
     user's own: a simulated fleet on one laptop has nobody to share them with.
     ``control_url`` is the simulator's (the demo); ``immediate_alerts`` raises the
     handbook's alerts without their ``for:`` waits (the demo, where nothing waits).
+    ``wall`` opens the NOC wall: read-only whatever the config says, views from ``wall:``.
     """
     from tui.analysis.alert_rules import RULES, immediate
     from tui.ops.alerts.local_acks import local_alerting
@@ -245,7 +247,9 @@ def _run_once(
     recorder = _start_recorder(config, hub)  # the flight recorder: every snapshot shown
     hub.start()
     try:
-        return _open_app(config, hub, router, subtitle, read_only_flag, debug, sandbox, control_url)
+        return _open_app(
+            config, hub, router, subtitle, read_only_flag, debug, sandbox, control_url, wall
+        )
     finally:
         hub.stop()
         if recorder is not None:
@@ -261,6 +265,7 @@ def _open_app(
     debug: bool,
     sandbox: bool,
     control_url: str | None,
+    wall: bool = False,
 ) -> tuple[int, str | None]:
     """Build the app on a started hub and run it until the operator quits (its return
     code) or picks another context (its name)."""
@@ -285,7 +290,7 @@ def _open_app(
         log_reader=docker.logs if docker is not None else None,
         ops=operations_for(
             config,
-            read_only_flag=read_only_flag,
+            read_only_flag=read_only_flag or wall,
             docker=docker,
             latest=lambda: hub.latest,
             router=router,
@@ -295,6 +300,7 @@ def _open_app(
         production=config.production,
         context=config.context,
         contexts=tuple(config.contexts),
+        wall=config.wall if wall else None,
     )
     if sandbox and app.ops is not None:
         app.ops.executor.note = None

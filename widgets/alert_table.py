@@ -28,6 +28,9 @@ class AlertTable(SnapshotTable):
         ("ack", "Acknowledged"),
         ("source", "From"),
     )
+    DROPPED_FIRST = ("source", "runbook", "ack", "summary", "where")
+    """Given up in this order on a narrow terminal: severity, name and for how long stay
+    (the selected alert's line below the table has every value)."""
     KEYS_HINT = "a: ack  A: un-ack  enter: runbook"
     """The acting keys, on the border; emptied when no action may run."""
 

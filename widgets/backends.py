@@ -10,7 +10,7 @@ from tui.analysis.slo import TIERS, SloTier
 from tui.analysis.thresholds import KV_CACHE_LIMIT
 from tui.model import Backend, FleetSnapshot, Health, Quantiles
 from widgets.format import DASH, NOT_EXPOSED, known, not_exposed, number, percent, seconds
-from widgets.levels import level
+from widgets.levels import level, marked
 from widgets.table import DetailField, SnapshotTable
 from widgets.text import outside
 
@@ -50,48 +50,29 @@ class BackendsTable(SnapshotTable):
         ("e2e", "E2E p95"),
         ("tps", "tok/s"),
         ("errors", "Err%"),
+        # shown when there is room (a wide terminal): the room goes to more figures
+        ("ttft50", "TTFT p50"),
+        ("e2e50", "E2E p50"),
+        ("queue", "Queue p95"),
+        ("itl", "ITL p95"),
+        ("tps_in", "in tok/s"),
+        ("rpm", "req/min"),
+        ("model", "Model"),
     )
     DEFAULT_CSS = """
     BackendsTable { height: auto; max-height: 40%; }
     """
-    DROPPED_FIRST: tuple[str, ...] = ("tps", "e2e", "waiting", "running", "kv", "pool")
+    DROPPED_FIRST: tuple[str, ...] = (
+        *("model", "itl", "queue", "e2e50", "ttft50", "tps_in", "rpm"),
+        *("tps", "e2e", "waiting", "running", "kv", "pool"),
+    )
     """Columns given up, in this order, when the table is too narrow for all of them:
     the backend, its health, Err% and TTFT p95 always stay."""
-    _fitted_to: int | None = None
 
     def rows_of(self, snapshot: FleetSnapshot) -> Sequence[tuple[str, list[Text]]]:
-        """One row per backend, in the sources' order, with the columns that fit."""
+        """One row per backend, in the sources' order (the columns that fit are shown)."""
         tier = TIERS[snapshot.slo_tier]
-        rows = [(b.name, self.cells(b, tier)) for b in snapshot.backends]
-        shown = self._fit(rows)
-        if shown != [key.value for key in self.columns]:
-            self.clear(columns=True)  # rare: the width or a long reason changed what fits
-            for key, label in self.COLUMNS:
-                if key in shown:
-                    self.add_column(label, key=key)
-        kept = [i for i, (key, _) in enumerate(self.COLUMNS) if key in shown]
-        return [(name, [cells[i] for i in kept]) for name, cells in rows]
-
-    def _fit(self, rows: Sequence[tuple[str, list[Text]]]) -> list[str]:
-        """The keys of the columns that fit the table's width with these rows' content."""
-        room = self.scrollable_content_region.width
-        pad = 2 * self.cell_padding
-        widths = {
-            key: pad + max([len(label), *(cells[i].cell_len for _, cells in rows)])
-            for i, (key, label) in enumerate(self.COLUMNS)
-        }
-        need = sum(widths.values())
-        for key in self.DROPPED_FIRST:
-            if room <= 0 or need <= room:  # not laid out yet, or everything fits
-                break
-            need -= widths.pop(key)
-        return [key for key, _ in self.COLUMNS if key in widths]
-
-    def on_resize(self) -> None:
-        """Fit the columns to the new width."""
-        if self.snapshot is not None and self.size.width != self._fitted_to:
-            self._fitted_to = self.size.width
-            self.snapshot = self.snapshot  # always_update: the rows and columns are redone
+        return [(b.name, self.cells(b, tier)) for b in snapshot.backends]
 
     def subtitle(self, snapshot: FleetSnapshot) -> str:
         """How many backends are up."""
@@ -133,9 +114,9 @@ class BackendsTable(SnapshotTable):
 
     def figure(self, text: str, lvl: str) -> Text:
         """A figure in its level's colour, or a dim dash when unknown."""
-        return Text(
-            text, self.style("dim" if text == DASH or text.startswith(NOT_EXPOSED) else lvl)
-        )
+        if text == DASH or text.startswith(NOT_EXPOSED):
+            return Text(text, self.style("dim"))
+        return Text(marked(text, lvl), self.style(lvl))
 
     def na(self, text: str, backend: Backend, figure: str) -> str:
         """``text``, or ``n/a (ENGINE)`` where the backend's engine lacks the figure."""
@@ -170,6 +151,13 @@ class BackendsTable(SnapshotTable):
                 self.na(percent(traffic.error_rate, 1), backend, "errors"),
                 level(traffic.error_rate, tier.error_rate_max),
             ),
+            self.figure(seconds(backend.ttft.p50), level(backend.ttft.p50, tier.ttft_p50_s)),
+            self.figure(seconds(backend.e2e.p50), level(backend.e2e.p50, tier.e2e_p50_s)),
+            self.figure(seconds(backend.queue_time.p95), "ok"),
+            self.figure(seconds(backend.inter_token.p95), "ok"),
+            self.figure(number(traffic.prompt_tokens_per_s), "ok"),
+            self.figure(number(traffic.requests_per_min), "ok"),
+            outside(backend.model or DASH, self.style("dim"), width=MODEL_WIDTH),
         ]
 
 
@@ -197,14 +185,18 @@ class BackendsDetailTable(BackendsTable):
     DEFAULT_CSS = """
     BackendsDetailTable { height: 1fr; max-height: 100%; }
     """
-    DROPPED_FIRST = ()  # the full table scrolls sideways instead
+    DROPPED_FIRST = (
+        *("container", "model", "itl", "queue", "tps_in", "tps_out", "rpm"),
+        *("e2e", "running", "waiting", "kv", "pool"),
+    )
 
     def quantiles(self, q: Quantiles, p50_max: float, p95_max: float) -> Text:
         """``p50 / p95 / p99`` with p50 and p95 coloured against their limits."""
         text = Text()
-        text.append(seconds(q.p50), self.style(level(q.p50, p50_max)))
+        p50, p95 = level(q.p50, p50_max), level(q.p95, p95_max)
+        text.append(marked(seconds(q.p50), p50), self.style(p50))
         text.append(" / ", self.style("dim"))
-        text.append(seconds(q.p95), self.style(level(q.p95, p95_max)))
+        text.append(marked(seconds(q.p95), p95), self.style(p95))
         text.append(" / ", self.style("dim"))
         text.append(seconds(q.p99), self.style("dim" if not known(q.p99) else "ok"))
         return text

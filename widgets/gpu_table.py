@@ -10,7 +10,7 @@ from tui.analysis.relations import backends_on
 from tui.analysis.thresholds import GPU_LIMITS
 from tui.model import FleetSnapshot, Gpu
 from widgets.format import DASH, known, number, safe, spark
-from widgets.levels import level
+from widgets.levels import level, marked
 from widgets.table import SnapshotTable
 from widgets.text import outside
 
@@ -35,6 +35,8 @@ class GpuTable(SnapshotTable):
         ("processes", "Processes"),
     )
     HISTORY = 24
+    DROPPED_FIRST = ("processes", "clock", "temp_history", "power", "history", "name")
+    """Given up in this order on a narrow terminal: GPU, Util, Memory and Temp stay."""
 
     def rows_of(self, snapshot: FleetSnapshot) -> Sequence[tuple[str, list[Text]]]:
         """One row per GPU, by host then index."""
@@ -52,6 +54,7 @@ class GpuTable(SnapshotTable):
         temp_history = snapshot.history.get(f"gpu.{gpu.key}.temp", ())
         util_level = level(gpu.util_pct, GPU_LIMITS.util_saturated_pct)
         temp_level = level(gpu.temp_c, GPU_LIMITS.temperature_c)
+        mem_level = level(gpu.mem_ratio, GPU_LIMITS.memory_ratio)
         memory = DASH
         if gpu.mem_used_mib is not None and gpu.mem_total_mib:
             memory = f"{gpu.mem_used_mib / 1024:.1f}/{gpu.mem_total_mib / 1024:.0f} GiB"
@@ -71,10 +74,16 @@ class GpuTable(SnapshotTable):
             Text(f"{safe(gpu.host)}/{gpu.index}"),
             outside(runs or DASH, "" if runs else dim, width=32),
             Text(safe(gpu.name) or DASH, dim),
-            Text(f"{gpu.util_pct:.0f}%" if known(gpu.util_pct) else DASH, self.style(util_level)),
+            Text(
+                marked(f"{gpu.util_pct:.0f}%", util_level) if known(gpu.util_pct) else DASH,
+                self.style(util_level),
+            ),
             Text(spark(util_history, self.HISTORY, 0, 100), self.style("ok")),
-            Text(memory, self.style(level(gpu.mem_ratio, GPU_LIMITS.memory_ratio))),
-            Text(f"{gpu.temp_c:.0f}°C" if known(gpu.temp_c) else DASH, self.style(temp_level)),
+            Text(marked(memory, mem_level), self.style(mem_level)),
+            Text(
+                marked(f"{gpu.temp_c:.0f}°C", temp_level) if known(gpu.temp_c) else DASH,
+                self.style(temp_level),
+            ),
             Text(spark(temp_history, self.HISTORY, 20, 95), self.style(temp_level)),
             Text(power, dim),
             Text(f"{gpu.sm_clock_mhz:.0f} MHz" if known(gpu.sm_clock_mhz) else DASH, dim),

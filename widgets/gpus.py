@@ -9,7 +9,7 @@ from tui.analysis.relations import backends_on
 from tui.analysis.thresholds import GPU_LIMITS
 from tui.model import FleetSnapshot, Gpu
 from widgets.format import DASH, known, number, safe, spark
-from widgets.levels import level
+from widgets.levels import level, marked
 from widgets.lines import bar, grid
 from widgets.panel import Panel
 from widgets.text import outside
@@ -110,22 +110,23 @@ class GpuPanel(Panel):
         if not known(gpu.util_pct):
             return Text(DASH, self.style("dim"))
         assert gpu.util_pct is not None
-        return Text(
-            f"{gpu.util_pct:.0f}%", self.style(level(gpu.util_pct, GPU_LIMITS.util_saturated_pct))
-        )
+        lvl = level(gpu.util_pct, GPU_LIMITS.util_saturated_pct)
+        return Text(marked(f"{gpu.util_pct:.0f}%", lvl), self.style(lvl))
 
     def _memory(self, gpu: Gpu) -> Text:
         ratio = gpu.mem_ratio
         if ratio is None or gpu.mem_used_mib is None or gpu.mem_total_mib is None:
             return Text(DASH, self.style("dim"))
         text = f"{gpu.mem_used_mib / 1024:.0f}/{gpu.mem_total_mib / 1024:.0f}G"
-        return Text(text, self.style(level(ratio, GPU_LIMITS.memory_ratio)))
+        lvl = level(ratio, GPU_LIMITS.memory_ratio)
+        return Text(marked(text, lvl), self.style(lvl))
 
     def _temperature(self, gpu: Gpu) -> Text:
         if not known(gpu.temp_c):
             return Text(DASH, self.style("dim"))
         assert gpu.temp_c is not None
-        return Text(f"{gpu.temp_c:.0f}°C", self.style(level(gpu.temp_c, GPU_LIMITS.temperature_c)))
+        lvl = level(gpu.temp_c, GPU_LIMITS.temperature_c)
+        return Text(marked(f"{gpu.temp_c:.0f}°C", lvl), self.style(lvl))
 
 
 def _power(gpu: Gpu) -> str:

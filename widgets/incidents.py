@@ -75,6 +75,8 @@ class IncidentTable(SnapshotTable):
         ("runbook", "Runbook"),
         ("impact", "Impact"),
     )
+    DROPPED_FIRST = ("impact", "runbook", "took", "opened")
+    """Given up in this order on a narrow terminal: id, SEV, title, state, clock stay."""
     WIDTHS = {"title": 40, "runbook": 24}
     """Where each column cuts a long value with ``…``; the detail line has it whole."""
     KEYS_HINT = "n: note  v: SEV  z: resolve  enter: runbook"
@@ -178,9 +180,24 @@ class TimelineTable(SnapshotTable):
     WIDTHS = {"who": 24, "text": 200}
     """Where each column cuts a long value with ``…``."""
 
+    _shown: tuple[Incident | None, Sequence[Event], float] | None = None
+
     def show_timeline(self, incident: Incident | None, events: Sequence[Event], now: float) -> None:
         """Show ``events`` of ``incident`` (None: nothing selected)."""
-        self.sync_rows([(str(e.id), self.cells(e, now)) for e in events])
+        self._shown = (incident, events, now)
+        rows = [(str(e.id), self.cells(e, now)) for e in events]
+        room = self.scrollable_content_region.width
+        if rows and room > 0:  # What is cut (with …) where the table ends, never past it
+            pad = 2 * self.cell_padding
+            fixed = sum(
+                pad + max([len(label), *(cells[i].cell_len for _, cells in rows)])
+                for i, (_, label) in enumerate(self.COLUMNS[:-1])
+            )
+            width = max(16, min(self.WIDTHS["text"], room - fixed - pad))
+            by_id = {str(e.id): e for e in events}
+            rows = [(key, [*cells[:-1], outside(by_id[key].text, width=width)])
+                    for key, cells in rows]  # fmt: skip
+        self.sync_rows(rows)
         if incident is None:
             self.border_title = self.TITLE
             self.border_subtitle = ""
@@ -191,6 +208,11 @@ class TimelineTable(SnapshotTable):
         if events and self.cursor_row < len(events) - 2:
             return
         self.scroll_end(animate=False)  # following the newest, as a log does
+
+    def on_resize(self) -> None:
+        """Cut the What column to the new width."""
+        if self._shown is not None:
+            self.show_timeline(*self._shown)
 
     def cells(self, event: Event, now: float) -> list[Text]:
         """The line of one event."""

@@ -11,7 +11,7 @@ from tui.analysis.slo import TIERS
 from tui.model import FleetSnapshot
 from widgets.chart import LatencyChart
 from widgets.format import not_exposed, seconds
-from widgets.levels import level
+from widgets.levels import level, marked
 from widgets.lines import grid
 from widgets.panel import ChangedLines, Panel
 
@@ -43,13 +43,15 @@ class LatencyFigures(ChangedLines):
         ):
             cells = [
                 Text(name, style("dim")),
-                Text(
-                    not_exposed(seconds(q.p50), figure, fleet.unexposed),
-                    style(level(q.p50, p50_max)),
-                ),
-                Text(
-                    not_exposed(seconds(q.p95), figure, fleet.unexposed),
-                    style(level(q.p95, p95_max)),
+                *(
+                    Text(
+                        marked(not_exposed(seconds(value), figure, fleet.unexposed), lvl),
+                        style(lvl),
+                    )
+                    for value, lvl in (
+                        (q.p50, level(q.p50, p50_max)),
+                        (q.p95, level(q.p95, p95_max)),
+                    )
                 ),
             ]
             if with_limits:

@@ -8,7 +8,7 @@ from tui.analysis.slo import TIERS
 from tui.analysis.thresholds import KV_CACHE_LIMIT
 from tui.model import Pool
 from widgets.format import DASH, known, not_exposed, number, percent, safe, spark
-from widgets.levels import level
+from widgets.levels import level, marked
 from widgets.lines import grid
 from widgets.panel import Panel
 
@@ -44,11 +44,11 @@ class QueuePanel(Panel):
     def _row(self, pool: Pool, queue_max: float) -> list[Text]:
         name = "fleet" if pool.name == "fleet" else safe(pool.name)
         name_style = self.style("dim") if pool.name == "fleet" else self.pool_style(pool.name)
-        waiting = Text(number(pool.waiting), self.style(level(pool.waiting, queue_max)))
+        wait_level = level(pool.waiting, queue_max)
+        waiting = Text(marked(number(pool.waiting), wait_level), self.style(wait_level))
+        kv_level = level(pool.kv_cache_usage, KV_CACHE_LIMIT)
         kv = (
-            Text(
-                percent(pool.kv_cache_usage), self.style(level(pool.kv_cache_usage, KV_CACHE_LIMIT))
-            )
+            Text(marked(percent(pool.kv_cache_usage), kv_level), self.style(kv_level))
             if known(pool.kv_cache_usage)
             else Text(not_exposed(DASH, "kv_cache", pool.unexposed), self.style("dim"))
         )

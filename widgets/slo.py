@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.cells import cell_len
 from rich.console import Group, RenderableType
 from rich.style import Style
 from rich.table import Table
@@ -12,6 +13,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from tui.analysis.budget import ErrorBudget, Objective, duration
+from widgets.levels import marked
 from widgets.report import ReportPanel, mark
 from widgets.text import outside
 
@@ -111,7 +113,8 @@ class BudgetPanel(ReportPanel):
             rate = burn.rate if burn else None
             lvl = "dim" if rate is None else "breach" if rate > 6 else "warn" if rate > 1 else ""
             burns.append(f" {duration(window)} ", dim)
-            burns.append(burn_shown(rate) + ("*" if burn and burn.partial else ""), self.style(lvl))
+            shown = burn_shown(rate) + ("*" if burn and burn.partial else "")
+            burns.append(marked(shown, lvl), self.style(lvl))
         burns.append("   (* less data than the window)", dim)
         lines: list[RenderableType] = [figures, source, detail, burns, Text("alerts", dim)]
         for alert in b.alerts:
@@ -191,7 +194,16 @@ class SloSummary(Widget):
     def render(self) -> RenderableType:
         """The parts, styled by level."""
         line = Text(no_wrap=True, overflow="ellipsis")
-        for text, lvl in self.parts:
+        parts = list(self.parts)
+        room = self.content_size.width
+        while (
+            len(parts) > 1
+            and parts[-1][1] == "dim"
+            and room > 0
+            and (sum(cell_len(text) for text, _ in parts) > room)
+        ):
+            parts.pop()  # a trailing note goes whole rather than be cut mid-word
+        for text, lvl in parts:
             style = self.get_component_rich_style(f"slo-summary--{lvl}", partial=True)
             line.append(text, style)
         return line

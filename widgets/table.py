@@ -95,6 +95,12 @@ class SnapshotTable(DataTable[Text]):
 
     COLUMNS: tuple[tuple[str, str], ...] = ()
     """(key, label) of every column."""
+    DROPPED_FIRST: tuple[str, ...] = ()
+    """Columns given up, in this order, when the table is too narrow for all of them, so
+    that no cell is ever cut at the table's edge; the columns not named here always stay.
+    A wide table gets them all back."""
+    _fitted_to: int | None = None
+    _rows_given: Sequence[tuple[str, list[Text]]] = ()
     TITLE = ""
     SOURCES: tuple[str, ...] = ("scrape", "prometheus")
     """Names of the sources this table's rows come from; their state is on the border."""
@@ -223,7 +229,14 @@ class SnapshotTable(DataTable[Text]):
             self.sort_reverse = False
 
     def sync_rows(self, rows: Sequence[tuple[str, list[Text]]]) -> None:
-        """Add, update and remove rows to match ``rows`` (key, cells), in that order."""
+        """Add, update and remove rows to match ``rows`` (key, cells), in that order.
+
+        ``rows`` have a cell for every one of `COLUMNS`; those of the columns given up for
+        the width (`DROPPED_FIRST`) are left out here.
+        """
+        self._rows_given = rows
+        if self.DROPPED_FIRST:
+            rows = self._fit_columns(rows)
         wanted = {key for key, _ in rows}
         for row_key in list(self.rows):
             if row_key.value not in wanted:
@@ -274,6 +287,39 @@ class SnapshotTable(DataTable[Text]):
         if self.detail(key) is not None:
             parts += [f"{label}: {safe(value)}" for label, value, _ in self.detail_fields(key)]
         return " · ".join(parts)
+
+    def _fit_columns(self, rows: Sequence[tuple[str, list[Text]]]) -> list[tuple[str, list[Text]]]:
+        """Show the columns that fit the width with these rows; the rows cut to match."""
+        shown = self._fit(rows)
+        if shown != [key.value for key in self.columns]:
+            self.clear(columns=True)  # rare: the width or a long value changed what fits
+            for key, label in self.COLUMNS:
+                if key in shown:
+                    self.add_column(label, key=key)
+        kept = [i for i, (key, _) in enumerate(self.COLUMNS) if key in shown]
+        return [(name, [cells[i] for i in kept]) for name, cells in rows]
+
+    def _fit(self, rows: Sequence[tuple[str, list[Text]]]) -> list[str]:
+        """The keys of the columns that fit the table's width with these rows' content."""
+        room = self.scrollable_content_region.width
+        pad = 2 * self.cell_padding
+        widths = {
+            key: pad + max([len(label), *(cells[i].cell_len for _, cells in rows)])
+            for i, (key, label) in enumerate(self.COLUMNS)
+        }
+        need = sum(widths.values())
+        for key in self.DROPPED_FIRST:
+            if room <= 0 or need <= room:  # not laid out yet, or everything fits
+                break
+            need -= widths.pop(key)
+        return [key for key, _ in self.COLUMNS if key in widths]
+
+    def on_resize(self) -> None:
+        """Fit the columns to the new width."""
+        if self.DROPPED_FIRST and self.size.width != self._fitted_to:
+            self._fitted_to = self.size.width
+            if self._rows_given:
+                self.sync_rows(self._rows_given)
 
     def detail_fields(self, key: str) -> Sequence[DetailField]:
         """The values of row ``key`` that its cells may cut, with their columns' widths."""

@@ -7,7 +7,7 @@ from rich.text import Text
 from tui.analysis.slo import TIERS, SloTier
 from tui.model import Pool
 from widgets.format import not_exposed, number, percent, safe
-from widgets.levels import level
+from widgets.levels import level, marked
 from widgets.lines import grid
 from widgets.panel import Panel
 
@@ -43,6 +43,7 @@ class ThroughputPanel(Panel):
         traffic = pool.traffic
         name_style = self.style("dim") if is_fleet else self.pool_style(pool.name)
         out_level, rpm_level = "ok", "ok"
+        err_level = level(traffic.error_rate, tier.error_rate_max)
         if is_fleet:
             out_level = level(
                 traffic.generation_tokens_per_s, tier.tokens_per_s_p50_min, minimum=True
@@ -51,13 +52,18 @@ class ThroughputPanel(Panel):
         return [
             Text("fleet" if is_fleet else safe(pool.name), name_style),
             Text(number(traffic.prompt_tokens_per_s)),
-            Text(number(traffic.generation_tokens_per_s), self.style(out_level)),
+            Text(marked(number(traffic.generation_tokens_per_s), out_level), self.style(out_level)),
             Text(
-                not_exposed(number(traffic.requests_per_min), "requests", pool.unexposed),
+                marked(
+                    not_exposed(number(traffic.requests_per_min), "requests", pool.unexposed),
+                    rpm_level,
+                ),
                 self.style(rpm_level),
             ),
             Text(
-                not_exposed(percent(traffic.error_rate, 1), "errors", pool.unexposed),
-                self.style(level(traffic.error_rate, tier.error_rate_max)),
+                marked(
+                    not_exposed(percent(traffic.error_rate, 1), "errors", pool.unexposed), err_level
+                ),
+                self.style(err_level),
             ),
         ]

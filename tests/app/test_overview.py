@@ -13,6 +13,7 @@ from textual.widget import Widget
 from textual.widgets.data_table import ColumnKey
 
 from tests.app.conftest import AppFactory
+from themes import THEMES
 from tui.analysis.alert_rules import immediate
 from tui.app import SnapshotReady
 from tui.model import Backend, Gpu, Health, OverallState
@@ -77,7 +78,7 @@ async def test_crash_shows_down_on_the_next_refresh(make_app: AppFactory) -> Non
         table = app.screen.query_one(BackendsTable)
         cells = row_text(table, "blue-0")
         assert "DOWN" in cells[2] and "connection refused" in cells[2]
-        assert cells[3:] == ["—"] * 7  # figures of a dead backend are not shown as live
+        assert set(cells[3:]) == {"—"}  # figures of a dead backend are not shown as live
         header = text_of(app.screen.query_one(FleetHeader), width=120)
         assert "DEGRADED" in header and "blue-0 down: connection refused" in header
         source.fleet.set_fault("blue-0", "clear")
@@ -119,18 +120,14 @@ async def test_pause_freezes_the_view_and_resume_catches_up(make_app: AppFactory
 
 
 async def test_t_cycles_themes(make_app: AppFactory) -> None:
+    """``t`` goes through inferdeck's own themes, in order, and back to the first."""
     app, _ = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         seen = [app.theme]
-        for _ in range(3):
+        for _ in range(len(THEMES)):
             await pilot.press("t")
             seen.append(app.theme)
-        assert seen == [
-            "inferdeck-dark",
-            "inferdeck-light",
-            "inferdeck-high-contrast",
-            "inferdeck-dark",
-        ]
+        assert seen == [*(t.name for t in THEMES), "inferdeck-dark"]
 
 
 async def test_question_mark_lists_the_keys(make_app: AppFactory) -> None:

@@ -159,7 +159,8 @@ def test_unknown_theme_lists_the_valid_names() -> None:
         parse_config("environment: x\ntheme: no-such-theme\n", "c.yaml")
     assert str(info.value) == (
         "c.yaml:2: unknown theme 'no-such-theme'; choose one of "
-        "inferdeck-dark, inferdeck-light, inferdeck-high-contrast"
+        "inferdeck-dark, inferdeck-light, inferdeck-high-contrast, inferdeck-colorblind, "
+        "inferdeck-mono"
     )
     assert parse_config("theme: inferdeck-light\n").theme == "inferdeck-light"
 

@@ -10,7 +10,9 @@ from tui.commands.main import main
 from tui.config import ConfigError
 from tui.wiring import demo_config
 
-VALID = "inferdeck-dark, inferdeck-light, inferdeck-high-contrast"
+VALID = (
+    "inferdeck-dark, inferdeck-light, inferdeck-high-contrast, inferdeck-colorblind, inferdeck-mono"
+)
 
 
 def _config(tmp_path: Path, text: str = "") -> str:

@@ -9,12 +9,15 @@ Colours are resolved the way the running app resolves them, through
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from rich.color import Color as RichColor
 from rich.color import ColorSystem
 from textual.color import Color, ColorParseError
 
-from themes import THEMES
+from themes import HUELESS_THEMES, THEMES
 from tui.app import InferdeckApp
 
 AA_TEXT = 4.5
@@ -115,12 +118,19 @@ def ansi16(value: Color) -> str:
     return ANSI_NAMES[rich.number]
 
 
-@pytest.mark.parametrize("theme", [t.name for t in THEMES])
+HUED = [t.name for t in THEMES if t.name not in HUELESS_THEMES]
+"""Themes whose levels differ by hue (the monochrome one differs by symbol and weight)."""
+
+OK_IN_16 = {"inferdeck-colorblind": ("green", "cyan")}
+"""Okabe-Ito's bluish green lands on cyan: still far from red for every eye."""
+
+
+@pytest.mark.parametrize("theme", HUED)
 def test_levels_stay_distinct_in_16_colours(theme: str) -> None:
     v = resolved(theme)
     ok, warn, breach = (ansi16(v[name]) for name in ("slo-ok", "slo-warn", "slo-breach"))
     assert len({ok, warn, breach}) == 3, (ok, warn, breach)
-    assert ok.removeprefix("bright_") == "green", ok
+    assert ok.removeprefix("bright_") in OK_IN_16.get(theme, ("green",)), ok
     assert warn.removeprefix("bright_") == "yellow", warn
     assert breach.removeprefix("bright_") == "red", breach
 
@@ -132,3 +142,49 @@ def test_semantic_variables_are_literal_colours(theme: str) -> None:
     for name, value in defined.items():
         Color.parse(value)  # raises on anything but a colour
         assert not value.startswith(("$", "auto")), name
+
+
+OKABE_ITO = {"slo-ok": "#009E73", "slo-warn": "#F0E442", "slo-breach": "#D55E00"}
+"""Okabe & Ito's bluish green, yellow and vermillion: the colour-blind theme's levels."""
+
+
+@pytest.mark.parametrize("name", OKABE_ITO)
+def test_colour_blind_theme_uses_okabe_ito_status_colours(name: str) -> None:
+    """Lightened for contrast on black, but the hue is Okabe-Ito's (within 10 degrees)."""
+    shown = resolved("inferdeck-colorblind")[name].hsl.h * 360
+    wanted = Color.parse(OKABE_ITO[name]).hsl.h * 360
+    assert abs((shown - wanted + 180) % 360 - 180) <= 10, (name, shown, wanted)
+
+
+def test_monochrome_theme_has_no_hue() -> None:
+    for name, value in resolved("inferdeck-mono").items():
+        if name.startswith(("slo-", "pool-", "muted", "foreground", "background", "stale")):
+            assert value.r == value.g == value.b, (name, value.hex)
+
+
+HEX_COLOUR = re.compile(r"(?<![\w&])#(?:[0-9a-fA-F]{8}|[0-9a-fA-F]{6}|[0-9a-fA-F]{3})\b")
+"""A colour literal: #rgb, #rrggbb, #rrggbbaa (not ``#1177`` nor ``&#123``)."""
+COLOUR_FUNCTION = re.compile(r"\b(?:rgba?|hsla?)\(\s*\d")
+"""rgb(1, 2, 3), hsl(...): colours by number."""
+
+
+def test_no_colour_literal_outside_themes() -> None:
+    """Widgets and screens colour by meaning ($slo-breach); only themes/ says what it looks like."""
+    root = Path(__file__).resolve().parents[2]
+    found = []
+    for package in ("tui", "widgets"):
+        for path in sorted((root / package).rglob("*")):
+            if path.suffix not in (".py", ".tcss", ".css"):
+                continue
+            for number, line in enumerate(path.read_text().splitlines(), 1):
+                if HEX_COLOUR.search(line) or COLOUR_FUNCTION.search(line):
+                    found.append(f"{path.relative_to(root)}:{number}: {line.strip()}")
+    assert found == []
+
+
+def test_the_colour_literal_check_finds_colours() -> None:
+    assert HEX_COLOUR.search("color: #FF6B81;") and HEX_COLOUR.search('Style(color="#abc")')
+    assert COLOUR_FUNCTION.search("background: rgb(10, 20, 30);")
+    assert not HEX_COLOUR.search("prometheus_client issue #1177") and not HEX_COLOUR.search(
+        "&#123;"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,8 +16,29 @@ if TYPE_CHECKING:  # the simulator (and aiohttp) is imported only when a demo ne
     from tui.sim.config import SimConfig
 
 
+def add_wall_argument(parser: argparse.ArgumentParser) -> None:
+    """``--wall``: the NOC wall instead of the console."""
+    parser.add_argument(
+        "--wall",
+        action="store_true",
+        default=argparse.SUPPRESS,  # `inferdeck --wall demo` keeps the flag given before
+        help="NOC wall: read-only, big figures, cycles views (wall: in the config), "
+        "high-contrast theme unless --theme",
+    )
+
+
+def wall_theme(args: argparse.Namespace, config: Config) -> Config:
+    """On the wall, the high-contrast theme unless ``--theme`` names another."""
+    if not getattr(args, "wall", False) or getattr(args, "theme", None):
+        return config
+    from themes import WALL_THEME
+
+    return dataclasses.replace(config, theme=WALL_THEME)
+
+
 def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--seed``, ``--pools``, ``--gpus``, ``--rps``, ``--tier``, ``--port-base``."""
+    """``--seed``, ``--pools``, ``--gpus``, ``--rps``, ``--tier``, ``--port-base``, ``--wall``."""
+    add_wall_argument(parser)
     parser.add_argument("--seed", type=int, default=7, help="simulator seed (default 7)")
     parser.add_argument(
         "--pools",
@@ -86,25 +108,27 @@ def run_demo(args: argparse.Namespace) -> int:
         # the judging screens get max_num_seqs, a cost table and an inventory to show
         config = demo_extras(demo_config_from(description, args), description)
         return run_app(
-            config,
+            wall_theme(args, config),
             description["control"],
             f"demo · control {description['control']}",
             read_only_flag=bool(getattr(args, "read_only", False)),
             debug=bool(getattr(args, "debug", False)),
             immediate_alerts=True,
             sandbox=True,
+            wall=bool(getattr(args, "wall", False)),
         )
 
 
 def run_dashboard(args: argparse.Namespace) -> int:
     """`inferdeck [-c FILE]`: the dashboard on a real stack."""
-    config = load_dashboard_config(args)
+    config = wall_theme(args, load_dashboard_config(args))
     return run_app(
         config,
         None,
         "",
         read_only_flag=bool(getattr(args, "read_only", False)),
         debug=bool(getattr(args, "debug", False)),
+        wall=bool(getattr(args, "wall", False)),
     )
 
 

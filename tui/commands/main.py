@@ -46,7 +46,8 @@ def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         "--theme",
         metavar="NAME",
         default=default(None),
-        help="inferdeck-dark, inferdeck-light or inferdeck-high-contrast",
+        help="inferdeck-dark (default), inferdeck-light, inferdeck-high-contrast, "
+        "inferdeck-colorblind or inferdeck-mono (the default under NO_COLOR)",
     )
     parser.add_argument(
         "--refresh",
@@ -75,6 +76,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         description="The on-call console for self-hosted LLM inference.",
     )
     _common(parser, suppress=False)
+    parser.add_argument("--wall", action="store_true", help="NOC wall: read-only, cycling views")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     wanted = None if argv is None else command_in(argv)
     for name, command in COMMANDS.items():

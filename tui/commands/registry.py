@@ -71,6 +71,8 @@ COMMANDS: dict[str, Command] = {
                         "add_loadtest_arguments", "run_loadtest"),
     "autopilot": Command(_in("autopilot"), "remediation rules: list them, or watch and propose/act",
                          "add_autopilot_arguments", "run_autopilot"),
+    "serve": Command(_in("serve"), "the dashboard in browsers (war room): loopback, read-only",
+                     "add_serve_arguments", "run_serve"),
     "screenshots": Command(_in("dashboard"), "regenerate screenshots/ from the demo",
                            "add_screenshots_arguments", "run_screenshots"),
 }  # fmt: skip

@@ -27,7 +27,7 @@ class OverviewScreen(LiveScreen):
     (budget left, burn rate, objectives at risk) and backends."""
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall"), (50, "-roomy")]
 
     DEFAULT_CSS = """
     OverviewScreen {
@@ -58,6 +58,12 @@ class OverviewScreen(LiveScreen):
         &.-narrow {
             LatencyPanel { width: 1fr; }
             #right-column { width: 1fr; }
+        }
+        &.-roomy {
+            /* A big terminal: the charts keep a readable height (they get more history
+               from the width); the rows go to the backends, one per backend. */
+            #row-latency { height: 24; }
+            BackendsTable { height: 1fr; max-height: 100%; }
         }
     }
     """
