@@ -31,7 +31,7 @@ class AlertTable(SnapshotTable):
     DROPPED_FIRST = ("source", "runbook", "ack", "summary", "where")
     """Given up in this order on a narrow terminal: severity, name and for how long stay
     (the selected alert's line below the table has every value)."""
-    KEYS_HINT = "a: ack  A: un-ack  enter: runbook"
+    KEYS_HINT = "a: ack  A: un-ack  b: runbook  enter: detail"
     """The acting keys, on the border; emptied when no action may run."""
 
     def __init__(self, **kwargs: object) -> None:

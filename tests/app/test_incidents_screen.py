@@ -197,15 +197,18 @@ async def test_enter_on_an_alert_offers_its_runbook_and_runs_it_for_its_backend(
     app, source = make_app(seconds=20)
     app.hub.alerts_hook = LocalAlerting(AckStore(tmp_path / "acks.json"), rules=immediate())
     app.ops = operations_for(config_in(tmp_path, runbooks_dir=str(_llm_down_book(tmp_path))))
-    async with app.run_test(size=(140, 40), notifications=True) as pilot:
+    async with app.run_test(size=(200, 40), notifications=True) as pilot:
         source.fleet.set_fault("green-0", "crash")
         await app.hub.poll_once()
         await pilot.press("4")
         await pilot.pause()
         assert isinstance(app.screen, AlertsScreen)
         table = app.screen.query_one(AlertTable)
-        names = [table.get_row_at(i)[1].plain for i in range(table.row_count)]
-        runbooks = [table.get_row_at(i)[2].plain for i in range(table.row_count)]
+        keys = [k.value for k in table.columns]
+        names = [table.get_row_at(i)[keys.index("name")].plain for i in range(table.row_count)]
+        runbooks = [
+            table.get_row_at(i)[keys.index("runbook")].plain for i in range(table.row_count)
+        ]
         row = names.index("LLMServiceDown")
         assert runbooks[row] == "llm-down"
 

@@ -34,7 +34,7 @@ def test_every_screen_with_bindings_is_checked() -> None:
         {"pause": "t", "theme": "p"},  # a swap is not a clash
         {"unack": "x"},  # x cancels a runbook, but only on the Runbooks screen
         {"screen-runbooks": "6,f6"},
-        {"table-filter": "f", "table-sort": "ctrl+o"},
+        {"table-filter": "ctrl+f", "table-sort": "ctrl+o"},
     ],
 )
 def test_good_keymaps_have_no_problems(keys: dict[str, str]) -> None:

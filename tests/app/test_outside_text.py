@@ -167,7 +167,7 @@ async def test_a_ten_thousand_character_label_leaves_the_other_columns_visible(
         assert app.hub.latest is not None
         for key, headings in (
             ("4", ("Severity", "Alert", "Where", "Summary")),
-            ("3", ("Backend", "Pool", "Health", "Model")),
+            ("3", ("Backend", "Pool", "Health", "TTFT", "Err%")),
             ("1", ("Backend", "Pool", "Health", "Err%")),
         ):
             await show(app, pilot, "LongOne", label=long)

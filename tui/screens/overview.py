@@ -62,7 +62,7 @@ class OverviewScreen(LiveScreen):
         &.-roomy {
             /* A big terminal: the charts keep a readable height (they get more history
                from the width); the rows go to the backends, one per backend. */
-            #row-latency { height: 24; }
+            #row-latency { height: 18; }
             BackendsTable { height: 1fr; max-height: 100%; }
         }
     }
