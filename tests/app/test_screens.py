@@ -46,8 +46,9 @@ async def test_gpus_screen_lists_every_gpu(make_app: AppFactory) -> None:
             # the demo's exporter labels GPU i with backend i's pod (the fourth GPU is spare)
             assert row[1] == {0: "blue-0", 1: "blue-1", 2: "green-0"}.get(gpu.index, "—")
             assert row[2] == "NVIDIA H100 80GB HBM3"
-            assert row[3] == f"{gpu.util_pct:.0f}%"
-            assert row[6] == f"{gpu.temp_c:.0f}°C"
+            # a figure near or past its limit carries a mark (▲ ✗) beside its colour
+            assert row[3].rstrip("▲✗") == f"{gpu.util_pct:.0f}%"
+            assert row[6].rstrip("▲✗") == f"{gpu.temp_c:.0f}°C"
             assert len(row[4].strip()) > 20  # two minutes of history drawn
 
 
