@@ -239,7 +239,7 @@ class LatencyChart(Widget):
         left_gap = gap // 2
         axis_row = [
             Segment(" " * LABEL_WIDTH + start + " " * left_gap, styles["dim"]),
-            Segment(note, styles["slo"]),
+            Segment(note, styles["dim"]),
             Segment(" " * (gap - left_gap) + "now", styles["dim"]),
         ]
         rows.append(self._strip(axis_row, width, base))
@@ -255,7 +255,9 @@ class LatencyChart(Widget):
             (P50_MARK + " p50 ", styles["p50"]),
         ]
         if slo_shown:
-            parts.append((f"{SLO_MARK} SLO {seconds(limit)}", styles["slo"]))
+            # the rule's mark in its colour, the words muted: the limit is not a level
+            parts.append((SLO_MARK, styles["slo"]))
+            parts.append((f" SLO {seconds(limit)}", styles["dim"]))
         return self._strip([Segment(text, style) for text, style in parts], width, base)
 
     def _strip(self, segments: list[Segment], width: int, base: Style) -> Strip:
