@@ -100,6 +100,10 @@ class Controlled:
                 except OSError:
                     pass
 
+            def do_POST(self) -> None:  # Prometheus takes a refresh's queries as one POST
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.do_GET()
+
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
