@@ -39,7 +39,7 @@ def console(request: pytest.FixtureRequest) -> Iterator[tuple[SizedTerminal, str
     term = SizedTerminal([sys.executable, "-m", "tui.commands", "demo", "--port-base", str(base)],
                          width, height)  # fmt: skip
     try:
-        term.wait_for(lambda s: " OK " in s and "blue-0" in s, timeout=30, what="the overview")
+        term.wait_for(lambda s: " OK " in s and "blue-0" in s, timeout=60, what="the overview")
         yield term, f"http://127.0.0.1:{base}"
     finally:
         term.close()
