@@ -59,6 +59,17 @@ def terminal_text(stream: str) -> str:
     return ESCAPES.sub(" ", stream)
 
 
+def terminal_screen(stream: str, columns: int = 400, lines: int = 150) -> str:
+    """The screen a terminal shows after ``stream``, line by line (a terminal emulator,
+    pyte, plays it: the dashboard writes only the cells that changed, so a word can be
+    split by cursor moves in the stream yet whole on the screen)."""
+    import pyte
+
+    screen = pyte.Screen(columns, lines)
+    pyte.Stream(screen).feed(stream)
+    return "\n".join(line.rstrip() for line in screen.display)
+
+
 class Page:
     """One browser tab, driven over its DevTools websocket."""
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.chromium import chromium, terminal_text
+from tests.integration.chromium import chromium, terminal_screen, terminal_text
 from tests.integration.real_servers import free_port, free_port_block
 
 PANELS = ("GPUs", "Queue", "Latency", "Throughput", "Alerts", "Backends")
@@ -81,6 +81,7 @@ async def test_the_dashboard_renders_in_a_browser(
             if all(panel in text for panel in PANELS) and "blue-0" in text:
                 break
             await asyncio.sleep(0.5)
+        received = await page.evaluate("window.__received || []") or []
         shot = await page.screenshot(artefacts(tmp_path_factory) / "serve-dashboard.png")
         print(f"screenshot: {shot}")
         shown = await page.evaluate(
@@ -90,5 +91,8 @@ async def test_the_dashboard_renders_in_a_browser(
     missing = [panel for panel in PANELS if panel not in text]
     assert missing == [], f"panels never drawn: {missing}\n{text[-2000:]}"
     assert shown, "the page never showed its terminal"
-    assert "READ-ONLY" in text  # a browser cannot act unless serve says --allow-actions
+    output = "".join(part for part in received if not part.startswith('["'))
+    screen = terminal_screen(output)
+    # a browser cannot act unless serve says --allow-actions
+    assert "READ-ONLY" in screen, screen
     assert shot.stat().st_size > 10_000
