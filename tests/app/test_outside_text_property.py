@@ -92,8 +92,11 @@ async def drive(value: str, folder: Path) -> None:
         await pilot.pause()
         assert isinstance(app.screen, AlertsScreen)
         table = app.screen.query_one(AlertTable)
-        assert squeezed(table.get_row(FINGERPRINT)[1].plain) == squeezed(clip(safe(value), 40))
-        assert table.get_row(FINGERPRINT)[2].plain == "—"  # no runbook answers this alert
+        keys = [k.value for k in table.columns]  # a long value may leave columns out
+        row = table.get_row(FINGERPRINT)
+        assert squeezed(row[keys.index("name")].plain) == squeezed(clip(safe(value), 40))
+        if "runbook" in keys:
+            assert row[keys.index("runbook")].plain == "—"  # no runbook answers this alert
         assert not raw_controls(screen_text(app))
         table.move_cursor(row=table.get_row_index(FINGERPRINT))
         app.clear_notifications()

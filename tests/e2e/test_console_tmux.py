@@ -19,13 +19,13 @@ class SizedTerminal(Terminal):
 
     def __init__(self, command: list[str], width: int, height: int) -> None:
         super().__init__(command)
-        subprocess.run(["tmux", "set-option", "-s", "set-clipboard", "on"], check=True)
-        subprocess.run(["tmux", "resize-window", "-t", self.name, "-x", str(width),
+        subprocess.run([*self.tmux, "set-option", "-s", "set-clipboard", "on"], check=True)
+        subprocess.run([*self.tmux, "resize-window", "-t", self.name, "-x", str(width),
                         "-y", str(height)], check=True)  # fmt: skip
 
     def buffers(self) -> str:
         """tmux's paste buffers (an OSC 52 copy adds one)."""
-        return subprocess.run(["tmux", "list-buffers"], capture_output=True, text=True).stdout
+        return subprocess.run([*self.tmux, "list-buffers"], capture_output=True, text=True).stdout
 
     def keys(self, *keys: str) -> None:
         for key in keys:
@@ -50,7 +50,7 @@ def test_help_opens_on_question_mark_and_closes_with_escape(
 ) -> None:
     term, control = console
     term.keys("3")
-    term.wait_for(lambda s: "Backends" in s and "Model" in s, timeout=15, what="Backends")
+    term.wait_for(lambda s: "Backends" in s and "green-0" in s, timeout=15, what="Backends")
     term.keys("?")
     term.wait_for(lambda s: "Everywhere" in s, timeout=15, what="the help")
     screen = term.screen()
@@ -120,7 +120,7 @@ def test_y_copies_the_selected_backend_through_osc52_into_tmux(
     before = term.buffers()
     term.keys("y")
     term.wait_for(lambda s: term.buffers() != before, timeout=15, what="a tmux paste buffer")
-    copied = subprocess.run(["tmux", "show-buffer"], capture_output=True, text=True,
+    copied = subprocess.run([*term.tmux, "show-buffer"], capture_output=True, text=True,
                             check=True).stdout  # fmt: skip
     assert copied.startswith("Backend: blue-0 · Pool: blue · Health: up"), copied
 

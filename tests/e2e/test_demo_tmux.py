@@ -31,24 +31,27 @@ class Terminal:
         if shutil.which("tmux") is None:
             pytest.fail("tmux is not installed: apt-get install tmux")
         self.name = f"e2e-{uuid.uuid4().hex[:8]}"
+        # a tmux server of its own: no race with another test's server shutting down,
+        # and no server-wide option (set-clipboard) leaks between tests
+        self.tmux = ["tmux", "-L", self.name]
         shell = " ".join(command)
         subprocess.run(
-            ["tmux", "new-session", "-d", "-s", self.name, "-x", "120", "-y", "40",
+            [*self.tmux, "new-session", "-d", "-s", self.name, "-x", "120", "-y", "40",
              f"cd {ROOT} && env TERM=xterm-256color TZ=UTC {shell}; sleep 30"],
             check=True,
         )  # fmt: skip
         # A tmux server that already had other clients may size windows its own way.
-        subprocess.run(["tmux", "resize-window", "-t", self.name, "-x", "120", "-y", "40"],
+        subprocess.run([*self.tmux, "resize-window", "-t", self.name, "-x", "120", "-y", "40"],
                        check=True)  # fmt: skip
 
     def screen(self) -> str:
         return subprocess.run(
-            ["tmux", "capture-pane", "-p", "-t", self.name],
+            [*self.tmux, "capture-pane", "-p", "-t", self.name],
             capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
 
     def press(self, key: str) -> None:
-        subprocess.run(["tmux", "send-keys", "-t", self.name, key], check=True)
+        subprocess.run([*self.tmux, "send-keys", "-t", self.name, key], check=True)
 
     def wait_for(self, ready: Callable[[str], bool], timeout: float, what: str) -> float:
         start = time.monotonic()
@@ -59,7 +62,7 @@ class Terminal:
         pytest.fail(f"{what} not shown within {timeout}s; screen:\n{self.screen()}")
 
     def close(self) -> None:
-        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+        subprocess.run([*self.tmux, "kill-server"], capture_output=True)
 
 
 def backend_row(screen: str, name: str) -> str:
