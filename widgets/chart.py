@@ -20,11 +20,11 @@ from collections.abc import Sequence
 
 from rich.segment import Segment
 from rich.style import Style
-from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
 from widgets.format import duration_short, seconds
+from widgets.panel import refresh_changed_rows
 
 SLO_RANGE = 3.0
 """The SLO line is drawn when it is at most this many times the data's top."""
@@ -127,15 +127,7 @@ class LatencyChart(Widget):
             self.refresh()
             return
         new = self._rows = self._draw()
-        if len(old) != len(new):
-            self.refresh()
-            return
-        width = self.size.width
-        changed = [
-            Region(0, y, width, 1) for y, (a, b) in enumerate(zip(old, new, strict=True)) if a != b
-        ]
-        if changed:
-            self.refresh(*changed)
+        refresh_changed_rows(self, old, new)
 
     def notify_style_update(self) -> None:
         """A theme change: draw every row afresh."""

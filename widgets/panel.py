@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Self
 
 from rich.console import Console, Group, RenderableType
@@ -70,15 +71,7 @@ class ChangedLines(Widget):
             self.refresh()
             return
         new = self._strips = self._draw()
-        if len(new) != len(old):
-            self.refresh()
-            return
-        width = self.size.width
-        changed = [
-            Region(0, y, width, 1) for y, (a, b) in enumerate(zip(old, new, strict=True)) if a != b
-        ]
-        if changed:
-            self.refresh(*changed)
+        refresh_changed_rows(self, old, new)
 
     def lines(self, width: int) -> list[Text] | None:
         """The content as one `Text` per line at ``width`` (cheap: no Rich layout), or None
@@ -247,3 +240,17 @@ class Panel(ChangedLines):
     def pool_style(self, pool: str) -> Style:
         """The colour of a pool: blue and green by name, others alike."""
         return self.style(pool if pool in ("blue", "green") else "other")
+
+
+def refresh_changed_rows(widget: Widget, old: Sequence[object], new: Sequence[object]) -> None:
+    """Repaint only the rows of ``widget`` whose drawing differs between ``old`` and ``new``
+    (the whole widget when the number of rows changed)."""
+    if len(new) != len(old):
+        widget.refresh()
+        return
+    width = widget.size.width
+    changed = [
+        Region(0, y, width, 1) for y, (a, b) in enumerate(zip(old, new, strict=True)) if a != b
+    ]
+    if changed:
+        widget.refresh(*changed)
