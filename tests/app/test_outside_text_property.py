@@ -114,6 +114,14 @@ async def drive(value: str, folder: Path) -> None:
         assert squeezed(row[0].plain) == squeezed(clip(safe(value), 40))
         assert not raw_controls(screen_text(app))
 
+        app.open_detail("backend", value)  # the detail screen names it in its title and lines
+        await pilot.pause()
+        detail = screen_text(app)
+        assert not raw_controls(detail)
+        assert squeezed(clip(safe(value), 20)).rstrip("…")[:10] in squeezed(detail)
+        await pilot.press("escape")
+        await pilot.pause()
+
         await pilot.press("ctrl+p")
         await pilot.pause(0.2)
         from textual.command import CommandList
