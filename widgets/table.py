@@ -161,8 +161,8 @@ class SnapshotTable(DataTable[Text]):
         """The rows that pass the filter, in the chosen sort order."""
         query = self.filter_text
         kept = [r for r in rows if matches(r[0], r[1], query)] if query else list(rows)
-        column = self._sort_index()
-        if column is not None:
+        if self._sort_index() is not None:  # a column shown: rows hold every one of COLUMNS
+            column = [key for key, _ in self.COLUMNS].index(self.sort_by)  # type: ignore[arg-type]
             kept.sort(key=lambda r: sort_value(r[1][column]), reverse=self.sort_reverse)
         return kept
 
@@ -182,12 +182,14 @@ class SnapshotTable(DataTable[Text]):
         return keys.index(self.sort_by) if self.sort_by in keys else None
 
     def _keep_order(self, rows: Sequence[Row]) -> None:
-        """Put the rows in ``rows``' order when sorting (new rows were added at the end)."""
-        column = self._sort_index()
-        if column is None or [r.key.value for r in self.ordered_rows] == [k for k, _ in rows]:
+        """Put the table's rows in ``rows``' order: new rows were added at the end (a
+        cleared filter brings rows back after the ones it kept, sorted or not)."""
+        wanted = [key for key, _ in rows]
+        if [r.key.value for r in self.ordered_rows] == wanted or not self.columns:
             return
-        column_key = list(self.columns)[column]
-        self.sort(column_key, key=sort_value, reverse=self.sort_reverse)
+        # DataTable sorts by cell values only: find each row by its first cell's identity
+        place = {id(self.get_row(key)[0]): at for at, key in enumerate(wanted)}
+        self.sort(next(iter(self.columns)), key=lambda cell: place[id(cell)])
 
     def rearrange(self) -> None:
         """List the current snapshot again under the new filter or sort."""

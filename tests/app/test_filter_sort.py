@@ -6,7 +6,9 @@ import pytest
 from rich.text import Text
 
 from tests.app.conftest import AppFactory
+from tui.screens.filtering import FilteredScreen
 from tui.screens.tables import TableScreen
+from widgets.backends import BackendsTable
 from widgets.table import SnapshotTable, sort_value
 
 
@@ -95,3 +97,57 @@ def test_figures_sort_by_value_with_units() -> None:
     cells = ["1.2 s", "850 ms", "—", "3.1k", "45ms", "idle"]
     ordered = sorted(cells, key=lambda c: sort_value(Text(c)))
     assert ordered == ["45ms", "850 ms", "1.2 s", "3.1k", "idle", "—"]
+
+
+async def test_the_overviews_backends_filter_and_sort_like_the_backends_screen(
+    make_app: AppFactory,
+) -> None:
+    app, _ = make_app(seconds=10)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        table = screen.query_one(BackendsTable)
+        everything = set(first_column(table))
+        assert {"blue-0", "green-0"} <= everything
+        await pilot.press("slash", *"green")
+        await pilot.pause()
+        assert set(first_column(table)) == {"green-0"}
+        assert "filter 'green'" in str(table.border_subtitle)
+        await pilot.press("enter", "escape")
+        await pilot.pause()
+        assert set(first_column(table)) == everything and table.has_focus
+        await pilot.press("o", "O")  # by Backend, reversed
+        await pilot.pause()
+        assert first_column(table) == sorted(everything, reverse=True)
+
+
+@pytest.mark.parametrize("key", ["1", "2", "3", "4", "c", "i"])
+async def test_every_screen_with_a_backends_gpus_alerts_containers_or_incidents_table_filters(
+    make_app: AppFactory, key: str
+) -> None:
+    """`/` and `o` work wherever one of the issue's tables is the one in focus."""
+    app, _ = make_app(seconds=10)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.press(key)
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, FilteredScreen), type(screen).__name__
+        assert isinstance(app.focused, SnapshotTable) and app.focused is screen.table
+        await pilot.press("slash", *"no-such-row")
+        await pilot.pause()
+        assert screen.table.row_count == 0 and screen.table.filter_text == "no-such-row"
+        await pilot.press("escape", "o")
+        await pilot.pause()
+        assert screen.table.filter_text == "" and screen.table.sort_by is not None
+
+
+async def test_clearing_a_filter_lists_the_rows_in_their_order_again(make_app: AppFactory) -> None:
+    app, _ = make_app(seconds=10)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.press("3")
+        await pilot.pause()
+        table = app.screen.table  # type: ignore[attr-defined]
+        order = first_column(table)
+        await pilot.press("slash", *"green", "enter", "escape")
+        await pilot.pause()
+        assert first_column(table) == order

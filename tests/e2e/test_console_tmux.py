@@ -1,5 +1,5 @@
 """The console driven blind in a real terminal (tmux) at 80x24 and 200x60: help, filter,
-sort, drill down, copy."""
+sort (on the Backends screen and the overview), drill down, copy."""
 
 from __future__ import annotations
 
@@ -92,6 +92,34 @@ def test_slash_filters_and_o_sorts_the_backends(console: tuple[SizedTerminal, st
         == ["green-0", "blue-1", "blue-0"],
         timeout=15, what="sorted by backend, reversed",
     )  # fmt: skip
+
+
+def backends_box(screen: str) -> list[str]:
+    """The backend names listed in the overview's Backends box (below its title)."""
+    lines = screen.splitlines()
+    top = next((i for i, line in enumerate(lines) if "─ Backends ─" in line), len(lines))
+    return [r for r in rows("\n".join(lines[top:])) if r in ("blue-0", "blue-1", "green-0")]
+
+
+def test_slash_filters_and_o_sorts_the_overviews_backends(
+    console: tuple[SizedTerminal, str],
+) -> None:
+    term, _ = console
+    term.wait_for(lambda s: backends_box(s) == ["blue-0", "blue-1", "green-0"], timeout=15,
+                  what="the overview's backends")  # fmt: skip
+    term.keys("/")
+    term.wait_for(lambda s: "filter: words" in s, timeout=15, what="the filter line")
+    term.keys("g", "r", "e", "e", "n")
+    term.wait_for(lambda s: backends_box(s) == ["green-0"], timeout=15, what="only green-0")
+    screen = term.screen()
+    assert "GPUs" in screen and "Latency" in screen  # still the overview
+    term.keys("Enter")
+    term.keys("Escape")
+    term.wait_for(lambda s: backends_box(s) == ["blue-0", "blue-1", "green-0"]
+                  and "filter: words" not in s, timeout=15, what="every backend")  # fmt: skip
+    term.keys("o", "O")
+    term.wait_for(lambda s: backends_box(s) == ["green-0", "blue-1", "blue-0"], timeout=15,
+                  what="sorted by backend, reversed")  # fmt: skip
 
 
 def test_enter_opens_a_backends_detail_and_escape_goes_back(

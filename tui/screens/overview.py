@@ -10,7 +10,7 @@ from tui.analysis.budget import ErrorBudget, Objective
 from tui.judging import dashboard_observation, judge, window_of
 from tui.model import FleetSnapshot
 from tui.screens.judged import judging_of
-from tui.screens.live import LiveScreen
+from tui.screens.filtering import FilteredScreen
 from widgets.alerts import AlertsPanel
 from widgets.backends import BackendsTable
 from widgets.gpus import GpuPanel
@@ -22,9 +22,12 @@ from widgets.slo import SloSummary, summary_line
 from widgets.throughput import ThroughputPanel
 
 
-class OverviewScreen(LiveScreen):
+class OverviewScreen(FilteredScreen):
     """Header, GPUs, queue, latency against the SLO, throughput and errors, the SLO line
-    (budget left, burn rate, objectives at risk) and backends."""
+    (budget left, burn rate, objectives at risk) and backends.
+
+    `/` filters the backends as you type, `o`/`O` sort them, as on the Backends screen.
+    """
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall"), (50, "-roomy")]
@@ -81,7 +84,13 @@ class OverviewScreen(LiveScreen):
                 yield AlertsPanel(id="alerts")
         yield SloSummary(id="slo-summary")
         yield BackendsTable(id="backends")
+        yield self.filter_line()
         yield Footer()
+
+    @property
+    def table(self) -> BackendsTable:
+        """The backends: what `/` filters and `o` sorts here."""
+        return self.query_one(BackendsTable)
 
     def show(self, snapshot: FleetSnapshot) -> None:
         """Hand the snapshot to every panel on this screen."""
