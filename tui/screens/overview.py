@@ -9,8 +9,8 @@ from textual.widgets import Footer
 from tui.analysis.budget import ErrorBudget, Objective
 from tui.judging import dashboard_observation, judge, window_of
 from tui.model import FleetSnapshot
-from tui.screens.judged import judging_of
 from tui.screens.filtering import FilteredScreen
+from tui.screens.judged import judging_of
 from widgets.alerts import AlertsPanel
 from widgets.backends import BackendsTable
 from widgets.gpus import GpuPanel
