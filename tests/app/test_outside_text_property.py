@@ -5,9 +5,11 @@ the Alerts table (its runbook column, and `enter`'s "no runbook" notice) and the
 table, the palette, the ack confirmation and its notice, a failing nginx reload's notice,
 a container's log, the runbook log, the Incidents screen (the incident table, the
 timeline and its border title, the note and SEV questions), and the SLO, Capacity,
-Models and Traffic screens (hostnames, mounts, model names, versions, paths). Nothing may
-raise, the app keeps running, the string is shown as typed (made visible), and no raw
-escape or bidi character reaches the screen.
+Models and Traffic screens (hostnames, mounts, model names, versions, paths); and the NOC
+wall (`--wall`): held by the hostile critical alert (banner, view bar, header), then each
+of its views (headline tiles, backends, GPUs, alerts). Nothing may raise, the app keeps
+running, the string is shown as typed (made visible), and no raw escape or bidi character
+reaches the screen.
 """
 
 from __future__ import annotations
@@ -33,16 +35,17 @@ from tests.app.test_operations import demo_ops
 from tui.analysis.capacity import HostMetrics
 from tui.analysis.models import Inventory, InventoryModel, ModelVersion
 from tui.app import InferdeckApp, SnapshotReady
-from tui.config import Config
+from tui.config import Config, WallConfig
 from tui.config_judgement import ModelsConfig
 from tui.demo_data import warmed_hub
 from tui.judging import Judging, demo_judging
-from tui.model import FleetSnapshot
+from tui.model import FleetSnapshot, Severity
 from tui.ops.incidents import tracker_for
 from tui.screens.alerts import AlertsScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.incident_dialogs import SevPicker, TextPrompt
 from tui.screens.incidents import IncidentsScreen
+from tui.screens.wall import ViewBar, WallScreen
 from widgets.alert_table import AlertTable
 from widgets.backends import BackendsDetailTable
 from widgets.incidents import IncidentTable, TimelineTable
@@ -230,3 +233,47 @@ def hostile_judging(snapshot: FleetSnapshot | None, value: str) -> Judging:
 def test_hostile_text_is_shown_literally_on_every_path(value: str) -> None:
     with tempfile.TemporaryDirectory() as folder:
         asyncio.run(drive(value, Path(folder)))
+
+
+WALL_VIEWS = ("fleet", "backends", "gpus", "alerts")
+
+
+async def drive_wall(value: str) -> None:
+    """The wall held by a hostile critical alert, then calm and cycled through its views."""
+    hub, source = warmed_hub(seconds=5)
+    app = InferdeckApp(hub, clock=source.clock, start_hub=False,
+                       wall=WallConfig(views=WALL_VIEWS, cycle_s=3600))  # fmt: skip
+    start = squeezed(safe(value))[:8]  # long values end in "…" where the room ends
+    async with app.run_test(size=(160, 40)) as pilot:
+        assert hub.latest is not None
+        hostile = hostile_snapshot(hub.latest, value)
+        app.post_message(SnapshotReady(hostile))
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, WallScreen) and screen.held  # a critical alert holds it
+        text = screen_text(app)
+        assert not raw_controls(text)
+        assert squeezed(str(screen.query_one(ViewBar).render())).count(start) >= 1
+        assert squeezed(text).count(start) >= 3  # the header, the view bar, the banner
+
+        # the alert a warning: nothing holds the wall; every view shows the hostile names
+        calm = tuple(replace(a, severity=Severity.WARNING) if a.name == value else a
+                     for a in hostile.alerts)  # fmt: skip
+        app.post_message(SnapshotReady(replace(hostile, alerts=calm)))
+        await pilot.pause()
+        assert not screen.held
+        for view in WALL_VIEWS:
+            screen.view = view
+            await pilot.pause()
+            text = screen_text(app)
+            assert not raw_controls(text), view
+            assert start in squeezed(text), view  # at least the environment in the header
+            if view in ("backends", "alerts"):
+                assert squeezed(text).count(start) >= 2, view  # and the backend or alert
+        assert app.is_running
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(HOSTILE)
+def test_hostile_text_is_shown_literally_on_the_wall(value: str) -> None:
+    asyncio.run(drive_wall(value))
