@@ -81,9 +81,9 @@ SCENES = (
     Scene("capacity-dark-80x24", (80, 24), keys=("8",)),
     Scene("models-dark-120x40", (120, 40), keys=("9",)),
     Scene("models-dark-80x24", (80, 24), keys=("9",)),
-    # Hook for the detail view (`enter` on a backend, from the console work): add its
-    # scene here, e.g. Scene("backend-detail-120x40", (120, 40), prepare=_incident,
-    # keys=("3", "enter")); the snapshot tests and `inferdeck screenshots` pick it up.
+    # the drill-down: `enter` on the slow backend, its figures, history, GPU and alerts
+    Scene("backend-detail-incident-120x40", (120, 40), prepare=_incident,
+          keys=("3", "down", "enter")),  # fmt: skip
     Scene("wall-120x40", (120, 40), theme=WALL_THEME, wall=True),
     Scene("wall-incident-120x40", (120, 40), theme=WALL_THEME, wall=True, prepare=_incident),
 )
