@@ -82,8 +82,9 @@ SCENES = (
     Scene("models-dark-120x40", (120, 40), keys=("9",)),
     Scene("models-dark-80x24", (80, 24), keys=("9",)),
     # the drill-down: `enter` on the slow backend, its figures, history, GPU and alerts
-    Scene("backend-detail-incident-120x40", (120, 40), prepare=_incident,
-          keys=("3", "down", "enter")),  # fmt: skip
+    Scene(
+        "backend-detail-incident-120x40", (120, 40), prepare=_incident, keys=("3", "down", "enter")
+    ),
     Scene("wall-120x40", (120, 40), theme=WALL_THEME, wall=True),
     Scene("wall-incident-120x40", (120, 40), theme=WALL_THEME, wall=True, prepare=_incident),
 )

@@ -13,7 +13,9 @@ from widgets.text import safe as safe  # re-exported: the figure formatters' cal
 DASH = "—"
 """Shown where a figure is unknown: never a zero that was not measured."""
 
-_BARS = "▁▂▃▄▅▆▇█"
+SPARK_BARS = "▁▂▃▄▅▆▇█"
+"""The eighths `spark` draws a history line with, lowest first."""
+_BARS = SPARK_BARS
 
 NOT_EXPOSED = "n/a"
 """Shown (with the engine) where an engine does not expose a figure at all."""

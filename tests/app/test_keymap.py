@@ -54,7 +54,7 @@ def test_good_keymaps_have_no_problems(keys: dict[str, str]) -> None:
         ({"pause": "q"}, ("pause", "pause and quit are both on 'q' (overview screen)")),
         ({"ack": "p"}, ("ack", "ack and pause are both on 'p' (alerts screen)")),
         ({"screen-runbooks": "6,slash"},
-         ("screen-runbooks", "screen-runbooks and table-filter are both on 'slash' (gpus")),
+         ("screen-runbooks", "screen-runbooks and table-filter are both on 'slash' (overview")),
         ({"ack": "e"},  # the detail screen has both an alert's keys and a container's
          ("ack", "ack and container-restart are both on 'e' (detail screen)")),
         ({"runbook-run": "d"}, ("runbook-run", "runbook-run and runbook-dry-run are both on 'd'")),

@@ -9,7 +9,9 @@ from dataclasses import replace
 import pytest
 
 from tui.screenshots import SCENES, build_app, settle
+from widgets.backend_history import BackendHistoryPanel
 from widgets.backends import BackendsTable
+from widgets.format import SPARK_BARS
 from widgets.latency import LatencyChart
 from widgets.table import SnapshotTable
 
@@ -71,3 +73,29 @@ async def test_a_big_terminal_gets_more_columns_not_bigger_charts() -> None:
     assert {"rpm", "queue", "model"} <= columns_200
     assert width_200 >= 0.6 * 196, "the backends table leaves most of a wide screen empty"
     assert chart_200 <= chart_120 + 2, (chart_120, chart_200)
+
+
+async def test_at_200x60_the_backends_box_fits_its_rows_and_the_room_goes_to_history() -> None:
+    """Three backends do not get a box of 20 empty rows: the box takes its rows, and the
+    height left goes to each backend's history over the whole window, beside the alerts."""
+    app = build_app(replace(INCIDENTS, size=(200, 60), keys=()))
+    async with app.run_test(size=(200, 60)) as pilot:
+        await settle(pilot, ())
+        table = app.screen.query_one(BackendsTable)
+        assert table.row_count == 3
+        assert table.outer_size.height <= table.row_count + 3  # header row and the border
+        history = app.screen.query_one(BackendHistoryPanel)
+        assert history.display and history.size.height >= 4 * table.row_count
+        lines = [line.plain for line in history.lines(history.content_region.width)]
+        for name in ("blue-0", "blue-1", "green-0"):
+            line = next(line for line in lines if line.startswith(name))
+            assert sum(c in SPARK_BARS for c in line) >= 60, line  # a long stretch of history
+        charts_120 = (await _overview((120, 40)))[2]
+        assert app.screen.query(LatencyChart).first().size.height <= charts_120 + 2
+
+
+async def test_below_200x60_the_backend_history_gives_its_room_back() -> None:
+    app = build_app(replace(INCIDENTS, size=(120, 40), keys=()))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, ())
+        assert not app.screen.query_one(BackendHistoryPanel).display

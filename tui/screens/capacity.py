@@ -9,7 +9,6 @@ computed from each snapshot.
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.widgets import Footer
 
 from tui.analysis.capacity import HostMetrics
 from tui.config import ConfigError
@@ -25,6 +24,7 @@ from widgets.capacity import (
     ScalingPanel,
     ScalingReport,
 )
+from widgets.footer import KeysFooter
 from widgets.header import FleetHeader
 
 HostsRead = tuple[list[HostMetrics], str, tuple[float | None, str]]
@@ -52,7 +52,7 @@ class CapacityScreen(JudgedScreen):
         yield LoadPanel(id="capacity-load")
         yield ScalingPanel(id="capacity-scaling")
         yield CostPanel(id="capacity-cost")
-        yield Footer()
+        yield KeysFooter()
 
     def needs_worker(self) -> bool:
         """This machine through psutil, node exporter through Prometheus."""

@@ -17,7 +17,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from tui.analysis import relations
 from tui.model import Alert, Backend, Container, FleetSnapshot, Gpu, LogLine, Quantiles
@@ -26,6 +26,7 @@ from tui.screens.help import key_lines
 from tui.screens.live import LiveScreen
 from tui.screens.logs import LogView
 from tui.screens.runbook_offer import offer_runbook
+from widgets.footer import KeysFooter
 from widgets.format import DASH, age, known, number, percent, seconds, spark
 from widgets.header import FleetHeader
 from widgets.text import outside
@@ -131,7 +132,7 @@ class DetailScreen(LiveScreen):
             yield Static(id="detail-actions")
             yield Static(Text("Last log lines"), classes="detail-heading")
             yield LogView(wrap=True, highlight=False, markup=False, id="detail-log")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         """Badge the header; fetch the container's log."""

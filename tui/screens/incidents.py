@@ -15,7 +15,7 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.incidents.model import Event, Incident, IncidentAlert, Sev
@@ -25,6 +25,7 @@ from tui.screens.filtering import FilteredScreen
 from tui.screens.incident_dialogs import SevPicker, TextPrompt
 from tui.screens.live import show_line
 from tui.screens.runbook_offer import offer_runbook
+from widgets.footer import KeysFooter
 from widgets.header import FleetHeader
 from widgets.incidents import IncidentTable, TimelineTable
 from widgets.text import safe
@@ -82,7 +83,7 @@ class IncidentsScreen(FilteredScreen):
         yield Static(id="incident-detail")
         yield TimelineTable()
         yield self.filter_line()
-        yield Footer()
+        yield KeysFooter()
 
     @property
     def table(self) -> IncidentTable:

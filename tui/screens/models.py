@@ -10,11 +10,11 @@ import datetime as dt
 from collections.abc import Callable
 
 from textual.app import ComposeResult
-from textual.widgets import Footer
 
 from tui.judging import models_report
 from tui.model import FleetSnapshot
 from tui.screens.judged import JudgedScreen
+from widgets.footer import KeysFooter
 from widgets.header import FleetHeader
 from widgets.models import InventoryPanel, RetentionPanel, ServingPanel, Warnings
 
@@ -34,7 +34,7 @@ class ModelsScreen(JudgedScreen):
         yield InventoryPanel(id="models-inventory")
         yield ServingPanel(id="models-pools")
         yield RetentionPanel(id="models-retention")
-        yield Footer()
+        yield KeysFooter()
 
     def show(self, snapshot: FleetSnapshot) -> None:
         """The report for this snapshot's backends, dated by the app's clock."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer
 
 from tui.analysis.budget import ErrorBudget, Objective
 from tui.judging import dashboard_observation, judge, window_of
@@ -12,7 +11,9 @@ from tui.model import FleetSnapshot
 from tui.screens.filtering import FilteredScreen
 from tui.screens.judged import judging_of
 from widgets.alerts import AlertsPanel
+from widgets.backend_history import BackendHistoryPanel
 from widgets.backends import BackendsTable
+from widgets.footer import KeysFooter
 from widgets.gpus import GpuPanel
 from widgets.header import FleetHeader
 from widgets.latency import LatencyPanel
@@ -39,7 +40,9 @@ class OverviewScreen(FilteredScreen):
         #row-latency { height: 1fr; min-height: 5; }
         GpuPanel { width: 1fr; }
         QueuePanel { width: 1fr; }
-        LatencyPanel { width: 3fr; }
+        #left-column { width: 3fr; }
+        LatencyPanel { height: 1fr; }
+        BackendHistoryPanel { display: none; }
         #right-column { width: 2fr; }
         ThroughputPanel { height: auto; }
         AlertsPanel { height: 1fr; min-height: 3; }
@@ -51,6 +54,7 @@ class OverviewScreen(FilteredScreen):
             #row-resources > * { height: 1fr; }
             #latency-charts { display: none; }
             LatencyPanel { height: auto; }
+            #left-column { height: auto; }
             #row-latency { height: auto; min-height: 0; }
             #right-column { height: auto; }
             AlertsPanel { height: auto; max-height: 7; }
@@ -59,14 +63,17 @@ class OverviewScreen(FilteredScreen):
             BackendsTable { height: auto; max-height: 60%; }
         }
         &.-narrow {
-            LatencyPanel { width: 1fr; }
+            #left-column { width: 1fr; }
             #right-column { width: 1fr; }
         }
         &.-roomy {
             /* A big terminal: the charts keep a readable height (they get more history
-               from the width); the rows go to the backends, one per backend. */
-            #row-latency { height: 18; }
-            BackendsTable { height: 1fr; max-height: 100%; }
+               from the width); the backends box takes its rows (and columns from the
+               width); the height left goes to each backend's history and the alerts. */
+            #row-latency { height: 1fr; }
+            LatencyPanel { height: 18; }
+            BackendHistoryPanel { display: block; height: 1fr; min-height: 6; }
+            BackendsTable { height: auto; max-height: 50%; }
         }
     }
     """
@@ -78,14 +85,16 @@ class OverviewScreen(FilteredScreen):
             yield GpuPanel(id="gpus")
             yield QueuePanel(id="queue")
         with Horizontal(id="row-latency"):
-            yield LatencyPanel(id="latency")
+            with Vertical(id="left-column"):
+                yield LatencyPanel(id="latency")
+                yield BackendHistoryPanel(id="backend-history")
             with Vertical(id="right-column"):
                 yield ThroughputPanel(id="throughput")
                 yield AlertsPanel(id="alerts")
         yield SloSummary(id="slo-summary")
         yield BackendsTable(id="backends")
         yield self.filter_line()
-        yield Footer()
+        yield KeysFooter()
 
     @property
     def table(self) -> BackendsTable:

@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, OptionList, RichLog, Static
+from textual.widgets import DataTable, OptionList, RichLog, Static
 from textual.widgets.option_list import Option
 
 from tui.model import Backend, FleetSnapshot
@@ -27,6 +27,7 @@ from tui.ops.runbooks.context import BACKEND_KEY
 from tui.ops.runbooks.model import RunbookError
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.live import LiveScreen
+from widgets.footer import KeysFooter
 from widgets.header import FleetHeader
 from widgets.text import outside, safe
 
@@ -141,7 +142,7 @@ class RunbooksScreen(LiveScreen):
                 )
                 log.border_title = "Output"
                 yield log
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         """List the runbooks once."""

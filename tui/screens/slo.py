@@ -9,12 +9,12 @@ timeout rate and the budget come from range queries, run in a worker every
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.widgets import Footer
 
 from tui.analysis.budget import ErrorBudget, TimeoutRate
 from tui.judging import slo_inputs, slo_verdict, window_of
 from tui.model import FleetSnapshot
 from tui.screens.judged import JudgedScreen
+from widgets.footer import KeysFooter
 from widgets.header import FleetHeader
 from widgets.slo import BudgetPanel, ObjectivesPanel
 
@@ -46,7 +46,7 @@ class SloScreen(JudgedScreen):
         yield FleetHeader(clock=self.clock)  # type: ignore[arg-type]
         yield ObjectivesPanel(id="slo-objectives")
         yield BudgetPanel(id="slo-budget")
-        yield Footer()
+        yield KeysFooter()
 
     def needs_worker(self) -> bool:
         """Range queries only with Prometheus."""

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from tui.model import FleetSnapshot
 from tui.screens.filtering import FilteredScreen
 from tui.screens.live import show_line
 from widgets.backends import BackendsDetailTable
 from widgets.containers import ContainersTable
+from widgets.footer import KeysFooter
 from widgets.gpu_table import GpuTable
 from widgets.header import FleetHeader
 from widgets.table import SnapshotTable
@@ -36,7 +37,7 @@ class TableScreen(FilteredScreen):
         yield self.TABLE()
         yield Static(id="row-detail")
         yield self.filter_line()
-        yield Footer()
+        yield KeysFooter()
 
     @property
     def table(self) -> SnapshotTable:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, RichLog
+from textual.widgets import RichLog
 
 from tui.judging import models_report
 from tui.model import FleetSnapshot
@@ -17,6 +17,7 @@ from tui.ops.context import Operations
 from tui.ops.executor import Execution
 from tui.screens.judged import judging_of
 from tui.screens.live import LiveScreen
+from widgets.footer import KeysFooter
 from widgets.header import FleetHeader
 from widgets.models import pool_version
 from widgets.text import outside
@@ -53,7 +54,7 @@ class TrafficScreen(LiveScreen):
         log = RichLog(id="traffic-log", markup=False, highlight=False, wrap=True)
         log.border_title = "Changes"
         yield log
-        yield Footer()
+        yield KeysFooter()
 
     def show(self, snapshot: FleetSnapshot) -> None:
         """Hand the snapshot to the header, the split and the pools."""
