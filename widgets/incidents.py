@@ -185,7 +185,7 @@ class TimelineTable(SnapshotTable):
     def show_timeline(self, incident: Incident | None, events: Sequence[Event], now: float) -> None:
         """Show ``events`` of ``incident`` (None: nothing selected)."""
         self._shown = (incident, events, now)
-        rows = [(str(e.id), self.cells(e, now)) for e in events]
+        rows = self.arranged([(str(e.id), self.cells(e, now)) for e in events])
         room = self.scrollable_content_region.width
         if rows and room > 0:  # What is cut (with …) where the table ends, never past it
             pad = 2 * self.cell_padding
@@ -198,19 +198,26 @@ class TimelineTable(SnapshotTable):
             rows = [(key, [*cells[:-1], outside(by_id[key].text, width=width)])
                     for key, cells in rows]  # fmt: skip
         self.sync_rows(rows)
+        self._keep_order(rows)
         if incident is None:
             self.border_title = self.TITLE
             self.border_subtitle = ""
             return
         title = literal_markup(clip(incident.title, self.WIDTHS["who"] * 2))
         self.border_title = f"{self.TITLE} of #{incident.id} {title}"
-        self.border_subtitle = f"{len(events)} events"
+        self.border_subtitle = " · ".join(p for p in (f"{len(events)} events",
+                                                      self.arrangement()) if p)  # fmt: skip
         if events and self.cursor_row < len(events) - 2:
             return
         self.scroll_end(animate=False)  # following the newest, as a log does
 
     def on_resize(self) -> None:
         """Cut the What column to the new width."""
+        if self._shown is not None:
+            self.show_timeline(*self._shown)
+
+    def rearrange(self) -> None:
+        """List the timeline again under the new filter or sort."""
         if self._shown is not None:
             self.show_timeline(*self._shown)
 

@@ -138,3 +138,16 @@ async def test_container_detail_shows_its_log_and_offers_restart(make_app: AppFa
         assert "GPU inferdeck-sim/0" in shown(app, "ties")
         # no operations configured: the actions say why instead of offering keys
         assert "none here: no actions configured" in shown(app, "actions")
+
+
+async def test_a_backends_latency_history_is_written_as_a_latency() -> None:
+    """``now 35.6s``, as every other latency on screen, not ``now 35.6k ms``."""
+    from tests.app.outside import screen_text
+    from tui.screenshots import SCENES, build_app, settle
+
+    scene = next(s for s in SCENES if s.name == "backend-detail-incident-120x40")
+    app = build_app(scene)
+    async with app.run_test(size=scene.size) as pilot:
+        await settle(pilot, scene.keys)
+        line = next(r for r in screen_text(app).splitlines() if r.strip().startswith("TTFT p95"))
+        assert "k ms" not in line and "now 35.6s" in line, line

@@ -8,7 +8,9 @@ from rich.text import Text
 from tests.app.conftest import AppFactory
 from tui.screens.filtering import FilteredScreen
 from tui.screens.tables import TableScreen
+from tui.screenshots import SCENES, build_app, settle
 from widgets.backends import BackendsTable
+from widgets.incidents import IncidentTable, TimelineTable
 from widgets.table import SnapshotTable, sort_value
 
 
@@ -151,3 +153,24 @@ async def test_clearing_a_filter_lists_the_rows_in_their_order_again(make_app: A
         await pilot.press("slash", *"green", "enter", "escape")
         await pilot.pause()
         assert first_column(table) == order
+
+
+async def test_on_incidents_slash_filters_the_table_in_focus_the_timeline_too() -> None:
+    scene = next(s for s in SCENES if s.name == "incidents-120x40")
+    app = build_app(scene)
+    async with app.run_test(size=scene.size) as pilot:
+        await settle(pilot, scene.keys)
+        screen = app.screen
+        incidents, timeline = screen.query_one(IncidentTable), screen.query_one(TimelineTable)
+        listed = incidents.row_count
+        events = [" ".join(c.plain for c in timeline.get_row_at(r))
+                  for r in range(timeline.row_count)]  # fmt: skip
+        opened = [e for e in events if "opened" in e]
+        assert listed and opened and len(opened) < len(events)
+        timeline.focus()
+        await pilot.press("slash", *"opened")
+        await settle(pilot, ())
+        assert timeline.row_count == len(opened) and incidents.row_count == listed
+        await pilot.press("escape")
+        await settle(pilot, ())
+        assert timeline.row_count == len(events) and timeline.has_focus

@@ -8,7 +8,7 @@ live snapshots like every other screen; a subject that left the snapshot says so
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from rich.console import Console, Group, RenderableType
@@ -64,16 +64,24 @@ def _quantiles(q: Quantiles) -> str:
 
 
 def _history(
-    label: str, values: Sequence[float], low: float, high: float | None, unit: str, width: int
+    label: str,
+    values: Sequence[float],
+    low: float,
+    high: float | None,
+    unit: str,
+    width: int,
+    shown: Callable[[float], str] | None = None,
 ) -> Text:
     """One history line: the label, the line (on ``low``..``high``, or up to its own
-    highest value when ``high`` is None), its last and highest value."""
+    highest value when ``high`` is None), its last and highest value (written by
+    ``shown``, e.g. `seconds`, else as a number and ``unit``)."""
     finite = [v for v in values if known(v)]
     top = high if high is not None else max([*finite, low + 1e-9]) * 1.25
     line = Text(f"{label:<14}", no_wrap=True, overflow="ellipsis")
     line.append(spark(values, width, low, top).ljust(width))
     if finite:
-        line.append(f"  now {number(finite[-1], 1)}{unit} · max {number(max(finite), 1)}{unit}")
+        write = shown or (lambda v: f"{number(v, 1)}{unit}")
+        line.append(f"  now {write(finite[-1])} · max {write(max(finite))}")
     else:
         line.append("  no history yet")
     return line
@@ -228,8 +236,8 @@ class DetailScreen(LiveScreen):
         ])  # fmt: skip
         h, w = snapshot.history, self.history_width
         history = [
-            _history("TTFT p95", [v * 1000 for v in h.get(f"backend.{b.name}.ttft_p95", ())],
-                     0, None, " ms", w),
+            _history("TTFT p95", h.get(f"backend.{b.name}.ttft_p95", ()), 0, None, "", w,
+                     seconds),
             _history("Running", h.get(f"backend.{b.name}.running", ()), 0, None, "", w),
             _history("Waiting", h.get(f"backend.{b.name}.waiting", ()), 0, None, "", w),
             _history("KV cache", [v * 100 for v in h.get(f"backend.{b.name}.kv", ())],

@@ -10,9 +10,11 @@ from widgets.table import SnapshotTable
 
 
 class FilteredScreen(LiveScreen):
-    """A live screen whose main table can be filtered as you type and sorted by any column.
+    """A live screen whose tables can be filtered as you type and sorted by any column.
 
-    Subclasses yield `filter_line()` in their compose and name their table in `table`.
+    Subclasses yield `filter_line()` in their compose and name their main table in
+    `table`; the keys act on the table in focus (the Incidents screen's timeline too),
+    else on the main one.
     """
 
     HAS_TABLE = True
@@ -34,10 +36,22 @@ class FilteredScreen(LiveScreen):
     FilteredScreen #table-filter.-shown { display: block; }
     """
 
+    _filtering: SnapshotTable | None = None
+    """The table the filter line types into (focus moves to the line while typing)."""
+
     @property
     def table(self) -> SnapshotTable:
-        """The table `/` filters and `o` sorts."""
+        """The main table: `/` filters it and `o` sorts it unless another is in focus."""
         raise NotImplementedError
+
+    @property
+    def target(self) -> SnapshotTable:
+        """The table the keys act on: the one in focus, else the one being filtered, else
+        the main one."""
+        focused = self.focused
+        if isinstance(focused, SnapshotTable):
+            return focused
+        return self._filtering or self.table
 
     def filter_line(self) -> Input:
         """The line the filter is typed into (hidden until `/`)."""
@@ -53,7 +67,10 @@ class FilteredScreen(LiveScreen):
 
     def action_filter(self) -> None:
         """Show the filter line and type into it."""
+        self._filtering = table = self.target
         line = self.query_one("#table-filter", Input)
+        with line.prevent(Input.Changed):
+            line.value = table.filter_text  # each table keeps its own filter
         line.add_class("-shown")
         self.set_focus(line)  # at once: keys typed right after `/` go into the line
         self.refresh_bindings()
@@ -61,35 +78,37 @@ class FilteredScreen(LiveScreen):
     def action_clear_filter(self) -> None:
         """Drop the filter: every row again, the cursor back in the table."""
         line = self.query_one("#table-filter", Input)
+        table = self.target
         line.value = ""
         line.remove_class("-shown")
-        self.table.filter_text = ""
-        self.table.focus()
+        table.filter_text = ""
+        table.focus()
         self.refresh_bindings()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         """Filter as the operator types."""
         if event.input.id == "table-filter":
-            self.table.filter_text = event.value
+            self.target.filter_text = event.value
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """`enter` keeps the filter and goes back to the table."""
         if event.input.id == "table-filter":
             if not event.value:
                 self.action_clear_filter()
-            self.table.focus()
+            self.target.focus()
 
     def action_sort(self) -> None:
         """Sort by the next column."""
-        self.table.cycle_sort()
+        self.target.cycle_sort()
 
     def action_sort_reverse(self) -> None:
         """Flip the sort order."""
-        self.table.sort_reverse = not self.table.sort_reverse
+        table = self.target
+        table.sort_reverse = not table.sort_reverse
 
     def action_copy_row(self) -> None:
         """Copy the selected row, as plain text, to the operator's clipboard."""
-        table = self.table
+        table = self.target
         if table.row_count == 0:
             self.notify("Nothing selected to copy", severity="warning")
             return
