@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.events import Resize
 from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
+from textual.widgets._footer import FooterKey  # not exported; the footer's own key widget
 
 SCREEN_ACTION = re.compile(r"^show_screen\('(?P<name>[\w-]+)'\)$")
 """The action of a key that opens one of the app's screens."""
@@ -75,6 +75,8 @@ class KeysFooter(Footer):
     def rank(self, binding: Binding, own: bool) -> int:
         """How needed ``binding`` is on this screen (`OWN` ... `HERE`)."""
         action = binding.action
+        if action == "toggle_pause" and getattr(self.app, "replay", None) is not None:
+            return FIRST  # in a replay, `p` plays and pauses the recording
         if binding.id in LATER_IDS or action == PALETTE:
             return REST
         if own:

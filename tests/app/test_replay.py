@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.app.outside import screen_text
 from tests.recorded import FAULT_AT, ROLLBACK_AT, record_demo
 from tui.app import SCREENS, InferdeckApp
 from tui.config import Config
@@ -222,3 +223,14 @@ async def test_replay_refuses_every_acting_key_and_command(
         acting = ("Roll back", "Acknowledge", "Un-ack", "Apply:", "Load test:")
         assert not [t for t in offered if t.startswith(acting)]
     assert AuditLog(tmp_path / "audit.jsonl").tail(50) == []
+
+
+async def test_in_a_replay_the_footer_keeps_play_pause_and_the_replay_keys(
+    recording_file: Path,
+) -> None:
+    app, _ = replay_app(recording_file, 0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        footer = " ".join(screen_text(app).splitlines()[-1].split())
+        for wanted in ("p Pause", ". Frame", "] +10s", "} +1m", "m Next event", "? Keys"):
+            assert wanted in footer, footer
