@@ -41,7 +41,14 @@ from tui.sources._vllm_names import (
     resolve,
 )
 from tui.sources.engines import NO_ENGINE, UNKNOWN, EngineMap, engine_named
-from tui.sources.promtext import ExpositionError, PromSample, finite, one_line, parse_exposition
+from tui.sources.promtext import (
+    ExpositionError,
+    PageShape,
+    PromSample,
+    finite,
+    one_line,
+    parse_exposition,
+)
 
 #: Bounds the fast window index of one backend (a vLLM page has ~150 series read here).
 MAX_SERIES_PER_BACKEND = 10_000
@@ -80,6 +87,7 @@ class _BackendState:
     reason: str = ""
     first_read: float | None = None
     last_read: float | None = None
+    page: PageShape = field(default_factory=PageShape)  # its last page's lines, for the next
     # (canonical, suffix, id of a labels object) -> (that object, its window): a series
     # scraped again comes with the same labels object (promtext's SeriesCache), so its
     # window is found without rebuilding the label key. Holding the object keeps its id
@@ -110,6 +118,7 @@ class ScrapeState:
         self._backends: dict[str, _BackendState] = {}
         self._gpus: dict[str, list[Gpu]] = {}
         self._gpu_errors: dict[str, str] = {}
+        self._gpu_pages: dict[str, PageShape] = {}
         for target in targets:
             self.add_target(target)
 
@@ -150,7 +159,8 @@ class ScrapeState:
         parsed = False
         if metrics_text is not None:
             try:
-                self._ingest_samples(state, parse_exposition(metrics_text, WANTED), at)
+                samples = parse_exposition(metrics_text, WANTED, shape=state.page)
+                self._ingest_samples(state, samples, at)
                 parsed = True
             except ExpositionError as exc:
                 parse_error = f"unparseable metrics: {exc}"
@@ -264,7 +274,8 @@ class ScrapeState:
             self._gpu_errors[url] = one_line(error or "no answer")
             return
         try:
-            samples = parse_exposition(metrics_text, _is_dcgm)
+            page = self._gpu_pages.setdefault(url, PageShape())
+            samples = parse_exposition(metrics_text, _is_dcgm, shape=page)
             self._gpus[url] = gpus_from_samples(samples, host_of_url(url))
             self._gpu_errors.pop(url, None)
         except Exception as exc:
