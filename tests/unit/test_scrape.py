@@ -176,6 +176,22 @@ def test_window_slides() -> None:
     assert b.traffic.prompt_tokens_per_s == pytest.approx(10.0)
 
 
+def test_a_series_gone_from_the_page_is_forgotten_after_the_window() -> None:
+    """A backend whose label values churn (finish reasons, handlers) does not grow the
+    dashboard's memory: a series no longer scraped is dropped once out of the window."""
+    state = ScrapeState([BLUE1], window_s=30.0)
+
+    def windows() -> int:
+        return sum(len(s) for s in state._backends[BLUE1.name].series.values())
+
+    with_abort = vllm_text(success={"stop": 1.0, "length": 1.0, "abort": 1.0})
+    state.ingest_backend(BLUE1, with_abort, True, None, 1000.0)
+    held = windows()
+    for t in range(1001, 1050):  # the "abort" series is gone from every later page
+        state.ingest_backend(BLUE1, vllm_text(success={"stop": 1.0, "length": 1.0}), True, None, t)
+    assert windows() == held - 1
+
+
 def test_pools_sum_buckets_before_taking_quantiles() -> None:
     state = ScrapeState([BLUE1, BLUE2, GREEN1])
     two_scrapes(state, BLUE1, FIRST, SECOND)

@@ -88,6 +88,9 @@ class _BackendState:
     first_read: float | None = None
     last_read: float | None = None
     page: PageShape = field(default_factory=PageShape)  # its last page's lines, for the next
+    windows: int = 0  # how many series windows it holds
+    appended: int = 0  # how many samples the last read appended (to as many windows)
+    pruned_at: float = -math.inf
     # (canonical, suffix, id of a labels object) -> (that object, its window): a series
     # scraped again comes with the same labels object (promtext's SeriesCache), so its
     # window is found without rebuilding the label key. Holding the object keeps its id
@@ -155,6 +158,7 @@ class ScrapeState:
         """
         self.add_target(target)
         state = self._backends[target.name]
+        state.appended = 0
         parse_error: str | None = None
         parsed = False
         if metrics_text is not None:
@@ -225,6 +229,7 @@ class ScrapeState:
             return
         fast = (canonical, suffix, id(s.labels))
         known = state.windows_by_labels.get(fast)
+        state.appended += 1
         if known is not None and known[0] is s.labels:
             known[1].append(at, s.value)
             return
@@ -233,8 +238,10 @@ class ScrapeState:
             try:
                 le = float(s.labels.get("le", ""))
             except ValueError:
+                state.appended -= 1
                 return
             if math.isnan(le):
+                state.appended -= 1
                 return
         labels = _labels_key(s.labels)
         if canonical == HTTP_REQUESTS:  # engines count answers and failures in two metrics
@@ -243,6 +250,7 @@ class ScrapeState:
         series = state.series.setdefault(canonical, {})
         window = series.get(key)
         if window is None:
+            state.windows += 1
             window = series[key] = CounterWindow(self.window_s)
             if state.last_read is not None and state.last_read < at:
                 window.append(state.last_read, 0.0)
@@ -252,15 +260,23 @@ class ScrapeState:
         state.windows_by_labels[fast] = (s.labels, window)
 
     def _prune(self, state: _BackendState, at: float) -> None:
-        """Forget series with no sample inside the window any more."""
+        """Forget series with no sample inside the window any more.
+
+        Skipped when this read appended to every window the backend has (none can be
+        out of date), except every quarter window as a backstop.
+        """
+        if state.appended >= state.windows and at - state.pruned_at < self.window_s / 4:
+            return
+        state.pruned_at = at
         horizon = at - self.window_s
         for canonical in list(state.series):
             series = state.series[canonical]
-            for key in [k for k, w in series.items() if (w.newest or (-math.inf, 0))[0] < horizon]:
+            for key in [k for k, w in series.items() if w.newest_at < horizon]:
                 del series[key]
                 state.windows_by_labels.clear()
             if not series:
                 del state.series[canonical]
+        state.windows = sum(len(series) for series in state.series.values())
 
     def ingest_gpus(self, url: str, metrics_text: str | None, error: str | None, at: float) -> None:
         """Record one read of a DCGM exporter (``url`` is its full ``/metrics`` URL).
