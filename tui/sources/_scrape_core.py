@@ -91,6 +91,10 @@ class _BackendState:
     windows: int = 0  # how many series windows it holds
     appended: int = 0  # how many samples the last read appended (to as many windows)
     pruned_at: float = -math.inf
+    # Where each sample of a page of `page`'s shape goes, in page order: its windows and
+    # gauges (canonical names), None for nowhere; no plan until a read made one.
+    plan: list[tuple[CounterWindow | str, ...] | None] | None = None
+    gauge_names: tuple[str, ...] = ()  # the gauges that page has, in `gauges` order
     # (canonical, suffix, id of a labels object) -> (that object, its window): a series
     # scraped again comes with the same labels object (promtext's SeriesCache), so its
     # window is found without rebuilding the label key. Holding the object keeps its id
@@ -164,7 +168,11 @@ class ScrapeState:
         if metrics_text is not None:
             try:
                 samples = parse_exposition(metrics_text, WANTED, shape=state.page)
-                self._ingest_samples(state, samples, at)
+                plan = state.plan
+                if state.page.reused and plan is not None and len(plan) == len(samples):
+                    self._ingest_planned(state, plan, samples, at)
+                else:
+                    self._ingest_samples(state, samples, at)
                 parsed = True
             except ExpositionError as exc:
                 parse_error = f"unparseable metrics: {exc}"
@@ -184,8 +192,46 @@ class ScrapeState:
             state.health, state.reason = Health.UNKNOWN, one_line(error or "no metrics")
         self._prune(state, at)
 
+    def _ingest_planned(
+        self,
+        state: _BackendState,
+        plan: list[tuple[CounterWindow | str, ...] | None],
+        samples: list[PromSample],
+        at: float,
+    ) -> None:
+        """`_ingest_samples` for a page of the same series as the one the plan was made
+        from: each sample goes where that page's did (engine, names and model unchanged)."""
+        gauge_samples: dict[str, list[PromSample]] = {name: [] for name in state.gauge_names}
+        appended = 0
+        for sample, destinations in zip(samples, plan, strict=True):
+            if destinations is None:
+                continue
+            for goes in destinations:
+                if isinstance(goes, str):
+                    gauge_samples[goes].append(sample)
+                elif finite(sample.value):
+                    goes.append(at, sample.value)
+                    appended += 1
+        engine = state.engine
+        gauges: dict[str, list[float]] = {}
+        for name, found in gauge_samples.items():
+            kept = [s for s in found if finite(s.value)]
+            gauges[name] = engine.combine(kept) if engine and kept else []
+        state.gauges = gauges
+        state.appended = appended
+        state.last_read = at
+
     def _ingest_samples(self, state: _BackendState, samples: list[PromSample], at: float) -> None:
-        """Store gauges and append counter/bucket samples from one successful read."""
+        """Store gauges and append counter/bucket samples from one successful read.
+
+        Also makes the plan that `_ingest_planned` follows for the next pages of the same
+        series: where each sample went. No plan when a sample went somewhere no later
+        sample of that series could follow (a value that was not a number, a sample the
+        engine's names rewrote).
+        """
+        state.plan = None
+        goes_to: dict[int, list[CounterWindow | str]] = {}  # by id of a sample in `samples`
+        plannable = True
         by_name: dict[str, list[PromSample]] = {}
         for s in samples:
             by_name.setdefault(s.name, []).append(s)
@@ -194,21 +240,31 @@ class ScrapeState:
         state.engine, state.engine_seen = engine, True
         found = resolve(by_name.keys(), engine) if engine is not None else {}
         gauges: dict[str, list[float]] = {}
+        going: list[tuple[str, str, PromSample]] = []  # (canonical, suffix, sample) to append
         for canonical, wire in found.items():
             if canonical in GAUGES:
                 kept = [s for s in by_name[wire] if finite(s.value)]
                 gauges[canonical] = engine.combine(kept) if engine and kept else []
+                for s in by_name[wire]:
+                    goes_to.setdefault(id(s), []).append(canonical)
             elif canonical in HISTOGRAMS:
                 for suffix, name in histogram_parts(wire).items():
-                    for s in by_name.get(name, ()):
-                        self._append(state, canonical, suffix, s, at)
+                    going += [(canonical, suffix, s) for s in by_name.get(name, ())]
             elif canonical == HTTP_REQUESTS:
-                for s in request_series(by_name):
-                    self._append(state, canonical, "", s, at)
+                going += [(canonical, "", s) for s in request_series(by_name)]
             else:
-                for s in by_name[wire]:
-                    self._append(state, canonical, "", s, at)
+                going += [(canonical, "", s) for s in by_name[wire]]
+        for canonical, suffix, s in going:
+            window = self._append(state, canonical, suffix, s, at)
+            if window is None:
+                plannable = False
+            else:
+                goes_to.setdefault(id(s), []).append(window)
         state.gauges = gauges
+        state.gauge_names = tuple(gauges)
+        read = {id(s) for s in samples}
+        if plannable and all(id(s) in read for _, _, s in going):  # none rewritten
+            state.plan = [tuple(goes_to[id(s)]) if id(s) in goes_to else None for s in samples]
         state.metric_names = {
             c: w.removesuffix("_bucket") if c in HISTOGRAMS else w for c, w in found.items()
         }
@@ -223,26 +279,28 @@ class ScrapeState:
 
     def _append(
         self, state: _BackendState, canonical: str, suffix: str, s: PromSample, at: float
-    ) -> None:
-        """Append one cumulative sample to its series, seeding new series with a zero."""
+    ) -> CounterWindow | None:
+        """Append one cumulative sample to its series, seeding new series with a zero.
+
+        Returns the series' window; None for a sample that has none (not a number, or a
+        bucket without a bound).
+        """
         if not finite(s.value):
-            return
+            return None
         fast = (canonical, suffix, id(s.labels))
         known = state.windows_by_labels.get(fast)
-        state.appended += 1
         if known is not None and known[0] is s.labels:
             known[1].append(at, s.value)
-            return
+            state.appended += 1
+            return known[1]
         le: float | None = None
         if suffix == "_bucket":
             try:
                 le = float(s.labels.get("le", ""))
             except ValueError:
-                state.appended -= 1
-                return
+                return None
             if math.isnan(le):
-                state.appended -= 1
-                return
+                return None
         labels = _labels_key(s.labels)
         if canonical == HTTP_REQUESTS:  # engines count answers and failures in two metrics
             labels = (*labels, ("__name__", s.name))
@@ -255,9 +313,11 @@ class ScrapeState:
             if state.last_read is not None and state.last_read < at:
                 window.append(state.last_read, 0.0)
         window.append(at, s.value)
+        state.appended += 1
         if len(state.windows_by_labels) > 4 * MAX_SERIES_PER_BACKEND:
             state.windows_by_labels.clear()
         state.windows_by_labels[fast] = (s.labels, window)
+        return window
 
     def _prune(self, state: _BackendState, at: float) -> None:
         """Forget series with no sample inside the window any more.
@@ -274,6 +334,7 @@ class ScrapeState:
             for key in [k for k, w in series.items() if w.newest_at < horizon]:
                 del series[key]
                 state.windows_by_labels.clear()
+                state.plan = None  # it may send samples to the window just dropped
             if not series:
                 del state.series[canonical]
         state.windows = sum(len(series) for series in state.series.values())

@@ -111,12 +111,15 @@ class PageShape:
     the ordinary way and takes its shape. Keep one per target.
     """
 
-    __slots__ = ("kept", "series")
+    __slots__ = ("kept", "reused", "series")
 
     def __init__(self) -> None:
         """No shape yet: the first page is read the ordinary way."""
         self.series: list[str] = []  # each sample line's text before its value
         self.kept: list[tuple[str, Mapping[str, str]] | None] = []  # (name, labels) if wanted
+        #: Whether the last page read was read from this shape (its samples, in the same
+        #: order, have the same names and labels as the page before's).
+        self.reused = False
 
 
 def _reuse_shape(text: str, shape: PageShape) -> list[PromSample] | None:
@@ -214,6 +217,7 @@ def parse_exposition(
         raise ExpositionError("binary data (NUL byte) in metrics")
     if shape is not None:
         reused = _reuse_shape(text, shape)
+        shape.reused = reused is not None
         if reused is not None:
             return reused
     learnt = PageShape() if shape is not None else None  # the shape of this page
