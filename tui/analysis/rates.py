@@ -307,21 +307,36 @@ class CounterWindow:
         return list(zip(self._times[first:], self._values[first:], strict=True))
 
     def rate(self, range_start: float, range_end: float) -> float | None:
-        """PromQL ``rate()`` over ``[range_start, range_end]``: same as `rate` with a range."""
+        """PromQL ``rate()`` over ``[range_start, range_end]``: same as `rate` with a range.
+
+        `extrapolate` written out in place (a dashboard takes ~100 of these per backend
+        per refresh), with the same operations in the same order, so the same result.
+        """
         length = range_end - range_start
         if length <= 0:
             return None
         times = self._times
         first = bisect_left(times, range_start)
         last = bisect_right(times, range_end) - 1
-        if last - first < 1:
+        intervals = last - first
+        if intervals < 1:
             return None
         values, lost = self._values, self._lost
-        first_v = values[first]
+        first_t, last_t, first_v = times[first], times[last], values[first]
         # The reset-corrected increase; the first sample counts as a drop when negative
         # in `_raw_increase`, which adds 0 for it, so nothing to correct there.
         delta = (values[last] - first_v) + (lost[last] - lost[first])
-        grown = extrapolate(
-            delta, times[first], first_v, times[last], last - first + 1, range_start, range_end
-        )
-        return grown / length
+        sampled = last_t - first_t
+        if sampled <= 0:
+            return delta / length
+        average = sampled / intervals
+        threshold = average * EXTRAPOLATION_THRESHOLD
+        to_start = first_t - range_start
+        to_end = range_end - last_t
+        if to_start >= threshold:
+            to_start = average / 2
+        if delta > 0 and first_v >= 0:
+            to_start = min(to_start, sampled * (first_v / delta))
+        if to_end >= threshold:
+            to_end = average / 2
+        return delta * (sampled + to_start + to_end) / sampled / length
