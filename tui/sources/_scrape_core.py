@@ -24,6 +24,7 @@ from types import MappingProxyType
 
 from tui.analysis.rates import CounterWindow
 from tui.model import Backend, Collected, Gpu, Health
+from tui.sources._dcgm import READ as DCGM_READ
 from tui.sources._dcgm import gpus_from_samples, host_of_url
 from tui.sources._http_auth import Credentials
 from tui.sources._scrape_window import Window, add_known, make_pool
@@ -352,7 +353,7 @@ class ScrapeState:
             return
         try:
             page = self._gpu_pages.setdefault(url, PageShape())
-            samples = parse_exposition(metrics_text, _is_dcgm, shape=page)
+            samples = parse_exposition(metrics_text, DCGM_READ, shape=page)
             self._gpus[url] = gpus_from_samples(samples, host_of_url(url))
             self._gpu_errors.pop(url, None)
         except Exception as exc:
@@ -449,11 +450,6 @@ class ScrapeState:
             weights=None,
             gpu_problems=problems,
         )
-
-
-def _is_dcgm(name: str) -> bool:
-    """True for DCGM exporter field samples."""
-    return name.startswith("DCGM_FI_")
 
 
 def _gpu_order(gpu: Gpu) -> tuple[str, int]:
