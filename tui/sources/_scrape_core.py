@@ -96,6 +96,9 @@ class _BackendState:
     # gauges (canonical names), None for nowhere; no plan until a read made one.
     plan: list[tuple[CounterWindow | str, ...] | None] | None = None
     gauge_names: tuple[str, ...] = ()  # the gauges that page has, in `gauges` order
+    # (metric_names, engine) -> their read-only view and the figures not exposed: made
+    # again only when a read found other names
+    names_view: tuple[object, object, Mapping[str, str], frozenset[str]] | None = None
     # (canonical, suffix, id of a labels object) -> (that object, its window): a series
     # scraped again comes with the same labels object (promtext's SeriesCache), so its
     # window is found without rebuilding the label key. Holding the object keeps its id
@@ -403,6 +406,12 @@ class ScrapeState:
         kv = gauges.get("vllm:kv_cache_usage_perc")
         preemptions = window.counters.get("vllm:num_preemptions_total")
         engine = state.engine
+        view = state.names_view
+        if view is None or view[0] is not state.metric_names or view[1] is not engine:
+            missing = engine.missing(state.metric_names) if engine else frozenset()
+            proxy = MappingProxyType(dict(state.metric_names))
+            view = state.names_view = (state.metric_names, engine, proxy, missing)
+        names, unexposed = view[2], view[3]
         return Backend(
             name=state.target.name,
             pool=state.target.pool,
@@ -419,10 +428,10 @@ class ScrapeState:
             inter_token=window.quantiles("vllm:inter_token_latency_seconds"),
             traffic=window.traffic(),
             preemptions_per_min=None if preemptions is None else preemptions * 60.0,
-            metric_names=MappingProxyType(dict(state.metric_names)),
+            metric_names=names,
             last_scrape=state.last_read,
             engine=engine.name if engine else (UNKNOWN if state.engine_seen else ""),
-            unexposed=engine.missing(state.metric_names) if engine else frozenset(),
+            unexposed=unexposed,
         )
 
     def result(self, at: float) -> Collected:
