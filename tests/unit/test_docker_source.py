@@ -266,13 +266,15 @@ async def test_containers_are_inspected_again_only_when_their_listing_changes(
     blue = _attrs()
     api = ListingApi([blue])
     source = _source(api, tmp_path, compose_project="lab")
-    for _ in range(5):  # five listings, 5 s apart: the container did not change
-        (listed,) = await source.list_containers()
+    for _ in range(5):  # five polls, 5 s apart: the container did not change
+        (listed,) = (await source.collect()).containers or ()
         assert listed.state == "running"
     assert api.inspects == 1
     blue["State"] |= {"Status": "exited", "Text": "Exited (1) 1 second ago", "ExitCode": 1}
-    (listed,) = await source.list_containers()  # it crashed: the listing says so
+    (listed,) = (await source.collect()).containers or ()  # it crashed: the listing says so
     assert (listed.state, listed.exit_code, api.inspects) == ("exited", 1, 2)
+    source.list_containers_sync()  # what an action reads is always inspected
+    assert api.inspects == 3
 
 
 def test_actions_only_touch_the_stack(tmp_path: Path) -> None:

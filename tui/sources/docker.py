@@ -153,17 +153,24 @@ class DockerSource:
     # -- polling -------------------------------------------------------------------------
 
     async def collect(self) -> Collected:
-        """List the stack's containers (`Collected.containers`)."""
-        return Collected(containers=await self.list_containers())
+        """List the stack's containers (`Collected.containers`).
+
+        A poll inspects a container again only when its listing changed (state, status
+        line: a restart, an exit, a health change show there) or after `REINSPECT_S`.
+        """
+        listed = await self._in_thread(lambda: self.list_containers_sync(reuse=True), requests=3)
+        return Collected(containers=listed)
 
     async def list_containers(self) -> tuple[Container, ...]:
         """The stack's containers now, sorted by name; also kept in `latest`."""
         return await self._in_thread(self.list_containers_sync, requests=3)
 
-    def list_containers_sync(self) -> tuple[Container, ...]:
-        """Blocking `list_containers`: one list request, then an inspect per member whose
-        listing changed (state, status line) or was last inspected `REINSPECT_S` ago: a
-        restart, an exit or a health change shows in the listing's status line."""
+    def list_containers_sync(self, reuse: bool = False) -> tuple[Container, ...]:
+        """Blocking `list_containers`: one list request, then one inspect per member.
+
+        ``reuse``: skip the inspect of a member whose listing did not change since it
+        was inspected, less than `REINSPECT_S` ago (for polls; actions read fresh).
+        """
         summaries = self._call(lambda api: api.containers(all=True))
         found: list[Container] = []
         inspected: dict[str, tuple[tuple[object, object], float, dict[str, Any]]] = {}
@@ -176,7 +183,7 @@ class DockerSource:
             listed = (summary.get("State"), summary.get("Status"))
             before = self._inspected.get(cid)
             unchanged = before is not None and listed != (None, None) and before[0] == listed
-            if before is not None and unchanged and now - before[1] < REINSPECT_S:
+            if reuse and before is not None and unchanged and now - before[1] < REINSPECT_S:
                 inspected[cid] = before
                 found.append(container_from_inspect(before[2]))
                 continue
