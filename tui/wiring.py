@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # the simulator (and aiohttp) is imported only when a demo ne
     # the container engine's client only when the config names one
     from tui.ops.traffic.weights import Router
     from tui.sim.config import SimConfig
+    from tui.sources.alertmanager import AlertmanagerSource
     from tui.sources.docker import DockerSource
 
 
@@ -73,21 +74,9 @@ def sources_for(config: Config, control_url: str | None = None) -> list[Source]:
                 models={b.name: b.model for b in config.backends if b.model},
             )
         )
-    if (am := config.sources.alertmanager) is not None:
-        from tui.sources.alertmanager import AlertmanagerSource
-
-        sources.append(
-            AlertmanagerSource(
-                am.url,
-                interval=am.interval_s,
-                timeout_s=am.timeout_s,
-                token_env=am.token_env,
-                token_file=am.token_file,
-                basic_auth_env=am.basic_auth_env,
-                verify_tls=am.verify_tls,
-                ca_file=am.ca_file,
-            )
-        )
+    alertmanager = alertmanager_source(config)
+    if alertmanager is not None:
+        sources.append(alertmanager)
     docker = docker_source(config)
     if docker is not None:
         sources.append(docker)
@@ -99,6 +88,24 @@ def sources_for(config: Config, control_url: str | None = None) -> list[Source]:
     if control_url:
         sources.append(SimControlSource(control_url, interval=config.scrape.interval_s))
     return sources
+
+
+def alertmanager_source(config: Config) -> AlertmanagerSource | None:
+    """The Alertmanager source, when the config names one (dashboard and ``alerts`` share it)."""
+    if (am := config.sources.alertmanager) is None:
+        return None
+    from tui.sources.alertmanager import AlertmanagerSource
+
+    return AlertmanagerSource(
+        am.url,
+        interval=am.interval_s,
+        timeout_s=am.timeout_s,
+        token_env=am.token_env,
+        token_file=am.token_file,
+        basic_auth_env=am.basic_auth_env,
+        verify_tls=am.verify_tls,
+        ca_file=am.ca_file,
+    )
 
 
 def docker_source(config: Config) -> DockerSource | None:
