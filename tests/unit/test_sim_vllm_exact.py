@@ -574,3 +574,20 @@ def test_sim_flag_takes_vllms_json_form() -> None:
     for bad in ("[1, 2]", "{not json", '{"request_latency": "1"}'):
         with pytest.raises(SystemExit):
             parser.parse_args(["--custom-histogram-buckets", bad])
+
+
+def test_sim_refuses_custom_buckets_with_legacy_metrics_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import argparse
+
+    from tui.commands.sim import add_sim_arguments, run_sim
+
+    parser = argparse.ArgumentParser()
+    add_sim_arguments(parser)
+    args = parser.parse_args(
+        ["--vllm-metrics", "legacy", "--custom-histogram-buckets", '{"request_latency": [1]}']
+    )
+    assert run_sim(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "vLLM 0.10.2 has no --custom-histogram-buckets" in err
