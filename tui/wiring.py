@@ -318,6 +318,8 @@ def _open_app(
         incidents.stop()
         if app.ops is not None and app.ops.incidents is not None:
             app.ops.incidents.close()  # the Incidents screen's own connection
+        if app.ops is not None and app.ops.autopilot is not None:
+            app.ops.autopilot.close()  # its container engine events stream
     return app.return_code or 0, app.return_value
 
 
