@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tui.config import (
@@ -53,6 +53,7 @@ def sources_for(config: Config, control_url: str | None = None) -> list[Source]:
                 interval=config.scrape.interval_s,
                 window_s=config.scrape.window_s,
                 timeout_s=config.scrape.timeout_s,
+                more_targets=_replicas(config),
             )
         )
     if (prom := config.sources.prometheus) is not None:
@@ -106,6 +107,16 @@ def alertmanager_source(config: Config) -> AlertmanagerSource | None:
         verify_tls=am.verify_tls,
         ca_file=am.ca_file,
     )
+
+
+def _replicas(config: Config) -> Callable[[], list[ScrapeTarget]] | None:
+    """The replicas a scale-out added behind nginx, as scrape targets (rows of their
+    pool, ``blue-r1``), when the config has an nginx upstream they can join."""
+    if config.traffic is None or config.traffic.nginx is None:
+        return None
+    from tui.ops.containers.replicas import replica_targets
+
+    return replica_targets(config.traffic.nginx.upstream_file, config.backends)
 
 
 def docker_source(config: Config) -> DockerSource | None:
