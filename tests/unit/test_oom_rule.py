@@ -149,3 +149,71 @@ def test_the_watch_says_why_while_the_engine_cannot_be_reached(tmp_path: Any) ->
         ), watch.problem
     finally:
         watch.stop()
+
+
+class _Recorded:
+    """A client whose events stream plays back what an engine sent, then ends (as a
+    stream asked ``until`` a time does); what each call asked for is kept."""
+
+    def __init__(self, batches: list[list[dict[str, Any]]], asked: list[dict[str, Any]]) -> None:
+        self.batches, self.asked = batches, asked
+
+    def ping(self) -> bool:
+        return True
+
+    def events(self, **asked: Any) -> Any:
+        self.asked.append(asked)
+        return iter(self.batches.pop(0) if self.batches else [])
+
+    def close(self) -> None:
+        pass
+
+
+def test_the_watch_counts_from_the_stream_and_asks_again_from_where_it_ended() -> None:
+    import time
+
+    now = time.time()
+    asked: list[dict[str, Any]] = []
+    batches = [[*_docker_oom_death(now - 300), _podman_die(now - 200)],
+               [*_docker_oom_death(now - 300), *_docker_oom_death(now - 100)]]  # fmt: skip
+    recorded = _Recorded(batches, asked)
+    watch = OomWatch("unix:///engine.sock", slice_s=5, client_factory=lambda url: recorded)
+    watch.start()
+    try:
+        deadline = time.monotonic() + 10
+        while len(asked) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        watch.stop()
+    assert watch.count("lab-vllm-green-0", 600, now) == 2  # the replayed one counted once
+    assert watch.problem is None
+    first, second = asked[0], asked[1]
+    assert first["filters"] == {"type": ["container"]} and first["decode"] is True
+    assert float(first["since"]) < now - 599 and float(first["until"]) >= now
+    assert float(second["since"]) > now - 60  # from where the first stream ended
+
+
+def test_the_dashboards_autopilot_follows_the_engine_and_says_when_it_cannot(
+    tmp_path: Any,
+) -> None:
+    import time
+
+    from tui.config import parse_config
+    from tui.ops.build import operations_for
+
+    text = (f"sources:\n  docker: {{url: 'unix://{tmp_path}/gone.sock'}}\n"
+            f"audit_log: {tmp_path / 'a.jsonl'}\nlock_file: {tmp_path / 'lock'}\n")  # fmt: skip
+    pilot = operations_for(parse_config(text, "c.yaml")).autopilot
+    assert pilot is not None and isinstance(pilot.ooms, OomWatch)
+    try:
+        deadline = time.monotonic() + 10
+        while pilot.ooms.problem == "not connected yet" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        decision = pilot.observe(_snap(time.time()))
+        assert decision.proposals == ()
+        (unknown,) = decision.unknown
+        assert unknown.line().startswith(
+            f"rule restart-on-oom cannot evaluate green-0: docker events at unix://{tmp_path}"
+        ), unknown.line()
+    finally:
+        pilot.close()

@@ -29,6 +29,8 @@ from typing import Any
 
 PAIR_S = 10.0
 """An ``oom`` and a ``die`` of one container this close in time are one OOM death."""
+MAX_RETRY_S = 30.0
+"""The longest wait between attempts while the engine cannot be reached."""
 MAX_KEPT = 64
 """OOM deaths kept per container at most (the window prunes them sooner)."""
 _TRUE = {"true", "1", "yes"}
@@ -125,8 +127,8 @@ class OomWatch:
 
         Each stream is asked ``until`` ``slice_s`` ahead and then opened again from
         where it ended: an engine that stopped answering shows within that time (the
-        SDK's stream has no read timeout). ``retry_s``: the wait between attempts while
-        the engine cannot be reached.
+        SDK's stream has no read timeout). ``retry_s``: the first wait between attempts
+        while the engine cannot be reached (doubling up to `MAX_RETRY_S`).
         """
         self.url, self.retry_s, self.slice_s = url, retry_s, slice_s
         self.ledger = OomLedger(keep_s)
@@ -168,14 +170,17 @@ class OomWatch:
             self._thread.join(timeout_s)
 
     def _run(self) -> None:
+        wait = self.retry_s
         while not self._stop.is_set():
             try:
                 self._follow()
+                wait = self.retry_s
             except Exception as exc:
                 if self._stop.is_set():
                     break
                 self._problem = f"docker events at {self.url}: {_one_line(exc)}"
-                self._stop.wait(self.retry_s)
+                self._stop.wait(wait)
+                wait = min(wait * 2, MAX_RETRY_S)  # an engine down for long: ask less often
 
     def _follow(self) -> None:
         """One stream, from where the last ended until ``slice_s`` from now."""
