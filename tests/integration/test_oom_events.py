@@ -14,10 +14,12 @@ filters by type only.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,6 +28,7 @@ from tests.integration.podman_fixture import podman_engine  # noqa: F401
 from tests.integration.real_servers import wait_for
 from tui.lab.podman import BASE_IMAGE, PodmanEngine
 from tui.ops.containers.oom import OomLedger, OomWatch
+from tui.sim import SimConfig, SimRuntime
 
 ALLOCATE = "b = bytearray(200_000_000)\nfor i in range(0, len(b), 4096):\n    b[i] = 1\n"
 
@@ -125,3 +128,29 @@ def test_the_watch_says_why_while_the_engine_is_down_and_follows_it_again(
         assert wait_for(lambda: watch.ledger.died.get("after-restart", 0) > before, 30)
     finally:
         watch.stop()
+
+
+def test_autopilot_watch_says_which_backend_it_cannot_evaluate_and_why(
+    podman_engine: PodmanEngine,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    runtime = SimRuntime(SimConfig(port_base=0, load=False, gpus=0, pools={"blue": 1}))
+    runtime.start()
+    try:
+        (backend,) = runtime.description["backends"]
+        config = tmp_path / "c.yaml"
+        config.write_text(
+            f"backends:\n  - {{name: blue-0, pool: blue, url: '{backend['url']}'}}\n"
+            f"sources:\n  docker: {{url: '{podman_engine.url}', compose_project: nothing}}\n"
+            f"audit_log: {tmp_path / 'a.jsonl'}\nlock_file: {tmp_path / 'lock'}\n"
+        )
+        done = subprocess.run([sys.executable, "-m", "tui.commands", "-c", str(config),
+                               "autopilot", "watch", "--for", "4s"], capture_output=True,
+                              text=True, timeout=60, check=False)  # fmt: skip
+    finally:
+        runtime.stop()
+    assert done.returncode == 0, done.stderr
+    # a backend the engine runs no container for: the rule says so and proposes nothing
+    assert ("rule restart-on-oom cannot evaluate blue-0: no container found for it in the "
+            "engine") in done.stdout, done.stdout  # fmt: skip
+    assert "proposed:" not in done.stdout

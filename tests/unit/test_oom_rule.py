@@ -142,7 +142,10 @@ def test_the_watch_says_why_while_the_engine_cannot_be_reached(tmp_path: Any) ->
         import time
 
         deadline = time.monotonic() + 10
-        while watch.problem in (None, "not connected yet") and time.monotonic() < deadline:
+        while (
+            watch.problem in (None, "connecting to the engine's events")
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.05)
         assert watch.problem is not None and watch.problem.startswith(
             f"docker events at unix://{tmp_path}/no.sock: "
@@ -207,7 +210,10 @@ def test_the_dashboards_autopilot_follows_the_engine_and_says_when_it_cannot(
     assert pilot is not None and isinstance(pilot.ooms, OomWatch)
     try:
         deadline = time.monotonic() + 10
-        while pilot.ooms.problem == "not connected yet" and time.monotonic() < deadline:
+        while (
+            pilot.ooms.problem == "connecting to the engine's events"
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.05)
         decision = pilot.observe(_snap(time.time()))
         assert decision.proposals == ()

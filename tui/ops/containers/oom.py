@@ -134,7 +134,7 @@ class OomWatch:
         self.ledger = OomLedger(keep_s)
         self.clock = clock
         self._factory = client_factory or _docker_client
-        self._problem: str | None = "not connected yet"
+        self._problem: str | None = "connecting to the engine's events"
         self._since = clock() - keep_s
         self._stop = threading.Event()
         self._stream: Any = None
