@@ -43,6 +43,7 @@ STARTED = "inferdeck-started"
 """The Locust message the master sends its workers: when the shape's clock started."""
 
 _started = [0.0]
+_workers = [1]  # how many workers share the users (the master says; 1 standalone)
 _records: list[Any] = []
 _worker: list[Any] = []  # the WorkerRunner, in a worker process
 
@@ -66,6 +67,7 @@ def _from_worker(msg: Any, **_: Any) -> None:
 def _clock_from_master(msg: Any, **_: Any) -> None:
     """Worker: the shape's clock started when the master says."""
     _started[0] = float(msg.data["started"])
+    _workers[0] = max(1, int(msg.data.get("workers", 1)))
 
 
 @events.test_start.add_listener
@@ -78,7 +80,9 @@ def _open(environment: Any, **_: Any) -> None:
         _records.append(open(path, "a", buffering=1, encoding="utf-8"))  # noqa: SIM115
     _record({"started": _started[0]})  # the moment the shape's clock starts
     if isinstance(environment.runner, MasterRunner):
-        environment.runner.send_message(STARTED, {"started": _started[0]})
+        environment.runner.send_message(
+            STARTED, {"started": _started[0], "workers": environment.runner.worker_count}
+        )
 
 
 @events.quitting.add_listener
@@ -122,10 +126,8 @@ class StreamingClient(HttpUser):
         if rate <= 0:
             return 1.0
         runner = self.environment.runner
-        if _worker or runner is None:  # this worker has a share; pace by all the run's
-            users = max(1, users_for("rate", rate, PER_USER_RPS))
-        else:
-            users = max(1, runner.user_count)
+        # all the run's users: Locust spreads them evenly over the workers
+        users = max(1, (runner.user_count if runner is not None else 1) * _workers[0])
         interval = users / rate
         spent = time.time() - getattr(self, "_last_start", 0.0)
         return max(0.0, interval - spent)
