@@ -8,6 +8,10 @@ counts ``oom_kill 1``) — but podman does not say so: ``State.OOMKilled`` stays
 for a container stopped past its timeout. So here the OOM rule must count nothing (it
 never guesses from 137), while on an engine that reports OOM kills (Docker's ``oom``
 event, or ``OOMKilled`` on ``die``) the same real ``die`` completes an OOM death.
+Why podman does not know: conmon (2.1.6) does see the kill, and marks it with an empty
+file named ``oom`` in its *working directory* (inherited from ``podman system service``),
+not in the container's directory where podman reads it. `PodmanEngine` starts the
+service in its state directory so the marker never lands where the caller ran from.
 Podman also matches an ``event`` filter against its own names (``died``), so the watch
 filters by type only.
 """
@@ -82,6 +86,9 @@ def test_a_real_oom_kill_and_a_kill_on_stop_both_exit_137_and_neither_is_guessed
     time.sleep(0.5)
     stubborn.stop(timeout=1)  # SIGTERM ignored: SIGKILL after 1 s
     assert wait_for(lambda: _died(raw_events, "oomer") and _died(raw_events, "stubborn"), 30)
+    # conmon marks an OOM kill with a file named "oom" in its working directory: the
+    # engine's own state directory, never the directory the tests (or `lab up`) ran from
+    assert not (Path.cwd() / "oom").exists()
     oomer.reload()
     assert (oomer.attrs["HostConfig"]["Memory"], oomer.attrs["State"]["ExitCode"]) == (
         64 * 1024 * 1024, 137)  # fmt: skip
