@@ -33,6 +33,11 @@ MAX_RETRY_S = 30.0
 """The longest wait between attempts while the engine cannot be reached."""
 MAX_KEPT = 64
 """OOM deaths kept per container at most (the window prunes them sooner)."""
+MAX_NAMES = 1024
+"""Containers whose deaths (of any cause) are counted in `OomLedger.died` at most."""
+REPLAY_S = 60.0
+"""Events this much older than the newest are no longer checked for replays (a stream is
+asked again from `PAIR_S` before where it ended)."""
 _TRUE = {"true", "1", "yes"}
 
 
@@ -53,8 +58,10 @@ class OomLedger:
         self._deaths: dict[str, deque[float]] = {}
         self._oom_at: dict[str, float] = {}  # container id -> an oom not yet paired
         self._die_at: dict[str, tuple[float, str]] = {}  # id -> an unpaired die (time, name)
-        self._seen: deque[tuple[str, str, float]] = deque(maxlen=256)  # replayed events
+        self._seen: dict[tuple[str, str, float], float] = {}  # events read, to skip replays
         self.died: dict[str, int] = {}  # container name -> deaths seen, of any cause
+        self._newest = 0.0  # the latest event time read
+        self._pruned = 0.0
         self._lock = threading.Lock()
 
     def feed(self, event: Mapping[str, Any]) -> str | None:
@@ -71,14 +78,19 @@ class OomLedger:
             key = (cid, action, at)
             if key in self._seen:  # asked again from an earlier point after a reconnect
                 return None
-            self._seen.append(key)
+            self._seen[key] = at
+            self._newest = max(self._newest, at)
+            if self._newest - self._pruned > PAIR_S:
+                self._prune()
             if action == "oom":
                 die = self._die_at.pop(cid, None)
                 if die is not None and abs(at - die[0]) <= self.pair_s:
                     return self._count(die[1], die[0])
                 self._oom_at[cid] = at
             elif action == "die":
-                self.died[name] = self.died.get(name, 0) + 1
+                self.died[name] = self.died.pop(name, 0) + 1  # the newest last
+                if len(self.died) > MAX_NAMES:
+                    del self.died[next(iter(self.died))]
                 said = next((str(attrs[k]) for k in ("OOMKilled", "oomKilled", "oomkilled")
                              if k in attrs), "")  # fmt: skip
                 oom = self._oom_at.pop(cid, None)
@@ -86,6 +98,29 @@ class OomLedger:
                     return self._count(name, at)
                 self._die_at[cid] = (at, name)
         return None
+
+    def _prune(self) -> None:
+        """Forget what can no longer matter, so a host that runs containers for weeks
+        (CI jobs beside the stack) never grows this: replays older than `REPLAY_S`,
+        unpaired events older than the pairing time, deaths out of every window."""
+        newest = self._pruned = self._newest
+        self._seen = {k: t for k, t in self._seen.items() if t >= newest - REPLAY_S}
+        self._oom_at = {c: t for c, t in self._oom_at.items() if t >= newest - self.pair_s}
+        self._die_at = {c: d for c, d in self._die_at.items() if d[0] >= newest - self.pair_s}
+        self._deaths = {
+            n: d for n, d in self._deaths.items() if d and d[-1] >= newest - self.keep_s
+        }
+
+    @property
+    def newest(self) -> float:
+        """The time of the latest event read (0 before any)."""
+        return self._newest
+
+    def size(self) -> int:
+        """How many entries it holds now, all kinds together (its memory, in effect)."""
+        with self._lock:
+            kept = sum(len(d) for d in self._deaths.values())
+            return kept + len(self._seen) + len(self._oom_at) + len(self._die_at) + len(self.died)
 
     def _count(self, name: str, at: float) -> str:
         deaths = self._deaths.setdefault(name, deque(maxlen=MAX_KEPT))
@@ -206,6 +241,10 @@ class OomWatch:
             self._since = max(self._since, min(until, self.clock()) - PAIR_S)
         finally:
             self._stream = None
+            # never ask again from further back than the last event read (less `PAIR_S`):
+            # what is replayed must stay within the ledger's memory of what it has seen
+            if self.ledger.newest:
+                self._since = max(self._since, self.ledger.newest - PAIR_S)
             with contextlib.suppress(Exception):
                 client.close()
 
