@@ -28,12 +28,14 @@ from tui.recording.format import (
     Decompressor,
     FormatError,
     Header,
+    apply_leaf_changes,
     event_record,
     patch,
     payload_of,
     read_header,
     scan,
 )
+from tui.recording.history import advance, sample_of_body
 
 
 class RecordingError(Exception):
@@ -221,8 +223,12 @@ class Recording:
             if ref.keyframe:
                 body, history = frame["s"], dict(frame.get("h", {}))
             else:
+                if "n" in frame:
+                    body = apply_leaf_changes(body, frame["n"])
                 if "d" in frame:
                     body = patch(body, frame["d"])
+                if "a" in frame:
+                    history = advance(history, sample_of_body(body), int(frame["a"]))
                 if "h" in frame:
                     history = patch(history, frame["h"])
         self._cache = (index, body, history, stream)

@@ -1,0 +1,109 @@
+"""Chart history that a recording derives instead of storing (format version 2).
+
+The hub appends one sample of the snapshot's own figures to every chart series each time
+new data arrives (`tui.hub.history_sample`). So a frame whose series moved on by exactly
+that sample stores only ``"a": N`` ("advance, keep at most N points"), and the reader
+appends `sample_of_body` of the frame's recorded body to each series itself. The writer
+checks that the advance gives exactly the series the dashboard had (at the stored
+precision) and otherwise stores what changed, so a prediction that misses (a Prometheus
+prefill, a stale source charted apart from what is shown) costs bytes, never truth.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Mapping
+from typing import Any
+
+from tui.recording.precision import figure
+
+
+def _at(node: Any, *path: str) -> float | None:
+    for key in path:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(key)
+    return float(node) if isinstance(node, int | float) and not isinstance(node, bool) else None
+
+
+def sample_of_body(body: Mapping[str, Any]) -> dict[str, float | None]:
+    """The chart sample of a recorded body: the same names and figures as
+    `tui.hub.history_sample` takes from the snapshot (None: not known)."""
+    sample: dict[str, float | None] = {}
+    fleet = body.get("fleet")
+    if isinstance(fleet, dict):
+        sample.update(
+            {
+                "fleet.ttft_p50": _at(fleet, "ttft", "p50"),
+                "fleet.ttft_p95": _at(fleet, "ttft", "p95"),
+                "fleet.e2e_p50": _at(fleet, "e2e", "p50"),
+                "fleet.e2e_p95": _at(fleet, "e2e", "p95"),
+                "fleet.waiting": _at(fleet, "waiting"),
+                "fleet.running": _at(fleet, "running"),
+                "fleet.kv": _at(fleet, "kv_cache_usage"),
+                "fleet.gen_tps": _at(fleet, "traffic", "generation_tokens_per_s"),
+                "fleet.prompt_tps": _at(fleet, "traffic", "prompt_tokens_per_s"),
+                "fleet.rpm": _at(fleet, "traffic", "requests_per_min"),
+                "fleet.error_rate": _at(fleet, "traffic", "error_rate"),
+            }
+        )
+    for pool in body.get("pools") or ():
+        name = pool.get("name")
+        sample[f"pool.{name}.waiting"] = _at(pool, "waiting")
+        sample[f"pool.{name}.rpm"] = _at(pool, "traffic", "requests_per_min")
+    for b in body.get("backends") or ():
+        name = b.get("name")
+        sample[f"backend.{name}.ttft_p95"] = _at(b, "ttft", "p95")
+        sample[f"backend.{name}.running"] = _at(b, "running")
+        sample[f"backend.{name}.waiting"] = _at(b, "waiting")
+        sample[f"backend.{name}.kv"] = _at(b, "kv_cache_usage")
+    for gpu in body.get("gpus") or ():
+        key = f"{gpu.get('host')}/{gpu.get('index')}"
+        sample[f"gpu.{key}.util"] = _at(gpu, "util_pct")
+        sample[f"gpu.{key}.temp"] = _at(gpu, "temp_c")
+    return sample
+
+
+def advance(
+    history: Mapping[str, list[float | None]], sample: Mapping[str, float | None], keep: int
+) -> dict[str, list[float | None]]:
+    """Every series moved on by one sample, as the hub does it: a series the sample does
+    not name gets a gap, a new one starts, none holds more than ``keep`` points."""
+    out: dict[str, list[float | None]] = {}
+    for name, values in history.items():
+        moved = [*values, sample.get(name)]
+        out[name] = moved[-keep:] if len(moved) > keep else moved
+    for name, value in sample.items():
+        if name not in out:
+            out[name] = [value]
+    return out
+
+
+def _bits(values: tuple[float, ...]) -> bytes:
+    return array("d", values).tobytes()  # NaN equals NaN here, unlike in a tuple
+
+
+def advanced_by(
+    before: Mapping[str, tuple[float, ...]],
+    after: Mapping[str, tuple[float, ...]],
+    sample: Mapping[str, float | None],
+) -> int | None:
+    """``keep`` when ``after`` is `advance` of ``before`` by ``sample`` (the chart series
+    as the hub holds them, the sample at the stored precision); None when it is not."""
+    if not after or after.keys() != before.keys() | sample.keys():
+        return None
+    keep = max(len(values) for values in after.values())
+    for name, values in after.items():
+        old = before.get(name, ())
+        if len(values) != min(len(old) + 1, keep):
+            return None
+        last = values[-1]
+        expected = sample.get(name)
+        if (None if last != last else figure(last)) != expected:
+            return None
+        kept = len(values) - 1
+        if kept:
+            now, then = values[:-1], old[len(old) - kept :]
+            if now != then and _bits(now) != _bits(then):  # a gap (NaN) is not == itself
+                return None
+    return keep
