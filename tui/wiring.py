@@ -266,7 +266,16 @@ def _run_once(
     hub.start()
     try:
         return _open_app(
-            config, hub, router, subtitle, read_only_flag, debug, sandbox, control_url, wall
+            config,
+            hub,
+            router,
+            subtitle,
+            read_only_flag,
+            debug,
+            sandbox,
+            control_url,
+            wall,
+            recorder,
         )
     finally:
         hub.stop()
@@ -284,6 +293,7 @@ def _open_app(
     sandbox: bool,
     control_url: str | None,
     wall: bool = False,
+    recorder: Any = None,
 ) -> tuple[int, str | None]:
     """Build the app on a started hub and run it until the operator quits (its return
     code) or picks another context (its name)."""
@@ -319,6 +329,7 @@ def _open_app(
         context=config.context,
         contexts=tuple(config.contexts),
         wall=config.wall if wall else None,
+        recorder=recorder,  # its trouble shows in the header
     )
     if sandbox and app.ops is not None:
         app.ops.executor.note = None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import os
 import secrets
 import time
@@ -133,8 +134,29 @@ class RecordingWriter:
         self._pending.append((at, {"event": {"source": source, **record}}))
 
     def frame(self, snapshot: FleetSnapshot) -> None:
-        """Append one snapshot as shown; the first of a segment is a keyframe."""
+        """Append one snapshot as shown; the first of a segment is a keyframe.
+
+        `OSError` when it cannot be written (a full disk, a folder it may not write, the
+        segment's file removed): that segment is given up (a block may be torn at its
+        end, which readers skip) and the next frame starts a new one.
+        """
+        try:
+            self._frame(snapshot)
+        except OSError:
+            self._give_up_segment()
+            raise
+
+    def _give_up_segment(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
+        self._body = None  # the next frame is a keyframe, in a new segment
+
+    def _frame(self, snapshot: FleetSnapshot) -> None:
         now = self.clock()
+        if self._fd is not None and os.fstat(self._fd).st_nlink == 0:
+            raise FileNotFoundError(errno.ENOENT, "its file was removed", str(self.path))
         if (
             self._fd is not None
             and self.single is None
