@@ -155,6 +155,8 @@ class RecorderThread:
         self.audit = audit
         self.incidents = incidents
         self.last_error: str | None = None
+        self.frames = 0  # snapshots handled (written or failed)
+        self.cpu_s = 0.0  # CPU time spent on them, in the thread that handled them
         self._queue: deque[FleetSnapshot] = deque(maxlen=QUEUE_LIMIT)
         self._wake = threading.Condition()
         self._stopping = False
@@ -199,12 +201,15 @@ class RecorderThread:
     def record(self, snapshot: FleetSnapshot) -> None:
         """Write one snapshot; a failure goes to `last_error` (cleared by the next frame
         that is written), never further: recording never stops the dashboard."""
+        started = time.thread_time()
         try:
             self.write(snapshot)
         except Exception as exc:  # a full disk, a folder removed: say so, keep going
             self.last_error = f"recording: {why_not(exc)}"
         else:
             self.last_error = None
+        self.cpu_s += time.thread_time() - started
+        self.frames += 1
 
     def write(self, snapshot: FleetSnapshot) -> None:
         """Write one snapshot and the events before it (the thread's work, callable
