@@ -16,11 +16,14 @@ from tui.sources.simulated import VirtualFleetSource
 from widgets.header import FleetHeader
 
 
-def recording_app(folder: Path) -> tuple[InferdeckApp, VirtualFleetSource, RecorderThread]:
-    """The dashboard on the demo fleet, recording into ``folder`` as it is published
-    (synchronously: the recorder's thread would do the same, a moment later)."""
+def recording_app(
+    folder: Path, name: str | None = None
+) -> tuple[InferdeckApp, VirtualFleetSource, RecorderThread]:
+    """The dashboard on the demo fleet, recording into ``folder`` (or the one file
+    ``name``) as it is published (synchronously: the recorder's thread would do the same,
+    a moment later)."""
     hub, source = warmed_hub(seconds=10)
-    recorder = RecorderThread(RecordingWriter(folder, environment="demo"))
+    recorder = RecorderThread(RecordingWriter(folder, environment="demo", name=name))
     hub.subscribe(recorder.record)
     app = InferdeckApp(hub, clock=source.clock, start_hub=False, recorder=recorder)
     return app, source, recorder
@@ -88,3 +91,14 @@ async def test_the_reason_is_shown_literally(tmp_path: Path) -> None:
         header = header_text(app)
         assert "[bold]state" in header and "\x1b" not in header
         assert any("[bold]state" in n for n in notices(app))
+
+
+async def test_a_full_disk_is_said_and_a_recording_of_one_file_stops_there() -> None:
+    app, source, recorder = recording_app(Path("/dev"), name="/dev/full")  # always full
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        for _ in range(3):
+            app.hub.record(source, source.poll())
+            await pilot.pause()
+        assert "No space left on device: /dev/full" in header_text(app)
+        assert len([n for n in notices(app) if n.startswith("recording stopped")]) == 1
+    assert recorder.frames == 3 and recorder.writer.frames_written == 0

@@ -118,6 +118,7 @@ class RecordingWriter:
         self._fd: int | None = None
         self._size = 0
         self._segment_frames = 0
+        self._stopped: OSError | None = None  # one file that failed: nothing more to it
         self._opened_at = 0.0
         self._since_keyframe = 0
         self._compressor = Compressor()
@@ -138,20 +139,28 @@ class RecordingWriter:
 
         `OSError` when it cannot be written (a full disk, a folder it may not write, the
         segment's file removed): that segment is given up (a block may be torn at its
-        end, which readers skip) and the next frame starts a new one.
+        end, which readers skip) and the next frame starts a new one — or, writing one
+        file (``name``), every later frame fails the same way: the frames before stay.
         """
+        if self._stopped is not None:
+            stopped = self._stopped
+            raise OSError(stopped.errno, stopped.strerror, stopped.filename)
         try:
             self._frame(snapshot)
-        except OSError:
-            self._give_up_segment()
-            raise
+        except OSError as exc:
+            if exc.filename is None and self.path is not None:  # os.write names no file
+                exc = OSError(exc.errno, exc.strerror, str(self.path))
+            self._give_up_segment(exc)
+            raise exc from None
 
-    def _give_up_segment(self) -> None:
+    def _give_up_segment(self, error: OSError) -> None:
         if self._fd is not None:
             with contextlib.suppress(OSError):
                 os.close(self._fd)
             self._fd = None
         self._body = None  # the next frame is a keyframe, in a new segment
+        if self.single is not None:  # opening it again would empty it: stop here
+            self._stopped = error
 
     def _frame(self, snapshot: FleetSnapshot) -> None:
         now = self.clock()
