@@ -79,6 +79,16 @@ def test_figures_keep_three_significant_digits_and_times_the_millisecond() -> No
     assert stored("p95", 0.0123456) == 0.0123
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_a_stored_figure_is_within_half_a_unit_of_its_third_digit_and_stays_put(
+    value: float,
+) -> None:
+    kept = figure(value)
+    assert figure(kept) == kept  # a replay recorded again (an incident's cut) keeps it
+    assert abs(kept - value) <= abs(value) * 5e-3  # 3 significant digits, rounded
+
+
 def test_a_replay_prints_the_figures_at_the_stored_precision(tmp_path: Path) -> None:
     shown = demo(3)
     recording = open_recording(write(tmp_path, shown))

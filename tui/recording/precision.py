@@ -40,7 +40,8 @@ def figure(value: float) -> float:
     (Cached: most figures of a frame are those of the frame before.)"""
     if value != value or value in (math.inf, -math.inf):
         return value
-    return float(f"{value:.{FIGURE_DIGITS}g}")
+    kept = float(f"{value:.{FIGURE_DIGITS}g}")
+    return value if kept in (math.inf, -math.inf) else kept  # 1.795e308 would round up
 
 
 def stored(key: str, value: float) -> float:
