@@ -24,7 +24,7 @@ from tui.recording.format import (
     flatten,
     leaf_changes,
 )
-from tui.recording.history import sample_of_body
+from tui.recording.history import advance, advance_many, sample_of_body
 from tui.recording.precision import figure, stored
 from tui.recording.reader import open_recording
 from tui.recording.writer import Limits, RecordingWriter, body_of
@@ -214,3 +214,23 @@ def test_leaf_changes_turn_the_old_frame_into_the_new(old: Any, data: st.DataObj
     again = apply_leaf_changes(old, changes)
     assert again == new
     assert [type(v) for v in flatten(again)[1]] == [type(v) for v in new_leaves]
+
+
+names = st.sampled_from(["fleet.kv", "gpu.h/0.util", "pool.blue.rpm"])
+points = st.none() | st.floats(allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.dictionaries(names, st.lists(points, max_size=6)),
+    st.lists(st.dictionaries(names, points), max_size=8),
+    st.integers(1, 7),
+)
+def test_a_seek_appends_many_samples_at_once_as_one_by_one(
+    history: dict[str, list[float | None]], samples: list[dict[str, float | None]], keep: int
+) -> None:
+    history = {name: values[-keep:] for name, values in history.items()}
+    one_by_one = history
+    for sample in samples:
+        one_by_one = advance(one_by_one, sample, keep)
+    assert advance_many(history, samples, keep) == one_by_one

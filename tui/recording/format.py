@@ -389,37 +389,64 @@ def leaf_changes(old: list[Any], new: list[Any]) -> list[list[Any]] | None:
     return [skips, values]
 
 
-def apply_leaf_changes(old: Any, changes: Sequence[Any]) -> Any:
-    """``old`` with the leaves `leaf_changes` wrote replaced (a new value)."""
-    skips, values = changes
-    if len(skips) != len(values):
-        raise ValueError("leaf changes: as many skips as values")
-    at: dict[int, Any] = {}
-    index = -1
-    for skip, value in zip(skips, values, strict=True):
-        index += int(skip) + 1
-        at[index] = value
-    counter = [0]
-    out = _replace_leaves(old, at, counter)
-    if at and max(at) >= counter[0]:
-        raise ValueError("leaf changes past the last leaf")
+def leaf_paths(value: Any) -> list[tuple[Any, ...]]:
+    """Where each leaf of ``value`` is (keys and list indexes), in `flatten`'s order."""
+    out: list[tuple[Any, ...]] = []
+    _paths(value, (), out)
     return out
 
 
-def _replace_leaves(value: Any, at: dict[int, Any], counter: list[int]) -> Any:
+def _paths(value: Any, here: tuple[Any, ...], out: list[tuple[Any, ...]]) -> None:
     kind = type(value)
     if kind is dict:
-        out = dict(value)
         for key in sorted(value):
-            out[key] = _replace_leaves(value[key], at, counter)
-        return out
-    if kind is list:
-        return [_replace_leaves(item, at, counter) for item in value]
-    index = counter[0]
-    counter[0] = index + 1
-    if index not in at:
-        return value
-    new = at[index]
-    if type(new) is int and type(value) is float:
+            _paths(value[key], (*here, key), out)
+    elif kind is list:
+        for i, item in enumerate(value):
+            _paths(item, (*here, i), out)
+    else:
+        out.append(here)
+
+
+def apply_leaf_changes(
+    old: Any, changes: Sequence[Any], paths: Sequence[tuple[Any, ...]] | None = None
+) -> Any:
+    """``old`` with the leaves `leaf_changes` wrote replaced: a new value; ``old`` is left
+    as it was (only the objects and lists on the way to a changed leaf are copied).
+    ``paths``: `leaf_paths` of ``old``, when the caller keeps them (the same shape)."""
+    skips, values = changes
+    if len(skips) != len(values):
+        raise ValueError("leaf changes: as many skips as values")
+    if paths is None:
+        paths = leaf_paths(old)
+    root: Any = _copy(old)
+    copied: dict[tuple[Any, ...], Any] = {(): root}
+    index = -1
+    for skip, value in zip(skips, values, strict=True):
+        index += int(skip) + 1
+        if index >= len(paths):
+            raise ValueError("leaf changes past the last leaf")
+        path = paths[index]
+        if not path:  # the value is a leaf itself
+            return _as_before(value, old)
+        node = root
+        for depth in range(len(path) - 1):
+            prefix = path[: depth + 1]
+            child = copied.get(prefix)
+            if child is None:
+                child = copied[prefix] = _copy(node[path[depth]])
+                node[path[depth]] = child
+            node = child
+        node[path[-1]] = _as_before(value, node[path[-1]])
+    return root
+
+
+def _copy(value: Any) -> Any:
+    kind = type(value)
+    return dict(value) if kind is dict else list(value) if kind is list else value
+
+
+def _as_before(new: Any, old: Any) -> Any:
+    if type(new) is int and type(old) is float:
         return float(new)  # a whole figure, written without its ".0"
     return new

@@ -12,7 +12,7 @@ prefill, a stale source charted apart from what is shown) costs bytes, never tru
 from __future__ import annotations
 
 from array import array
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tui.recording.precision import figure
@@ -69,13 +69,27 @@ def advance(
 ) -> dict[str, list[float | None]]:
     """Every series moved on by one sample, as the hub does it: a series the sample does
     not name gets a gap, a new one starts, none holds more than ``keep`` points."""
+    return advance_many(history, [sample], keep)
+
+
+def advance_many(
+    history: Mapping[str, list[float | None]],
+    samples: Sequence[Mapping[str, float | None]],
+    keep: int,
+) -> dict[str, list[float | None]]:
+    """`advance` by each of ``samples`` in turn, all at once (a replay seeking through
+    many frames copies each series once, not once a frame). Exact: keeping the last
+    ``keep`` points after each sample or only after the last is the same."""
     out: dict[str, list[float | None]] = {}
     for name, values in history.items():
-        moved = [*values, sample.get(name)]
-        out[name] = moved[-keep:] if len(moved) > keep else moved
-    for name, value in sample.items():
-        if name not in out:
-            out[name] = [value]
+        out[name] = [*values, *(sample.get(name) for sample in samples)]
+    for first, sample in enumerate(samples):
+        for name in sample:
+            if name not in out:
+                out[name] = [later.get(name) for later in samples[first:]]
+    for name, values in out.items():
+        if len(values) > keep:
+            out[name] = values[-keep:]
     return out
 
 
