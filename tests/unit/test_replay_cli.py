@@ -122,3 +122,22 @@ def test_a_recording_from_format_version_1_keeps_opening(
     assert [e.text for e in recording.events][:1] == ["LLMServiceDown firing"]
     expected = (FIXTURES / "recording-v1.frame10.json").read_text()
     assert replay_json(capsys, str(fixture), "--at", "+10s") == expected
+
+
+def test_a_recording_from_format_version_2_keeps_opening(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """tests/fixtures/recording-v2.idrec: the same 12 s of the demo (blue-0 crashing at
+    second 8) in format version 2 (figures to 3 significant digits, chart history
+    derived). Never regenerate it either."""
+    fixture = FIXTURES / "recording-v2.idrec"
+    recording = open_recording(fixture)
+    assert recording.header.format == 2 and len(recording) == 12
+    healths = [
+        next(b.health.value for b in recording.snapshot(i).backends if b.name == "blue-0")
+        for i in range(12)
+    ]
+    assert healths == ["up"] * 8 + ["down"] * 4
+    assert [e.text for e in recording.events][:1] == ["LLMServiceDown firing"]
+    expected = (FIXTURES / "recording-v2.frame10.json").read_text()
+    assert replay_json(capsys, str(fixture), "--at", "+10s") == expected
