@@ -189,6 +189,31 @@ def test_events_are_interleaved_at_their_time(tmp_path: Path) -> None:
     assert "rollback" in recording.events[0].text and "ana" in recording.events[0].text
 
 
+def test_a_frame_that_could_not_be_written_loses_no_event(tmp_path: Path) -> None:
+    import resource
+
+    snapshots = demo_snapshots(25)[:4]
+    writer = RecordingWriter(tmp_path)
+    writer.frame(snapshots[0])
+    writer.event("audit", snapshots[0].taken_at + 0.5, {"action": "rollback", "actor": "ana"})
+    assert writer.path is not None
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+    ignored = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (writer.path.stat().st_size + 10, limit[1]))
+    try:  # the file may grow 10 bytes more: as a disk filling up meets the writer
+        with pytest.raises(OSError, match="File too large"):
+            writer.frame(snapshots[1])
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limit)
+        signal.signal(signal.SIGXFSZ, ignored)
+    writer.frame(snapshots[2])  # a new segment, with the event the failed frame held
+    writer.close()
+    recording = open_recording(tmp_path)
+    assert [e.text for e in recording.events] == ["rollback (ana)"]
+    assert len(recording) == 2  # frames 0 and 2: the torn one is skipped
+    assert replayed(recording, 1) == as_recorded(snapshots[2])
+
+
 def test_a_file_that_is_not_a_recording_is_refused(tmp_path: Path) -> None:
     bad = tmp_path / "x.idrec"
     bad.write_text("hello\n")

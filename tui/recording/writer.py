@@ -197,6 +197,7 @@ class RecordingWriter:
             keyframe = True
             blocks = self._keyframe_block(at, body, history)
         self._write(blocks + events)
+        self._pending.clear()
         self._segment_frames += 1
         self._body, self._shape, self._leaves, self._history = body, shape, leaves, history
         self._since_keyframe = 0 if keyframe else self._since_keyframe + 1
@@ -241,8 +242,7 @@ class RecordingWriter:
         out = b""
         for at, record in self._pending:
             out += block(EVENT, at, event_payload(record))
-        self._pending.clear()
-        return out
+        return out  # cleared once written: a failed write keeps them for the next frame
 
     def _write(self, data: bytes) -> None:
         assert self._fd is not None
@@ -328,6 +328,6 @@ class RecordingWriter:
     def close(self) -> None:
         """Write pending events (into the current segment) and close it."""
         if self._fd is not None and self._pending:
-            blocks = self._event_blocks()
-            self._write(blocks)
+            self._write(self._event_blocks())
+            self._pending.clear()
         self._close_segment()
