@@ -11,6 +11,7 @@ prefill, a stale source charted apart from what is shown) costs bytes, never tru
 
 from __future__ import annotations
 
+import struct
 from array import array
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -93,31 +94,33 @@ def advance_many(
     return out
 
 
-def _bits(values: tuple[float, ...]) -> bytes:
-    return array("d", values).tobytes()  # NaN equals NaN here, unlike in a tuple
+def series_bits(history: Mapping[str, tuple[float, ...]]) -> dict[str, bytes]:
+    """Each chart series as its doubles' bytes: compared in C, and a gap (NaN) equals
+    itself, unlike in a tuple. The writer keeps the last frame's to compare with."""
+    return {name: array("d", values).tobytes() for name, values in history.items()}
+
+
+_DOUBLE = 8
 
 
 def advanced_by(
-    before: Mapping[str, tuple[float, ...]],
-    after: Mapping[str, tuple[float, ...]],
-    sample: Mapping[str, float | None],
+    before: Mapping[str, bytes], after: Mapping[str, bytes], sample: Mapping[str, float | None]
 ) -> int | None:
-    """``keep`` when ``after`` is `advance` of ``before`` by ``sample`` (the chart series
-    as the hub holds them, the sample at the stored precision); None when it is not."""
+    """``keep`` when the series ``after`` are `advance` of ``before`` by ``sample`` (both
+    as `series_bits` of the hub's series, the sample at the stored precision); None when
+    they are not."""
     if not after or after.keys() != before.keys() | sample.keys():
         return None
-    keep = max(len(values) for values in after.values())
-    for name, values in after.items():
-        old = before.get(name, ())
-        if len(values) != min(len(old) + 1, keep):
+    keep = max(len(values) for values in after.values()) // _DOUBLE
+    for name, now in after.items():
+        old = before.get(name, b"")
+        points = len(now) // _DOUBLE
+        if points != min(len(old) // _DOUBLE + 1, keep):
             return None
-        last = values[-1]
-        expected = sample.get(name)
-        if (None if last != last else figure(last)) != expected:
+        (last,) = struct.unpack_from("d", now, len(now) - _DOUBLE)
+        if (None if last != last else figure(last)) != sample.get(name):
             return None
-        kept = len(values) - 1
-        if kept:
-            now, then = values[:-1], old[len(old) - kept :]
-            if now != then and _bits(now) != _bits(then):  # a gap (NaN) is not == itself
-                return None
+        kept = len(now) - _DOUBLE
+        if kept and now[:kept] != old[len(old) - kept :]:
+            return None
     return keep

@@ -42,7 +42,7 @@ from tui.recording.format import (
     leaf_changes,
     shift,
 )
-from tui.recording.history import advanced_by, sample_of_body
+from tui.recording.history import advanced_by, sample_of_body, series_bits
 from tui.recording.precision import rounded_history, rounded_series, stored
 
 MB = 1 << 20
@@ -126,6 +126,7 @@ class RecordingWriter:
         self._shape: tuple[Any, ...] = ()
         self._leaves: list[Any] = []
         self._history: Mapping[str, tuple[float, ...]] = {}
+        self._history_bits: dict[str, bytes] = {}  # the same, as bytes (`series_bits`)
         self._pending: list[tuple[float, dict[str, Any]]] = []
 
     # --- writing -------------------------------------------------------------------
@@ -175,6 +176,7 @@ class RecordingWriter:
         body = body_of(snapshot)
         shape, leaves = flatten(body)
         history = snapshot.history
+        bits = self._history_bits if history is self._history else series_bits(history)
         keyframe = (
             self._fd is None
             or self._body is None
@@ -186,7 +188,7 @@ class RecordingWriter:
                 self._open(now, at)
             blocks = self._keyframe_block(at, body, history)
         else:
-            blocks = self._delta_block(at, body, shape, leaves, history)
+            blocks = self._delta_block(at, body, shape, leaves, history, bits)
         events = self._event_blocks()
         if (
             self.single is None
@@ -200,6 +202,7 @@ class RecordingWriter:
         self._pending.clear()
         self._segment_frames += 1
         self._body, self._shape, self._leaves, self._history = body, shape, leaves, history
+        self._history_bits = bits
         self._since_keyframe = 0 if keyframe else self._since_keyframe + 1
         self.frames_written += 1
 
@@ -217,6 +220,7 @@ class RecordingWriter:
         shape: tuple[Any, ...],
         leaves: list[Any],
         history: Mapping[str, tuple[float, ...]],
+        bits: dict[str, bytes],
     ) -> bytes:
         frame: dict[str, Any] = {}
         changes = leaf_changes(self._leaves, leaves) if shape == self._shape else None
@@ -228,7 +232,7 @@ class RecordingWriter:
             if change is not SAME:
                 frame["d"] = change
         if history is not self._history:
-            keep = advanced_by(self._history, history, sample_of_body(body))
+            keep = advanced_by(self._history_bits, bits, sample_of_body(body))
             if keep is not None:
                 frame["a"] = keep
             else:
