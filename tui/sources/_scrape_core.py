@@ -141,6 +141,10 @@ class ScrapeState:
         else:
             state.target = target
 
+    def remove_target(self, name: str) -> None:
+        """Forget a backend (a replica scaled in): its row and its window go."""
+        self._backends.pop(name, None)
+
     @property
     def gpu_errors(self) -> Mapping[str, str]:
         """Exporter URL → why its last read failed, for exporters whose last read failed."""

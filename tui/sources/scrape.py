@@ -81,18 +81,23 @@ class ScrapeSource:
         health_every_s: float = HEALTH_EVERY_S,
         clock: Callable[[], float] = time.time,
         name: str = "scrape",
+        more_targets: Callable[[], Iterable[ScrapeTarget]] | None = None,
     ) -> None:
         """Scrape ``backends`` and ``gpu_exporters`` (full ``/metrics`` URLs).
 
         ``window_s`` is the sliding window for rates and quantiles; ``timeout_s`` bounds
         each request; ``health_every_s``: how often a backend that is up is asked
         ``/health``; ``clock`` stamps samples.
+        ``more_targets``: asked before each collect for backends beyond the configured
+        ones (replicas a scale-out started); one that is no longer given is dropped.
         """
         self.name = name
         self.interval = interval
         self.timeout_s = timeout_s
         self.health_every_s = health_every_s
         self.targets = tuple(backends)
+        self._configured = self.targets
+        self._more_targets = more_targets
         self.gpu_exporters = tuple(gpu_exporters)
         self.state = ScrapeState(self.targets, window_s=window_s)
         self._clock = clock
@@ -202,6 +207,8 @@ class ScrapeSource:
         """Read every target once, concurrently, and return backends, pools, fleet, GPUs."""
         if self._closed:
             raise RuntimeError("scrape source is closed")
+        if self._more_targets is not None:
+            self._follow(tuple(self._more_targets()))
         at = self._clock()
         backend_reads, exporter_reads = await asyncio.gather(
             asyncio.gather(*(self._read_backend(t, at) for t in self.targets)),
@@ -209,6 +216,20 @@ class ScrapeSource:
         )
         # Parsing costs a few ms per backend: do it off the event loop so the UI stays live.
         return await asyncio.to_thread(self._compute, backend_reads, exporter_reads, at)
+
+    def _follow(self, more: tuple[ScrapeTarget, ...]) -> None:
+        """The configured targets plus ``more`` (names not configured), between collects."""
+        names = {t.name for t in self._configured}
+        wanted = (*self._configured, *(t for t in more if t.name not in names))
+        if wanted == self.targets:
+            return
+        for gone in {t.name for t in self.targets} - {t.name for t in wanted}:
+            self.state.remove_target(gone)
+            self._health_asked.pop(gone, None)
+            self._was_up.pop(gone, None)
+        for target in wanted:
+            self.state.add_target(target)
+        self.targets = wanted
 
     def _compute(
         self,
