@@ -125,7 +125,8 @@ class ScrapeSource:
         ``health_every_s`` (``/metrics`` answering already says the server is there)."""
         if not self._was_up.get(target.name, False):
             return True
-        return now - self._health_asked.get(target.name, -float("inf")) >= self.health_every_s
+        since = now - self._health_asked.get(target.name, -float("inf"))
+        return since >= self.health_every_s or since < 0  # < 0: the clock was set back
 
     async def _read_backend(
         self, target: ScrapeTarget, now: float
