@@ -8,10 +8,16 @@ the tree's resident memory at the end. Measured in the same run, side by side:
 - `inferdeck demo` (simulated fleet and load in the same process) at 120x40;
 - the anchors an operator would otherwise keep open, glances and btop, at 120x40, when
   installed (`apt-get install glances btop`).
+
+``--recording on|off|both`` (default both): the dashboard alone with its flight recorder
+on (the default; into a temporary folder) or turned off (``recording: {enabled: false}``);
+with both, 120x40 is measured both ways and the recorder's share of a core printed
+(issue 13: under 0.2%).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import subprocess
@@ -66,9 +72,12 @@ def measure(
     return figures
 
 
-def dashboard_config(description: dict[str, object]) -> str:
-    """A config file watching the simulator that ``description`` describes."""
+def dashboard_config(description: dict[str, object], recording: bool = True) -> str:
+    """A config file watching the simulator that ``description`` describes; its flight
+    recorder on (into a temporary folder) or off."""
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as cfg:
+        folder = tempfile.mkdtemp(prefix="idle-recordings-")
+        cfg.write(f"recording: {{enabled: {str(recording).lower()}, dir: '{folder}'}}\n")
         cfg.write("environment: bench\nbackends:\n")
         for b in description["backends"]:  # type: ignore[attr-defined]
             cfg.write(f"  - {{name: {b['name']}, pool: {b['pool']}, url: '{b['url']}'}}\n")
@@ -78,6 +87,10 @@ def dashboard_config(description: dict[str, object]) -> str:
 
 def main() -> None:
     """Measure inferdeck at three sizes, the demo, and the anchors; print ratios."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recording", choices=("on", "off", "both"), default="both",
+                        help="the dashboard's flight recorder (default: both)")  # fmt: skip
+    recording = parser.parse_args().recording
     print(f"idle over {SECONDS:.0f}s, 1s refresh, tmux, process tree of the program only")
     print(
         "charts: widgets.chart.LatencyChart (braille, line API, rows repainted only when a new"
@@ -90,10 +103,18 @@ def main() -> None:
     results: dict[str, dict[str, float]] = {}
     try:
         assert sim.stdout is not None
-        config = dashboard_config(json.loads(sim.stdout.readline()))
+        description = json.loads(sim.stdout.readline())
+        config = dashboard_config(description, recording=recording != "off")
         for size in ((120, 40), (80, 24), (200, 60)):
-            label = "inferdeck -c (dashboard alone)"
+            label = f"inferdeck -c (alone, recording {'off' if recording == 'off' else 'on'})"
             results[f"inferdeck {size}"] = measure(f"{INFERDECK} -c {config}", label, size=size)
+        if recording == "both":
+            quiet = dashboard_config(description, recording=False)
+            label = "inferdeck -c (alone, recording off)"
+            results["unrecorded"] = measure(f"{INFERDECK} -c {quiet}", label)
+            cost = results["inferdeck (120, 40)"]["cpu_pct"] - results["unrecorded"]["cpu_pct"]
+            print(f"the flight recorder costs {cost:+.2f}% of one core (target < 0.2%;"
+                  " benchmarks/recording_size.py measures its work alone)", flush=True)  # fmt: skip
     finally:
         sim.terminate()
         sim.wait(10)

@@ -8,18 +8,28 @@ history:
 - keyframe and delta frame sizes, and from them bytes per hour and MB per day with the
   default limits (a keyframe every 900 frames);
 - CPU time per frame (process time of the writing only, not of the simulation), and the
-  share of one core that is at a 1 s refresh.
+  share of one core that is at a 1 s refresh;
+- what a replay pays: decoding the next frame (a player stepping on), and the worst seek
+  (the frame just before a keyframe: every frame of the group decoded).
+Then the recorder as a dashboard runs it: `inferdeck sim` on loopback, its fleet scraped
+by the hub once a second for 30 s, the recorder in its own thread with the audit log and
+incidents database followed; CPU is that thread's own time per frame.
 Targets (issue 13): under 20 MB/day for the demo fleet; under 0.2% of a core.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _tmux import INFERDECK
+from idle_cpu import dashboard_config
 
 from tui.hub import Hub
 from tui.recording.format import CONTINUES, KEYFRAME
@@ -64,7 +74,18 @@ def measure(config: SimConfig, warmup: int, seconds: int) -> dict[str, float]:
             recorder.write(snapshot)
             cpu.append(time.process_time() - started)
         writer.close()
-        heads = open_recording(Path(tmp)).segments[0].heads
+        recording = open_recording(Path(tmp))
+        heads = recording.segments[0].heads
+        last = len(recording) - 1
+        frames_decoded = last - 20  # one group: a keyframe, then what changed
+        started = time.process_time()
+        recording.snapshot_json(last - 20)  # a seek: every frame from the keyframe
+        seek_ms = 1000 * (time.process_time() - started)
+        started = time.process_time()
+        for index in range(last - 19, last + 1):  # stepping on: one frame at a time
+            recording.snapshot_json(index)
+        step_ms = 1000 * (time.process_time() - started) / 20
+        recording.close()
     keyframes = [h.length + 17 for h in heads if h.kind == KEYFRAME]
     deltas = [h.length + 17 for h in heads if h.kind == CONTINUES]
     per_key = statistics.mean(keyframes)
@@ -81,6 +102,41 @@ def measure(config: SimConfig, warmup: int, seconds: int) -> dict[str, float]:
         "mb_per_day": 24 * per_hour / 1e6,
         "cpu_ms_per_frame": per_frame_ms,
         "core_pct_at_1s": per_frame_ms / 10.0,
+        "step_ms": step_ms,
+        "seek_ms_per_frame": seek_ms / max(frames_decoded, 1),
+        "worst_seek_s": seek_ms / max(frames_decoded, 1) * (limits.keyframe_every - 1) / 1000,
+    }
+
+
+def measure_live(seconds: float = 30.0) -> dict[str, float]:
+    """The recorder of a dashboard scraping ``inferdeck sim`` for ``seconds``."""
+    from tui.config import load_config
+    from tui.recording.recorder import recorder_for
+    from tui.wiring import sources_for
+
+    sim = subprocess.Popen([INFERDECK, "sim", "--port-base", "0"], stdout=subprocess.PIPE,
+                           text=True)  # fmt: skip
+    try:
+        assert sim.stdout is not None
+        config = load_config(dashboard_config(json.loads(sim.stdout.readline())))
+        hub = Hub(sources_for(config), environment=config.environment, refresh_s=1.0)
+        recorder = recorder_for(config)
+        assert recorder is not None
+        hub.subscribe(recorder.submit)
+        recorder.start()
+        hub.start()
+        time.sleep(seconds)
+        hub.stop()
+        recorder.stop()
+    finally:
+        sim.terminate()
+        sim.wait(10)
+    per_frame_ms = 1000 * recorder.cpu_s / max(recorder.frames, 1)
+    return {
+        "frames": recorder.frames,
+        "bytes_per_frame": recorder.writer.bytes_written / max(recorder.frames, 1),
+        "cpu_ms_per_frame": per_frame_ms,
+        "core_pct_at_1s": per_frame_ms / 10.0,
     }
 
 
@@ -88,11 +144,24 @@ def main() -> int:
     """Print one row per fleet."""
     print(f"{'fleet':<28} {'keyframe':>9} {'delta':>7} {'MB/hour':>8} {'MB/day':>7} "
           f"{'CPU ms/frame':>13} {'% core @1s':>11}", flush=True)  # fmt: skip
+    results = {}
     for name, config, warmup, seconds in FLEETS:
-        r = measure(config, warmup, seconds)
+        r = results[name] = measure(config, warmup, seconds)
         print(f"{name:<28} {r['keyframe_bytes']:>9.0f} {r['delta_bytes']:>7.0f} "
               f"{r['mb_per_hour']:>8.2f} {r['mb_per_day']:>7.1f} {r['cpu_ms_per_frame']:>13.2f} "
               f"{r['core_pct_at_1s']:>11.3f}", flush=True)  # fmt: skip
+    print(f"\n{'replay':<28} {'step ms':>9} {'seek ms/frame':>14} {'worst seek s':>13}")
+    for name, _config, _warmup, _seconds in FLEETS:
+        r = results[name]
+        print(f"{name:<28} {r['step_ms']:>9.2f} {r['seek_ms_per_frame']:>14.2f} "
+              f"{r['worst_seek_s']:>13.2f}", flush=True)  # fmt: skip
+    live = measure_live()
+    print(
+        f"\nlive (inferdeck sim scraped, recorder thread, {live['frames']:.0f} frames): "
+        f"{live['bytes_per_frame']:.0f} B/frame (first one a keyframe), "
+        f"{live['cpu_ms_per_frame']:.2f} ms CPU/frame, "
+        f"{live['core_pct_at_1s']:.3f}% of a core at 1 s"
+    )
     print("targets: demo < 20 MB/day; < 0.2% of a core at 1 s refresh")
     return 0
 

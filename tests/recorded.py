@@ -9,8 +9,8 @@ from pathlib import Path
 from tui.analysis.alert_rules import immediate
 from tui.demo_data import warmed_hub
 from tui.model import FleetSnapshot
-from tui.model_json import to_jsonable
 from tui.ops.alerts.local_acks import AckStore, LocalAlerting
+from tui.recording.precision import recorded_json
 from tui.recording.recorder import RecorderThread
 from tui.recording.writer import Limits, RecordingWriter
 
@@ -20,9 +20,10 @@ ROLLBACK_AT = 40
 """The second at which the recording's audit log says someone rolled back."""
 
 
-def printed(snapshot: FleetSnapshot) -> str:
-    """What ``inferdeck snapshot --json`` prints for a snapshot."""
-    return json.dumps(to_jsonable(snapshot), indent=2, sort_keys=True)
+def as_recorded(snapshot: FleetSnapshot) -> str:
+    """What ``inferdeck snapshot --json`` prints for a snapshot, at the precision a
+    recording keeps (`tui.recording.precision`): what its replay prints."""
+    return json.dumps(recorded_json(snapshot), indent=2, sort_keys=True)
 
 
 def record_demo(

@@ -58,7 +58,8 @@ from widgets.header import FleetHeader
 from widgets.terminal_cells import TerminalCells
 from widgets.text import clip, safe
 
-if TYPE_CHECKING:  # a replay's hub: imported by whoever starts a replay
+if TYPE_CHECKING:  # a replay's hub, the recorder: imported by whoever starts them
+    from tui.recording.recorder import RecorderThread
     from tui.recording.replay import ReplayHub
 
 SCREENS: dict[str, type[LiveScreen]] = {
@@ -180,6 +181,7 @@ class InferdeckApp(DrillsMixin, App[str | None]):
         context: str | None = None,
         contexts: tuple[str, ...] = (),
         wall: WallConfig | None = None,
+        recorder: RecorderThread | None = None,
     ) -> None:
         """``judging``: the config and readers the SLO, Capacity and Models screens use.
 
@@ -190,8 +192,13 @@ class InferdeckApp(DrillsMixin, App[str | None]):
         ``production``: every action asks for a typed confirmation; ``context``: the
         config's context on screen, ``contexts``: every one (`X` switches).
         ``wall``: open the NOC wall (read-only, cycling views) instead of the overview.
+        ``recorder``: the flight recorder of this dashboard; when it cannot write, a
+        notice says why (once) and the header says REC STOPPED until it can again.
         """
         super().__init__()
+        self.recorder = recorder
+        self.recording_stopped: str | None = None  # why, while the recorder cannot write
+        self._recording_told: set[str] = set()
         self.wall = wall
         self.replay = replay
         self.replay_span = replay_span
@@ -500,6 +507,7 @@ class InferdeckApp(DrillsMixin, App[str | None]):
         """
         self.latest = message.snapshot
         self.autopilot_seen(message.snapshot)
+        self._check_recording()
         if not self.paused:
             self._show(message.snapshot)
             return
@@ -507,6 +515,19 @@ class InferdeckApp(DrillsMixin, App[str | None]):
         if screen is not None:
             with contextlib.suppress(NoMatches):
                 screen.show_header(message.snapshot)
+
+    def _check_recording(self) -> None:
+        """REC STOPPED in the header while the recorder cannot write; a notice the
+        first time each reason comes up (outside text: a path, escaped)."""
+        error = self.recorder.last_error if self.recorder is not None else None
+        why = error.removeprefix("recording: ") if error else None
+        if why == self.recording_stopped:
+            return
+        self.recording_stopped = why  # the header reads it as it repaints
+        if why is not None and why not in self._recording_told:
+            self._recording_told.add(why)
+            self.notify(safe(why), title="recording stopped", severity="error", timeout=15,
+                        markup=False)  # fmt: skip
 
     def live_screen(self) -> LiveScreen | None:
         """The top live screen: the one on show, or the one under a dialog or the palette."""

@@ -14,7 +14,7 @@ import enum
 import math
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from types import MappingProxyType
 from typing import Any
@@ -22,7 +22,7 @@ from typing import Any
 from tui import model
 from tui.model import FleetSnapshot
 
-__all__ = ["JsonError", "from_jsonable", "snapshot_from_jsonable", "to_jsonable"]
+__all__ = ["JsonError", "Precision", "from_jsonable", "snapshot_from_jsonable", "to_jsonable"]
 
 
 class JsonError(ValueError):
@@ -49,29 +49,38 @@ def _field_names(kind: type) -> tuple[str, ...] | None:
         return names
 
 
-def to_jsonable(value: Any) -> Any:
+Precision = Callable[[str, float], float]
+"""How a recording rounds a float: (the field's name, the value) -> the value it keeps."""
+
+
+def to_jsonable(value: Any, precision: Precision | None = None, key: str = "") -> Any:
     """Dataclasses, enums and read-only mappings as plain JSON values.
 
-    Called on every snapshot the recorder writes, so the common cases (numbers, strings,
-    the model's dataclasses) are decided by the value's exact type first.
+    ``precision``: round every (finite) float with it, told the name of the field or key
+    the float is the value of (``key``); the recorder stores figures this way
+    (`tui.recording.precision`). Called on every snapshot the recorder writes, so the
+    common cases (numbers, strings, the model's dataclasses) are decided by the value's
+    exact type first.
     """
     kind = type(value)
     if kind is float:
-        return None if value != value else value  # NaN is not JSON
+        if value != value:
+            return None  # NaN is not JSON
+        return value if precision is None else precision(key, value)
     if kind in _PLAIN:
         return value
     if not isinstance(value, type):
         names = _field_names(kind)
         if names is not None:
-            return {name: to_jsonable(getattr(value, name)) for name in names}
+            return {name: to_jsonable(getattr(value, name), precision, name) for name in names}
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, Mapping | MappingProxyType):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
+        return {str(k): to_jsonable(v, precision, str(k)) for k, v in value.items()}
     if isinstance(value, tuple | list):
-        return [to_jsonable(v) for v in value]
+        return [to_jsonable(v, precision, key) for v in value]
     if isinstance(value, frozenset | set):  # e.g. the figures an engine does not expose
-        return sorted(to_jsonable(v) for v in value)
+        return sorted(to_jsonable(v, precision, key) for v in value)
     return value
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tui.config import (
@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # the simulator (and aiohttp) is imported only when a demo ne
     # the container engine's client only when the config names one
     from tui.ops.traffic.weights import Router
     from tui.sim.config import SimConfig
+    from tui.sources.alertmanager import AlertmanagerSource
     from tui.sources.docker import DockerSource
 
 
@@ -52,6 +53,7 @@ def sources_for(config: Config, control_url: str | None = None) -> list[Source]:
                 interval=config.scrape.interval_s,
                 window_s=config.scrape.window_s,
                 timeout_s=config.scrape.timeout_s,
+                more_targets=_replicas(config),
             )
         )
     if (prom := config.sources.prometheus) is not None:
@@ -73,21 +75,9 @@ def sources_for(config: Config, control_url: str | None = None) -> list[Source]:
                 models={b.name: b.model for b in config.backends if b.model},
             )
         )
-    if (am := config.sources.alertmanager) is not None:
-        from tui.sources.alertmanager import AlertmanagerSource
-
-        sources.append(
-            AlertmanagerSource(
-                am.url,
-                interval=am.interval_s,
-                timeout_s=am.timeout_s,
-                token_env=am.token_env,
-                token_file=am.token_file,
-                basic_auth_env=am.basic_auth_env,
-                verify_tls=am.verify_tls,
-                ca_file=am.ca_file,
-            )
-        )
+    alertmanager = alertmanager_source(config)
+    if alertmanager is not None:
+        sources.append(alertmanager)
     docker = docker_source(config)
     if docker is not None:
         sources.append(docker)
@@ -99,6 +89,34 @@ def sources_for(config: Config, control_url: str | None = None) -> list[Source]:
     if control_url:
         sources.append(SimControlSource(control_url, interval=config.scrape.interval_s))
     return sources
+
+
+def alertmanager_source(config: Config) -> AlertmanagerSource | None:
+    """The Alertmanager source, when the config names one (dashboard and ``alerts`` share it)."""
+    if (am := config.sources.alertmanager) is None:
+        return None
+    from tui.sources.alertmanager import AlertmanagerSource
+
+    return AlertmanagerSource(
+        am.url,
+        interval=am.interval_s,
+        timeout_s=am.timeout_s,
+        token_env=am.token_env,
+        token_file=am.token_file,
+        basic_auth_env=am.basic_auth_env,
+        verify_tls=am.verify_tls,
+        ca_file=am.ca_file,
+    )
+
+
+def _replicas(config: Config) -> Callable[[], list[ScrapeTarget]] | None:
+    """The replicas a scale-out added behind nginx, as scrape targets (rows of their
+    pool, ``blue-r1``), when the config has an nginx upstream they can join."""
+    if config.traffic is None or config.traffic.nginx is None:
+        return None
+    from tui.ops.containers.replicas import replica_targets
+
+    return replica_targets(config.traffic.nginx.upstream_file, config.backends)
 
 
 def docker_source(config: Config) -> DockerSource | None:
@@ -248,7 +266,16 @@ def _run_once(
     hub.start()
     try:
         return _open_app(
-            config, hub, router, subtitle, read_only_flag, debug, sandbox, control_url, wall
+            config,
+            hub,
+            router,
+            subtitle,
+            read_only_flag,
+            debug,
+            sandbox,
+            control_url,
+            wall,
+            recorder,
         )
     finally:
         hub.stop()
@@ -266,6 +293,7 @@ def _open_app(
     sandbox: bool,
     control_url: str | None,
     wall: bool = False,
+    recorder: Any = None,
 ) -> tuple[int, str | None]:
     """Build the app on a started hub and run it until the operator quits (its return
     code) or picks another context (its name)."""
@@ -301,6 +329,7 @@ def _open_app(
         context=config.context,
         contexts=tuple(config.contexts),
         wall=config.wall if wall else None,
+        recorder=recorder,  # its trouble shows in the header
     )
     if sandbox and app.ops is not None:
         app.ops.executor.note = None
@@ -311,6 +340,8 @@ def _open_app(
         incidents.stop()
         if app.ops is not None and app.ops.incidents is not None:
             app.ops.incidents.close()  # the Incidents screen's own connection
+        if app.ops is not None and app.ops.autopilot is not None:
+            app.ops.autopilot.close()  # its container engine events stream
     return app.return_code or 0, app.return_value
 
 

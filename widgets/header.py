@@ -58,6 +58,7 @@ class FleetHeader(ChangedLines):
     | `fleet-header--paused` | the PAUSED badge |
     | `fleet-header--read-only` | the READ-ONLY badge |
     | `fleet-header--drill` | what the autopilot proposes, a load test running |
+    | `fleet-header--recording` | REC STOPPED: the flight recorder cannot write, and why |
     """
 
     COMPONENT_CLASSES = {
@@ -71,6 +72,7 @@ class FleetHeader(ChangedLines):
         "fleet-header--brand",
         "fleet-header--reasons",
         "fleet-header--drill",
+        "fleet-header--recording",
     }
 
     DEFAULT_CSS = """
@@ -89,6 +91,7 @@ class FleetHeader(ChangedLines):
         & > .fleet-header--brand { color: $primary; text-style: bold; }
         & > .fleet-header--reasons { color: $slo-warn; }
         & > .fleet-header--drill { color: $accent; text-style: bold; }
+        & > .fleet-header--recording { background: $error; color: $background; text-style: bold; }
         &:nocolor > .fleet-header--reasons { color: $foreground; text-style: underline; }
     }
     """
@@ -173,6 +176,11 @@ class FleetHeader(ChangedLines):
         if self.drill:
             line.append("  ")
             line.append(safe(self.drill), self._style("drill"))
+        stopped = getattr(self.app, "recording_stopped", None)  # why the recorder cannot write
+        if stopped:
+            line.append("  ")
+            line.append(" REC STOPPED ", self._style("recording"))
+            line.append(" " + safe(stopped), self._style("reasons"))
         if snapshot is None or not snapshot.overall_reasons:
             return line
         width = self.content_region.width or self.size.width or 80

@@ -1,6 +1,7 @@
 """The autopilot on the lab in containers mode: a spike through nginx makes the queue
 rule propose a scale-out; applying it starts a replica (a podman container copied from
-the pool's) that joins nginx and takes traffic, as its own counters say; the cooldown
+the pool's) that joins nginx and takes traffic, as its own counters say, and is a row of
+its pool on the dashboard (``blue-r1``) until it is scaled in; the cooldown
 holds a second one back; then ``autopilot: on`` scales out by itself and stops at its
 cap. Rule numbers are short here (they are data): queue over 3 for 2 s.
 
@@ -34,7 +35,7 @@ from tui.loadtest.drill import drill
 from tui.loadtest.report import Report
 from tui.loadtest.run import RunSettings
 from tui.loadtest.scenario import parse_scenario
-from tui.model import FleetSnapshot
+from tui.model import Backend, FleetSnapshot
 from tui.ops.audit import AuditLog
 from tui.ops.autopilot.actions import ScaleIn
 from tui.ops.autopilot.config import autopilot_config
@@ -123,6 +124,12 @@ class _Watch:
         self.loop.close()
 
 
+def _row(snapshot: FleetSnapshot, name: str) -> Backend | None:
+    """The backend row ``name`` once it has a request rate."""
+    row = next((b for b in snapshot.backends if b.name == name), None)
+    return row if row is not None and row.traffic.requests_per_min else None
+
+
 def _until_proposed(pilot: Pilot, watch: _Watch, timeout_s: float = 120) -> Proposal:
     def proposed() -> Proposal | None:
         pilot.observe(watch.snapshot())
@@ -162,6 +169,13 @@ def test_a_spike_scales_the_pool_out_by_proposal_then_by_itself(
         upstream = Path(config.traffic.nginx.upstream_file).read_text()  # type: ignore[union-attr]
         assert f"server {replica.server} weight=1" in upstream
         assert wait_for(lambda: _completed(replica.server) > 5, 60), "the replica took no traffic"
+        # on the dashboard it is a row of pool blue, scraped at its own address, with its
+        # own container and its own figures
+        row = wait_for(lambda: _row(watch.snapshot(), "blue-r1"), 30, 1.0)
+        assert row is not None, [b.name for b in watch.snapshot().backends]
+        assert (row.pool, row.url, row.container) == ("blue", f"http://{replica.server}",
+                                                      replica.name)  # fmt: skip
+        assert row.traffic.requests_per_min and row.traffic.requests_per_min > 0
         # the queue still stands on two backends; the cooldown holds a second scale-out back
         waiting: list[float | None] = []
 
@@ -217,3 +231,10 @@ def test_a_spike_scales_the_pool_out_by_proposal_then_by_itself(
     assert gone.ok, gone.message
     assert newest.server not in Path(config.traffic.nginx.upstream_file).read_text()  # type: ignore[union-attr]
     assert len(scaler.replicas("blue")) == 1
+    # and its row is gone from the dashboard; the older replica's stays
+    after = _Watch(config_path)
+    try:
+        names = [b.name for b in after.snapshot().backends]
+    finally:
+        after.close()
+    assert newest.backend == "blue-r2" and "blue-r2" not in names and "blue-r1" in names

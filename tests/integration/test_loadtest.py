@@ -181,3 +181,23 @@ def test_ctrl_c_stops_the_command_at_once_with_a_report(sim: SimRuntime, tmp_pat
     assert process.returncode == 1, err
     assert "stopped early: stopped by the operator" in out
     assert "FAILED" in out
+
+
+def test_a_master_and_a_local_worker_report_what_the_backends_counted(
+    sim: SimRuntime, tmp_path: Path
+) -> None:
+    # the master runs no users: every request here was sent by the worker process, and
+    # its records reached the report through Locust's master/worker messages
+    scenario = parse_scenario("name: spread\nload: rate\nstages: [{duration: 4s, target: 6}]\n"
+                              "request: {prompt_tokens: 16, output_tokens: 8}\n")  # fmt: skip
+    backend = _backends(sim)[1]
+    settings = RunSettings(scenario, backend["url"], "", tmp_path / "r.jsonl", grace_s=5,
+                           per_user_rps=2.0, workers=1)  # fmt: skip
+    before = _counted(backend["url"])
+    report = drill(settings, STANDARD, {backend["name"]: backend["url"]})
+    done, tokens = (a - b for a, b in zip(_counted(backend["url"]), before, strict=True))
+    assert report.stopped == "" and report.requests > 10, report
+    assert report.ok == report.requests == done == report.server["completed"]
+    assert report.output_tokens == tokens
+    log = (tmp_path / "r.locust.log").read_text()
+    assert "--worker" not in log and "Traceback" not in log, log[-2000:]

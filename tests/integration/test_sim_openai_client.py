@@ -108,7 +108,7 @@ def test_models_with_permission_and_version(base_url: str) -> None:
     assert model.id == MODEL and model.owned_by == "vllm"
     permission = (model.model_extra or {})["permission"]
     assert permission[0]["object"] == "model_permission"
-    assert httpx.get(base_url + "/version").json() == {"version": "0.11.0"}
+    assert httpx.get(base_url + "/version").json() == {"version": "0.33.0"}
 
 
 def test_the_http_instrumentation_counts_body_sizes(base_url: str) -> None:

@@ -32,7 +32,7 @@ def test_the_handbooks_three_rules_ship_with_their_numbers() -> None:
         rules["alert-on-degradation"],
     )
     assert (oom.metric, oom.over, oom.within_s, oom.action, oom.cooldown_s) == (
-        "container_restarts",
+        "oom_restarts",
         3,
         600,
         "restart",
@@ -55,7 +55,10 @@ def test_the_queue_rule_proposes_only_after_holding_for_its_time() -> None:
 
 
 def test_restarts_are_counted_within_the_window_and_name_the_backend() -> None:
-    pilot = Autopilot(shipped_rules())
+    config = parse_config(
+        "autopilot:\n  rules:\n    - {name: restart-on-oom, when: {metric: container_restarts,"
+        " over: 3, within: 10m}, action: restart}\n", "c.yaml")  # fmt: skip
+    pilot = Autopilot(autopilot_config(config).rules)
     pilot.observe(_snap(0, restarts=7))  # restarts before inferdeck watched do not count
     assert pilot.observe(_snap(60, restarts=9)).proposals == ()
     found = pilot.observe(_snap(120, restarts=11)).proposals
@@ -115,7 +118,7 @@ def test_autopilot_on_and_rule_mistakes_in_the_config() -> None:
     for text, error in (
         ("autopilot: sometimes\n", "c.yaml:1: autopilot mode must be off, propose or on"),
         ("autopilot:\n  rules:\n    - {name: x, when: {metric: heat, over: 1}, action: notify}\n",
-         "c.yaml:3: 'metric' must be one of container_restarts, queue_depth, error_rate"),
+         "c.yaml:3: 'metric' must be one of oom_restarts, container_restarts, queue_depth"),
         ("autopilot:\n  rules:\n    - {name: x, when: {metric: queue_depth, over: 1},"
          " action: restart}\n", "c.yaml:3: rule x: action restart does not fit metric queue_depth"),
         ("autopilot:\n  rules:\n    - {name: x, when: {metric: queue_depth, over: 1},"

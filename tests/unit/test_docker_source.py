@@ -243,6 +243,40 @@ async def test_listing_and_pid_resolution_over_a_fake_api(tmp_path: Path) -> Non
     assert source.container_name("") is None
 
 
+class ListingApi(FakeApi):
+    """An engine whose listing carries each container's state and status line, as
+    Docker's and podman's do; counts the inspects."""
+
+    inspects = 0
+
+    def containers(self, all: bool = False) -> list[dict[str, Any]]:
+        listed = super().containers(all)
+        for summary, a in zip(listed, self.all, strict=True):
+            summary |= {"State": a["State"]["Status"], "Status": a["State"].get("Text", "Up")}
+        return listed
+
+    def inspect_container(self, ref: str) -> dict[str, Any]:
+        self.inspects += 1
+        return super().inspect_container(ref)
+
+
+async def test_containers_are_inspected_again_only_when_their_listing_changes(
+    tmp_path: Path,
+) -> None:
+    blue = _attrs()
+    api = ListingApi([blue])
+    source = _source(api, tmp_path, compose_project="lab")
+    for _ in range(5):  # five polls, 5 s apart: the container did not change
+        (listed,) = (await source.collect()).containers or ()
+        assert listed.state == "running"
+    assert api.inspects == 1
+    blue["State"] |= {"Status": "exited", "Text": "Exited (1) 1 second ago", "ExitCode": 1}
+    (listed,) = (await source.collect()).containers or ()  # it crashed: the listing says so
+    assert (listed.state, listed.exit_code, api.inspects) == ("exited", 1, 2)
+    source.list_containers_sync()  # what an action reads is always inspected
+    assert api.inspects == 3
+
+
 def test_actions_only_touch_the_stack(tmp_path: Path) -> None:
     api = FakeApi([_attrs(), _attrs(name="nginx", cid=ID_B, project=None)])
     source = _source(api, tmp_path, compose_project="lab")

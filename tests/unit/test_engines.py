@@ -190,3 +190,30 @@ def test_a_health_probe_job_naming_known_backends_is_not_a_backend_of_unknown_en
     # the probe is not a backend; a pool-labelled target serving no engine's metrics is
     # shown, as of unknown engine and not up
     assert shown == {"blue-0": ("vllm", Health.UP), "blue-9": (UNKNOWN, Health.UNKNOWN)}
+
+
+@pytest.mark.parametrize("engine", sorted(UNEXPOSED))
+def test_pages_read_from_the_last_ones_plan_give_the_figures_of_a_full_read(engine: str) -> None:
+    """Steady scrapes follow the plan of the page before (where each sample went); a
+    second state reads every page in full (an extra line that changes each scrape makes
+    every page new): both show exactly the same figures, scrape after scrape, through
+    new series appearing, a restart of the server (counters back to zero), and a
+    server unreachable for longer than the window (its series forgotten) coming back."""
+    fleet = SimFleet(SimConfig(pools={"blue": 2}, engine=engine, gpus=0, rps=8))
+    targets = [ScrapeTarget(f"blue-{i}", "blue", f"http://sim{i}") for i in range(2)]
+    planned, full = ScrapeState(targets), ScrapeState(targets)
+    for k in range(150):
+        fleet.advance(1.0)
+        if k == 20:
+            fleet.set_fault("blue-0", "errors", 0.5)  # failed requests: new series
+        if k == 40:
+            fleet.backend("blue-1").restart()
+        for target in targets:
+            if target.name == "blue-1" and 50 <= k < 125:
+                for state in (planned, full):
+                    state.ingest_backend(target, None, False, "connection refused", 1000.0 + k)
+                continue
+            text = fleet.metrics_text(target.name).decode()
+            planned.ingest_backend(target, text, True, None, 1000.0 + k)
+            full.ingest_backend(target, f"{text}changes_{k} 1\n", True, None, 1000.0 + k)
+        assert planned.result(1000.0 + k) == full.result(1000.0 + k), k

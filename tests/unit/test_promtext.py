@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
-from tui.sources.promtext import ExpositionError, SeriesCache, parse_exposition
+from tui.sources.promtext import ExpositionError, PageShape, SeriesCache, parse_exposition
 
 NAMES = st.sampled_from(["vllm:a_total", "vllm_b", "x", "other_metric", "DCGM_FI_DEV_GPU_UTIL"])
 LABEL_VALUES = st.text(
@@ -62,6 +62,61 @@ def test_samples_match_prometheus_client(page: list[str], scrapes: int) -> None:
         ]
         assert [(n, lb) for n, lb, _ in got] == [(n, lb) for n, lb, _ in want]
         assert all(_same(g[2], w[2]) for g, w in zip(got, want, strict=True))
+
+
+def _read(text: str, wanted: set[str], **kw: object) -> list[tuple[str, dict[str, str], float]]:
+    try:
+        return [(s.name, dict(s.labels), s.value) for s in parse_exposition(text, wanted, **kw)]  # type: ignore[arg-type]
+    except ExpositionError as exc:
+        return [("error", {"why": str(exc)}, 0.0)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(lines(), max_size=10),
+    st.lists(lines(), max_size=4),
+    st.lists(VALUES, max_size=10),
+    st.sampled_from(["same", "added", "dropped", "swapped", "broken", "new values"]),
+)
+def test_a_page_read_from_the_last_ones_shape_gives_what_a_full_read_gives(
+    page: list[str], extra: list[str], values: list[str], change: str
+) -> None:
+    """Each scrape's page reuses the previous one's shape; whatever changed between the
+    two (series added, dropped, reordered, a line broken, new values), the samples, or
+    the error, are those of reading the page from scratch."""
+    wanted = {"vllm:a_total", "x", "DCGM_FI_DEV_GPU_UTIL"}
+    second = list(page)
+    if change == "added":
+        second += extra
+    elif change == "dropped" and second:
+        second.pop(len(second) // 2)
+    elif change == "swapped" and len(second) > 1:
+        second[0], second[-1] = second[-1], second[0]
+    elif change == "broken" and second:
+        second[-1] = second[-1][: len(second[-1]) // 2]
+    elif change == "new values":
+        second = [
+            line.rpartition(" ")[0] + " " + value if " " in line else line
+            for line, value in zip(second, values + ["7"] * len(second), strict=False)
+        ]
+    first_text = "# TYPE x gauge\n" + "\n".join(page) + "\n"
+    second_text = "# TYPE x gauge\n" + "\n".join(second) + "\n"
+    shape = PageShape()
+    cache = SeriesCache()
+    for text in (first_text, second_text, second_text, first_text):
+        got = _read(text, wanted, shape=shape, cache=cache)
+        want = _read(text, wanted, cache=SeriesCache())
+        assert [(n, lb) for n, lb, _ in got] == [(n, lb) for n, lb, _ in want]
+        assert all(_same(g[2], w[2]) for g, w in zip(got, want, strict=True))
+
+
+def test_a_page_like_the_last_is_read_from_its_shape() -> None:
+    """Steady state: only the values are read (the labels are the same objects)."""
+    shape = PageShape()
+    first = parse_exposition('x{a="1"} 1\nother 2\n', {"x"}, shape=shape)
+    assert shape.series == ['x{a="1"}', "other"]
+    second = parse_exposition('x{a="1"} 5\nother 3\n', {"x"}, shape=shape)
+    assert second == [first[0]._replace(value=5.0)] and second[0].labels is first[0].labels
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tui.analysis.quantiles import histogram_mean, histogram_quantile
+from tui.analysis.quantiles import histogram_mean, histogram_quantile, histogram_quantiles
 
 INF = math.inf
 # 10 observations ≤ 0.1, 20 in (0.1, 0.5], 10 in (0.5, 1], 10 above 1.
@@ -130,3 +130,14 @@ def test_monotonic_in_q_and_within_bounds(
             assert 0.0 <= value <= highest_finite
     if a is not None and b is not None:
         assert a <= b + 1e-9 * max(1.0, abs(b))
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from([0.1, 0.5, 1.0, 2.5, INF, -1.0]), st.floats(0, 100))),
+    st.lists(st.sampled_from([0.0, 0.5, 0.95, 0.99, 1.0, -0.5, 1.5, math.nan]), max_size=4),
+)
+def test_several_quantiles_at_once_are_each_the_single_one(
+    buckets: list[tuple[float, float]], qs: list[float]
+) -> None:
+    """p50, p95 and p99 of one histogram are read from buckets prepared once."""
+    assert histogram_quantiles(qs, buckets) == [histogram_quantile(q, buckets) for q in qs]

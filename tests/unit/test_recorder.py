@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.recorded import printed
+from tests.recorded import as_recorded
 from tui.config import ConfigError, parse_config
 from tui.demo_data import warmed_hub
 from tui.incidents.model import Sev
@@ -74,7 +74,7 @@ def test_every_published_snapshot_is_recorded_with_the_events_between(
     assert len(recording) == 6
     for index in range(6):
         snapshot_json = json.dumps(recording.snapshot_json(index), indent=2, sort_keys=True)
-        assert snapshot_json == printed(shown[index])
+        assert snapshot_json == as_recorded(shown[index])
     sources = [(e.source, e.text) for e in recording.events]
     assert ("audit", "rollback green done (ana@box)") in sources
     assert any(s == "incident" and "looking at blue-0" in t for s, t in sources)

@@ -17,11 +17,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.recorded import as_recorded
 from tui.demo_data import warmed_hub
 from tui.model import FleetSnapshot
 from tui.model_json import snapshot_from_jsonable, to_jsonable
 from tui.recording.format import SAME, diff, patch
-from tui.recording.reader import RecordingError, open_recording, parse_time
+from tui.recording.reader import Recording, RecordingError, open_recording, parse_time
 from tui.recording.writer import Limits, RecordingWriter
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,6 +31,11 @@ ROOT = Path(__file__).resolve().parents[2]
 def printed(snapshot: FleetSnapshot) -> str:
     """What ``inferdeck snapshot --json`` prints for a snapshot."""
     return json.dumps(to_jsonable(snapshot), indent=2, sort_keys=True)
+
+
+def replayed(recording: Recording, index: int) -> str:
+    """What ``inferdeck replay --at ... --json`` prints for a recorded frame."""
+    return json.dumps(recording.snapshot_json(index), indent=2, sort_keys=True)
 
 
 @functools.cache
@@ -151,9 +157,7 @@ def test_every_frame_reads_back_as_the_snapshot_shown(tmp_path: Path) -> None:
     heads = recording.segments[0].heads
     assert [h.kind for h in heads].count(b"K") == 3  # frames 0, 10, 20
     for index in (24, 3, 0, 11, 12, 19, 20):  # backwards and forwards, across keyframes
-        assert json.dumps(recording.snapshot_json(index), indent=2, sort_keys=True) == printed(
-            snapshots[index]
-        )
+        assert replayed(recording, index) == as_recorded(snapshots[index])
     assert recording.snapshot_at(snapshots[7].taken_at + 0.5) == recording.snapshot(7)
 
 
@@ -183,6 +187,31 @@ def test_events_are_interleaved_at_their_time(tmp_path: Path) -> None:
     ]
     assert recording.events[0].at == snapshots[0].taken_at + 0.2
     assert "rollback" in recording.events[0].text and "ana" in recording.events[0].text
+
+
+def test_a_frame_that_could_not_be_written_loses_no_event(tmp_path: Path) -> None:
+    import resource
+
+    snapshots = demo_snapshots(25)[:4]
+    writer = RecordingWriter(tmp_path)
+    writer.frame(snapshots[0])
+    writer.event("audit", snapshots[0].taken_at + 0.5, {"action": "rollback", "actor": "ana"})
+    assert writer.path is not None
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+    ignored = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (writer.path.stat().st_size + 10, limit[1]))
+    try:  # the file may grow 10 bytes more: as a disk filling up meets the writer
+        with pytest.raises(OSError, match="File too large"):
+            writer.frame(snapshots[1])
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limit)
+        signal.signal(signal.SIGXFSZ, ignored)
+    writer.frame(snapshots[2])  # a new segment, with the event the failed frame held
+    writer.close()
+    recording = open_recording(tmp_path)
+    assert [e.text for e in recording.events] == ["rollback (ana)"]
+    assert len(recording) == 2  # frames 0 and 2: the torn one is skipped
+    assert replayed(recording, 1) == as_recorded(snapshots[2])
 
 
 def test_a_file_that_is_not_a_recording_is_refused(tmp_path: Path) -> None:
@@ -221,8 +250,7 @@ def test_a_file_cut_anywhere_loses_at_most_the_frame_being_written(tmp_path: Pat
         complete = sum(1 for end in ends if end <= cut)
         assert len(recording) == complete  # every whole frame, nothing torn
         if complete:
-            last = recording.snapshot_json(complete - 1)
-            assert json.dumps(last, indent=2, sort_keys=True) == printed(snapshots[complete - 1])
+            assert replayed(recording, complete - 1) == as_recorded(snapshots[complete - 1])
         recording.close()
 
 
@@ -282,7 +310,7 @@ def test_sigkill_while_recording_loses_at_most_the_last_frame(tmp_path: Path) ->
 def test_rotation_keeps_the_folder_within_its_limits(tmp_path: Path) -> None:
     base = demo_snapshots(25)  # 120 frames: the demo's 25 seconds over and over
     snapshots = [replace(base[i % 25], taken_at=base[0].taken_at + i) for i in range(120)]
-    limits = Limits(keyframe_every=20, segment_bytes=16_000, keep_bytes=48_000)
+    limits = Limits(keyframe_every=20, segment_bytes=8_000, keep_bytes=24_000)
     writer = RecordingWriter(tmp_path, limits)
     for snapshot in snapshots:
         writer.frame(snapshot)

@@ -1,6 +1,6 @@
-"""``inferdeck replay FILE --at TIME --json``: the snapshot recorded then, exactly as
-``inferdeck snapshot --json`` printed it; a fault at a known second shows from that
-second on; a recording written by this version keeps opening."""
+"""``inferdeck replay FILE --at TIME --json``: the snapshot recorded then, as
+``inferdeck snapshot --json`` printed it, at the recording's precision; a fault at a known
+second shows from that second on; a recording written by an older version keeps opening."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.recorded import FAULT_AT, printed, record_demo
+from tests.recorded import FAULT_AT, as_recorded, record_demo
 from tui.commands.main import main
 from tui.model import FleetSnapshot
 from tui.recording.reader import open_recording
@@ -44,7 +44,7 @@ def test_at_json_prints_what_snapshot_showed_then(
     clock = time.strftime("%H:%M:%S", time.gmtime(start + 45))
     for at, index in (("+0s", 0), ("+17s", 17), ("+17.5s", 17), (iso, 17), (clock, 45),
                       ("+59s", 59), ("+1m", 59)):  # fmt: skip
-        assert replay_json(capsys, str(path), "--at", at) == printed(shown[index]) + "\n", at
+        assert replay_json(capsys, str(path), "--at", at) == as_recorded(shown[index]) + "\n", at
 
 
 def test_a_fault_at_a_known_second_shows_then_and_not_before(
@@ -67,7 +67,7 @@ def test_a_folder_replays_its_newest_recording(
     recorded: tuple[Path, list[FleetSnapshot]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     path, shown = recorded
-    assert replay_json(capsys, str(path.parent), "--at", "+5s") == printed(shown[5]) + "\n"
+    assert replay_json(capsys, str(path.parent), "--at", "+5s") == as_recorded(shown[5]) + "\n"
 
 
 @pytest.mark.parametrize(
@@ -121,4 +121,23 @@ def test_a_recording_from_format_version_1_keeps_opening(
     assert healths == ["up"] * 8 + ["down"] * 4
     assert [e.text for e in recording.events][:1] == ["LLMServiceDown firing"]
     expected = (FIXTURES / "recording-v1.frame10.json").read_text()
+    assert replay_json(capsys, str(fixture), "--at", "+10s") == expected
+
+
+def test_a_recording_from_format_version_2_keeps_opening(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """tests/fixtures/recording-v2.idrec: the same 12 s of the demo (blue-0 crashing at
+    second 8) in format version 2 (figures to 3 significant digits, chart history
+    derived). Never regenerate it either."""
+    fixture = FIXTURES / "recording-v2.idrec"
+    recording = open_recording(fixture)
+    assert recording.header.format == 2 and len(recording) == 12
+    healths = [
+        next(b.health.value for b in recording.snapshot(i).backends if b.name == "blue-0")
+        for i in range(12)
+    ]
+    assert healths == ["up"] * 8 + ["down"] * 4
+    assert [e.text for e in recording.events][:1] == ["LLMServiceDown firing"]
+    expected = (FIXTURES / "recording-v2.frame10.json").read_text()
     assert replay_json(capsys, str(fixture), "--at", "+10s") == expected

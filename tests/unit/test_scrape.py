@@ -8,7 +8,6 @@ import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 
-import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -175,6 +174,22 @@ def test_window_slides() -> None:
         assert i < 11
     b = state.result(1100.0).backends[0]  # type: ignore[index]
     assert b.traffic.prompt_tokens_per_s == pytest.approx(10.0)
+
+
+def test_a_series_gone_from_the_page_is_forgotten_after_the_window() -> None:
+    """A backend whose label values churn (finish reasons, handlers) does not grow the
+    dashboard's memory: a series no longer scraped is dropped once out of the window."""
+    state = ScrapeState([BLUE1], window_s=30.0)
+
+    def windows() -> int:
+        return sum(len(s) for s in state._backends[BLUE1.name].series.values())
+
+    with_abort = vllm_text(success={"stop": 1.0, "length": 1.0, "abort": 1.0})
+    state.ingest_backend(BLUE1, with_abort, True, None, 1000.0)
+    held = windows()
+    for t in range(1001, 1050):  # the "abort" series is gone from every later page
+        state.ingest_backend(BLUE1, vllm_text(success={"stop": 1.0, "length": 1.0}), True, None, t)
+    assert windows() == held - 1
 
 
 def test_pools_sum_buckets_before_taking_quantiles() -> None:
@@ -353,34 +368,6 @@ def test_arbitrary_text_never_makes_ingest_raise(junk: str, prefix: str) -> None
 # --- over HTTP ---------------------------------------------------------------------------
 
 
-def mock_transport(pages: dict[str, list[str]]) -> httpx.MockTransport:
-    """Serves /metrics from a list of pages per host (one per call), /health 200."""
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/health":
-            return httpx.Response(200)
-        return httpx.Response(200, text=pages[request.url.netloc.decode()].pop(0))
-
-    return httpx.MockTransport(handler)
-
-
-async def test_source_protocol_and_two_collects_over_http() -> None:
-    clock = iter([1000.0, 1010.0])
-    transport = mock_transport({"127.0.0.1:18001": [FIRST, SECOND]})
-    source = ScrapeSource([BLUE1], clock=lambda: next(clock), transport=transport)
-    assert isinstance(source, Source)
-    assert (source.name, source.interval) == ("scrape", 1.0)
-    await source.collect()
-    got = await source.collect()
-    b = got.backends[0]  # type: ignore[index]
-    assert b.health is Health.UP
-    assert b.traffic.requests_per_min == pytest.approx(120.0)
-    assert got.fleet is not None and got.fleet.traffic.error_rate == pytest.approx(0.1)
-    await source.aclose()
-    with pytest.raises(RuntimeError):
-        await source.collect()
-
-
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
@@ -462,6 +449,116 @@ async def servers() -> AsyncIterator[dict[str, str]]:
     yield urls
     for server in started:
         server.close()
+
+
+async def test_source_protocol_and_two_collects_over_http() -> None:
+    pages = [FIRST, SECOND]
+
+    async def vllm(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        path = await _request_path(reader)
+        body = pages.pop(0).encode() if path == "/metrics" else b""
+        writer.write(_response("200 OK", body))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(vllm, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    clock = iter([1000.0, 1010.0])
+    source = ScrapeSource([ScrapeTarget("blue-1", "blue", url)], clock=lambda: next(clock))
+    assert isinstance(source, Source)
+    assert (source.name, source.interval) == ("scrape", 1.0)
+    await source.collect()
+    got = await source.collect()
+    b = got.backends[0]  # type: ignore[index]
+    assert b.health is Health.UP
+    assert b.traffic.requests_per_min == pytest.approx(120.0)
+    assert got.fleet is not None and got.fleet.traffic.error_rate == pytest.approx(0.1)
+    await source.aclose()
+    server.close()
+    with pytest.raises(RuntimeError):
+        await source.collect()
+
+
+class CountingVllm:
+    """A loopback vLLM whose /health the test can fail; counts the paths asked."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+        self.healthy = True
+        self.server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> str:
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.close()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        path = await _request_path(reader)
+        self.asked.append(path)
+        if path == "/metrics":
+            writer.write(_response("200 OK", FIRST.encode()))
+        else:
+            writer.write(_response("200 OK" if self.healthy else "503 Service Unavailable", b""))
+        await writer.drain()
+        writer.close()
+
+
+async def test_health_is_asked_every_few_seconds_while_metrics_answer() -> None:
+    vllm = CountingVllm()
+    now = [1000.0]
+    async with vllm as url:
+        source = ScrapeSource([ScrapeTarget("b", "p", url)], clock=lambda: now[0])
+        for _ in range(10):  # ten scrapes, one a second
+            got = await source.collect()
+            assert got.backends is not None and got.backends[0].health is Health.UP
+            now[0] += 1.0
+        await source.aclose()
+    assert vllm.asked.count("/metrics") == 10
+    assert vllm.asked.count("/health") == 2  # at 0 s and 5 s: every HEALTH_EVERY_S
+
+
+async def test_a_failing_health_check_shows_within_five_seconds_and_recovery_at_once() -> None:
+    vllm = CountingVllm()
+    now = [1000.0]
+    async with vllm as url:
+        source = ScrapeSource([ScrapeTarget("b", "p", url)], clock=lambda: now[0])
+
+        async def health() -> tuple[Health, str]:
+            got = await source.collect()
+            now[0] += 1.0
+            assert got.backends is not None
+            return got.backends[0].health, got.backends[0].reason
+
+        assert await health() == (Health.UP, "")
+        vllm.healthy = False  # vLLM's engine died: /metrics still answers, /health 503
+        seen = [await health() for _ in range(5)]
+        assert seen[-1] == (Health.DOWN, "HTTP 503 from /health")
+        assert await health() == (Health.DOWN, "HTTP 503 from /health")  # asked again
+        vllm.healthy = True
+        assert await health() == (Health.UP, "")  # the next scrape, not 5 s later
+        await source.aclose()
+
+
+async def test_a_backend_that_stops_answering_between_health_checks_is_down() -> None:
+    vllm = CountingVllm()
+    now = [1000.0]
+    async with vllm as url:
+        source = ScrapeSource([ScrapeTarget("b", "p", url)], clock=lambda: now[0])
+        await source.collect()
+        now[0] += 1.0
+        assert vllm.server is not None
+        vllm.server.close()
+        await vllm.server.wait_closed()
+        got = await source.collect()  # /health is not due: /metrics is refused
+        assert got.backends is not None
+        assert (got.backends[0].health, got.backends[0].reason) == (
+            Health.DOWN,
+            "connection refused",
+        )
+        await source.aclose()
 
 
 async def test_bad_targets_mark_only_themselves(servers: dict[str, str]) -> None:

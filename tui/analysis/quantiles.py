@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 #: Relative difference below which neighbouring bucket counts are treated as equal
 #: (Prometheus's ``correctPrecisionErrors`` tolerance).
@@ -70,12 +70,25 @@ def histogram_quantile(q: float, buckets: Iterable[tuple[float, float]]) -> floa
 
     Counts may be rates or window increases as well as raw cumulative counts.
     """
-    if q is None or math.isnan(q):
-        return None
-    if q < 0:
-        return -math.inf
-    if q > 1:
-        return math.inf
+    return histogram_quantiles((q,), buckets)[0]
+
+
+def histogram_quantiles(
+    qs: Sequence[float], buckets: Iterable[tuple[float, float]]
+) -> list[float | None]:
+    """`histogram_quantile` of each of ``qs`` over the same buckets, which are sorted,
+    merged and corrected once (a dashboard wants p50, p95 and p99 of every histogram)."""
+    prepared = _prepare(buckets) if any(_in_unit(q) for q in qs) else None
+    return [_quantile(q, prepared) for q in qs]
+
+
+def _in_unit(q: float) -> bool:
+    """True for a ``q`` that needs the buckets (not NaN, within [0, 1])."""
+    return q is not None and not math.isnan(q) and 0 <= q <= 1
+
+
+def _prepare(buckets: Iterable[tuple[float, float]]) -> tuple[list[float], list[float]] | None:
+    """(bounds, cumulative counts) ready for ranks; None when no quantile can be had."""
     pairs = sorted((float(b), float(c)) for b, c in buckets)
     if not pairs or not math.isinf(pairs[-1][0]) or pairs[-1][0] < 0:
         return None
@@ -89,7 +102,21 @@ def histogram_quantile(q: float, buckets: Iterable[tuple[float, float]]) -> floa
     total = counts[-1]
     if total == 0 or math.isnan(total):
         return None
-    rank = q * total
+    return bounds, counts
+
+
+def _quantile(q: float, prepared: tuple[list[float], list[float]] | None) -> float | None:
+    """One quantile of prepared buckets (Prometheus's ``bucketQuantile`` after its fixes)."""
+    if q is None or math.isnan(q):
+        return None
+    if q < 0:
+        return -math.inf
+    if q > 1:
+        return math.inf
+    if prepared is None:
+        return None
+    bounds, counts = prepared
+    rank = q * counts[-1]
     # First bucket (excluding +Inf) whose cumulative count reaches the rank.
     b = bisect.bisect_left(counts, rank, 0, len(counts) - 1)
     if b == len(counts) - 1:

@@ -52,8 +52,8 @@ from tui.ops.alerts.silences import (
     resolve_alert,
 )
 from tui.ops.executor import Action, Executor
-from tui.sources.alertmanager import AlertmanagerError, AlertmanagerSource
-from tui.wiring import poll_once, sources_for
+from tui.sources.alertmanager import AlertmanagerError
+from tui.wiring import alertmanager_source, poll_once, sources_for
 
 __all__ = ["add_ack_arguments", "add_unack_arguments", "run_ack", "run_alerts", "run_unack"]
 
@@ -84,17 +84,8 @@ class _LookupFailed(Exception):
 
 
 def _alertmanager_alerts(config: Config) -> list[Alert]:
-    cfg = config.sources.alertmanager
-    assert cfg is not None
-    source = AlertmanagerSource(
-        cfg.url,
-        timeout_s=cfg.timeout_s,
-        token_env=cfg.token_env,
-        token_file=cfg.token_file,
-        basic_auth_env=cfg.basic_auth_env,
-        verify_tls=cfg.verify_tls,
-        ca_file=cfg.ca_file,
-    )
+    source = alertmanager_source(config)
+    assert source is not None
 
     async def once() -> list[Alert]:
         try:

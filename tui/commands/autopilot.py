@@ -46,7 +46,8 @@ def _rules(settings: object, args: argparse.Namespace) -> int:
     say(f"autopilot {settings.mode}; at most {settings.max_actions_per_hour} actions an hour")
     for r in settings.rules:
         held = f" for {r.for_s:g}s" if r.for_s else ""
-        within = f" within {r.within_s:g}s" if r.metric == "container_restarts" else ""
+        counted = r.metric in ("oom_restarts", "container_restarts")
+        within = f" within {r.within_s:g}s" if counted else ""
         say(f"  {r.name:<22} {r.metric} > {r.over:g}{held}{within} -> {r.action}"
             f"  (cooldown {r.cooldown_s:g}s, {r.max_per_hour}/h)")  # fmt: skip
     hooks = ", ".join(w.url.split("?")[0] for w in settings.notify) or "none"
@@ -67,7 +68,12 @@ def run_autopilot(args: argparse.Namespace) -> int:
     assert config is not None
     until = time.monotonic() + parse_duration(args.for_) if args.for_ else None
     from tui.hub import Hub
-    from tui.ops.autopilot.pilot import Pilot, actions_from_config, scaler_from_config
+    from tui.ops.autopilot.pilot import (
+        Pilot,
+        actions_from_config,
+        oom_watch_from_config,
+        scaler_from_config,
+    )
     from tui.wiring import sources_for
 
     executor = executor_for(config, args)
@@ -76,7 +82,8 @@ def run_autopilot(args: argparse.Namespace) -> int:
     except ValueError:
         scaler = None
     pilot = Pilot(settings, executor, actions_from_config(config, settings, scaler),
-                  servers_in=scaler.count if scaler else None)  # fmt: skip
+                  servers_in=scaler.count if scaler else None,
+                  ooms=oom_watch_from_config(config, settings))  # fmt: skip
     hub = Hub(sources_for(config), environment=config.environment, slo_tier=config.slo_tier)
     say(pilot.status())
     failed = False
@@ -84,6 +91,7 @@ def run_autopilot(args: argparse.Namespace) -> int:
     async def watch() -> None:
         nonlocal failed
         shown: set[str] = set()
+        blind: set[str] = set()
         try:
             while until is None or time.monotonic() < until:
                 pilot.observe(await hub.poll_once())
@@ -91,6 +99,10 @@ def run_autopilot(args: argparse.Namespace) -> int:
                     if proposal.line() not in shown:
                         say(f"proposed: {proposal.line()}: {proposal.reason}")
                 shown = {p.line() for p in pilot.proposals}
+                for unknown in pilot.decision.unknown:  # said once, until it changes
+                    if unknown.line() not in blind:
+                        say(unknown.line())
+                blind = {u.line() for u in pilot.decision.unknown}
                 for done in await pilot.act():
                     say(("done: " if done.ok else "FAILED: ") + done.message)
                     failed = failed or not done.ok
@@ -98,6 +110,7 @@ def run_autopilot(args: argparse.Namespace) -> int:
                     say(pilot.stopped)
                 await asyncio.sleep(config.refresh_s)
         finally:
+            pilot.close()
             for source in hub.sources:
                 await source.aclose()
 

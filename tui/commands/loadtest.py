@@ -52,6 +52,8 @@ def add_loadtest_arguments(parser: argparse.ArgumentParser) -> None:
                         help="multiply every stage's users or rate by X")  # fmt: skip
     parser.add_argument("--duration", metavar="D",
                         help="stretch or squeeze the stages to last D (90s, 10m, 1h)")  # fmt: skip
+    parser.add_argument("--workers", metavar="N", type=int, default=0,
+                        help="a Locust master with N local worker processes (cores)")  # fmt: skip
 
 
 def _list(config: Config | None, args: argparse.Namespace) -> int:
@@ -163,7 +165,7 @@ def run_loadtest(args: argparse.Namespace) -> int:
     run_settings = RunSettings(
         scenario, target, model, folder / "records.jsonl",
         per_user_rps=settings.per_user_rps, request_timeout_s=settings.request_timeout_s,
-        grace_s=settings.grace_s,
+        grace_s=settings.grace_s, workers=max(0, args.workers),
     )  # fmt: skip
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -16,7 +16,7 @@ from types import FrameType
 import httpx
 
 from tui.commands.common import error, say
-from tui.sim.config import SIM_ENGINES, SimConfig, parse_pool_engines
+from tui.sim.config import SIM_ENGINES, SimConfig, parse_histogram_buckets, parse_pool_engines
 from tui.sim.fleet import FAULT_KINDS
 
 DEFAULT_CONTROL = "http://127.0.0.1:18000"
@@ -38,6 +38,14 @@ def pools_argument(text: str) -> PoolCounts:
     out = PoolCounts(pools)
     out.engines = engines
     return out
+
+
+def histogram_buckets_argument(text: str) -> dict[str, tuple[float, ...]]:
+    """vLLM's ``--custom-histogram-buckets`` JSON as an argparse type (one-line error)."""
+    try:
+        return parse_histogram_buckets(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_sim_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,7 +79,14 @@ def add_sim_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--vllm-metrics", choices=("current", "legacy"), default="current",
-        help="metric names of today's vLLM, or also the deprecated ones (vLLM 0.10)",
+        help="serve exactly what vLLM 0.33.0 serves (current), or exactly what vLLM 0.10.2"
+        " serves (legacy: the deprecated names, none of the newer ones)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--custom-histogram-buckets", type=histogram_buckets_argument, default=None,
+        metavar="JSON",
+        help="as vLLM's flag: bucket family -> bounds replacing its defaults, e.g."
+        ' \'{"time_to_first_token": [0.1, 0.5, 2]}\' (current metrics only)',
     )  # fmt: skip
     parser.add_argument(
         "--openmetrics-escaped", action="store_true",
@@ -112,6 +127,7 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         rps=fleet_rps(args),
         port_base=args.port_base,
         vllm_metrics=args.vllm_metrics,
+        histogram_buckets=getattr(args, "custom_histogram_buckets", None),
         openmetrics_escaped=args.openmetrics_escaped,
         dcgm_power_limit=getattr(args, "dcgm_power_limit", False),
         load=args.load,

@@ -238,6 +238,9 @@ class PodmanEngine:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                # conmon, its child, marks an OOM kill with a file "oom" in its working
+                # directory: keep it in ours, not wherever the caller ran from
+                cwd=self.state_dir,
             )
         try:
             self._wait_ready()

@@ -5,7 +5,13 @@ Runs only inside the Locust child process (`tui.loadtest.run` starts it): import
 Locust patches the standard library for gevent, which the dashboard's process must never
 see. Its settings come in ``$INFERDECK_LOADTEST`` (JSON); every request is written as
 one JSON line to the records file, and also fired as a Locust request event so Locust's
-own statistics (and its master/worker mode) see the same requests.
+own statistics see the same requests.
+
+Master and workers (``--master``/``--worker``, load spread over processes or machines):
+the master runs the shape and writes the records file; each worker sends the records of
+its requests to the master as Locust messages (`RECORDS`), so a worker on another
+machine needs no shared file, and the master tells the workers when the shape's clock
+started (`STARTED`) so their rate pacing follows the same stages.
 
 Client-side figures: TTFT is the time to the first chunk that carries text; ITL is the
 mean gap between the following text chunks of one request; E2E is the whole request.
@@ -19,6 +25,7 @@ import time
 from typing import Any
 
 from locust import HttpUser, LoadTestShape, events, task
+from locust.runners import MasterRunner, WorkerRunner
 
 from tui.loadtest.shape import steps_of, target_at, users_for
 
@@ -30,17 +37,52 @@ WORDS = ("the", "red", "fox", "ran", "far", "and", "saw", "sun", "set", "low")
 """Prompt filler: three letters and a space, about one token each (and exactly one by
 the simulator's four-characters-a-token count)."""
 
+RECORDS = "inferdeck-records"
+"""The Locust message a worker sends its finished requests in (a list of records)."""
+STARTED = "inferdeck-started"
+"""The Locust message the master sends its workers: when the shape's clock started."""
+
 _started = [0.0]
+_workers = [1]  # how many workers share the users (the master says; 1 standalone)
 _records: list[Any] = []
+_worker: list[Any] = []  # the WorkerRunner, in a worker process
+
+
+@events.init.add_listener
+def _roles(environment: Any, **_: Any) -> None:
+    runner = environment.runner
+    if isinstance(runner, MasterRunner):
+        runner.register_message(RECORDS, _from_worker)
+    elif isinstance(runner, WorkerRunner):
+        _worker.append(runner)
+        runner.register_message(STARTED, _clock_from_master)
+
+
+def _from_worker(msg: Any, **_: Any) -> None:
+    """Master: write the records a worker sent (Locust passes ``msg`` by keyword)."""
+    for entry in msg.data:
+        _write(entry)
+
+
+def _clock_from_master(msg: Any, **_: Any) -> None:
+    """Worker: the shape's clock started when the master says."""
+    _started[0] = float(msg.data["started"])
+    _workers[0] = max(1, int(msg.data.get("workers", 1)))
 
 
 @events.test_start.add_listener
 def _open(environment: Any, **_: Any) -> None:
+    if isinstance(environment.runner, WorkerRunner):
+        return  # the master keeps the clock and the file
     _started[0] = time.time()
     path = SETTINGS.get("records")
     if path:
         _records.append(open(path, "a", buffering=1, encoding="utf-8"))  # noqa: SIM115
     _record({"started": _started[0]})  # the moment the shape's clock starts
+    if isinstance(environment.runner, MasterRunner):
+        environment.runner.send_message(
+            STARTED, {"started": _started[0], "workers": environment.runner.worker_count}
+        )
 
 
 @events.quitting.add_listener
@@ -54,6 +96,14 @@ def _elapsed() -> float:
 
 
 def _record(entry: dict[str, Any]) -> None:
+    """Keep one record: in the file (standalone, master), or sent to the master."""
+    if _worker:
+        _worker[0].send_message(RECORDS, [entry])
+    else:
+        _write(entry)
+
+
+def _write(entry: dict[str, Any]) -> None:
     for handle in _records:
         handle.write(json.dumps(entry, separators=(",", ":")) + "\n")
 
@@ -73,9 +123,11 @@ class StreamingClient(HttpUser):
         if SCENARIO.get("load") != "rate":
             return 0.0
         rate = target_at(STEPS, _elapsed()) or 0.0
-        users = max(1, self.environment.runner.user_count if self.environment.runner else 1)
         if rate <= 0:
             return 1.0
+        runner = self.environment.runner
+        # all the run's users: Locust spreads them evenly over the workers
+        users = max(1, (runner.user_count if runner is not None else 1) * _workers[0])
         interval = users / rate
         spent = time.time() - getattr(self, "_last_start", 0.0)
         return max(0.0, interval - spent)

@@ -6,6 +6,12 @@ records file, which `LoadRun.new_records` reads as it grows. A run stops by itse
 the shape ends (Locust lets requests in flight finish, at most ``grace_s``), and at
 once on `LoadRun.stop` (the process group is killed). A run that outlives its
 duration plus the grace by ``MARGIN_S`` is killed too, so no run ever goes on unbounded.
+
+With ``workers`` > 0 the child is a Locust *master* on loopback and that many local
+worker processes send the requests (one CPU core each, for rates one process cannot
+keep); the workers send their records to the master, which writes the file, so the
+same report comes out. The master listens on loopback only: workers on other
+machines would need it bound to a reachable address (not built).
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -38,6 +45,7 @@ class RunSettings:
     per_user_rps: float = 1.0
     request_timeout_s: float = 60.0
     grace_s: float = 10.0  # how long requests in flight may finish once the shape ends
+    workers: int = 0  # local Locust worker processes; 0: one process does it all
 
 
 class LoadRun:
@@ -49,18 +57,31 @@ class LoadRun:
         self.load_started_at = 0.0
         self.stopped = ""  # why it was stopped early ("" while not)
         self._process: subprocess.Popen[bytes] | None = None
+        self._workers: list[subprocess.Popen[bytes]] = []
+        self.master_port = 0
         self._offset = 0
         self._partial = b""
         self._log = settings.records.with_suffix(".locust.log")
 
     def command(self) -> list[str]:
-        """The argv of the Locust process."""
+        """The argv of the Locust process (the master, with workers)."""
         s = self.settings
-        return [
+        argv = [
             sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
             "--host", s.target, "--stop-timeout", f"{s.grace_s:g}",
             "--loglevel", "WARNING", "--only-summary", "--exit-code-on-error", "0",
         ]  # fmt: skip
+        if s.workers > 0:
+            argv += ["--master", "--expect-workers", str(s.workers),
+                     "--master-bind-host", "127.0.0.1",
+                     "--master-bind-port", str(self.master_port)]  # fmt: skip
+        return argv
+
+    def worker_command(self) -> list[str]:
+        """The argv of one local worker process."""
+        return [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--worker",
+                "--master-host", "127.0.0.1", "--master-port", str(self.master_port),
+                "--loglevel", "WARNING"]  # fmt: skip
 
     def start(self) -> None:
         """Start Locust; returns at once."""
@@ -77,11 +98,18 @@ class LoadRun:
                 "request_timeout_s": s.request_timeout_s,
             }),
         }  # fmt: skip
+        if s.workers > 0:
+            self.master_port = _free_port()
         with open(self._log, "wb") as log:
             self._process = subprocess.Popen(
                 self.command(), env=env, stdout=log, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, start_new_session=True,
             )  # fmt: skip
+            for _ in range(s.workers):
+                self._workers.append(subprocess.Popen(
+                    self.worker_command(), env=env, stdout=log, stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL, start_new_session=True,
+                ))  # fmt: skip
         self.started_at = time.time()
         self.load_started_at = 0.0  # when Locust's clock started (its first record says)
 
@@ -129,11 +157,24 @@ class LoadRun:
         """End the run now: the whole process group is killed (requests in flight too)."""
         process = self._process
         if process is None or process.poll() is not None:
+            self._end_workers()
             return
         self.stopped = why
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(5)
+        self._end_workers()
+
+    def _end_workers(self) -> None:
+        """Workers quit when their master does; any left is killed."""
+        for worker in self._workers:
+            if worker.poll() is None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    worker.wait(3)
+            if worker.poll() is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait(5)
 
     def wait(self, poll_s: float = 0.5) -> None:
         """Block until Locust ends (or the deadline kills it)."""
@@ -149,3 +190,10 @@ class LoadRun:
         with contextlib.suppress(OSError):
             return "\n".join(self._log.read_text(errors="replace").splitlines()[-lines:])
         return ""
+
+
+def _free_port() -> int:
+    """A free TCP port on loopback for the master's worker channel."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -87,7 +87,12 @@ def _pilot(config: Config, executor: Executor) -> Pilot | None:
     import dataclasses
 
     from tui.ops.autopilot.config import autopilot_config
-    from tui.ops.autopilot.pilot import Pilot, actions_from_config, scaler_from_config
+    from tui.ops.autopilot.pilot import (
+        Pilot,
+        actions_from_config,
+        oom_watch_from_config,
+        scaler_from_config,
+    )
 
     settings = autopilot_config(config)
     try:
@@ -101,7 +106,8 @@ def _pilot(config: Config, executor: Executor) -> Pilot | None:
         return None
     settings = dataclasses.replace(settings, rules=rules)
     return Pilot(settings, executor, actions_from_config(config, settings, scaler),
-                 servers_in=scaler.count if scaler is not None else None)  # fmt: skip
+                 servers_in=scaler.count if scaler is not None else None,
+                 ooms=oom_watch_from_config(config, settings))  # fmt: skip
 
 
 def _container_actions(docker: DockerSource | None) -> Callable[[str, str], Action] | None:

@@ -1,9 +1,9 @@
-"""The recording file format, version 1: a header, then checksummed compressed blocks.
+"""The recording file format, version 2: a header, then checksummed compressed blocks.
 
 A recording segment (``*.idrec``) is::
 
-    inferdeck-recording 1\\n                 the magic line and the format version
-    {"format": 1, "session": ..., ...}\\n     the header: one line of JSON (`Header`)
+    inferdeck-recording 2\\n                 the magic line and the format version
+    {"format": 2, "session": ..., ...}\\n     the header: one line of JSON (`Header`)
     block, block, ...                        until the end of the file
 
 and each block is a 17-byte head then the payload::
@@ -19,12 +19,21 @@ and each block is a 17-byte head then the payload::
 Decompressing a K block and the C blocks after it, in order, gives one JSON record per
 block, ending in a newline; an E block decompresses alone:
 
-* a frame: ``{"frame": {"t": TIME, "s": BODY, "h": HISTORY}}`` in a keyframe (the whole
-  snapshot, as ``inferdeck snapshot --json`` prints it, without ``history``, and every
-  chart series), or ``{"frame": {"t": TIME, "d": PATCH, "h": HISTORY_PATCH}}``: only what
-  changed since the previous frame (see `diff` and `patch`);
-* an event (E): ``{"event": {"source": "audit" | "incident", ...}}`` — an audit record,
-  or an incident timeline event, at the block's time.
+* a keyframe: ``{"frame": {"t": TIME, "s": BODY, "h": HISTORY}}``: the whole snapshot as
+  ``inferdeck snapshot --json`` prints it, without ``history``, and every chart series;
+* a frame after it: ``{"frame": {...}}`` with what changed since the previous frame:
+  ``"n": [skips, values]`` when only leaves changed (numbers, text: see `flatten` and
+  `leaf_changes`), else ``"d": PATCH`` (see `diff` and `patch`); for the chart series
+  ``"a": KEEP`` when each moved on by the frame's own figures (derived on reading:
+  `tui.recording.history`), else ``"h": HISTORY_PATCH``; a key is absent when nothing of
+  its kind changed;
+* an event (E): ``{"event": {"source": "audit" | "incident" | "alert", ...}}`` — an audit
+  record, an incident timeline event or an alert that fired or resolved, at its time.
+
+Version 2 stores figures at the precision the screens show (`tui.recording.precision`:
+three significant digits, times to the millisecond). Version 1 stored them at full
+precision, with ``"t"`` in every frame and only ``"d"`` and ``"h"``; it reads with the
+same code (`READS`).
 
 So the heads alone say when every frame and every event is, and an event can be read
 without decoding the frames around it.
@@ -45,7 +54,10 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 MAGIC = b"inferdeck-recording"
-VERSION = 1
+VERSION = 2
+"""The version this inferdeck writes."""
+READS = (1, 2)
+"""The versions it reads."""
 SUFFIX = ".idrec"
 HEAD = struct.Struct(">IIcd")  # length, crc32, kind, time
 KEYFRAME = b"K"
@@ -110,6 +122,8 @@ def read_header(handle: BinaryIO, name: str = "recording") -> tuple[Header, int]
         raise FormatError(
             f"{name}: recording format {version} is newer than this inferdeck reads ({VERSION})"
         )
+    if version not in READS:
+        raise FormatError(f"{name}: not an inferdeck recording")
     line = handle.readline(1 << 20)
     try:
         data = json.loads(line)
@@ -172,7 +186,7 @@ def payload_of(handle: BinaryIO, head: BlockHead) -> bytes | None:
 class Compressor:
     """The writer's side of the stream: one DEFLATE stream per keyframe group."""
 
-    def __init__(self, level: int = 6) -> None:
+    def __init__(self, level: int = 9) -> None:
         self.level = level
         self._z: Any = None
 
@@ -309,3 +323,130 @@ def patch(old: Any, change: Any) -> Any:
             items[int(index)] = patch(items[int(index)], sub)
         return items
     raise ValueError(f"unknown patch operation {op!r}")
+
+
+# --- what changed, when only figures changed (version 2) -------------------------------
+
+
+def flatten(value: Any) -> tuple[tuple[Any, ...], list[Any]]:
+    """A JSON value's shape (its keys, in sorted order, and its lists' lengths) and its
+    leaves (every number, string, boolean and null) in the same order.
+
+    Two values of the same shape differ only in leaves; `leaf_changes` writes that as
+    the leaves that changed. Keys are walked sorted, so the order a dict was built in
+    (the writer's, or the reader's after a patch) never matters.
+    """
+    shape: list[Any] = []
+    leaves: list[Any] = []
+    _flatten(value, shape, leaves)
+    return tuple(shape), leaves
+
+
+def _flatten(value: Any, shape: list[Any], leaves: list[Any]) -> None:
+    kind = type(value)
+    if kind is dict:
+        keys = sorted(value)
+        shape.append(tuple(keys))
+        for key in keys:
+            _flatten(value[key], shape, leaves)
+    elif kind is list:
+        shape.append(len(value))
+        for item in value:
+            _flatten(item, shape, leaves)
+    else:
+        leaves.append(value)
+
+
+WHOLE = 2.0**53
+"""Whole floats below this are written without their ``.0`` (exact as integers)."""
+
+
+def leaf_changes(old: list[Any], new: list[Any]) -> list[list[Any]] | None:
+    """``[skips, values]``: the leaves of ``new`` that differ from ``old`` (same shape),
+    each after ``skip`` unchanged ones. The skips repeat from frame to frame (the same
+    figures move), so they compress to almost nothing.
+
+    A figure that was a float and is a whole float now is written as an integer (``28``
+    for ``28.0``) and read back as a float (`apply_leaf_changes`). None when a float turns
+    into an integer: that cannot be told apart, so the caller writes a `diff` instead.
+    """
+    skips: list[int] = []
+    values: list[Any] = []
+    skip = 0
+    for a, b in zip(old, new, strict=True):
+        kind = type(b)
+        if a == b and type(a) is kind:
+            skip += 1
+            continue
+        if type(a) is float:
+            if kind is int:
+                return None
+            if kind is float and b.is_integer() and -WHOLE < b < WHOLE:
+                b = int(b)
+        skips.append(skip)
+        values.append(b)
+        skip = 0
+    return [skips, values]
+
+
+def leaf_paths(value: Any) -> list[tuple[Any, ...]]:
+    """Where each leaf of ``value`` is (keys and list indexes), in `flatten`'s order."""
+    out: list[tuple[Any, ...]] = []
+    _paths(value, (), out)
+    return out
+
+
+def _paths(value: Any, here: tuple[Any, ...], out: list[tuple[Any, ...]]) -> None:
+    kind = type(value)
+    if kind is dict:
+        for key in sorted(value):
+            _paths(value[key], (*here, key), out)
+    elif kind is list:
+        for i, item in enumerate(value):
+            _paths(item, (*here, i), out)
+    else:
+        out.append(here)
+
+
+def apply_leaf_changes(
+    old: Any, changes: Sequence[Any], paths: Sequence[tuple[Any, ...]] | None = None
+) -> Any:
+    """``old`` with the leaves `leaf_changes` wrote replaced: a new value; ``old`` is left
+    as it was (only the objects and lists on the way to a changed leaf are copied).
+    ``paths``: `leaf_paths` of ``old``, when the caller keeps them (the same shape)."""
+    skips, values = changes
+    if len(skips) != len(values):
+        raise ValueError("leaf changes: as many skips as values")
+    if paths is None:
+        paths = leaf_paths(old)
+    root: Any = _copy(old)
+    copied: dict[tuple[Any, ...], Any] = {(): root}
+    index = -1
+    for skip, value in zip(skips, values, strict=True):
+        index += int(skip) + 1
+        if index >= len(paths):
+            raise ValueError("leaf changes past the last leaf")
+        path = paths[index]
+        if not path:  # the value is a leaf itself
+            return _as_before(value, old)
+        node = root
+        for depth in range(len(path) - 1):
+            prefix = path[: depth + 1]
+            child = copied.get(prefix)
+            if child is None:
+                child = copied[prefix] = _copy(node[path[depth]])
+                node[path[depth]] = child
+            node = child
+        node[path[-1]] = _as_before(value, node[path[-1]])
+    return root
+
+
+def _copy(value: Any) -> Any:
+    kind = type(value)
+    return dict(value) if kind is dict else list(value) if kind is list else value
+
+
+def _as_before(new: Any, old: Any) -> Any:
+    if type(new) is int and type(old) is float:
+        return float(new)  # a whole figure, written without its ".0"
+    return new

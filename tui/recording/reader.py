@@ -28,12 +28,15 @@ from tui.recording.format import (
     Decompressor,
     FormatError,
     Header,
+    apply_leaf_changes,
     event_record,
+    leaf_paths,
     patch,
     payload_of,
     read_header,
     scan,
 )
+from tui.recording.history import advance_many, sample_of_body
 
 
 class RecordingError(Exception):
@@ -113,6 +116,11 @@ class _FrameRef:
     keyframe: bool
 
 
+_Decoded = tuple[int, dict[str, Any], dict[str, Any], Decompressor, list[tuple[Any, ...]] | None]
+"""The last frame decoded: its index, body, chart series, the stream after it, and where
+its body's leaves are (None: not worked out yet)."""
+
+
 class Recording:
     """Frames and events of one or more segments, in time order."""
 
@@ -140,7 +148,7 @@ class Recording:
         self._frames = frames
         self.times = [f.at for f in frames]
         self.events = sorted(events, key=lambda e: e.at)
-        self._cache: tuple[int, dict[str, Any], dict[str, Any], Decompressor] | None = None
+        self._cache: _Decoded | None = None
         self.frames_lost = 0  # frames after a damaged block, not readable
 
     # --- the timeline --------------------------------------------------------------
@@ -201,15 +209,21 @@ class Recording:
             and all(not f.keyframe for f in self._frames[cache[0] + 1 : index + 1])
         )
         if same_group and cache is not None:
-            at, body, history, stream = cache
+            at, body, history, stream, paths = cache
         else:
             at = index
             while not self._frames[at].keyframe:
                 at -= 1
                 if at < 0 or self._frames[at].segment != target.segment:
                     raise RecordingError("a frame without a keyframe before it")
-            body, history, stream = {}, {}, Decompressor()
+            body, history, stream, paths = {}, {}, Decompressor(), None
             at -= 1  # decode from the keyframe itself below
+        samples: list[dict[str, float | None]] = []  # chart samples not yet appended
+        keep = 0
+
+        def charted(history: dict[str, Any]) -> dict[str, Any]:
+            return advance_many(history, samples, keep) if samples else history
+
         for i in range(at + 1, index + 1):
             ref = self._frames[i]
             segment = self.segments[ref.segment]
@@ -219,13 +233,24 @@ class Recording:
                 raise RecordingError(f"{segment.path}: a damaged block at {stamp(head.at)}")
             frame = stream.feed(head.kind, payload)["frame"]
             if ref.keyframe:
-                body, history = frame["s"], dict(frame.get("h", {}))
-            else:
-                if "d" in frame:
-                    body = patch(body, frame["d"])
-                if "h" in frame:
-                    history = patch(history, frame["h"])
-        self._cache = (index, body, history, stream)
+                body, history, samples = frame["s"], dict(frame.get("h", {})), []
+                paths = None
+                continue
+            if "n" in frame:
+                if paths is None:
+                    paths = leaf_paths(body)
+                body = apply_leaf_changes(body, frame["n"], paths)
+            if "d" in frame:
+                body, paths = patch(body, frame["d"]), None
+            if "a" in frame:
+                if samples and int(frame["a"]) != keep:
+                    history, samples = charted(history), []
+                keep = int(frame["a"])
+                samples.append(sample_of_body(body))
+            if "h" in frame:
+                history, samples = patch(charted(history), frame["h"]), []
+        history = charted(history)
+        self._cache = (index, body, history, stream, paths)
         return body, history
 
     def close(self) -> None:

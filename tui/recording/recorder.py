@@ -5,8 +5,9 @@
 it queues the snapshot and wakes the thread, which writes it with the events that
 happened since the previous one — new audit records (the config's audit log, read
 incrementally), new incident timeline events (the incidents database, read-only) and
-alerts that started or stopped firing. A failing write is kept in `last_error` and the
-next snapshot is tried again; recording never stops the dashboard.
+alerts that started or stopped firing. A failing write is kept in `last_error` (the
+dashboard shows it: a notice and REC STOPPED in the header) and the next snapshot is
+tried again, in a new segment; recording never stops the dashboard.
 """
 
 from __future__ import annotations
@@ -154,6 +155,8 @@ class RecorderThread:
         self.audit = audit
         self.incidents = incidents
         self.last_error: str | None = None
+        self.frames = 0  # snapshots handled (written or failed)
+        self.cpu_s = 0.0  # CPU time spent on them, in the thread that handled them
         self._queue: deque[FleetSnapshot] = deque(maxlen=QUEUE_LIMIT)
         self._wake = threading.Condition()
         self._stopping = False
@@ -193,12 +196,20 @@ class RecorderThread:
                 if not self._queue:
                     return
                 snapshot = self._queue.popleft()
-            try:
-                self.write(snapshot)
-            except Exception as exc:  # a full disk: say so, keep the dashboard going
-                self.last_error = f"recording: {type(exc).__name__}: {' '.join(str(exc).split())}"
-            else:
-                self.last_error = None
+            self.record(snapshot)
+
+    def record(self, snapshot: FleetSnapshot) -> None:
+        """Write one snapshot; a failure goes to `last_error` (cleared by the next frame
+        that is written), never further: recording never stops the dashboard."""
+        started = time.thread_time()
+        try:
+            self.write(snapshot)
+        except Exception as exc:  # a full disk, a folder removed: say so, keep going
+            self.last_error = f"recording: {why_not(exc)}"
+        else:
+            self.last_error = None
+        self.cpu_s += time.thread_time() - started
+        self.frames += 1
 
     def write(self, snapshot: FleetSnapshot) -> None:
         """Write one snapshot and the events before it (the thread's work, callable
@@ -214,6 +225,14 @@ class RecorderThread:
             for event in self.incidents.new():
                 writer.event("incident", float(event.get("at") or snapshot.taken_at), event)
         writer.frame(snapshot)
+
+
+def why_not(exc: BaseException) -> str:
+    """One line saying why a frame could not be written (``No space left on device:
+    /path``), from the error the writer met."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    return " ".join(f"{type(exc).__name__}: {exc}".split())
 
 
 def _time_of(record: dict[str, Any], default: float) -> float:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import math
+import errno
 import os
 import secrets
 import time
@@ -38,8 +38,12 @@ from tui.recording.format import (
     block,
     diff,
     event_payload,
+    flatten,
+    leaf_changes,
     shift,
 )
+from tui.recording.history import advanced_by, sample_of_body, series_bits
+from tui.recording.precision import rounded_history, rounded_series, stored
 
 MB = 1 << 20
 
@@ -55,14 +59,11 @@ class Limits:
     keep_s: float = 7 * 86400.0  # segments older than this are deleted
 
 
-def _json_float(value: float) -> float | None:
-    return None if value != value or value in (math.inf, -math.inf) else value
-
-
 def body_of(snapshot: FleetSnapshot) -> dict[str, Any]:
-    """The snapshot as ``snapshot --json`` prints it, without the chart history."""
+    """The snapshot as a version-2 recording stores it: ``snapshot --json`` without the
+    chart history, at the stored precision (`tui.recording.precision`)."""
     return {
-        f.name: to_jsonable(getattr(snapshot, f.name))
+        f.name: to_jsonable(getattr(snapshot, f.name), stored, f.name)
         for f in dataclasses.fields(snapshot)
         if f.name != "history"
     }
@@ -71,22 +72,17 @@ def body_of(snapshot: FleetSnapshot) -> dict[str, Any]:
 def history_patch(
     old: Mapping[str, tuple[float, ...]], new: Mapping[str, tuple[float, ...]]
 ) -> dict[str, Any]:
-    """What changed in the chart series: for each, the values appended (``["S", keep,
-    values]``), or the whole series (``["=", values]``), or ``["-"]`` when it is gone.
-
-    Compared as the hub's own tuples (the same float objects from frame to frame, so a
-    NaN gap equals itself); only what is written is turned into JSON.
-    """
+    """What changed in the chart series, at the stored precision: for each, the values
+    appended (``["S", keep, values]``), or the whole series (``["=", values]``), or
+    ``["-"]`` when it is gone. (Most frames need none: see `tui.recording.history`.)"""
     out: dict[str, Any] = {}
     for name, values in new.items():
-        before = old.get(name)
-        if before is values or before == values:
+        after = rounded_series(values)
+        before = rounded_series(old[name]) if name in old else None
+        if before == after:
             continue
-        moved = shift(before, values) if before is not None else None
-        if moved is not None:
-            out[name] = ["S", moved[1], [_json_float(v) for v in moved[2]]]
-        else:
-            out[name] = ["=", [_json_float(v) for v in values]]
+        moved = shift(before, after) if before is not None else None
+        out[name] = moved if moved is not None else ["=", after]
     for name in old:
         if name not in new:
             out[name] = ["-"]
@@ -121,11 +117,16 @@ class RecordingWriter:
         self.bytes_written = 0
         self._fd: int | None = None
         self._size = 0
+        self._segment_frames = 0
+        self._stopped: OSError | None = None  # one file that failed: nothing more to it
         self._opened_at = 0.0
         self._since_keyframe = 0
         self._compressor = Compressor()
         self._body: dict[str, Any] | None = None
-        self._history: dict[str, tuple[float, ...]] = {}
+        self._shape: tuple[Any, ...] = ()
+        self._leaves: list[Any] = []
+        self._history: Mapping[str, tuple[float, ...]] = {}
+        self._history_bits: dict[str, bytes] = {}  # the same, as bytes (`series_bits`)
         self._pending: list[tuple[float, dict[str, Any]]] = []
 
     # --- writing -------------------------------------------------------------------
@@ -135,8 +136,37 @@ class RecordingWriter:
         self._pending.append((at, {"event": {"source": source, **record}}))
 
     def frame(self, snapshot: FleetSnapshot) -> None:
-        """Append one snapshot as shown; the first of a segment is a keyframe."""
+        """Append one snapshot as shown; the first of a segment is a keyframe.
+
+        `OSError` when it cannot be written (a full disk, a folder it may not write, the
+        segment's file removed): that segment is given up (a block may be torn at its
+        end, which readers skip) and the next frame starts a new one — or, writing one
+        file (``name``), every later frame fails the same way: the frames before stay.
+        """
+        if self._stopped is not None:
+            stopped = self._stopped
+            raise OSError(stopped.errno, stopped.strerror, stopped.filename)
+        try:
+            self._frame(snapshot)
+        except OSError as exc:
+            if exc.filename is None and self.path is not None:  # os.write names no file
+                exc = OSError(exc.errno, exc.strerror, str(self.path))
+            self._give_up_segment(exc)
+            raise exc from None
+
+    def _give_up_segment(self, error: OSError) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
+        self._body = None  # the next frame is a keyframe, in a new segment
+        if self.single is not None:  # opening it again would empty it: stop here
+            self._stopped = error
+
+    def _frame(self, snapshot: FleetSnapshot) -> None:
         now = self.clock()
+        if self._fd is not None and os.fstat(self._fd).st_nlink == 0:
+            raise FileNotFoundError(errno.ENOENT, "its file was removed", str(self.path))
         if (
             self._fd is not None
             and self.single is None
@@ -144,54 +174,79 @@ class RecordingWriter:
         ):
             self._rotate(now, snapshot.taken_at)
         body = body_of(snapshot)
-        history = dict(snapshot.history)
+        shape, leaves = flatten(body)
+        history = snapshot.history
+        bits = self._history_bits if history is self._history else series_bits(history)
         keyframe = (
             self._fd is None
             or self._body is None
             or self._since_keyframe + 1 >= self.limits.keyframe_every
         )
-        blocks = b""
-        if not keyframe:
-            blocks = self._delta_blocks(snapshot.taken_at, body, history)
-            if self.single is None and self._size + len(blocks) > self.limits.segment_bytes:
-                self._rotate(now, snapshot.taken_at)
-                keyframe = True
+        at = snapshot.taken_at
         if keyframe:
             if self._fd is None:
-                self._open(now, snapshot.taken_at)
-            blocks = self._keyframe_blocks(snapshot.taken_at, body, history)
-        self._write(blocks)
-        self._body, self._history = body, history
+                self._open(now, at)
+            blocks = self._keyframe_block(at, body, history)
+        else:
+            blocks = self._delta_block(at, body, shape, leaves, history, bits)
+        events = self._event_blocks()
+        if (
+            self.single is None
+            and self._segment_frames
+            and self._size + len(blocks) + len(events) > self.limits.segment_bytes
+        ):  # the segment would grow past its limit: this frame starts the next one
+            self._rotate(now, at)
+            keyframe = True
+            blocks = self._keyframe_block(at, body, history)
+        self._write(blocks + events)
+        self._pending.clear()
+        self._segment_frames += 1
+        self._body, self._shape, self._leaves, self._history = body, shape, leaves, history
+        self._history_bits = bits
         self._since_keyframe = 0 if keyframe else self._since_keyframe + 1
         self.frames_written += 1
 
-    def _keyframe_blocks(
-        self, at: float, body: dict[str, Any], history: dict[str, tuple[float, ...]]
+    def _keyframe_block(
+        self, at: float, body: dict[str, Any], history: Mapping[str, tuple[float, ...]]
     ) -> bytes:
         self._compressor.restart()
-        series = {k: [_json_float(v) for v in values] for k, values in history.items()}
-        record = {"frame": {"t": at, "s": body, "h": series}}
-        return block(KEYFRAME, at, self._compressor.compress(record)) + self._event_blocks()
+        record = {"frame": {"t": at, "s": body, "h": rounded_history(history)}}
+        return block(KEYFRAME, at, self._compressor.compress(record))
 
-    def _delta_blocks(
-        self, at: float, body: dict[str, Any], history: dict[str, tuple[float, ...]]
+    def _delta_block(
+        self,
+        at: float,
+        body: dict[str, Any],
+        shape: tuple[Any, ...],
+        leaves: list[Any],
+        history: Mapping[str, tuple[float, ...]],
+        bits: dict[str, bytes],
     ) -> bytes:
-        frame: dict[str, Any] = {"t": at}
-        change = diff(self._body, body)
-        if change is not SAME:
-            frame["d"] = change
-        moved = history_patch(self._history, history)
-        if moved:
-            frame["h"] = moved
+        frame: dict[str, Any] = {}
+        changes = leaf_changes(self._leaves, leaves) if shape == self._shape else None
+        if changes is not None:  # the usual frame: only figures moved
+            if changes[0]:
+                frame["n"] = changes
+        else:  # a backend came or went, an alert fired: the structure changed
+            change = diff(self._body, body)
+            if change is not SAME:
+                frame["d"] = change
+        if history is not self._history:
+            keep = advanced_by(self._history_bits, bits, sample_of_body(body))
+            if keep is not None:
+                frame["a"] = keep
+            else:
+                moved = history_patch(self._history, history)
+                if moved:
+                    frame["h"] = moved
         record = {"frame": frame}
-        return block(CONTINUES, at, self._compressor.compress(record)) + self._event_blocks()
+        return block(CONTINUES, at, self._compressor.compress(record))
 
     def _event_blocks(self) -> bytes:
         out = b""
         for at, record in self._pending:
             out += block(EVENT, at, event_payload(record))
-        self._pending.clear()
-        return out
+        return out  # cleared once written: a failed write keeps them for the next frame
 
     def _write(self, data: bytes) -> None:
         assert self._fd is not None
@@ -230,6 +285,7 @@ class RecordingWriter:
             sequence=self.sequence,
         )
         self._size = 0
+        self._segment_frames = 0
         self._write(MAGIC + f" {VERSION}\n".encode() + header.line())
 
     def _rotate(self, now: float, first: float) -> None:
@@ -276,6 +332,6 @@ class RecordingWriter:
     def close(self) -> None:
         """Write pending events (into the current segment) and close it."""
         if self._fd is not None and self._pending:
-            blocks = self._event_blocks()
-            self._write(blocks)
+            self._write(self._event_blocks())
+            self._pending.clear()
         self._close_segment()

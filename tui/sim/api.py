@@ -21,6 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tui.sim.config import VLLM_RELEASES
 from tui.sim.engine import Request
 from tui.sim.fleet import SimBackend, SimFleet
 from tui.sim.metrics import wants_openmetrics
@@ -36,7 +37,7 @@ def _text(req: Request, start: int, end: int) -> str:
     return "".join(WORDS[(req.id + i) % len(WORDS)] for i in range(start, end))
 
 
-VLLM_VERSIONS = {"current": "0.11.0", "legacy": "0.10.2"}
+VLLM_VERSIONS = VLLM_RELEASES
 """What ``/version`` answers for each metric generation the simulator serves."""
 
 

@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
+import itertools
+import json
+import math
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 MetricsGeneration = Literal["current", "legacy"]
 
+VLLM_RELEASES: dict[str, str] = {"current": "0.33.0", "legacy": "0.10.2"}
+"""The vLLM release each metric generation serves exactly (and ``/version`` answers)."""
+
 SIM_ENGINES: tuple[str, ...] = ("vllm", "sglang", "tgi", "llamacpp")
 """Engines a simulated backend can be (its /metrics names, labels and buckets)."""
+
+BUCKET_FAMILIES: tuple[str, ...] = (
+    "request_latency",
+    "time_to_first_token",
+    "inter_token_latency",
+    "iteration_tokens",
+    "request_params_n",
+    "request_num_preemptions",
+    "request_tokens",
+    "kv_cache_residency",
+)
+"""vLLM 0.33's histogram bucket families (``vllm/v1/metrics/buckets.py``), the keys its
+``--custom-histogram-buckets`` takes. ``kv_cache_residency`` is accepted as vLLM accepts it;
+its histograms only exist with ``--kv-cache-metrics``, which the simulator does not serve."""
 
 _POOL_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -44,6 +65,8 @@ class SimConfig:
     engine: str = "vllm"
     dcgm_power_limit: bool = False  # the GPU exporter also exports the power limit
     engines: dict[str, str] | None = None  # pool -> engine, overriding ``engine``
+    # vLLM's --custom-histogram-buckets: bucket family -> bounds replacing its defaults
+    histogram_buckets: Mapping[str, Sequence[float]] | None = None
 
     def __post_init__(self) -> None:
         if not self.pools:
@@ -67,6 +90,14 @@ class SimConfig:
             raise ValueError("diurnal_period_s must be > 0")
         if self.weights is not None:
             check_weights(self.weights, self.pools)
+        if self.histogram_buckets is not None:
+            if self.vllm_metrics == "legacy":
+                raise ValueError(
+                    "custom histogram buckets need --vllm-metrics current:"
+                    " vLLM 0.10.2 has no --custom-histogram-buckets"
+                )
+            checked = check_histogram_buckets(self.histogram_buckets)
+            object.__setattr__(self, "histogram_buckets", checked)
         for pool, engine in {"": self.engine, **(self.engines or {})}.items():
             if engine not in SIM_ENGINES:
                 raise ValueError(
@@ -97,6 +128,54 @@ def check_weights(weights: dict[str, float], pools: dict[str, int]) -> None:
             raise ValueError(f"weight of pool {pool!r} must be a number >= 0, got {weight!r}")
     if weights and sum(weights.values()) <= 0:
         raise ValueError("weights must not all be 0")
+
+
+def check_histogram_buckets(buckets: object) -> dict[str, tuple[float, ...]]:
+    """Validate bucket overrides as vLLM's ``ObservabilityConfig`` does; one-line ValueError.
+
+    A known family, a non-empty list of finite, positive, strictly increasing numbers.
+    """
+    if not isinstance(buckets, Mapping):
+        raise ValueError(
+            "custom histogram buckets must be a mapping of bucket family to a list of bounds"
+        )
+    out: dict[str, tuple[float, ...]] = {}
+    for family, bounds in buckets.items():
+        if family not in BUCKET_FAMILIES:
+            raise ValueError(
+                f"custom_histogram_buckets: unknown bucket family {family!r};"
+                f" known families: {', '.join(sorted(BUCKET_FAMILIES))}"
+            )
+        if not isinstance(bounds, list | tuple):
+            raise ValueError(f"custom_histogram_buckets[{family!r}]: expected a list of bounds")
+        if not bounds:
+            raise ValueError(f"custom_histogram_buckets[{family!r}]: bucket list must not be empty")
+        for bound in bounds:
+            if isinstance(bound, bool) or not isinstance(bound, int | float):
+                raise ValueError(
+                    f"custom_histogram_buckets[{family!r}]: bound {bound!r} must be a number"
+                )
+            if not math.isfinite(bound) or bound <= 0:
+                raise ValueError(
+                    f"custom_histogram_buckets[{family!r}]: bound {bound!r}"
+                    " must be finite and greater than 0"
+                )
+        if any(a >= b for a, b in itertools.pairwise(bounds)):
+            raise ValueError(
+                f"custom_histogram_buckets[{family!r}]: bounds {list(bounds)}"
+                " must be strictly increasing"
+            )
+        out[str(family)] = tuple(float(b) for b in bounds)
+    return out
+
+
+def parse_histogram_buckets(text: str) -> dict[str, tuple[float, ...]]:
+    """``--custom-histogram-buckets`` JSON (vLLM's form) into checked bounds; one-line error."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"custom histogram buckets: not JSON ({exc.msg})") from None
+    return check_histogram_buckets(data)
 
 
 def parse_pools(text: str) -> dict[str, int]:

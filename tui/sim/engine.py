@@ -20,19 +20,10 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from tui.sim.stats import (
-    ITERATION_TOKENS_BUCKETS,
-    ITL_BUCKETS,
-    PARAMS_N_BUCKETS,
-    PREFILL_PER_TOKEN_BUCKETS,
-    REQUEST_LATENCY_BUCKETS,
-    TTFT_BUCKETS,
-    Hist,
-    buckets_1_2_5,
-)
+from tui.sim.stats import Hist, family_buckets
 
 FINISH_REASONS: tuple[str, ...] = ("stop", "length", "abort", "error", "repetition")
 """The ``finished_reason`` values an engine counts (``error`` and ``repetition`` only show in
@@ -122,26 +113,39 @@ class Request:
 
 
 class EngineStats:
-    """Cumulative counters and histograms, exactly what vLLM's metrics expose."""
+    """Cumulative counters and histograms, exactly what vLLM's metrics expose.
 
-    def __init__(self, max_model_len: int) -> None:
-        self.ttft = Hist(TTFT_BUCKETS)
-        self.inter_token = Hist(ITL_BUCKETS)
-        self.time_per_output_token_request = Hist(ITL_BUCKETS)
-        self.e2e = Hist(REQUEST_LATENCY_BUCKETS)
-        self.queue = Hist(REQUEST_LATENCY_BUCKETS)
-        self.inference = Hist(REQUEST_LATENCY_BUCKETS)
-        self.prefill = Hist(REQUEST_LATENCY_BUCKETS)
-        self.decode = Hist(REQUEST_LATENCY_BUCKETS)
-        self.prefill_per_token = Hist(PREFILL_PER_TOKEN_BUCKETS)
-        self.iteration_tokens = Hist(ITERATION_TOKENS_BUCKETS)
-        self.params_n = Hist(PARAMS_N_BUCKETS)
-        length_buckets = buckets_1_2_5(max_model_len)
-        self.request_prompt_tokens = Hist(length_buckets)
-        self.request_generation_tokens = Hist(length_buckets)
-        self.request_max_num_generation_tokens = Hist(length_buckets)
-        self.request_params_max_tokens = Hist(length_buckets)
+    ``buckets`` overrides bucket families as vLLM's ``--custom-histogram-buckets`` does
+    (family -> bounds); the rest keep vLLM's defaults.
+    """
+
+    def __init__(
+        self, max_model_len: int, buckets: Mapping[str, Sequence[float]] | None = None
+    ) -> None:
+        def family(name: str) -> tuple[float, ...]:
+            return family_buckets(name, max_model_len, buckets)
+
+        latency = family("request_latency")
+        itl = family("inter_token_latency")
+        lengths = family("request_tokens")
+        self.ttft = Hist(family("time_to_first_token"))
+        self.inter_token = Hist(itl)
+        self.time_per_output_token_request = Hist(itl)
+        self.e2e = Hist(latency)
+        self.queue = Hist(latency)
+        self.inference = Hist(latency)
+        self.prefill = Hist(latency)
+        self.decode = Hist(latency)
+        self.iteration_tokens = Hist(family("iteration_tokens"))
+        self.params_n = Hist(family("request_params_n"))
+        self.request_num_preemptions = Hist(family("request_num_preemptions"))
+        self.request_prompt_tokens = Hist(lengths)
+        self.request_generation_tokens = Hist(lengths)
+        self.request_max_num_generation_tokens = Hist(lengths)
+        self.request_params_max_tokens = Hist(lengths)
+        self.request_prefill_kv_computed = Hist(lengths)
         self.prompt_tokens = 0
+        self.prompt_tokens_cached = 0  # of prompt_tokens, found in the (local) prefix cache
         self.generation_tokens = 0
         self.preemptions = 0
         self.success: dict[str, int] = dict.fromkeys(FINISH_REASONS, 0)
@@ -164,13 +168,19 @@ class _Iteration:
 class Engine:
     """One engine: waiting queue, running batch, KV cache, iterations in virtual time."""
 
-    def __init__(self, params: EngineParams | None = None, seed: int = 0) -> None:
+    def __init__(
+        self,
+        params: EngineParams | None = None,
+        seed: int = 0,
+        buckets: Mapping[str, Sequence[float]] | None = None,
+    ) -> None:
+        """``buckets``: vLLM bucket families overridden (see `EngineStats`)."""
         self.params = params or EngineParams()
         self.rng = random.Random(seed)
         self.now = 0.0
         self.waiting: deque[Request] = deque()
         self.running: list[Request] = []
-        self.stats = EngineStats(self.params.max_model_len)
+        self.stats = EngineStats(self.params.max_model_len, buckets)
         self.slowdown = 1.0  # service-time multiplier (latency fault, GPU throttling)
         self.kv_fraction = 1.0  # share of the KV cache usable (kv-pressure fault)
         self.frozen = False  # a hung engine makes no progress
@@ -309,6 +319,7 @@ class Engine:
                 self.stats.prefix_queries += req.prompt_tokens
                 self.stats.prefix_hits += req.cached_tokens
                 self.stats.prompt_tokens += req.prompt_tokens
+                self.stats.prompt_tokens_cached += req.cached_tokens
                 compute -= req.cached_tokens
             used += need
             budget -= compute
@@ -416,7 +427,8 @@ class Engine:
             s.inference.observe(self.now - req.scheduled_at)
             s.prefill.observe(prefill)
             s.decode.observe(decode)
-            s.prefill_per_token.observe(prefill / req.prompt_tokens)
+            s.request_num_preemptions.observe(req.preemptions)
+            s.request_prefill_kv_computed.observe(req.prompt_tokens - req.cached_tokens)
             if req.generated > 1:
                 s.time_per_output_token_request.observe(decode / (req.generated - 1))
             s.request_prompt_tokens.observe(req.prompt_tokens)

@@ -35,8 +35,9 @@ from tui.sim.engine_metrics import (
 )
 from tui.sim.gpu import GpuLoad, SimGpu, dcgm_exposition
 from tui.sim.load import ArrivalProcess
-from tui.sim.metrics import CONTENT_TYPE_TEXT, VllmCollector, build_registry, render
+from tui.sim.metrics import CONTENT_TYPE_TEXT, build_registry, render
 from tui.sim.stats import HttpStats
+from tui.sim.vllm_metrics import VllmCollector
 
 FAULT_DEFAULTS: dict[str, float] = {
     "crash": 1.0,
@@ -107,7 +108,7 @@ class SimBackend:
 
     def _new_engine(self) -> Engine:
         seed = self.fleet.config.seed * 100_003 + self.index * 1_009 + self.restarts
-        engine = Engine(self.params, seed=seed)
+        engine = Engine(self.params, seed=seed, buckets=self.fleet.config.histogram_buckets)
         engine.now = self.fleet.now
         return engine
 

@@ -8,7 +8,7 @@ renders them through a prometheus_client registry at scrape time.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 TTFT_BUCKETS: tuple[float, ...] = (
     0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0,
@@ -28,11 +28,6 @@ REQUEST_LATENCY_BUCKETS: tuple[float, ...] = (
 )  # fmt: skip
 """Bucket bounds of the e2e / queue / inference / prefill / decode request histograms."""
 
-PREFILL_PER_TOKEN_BUCKETS: tuple[float, ...] = (
-    0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0,
-)  # fmt: skip
-"""Bucket bounds of ``vllm:time_per_prefill_token_request_seconds``."""
-
 ITERATION_TOKENS_BUCKETS: tuple[float, ...] = (
     1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384,
 )  # fmt: skip
@@ -40,6 +35,9 @@ ITERATION_TOKENS_BUCKETS: tuple[float, ...] = (
 
 PARAMS_N_BUCKETS: tuple[float, ...] = (1, 2, 5, 10, 20)
 """Bucket bounds of ``vllm:request_params_n``."""
+
+NUM_PREEMPTIONS_BUCKETS: tuple[float, ...] = (1, 2, 3, 4, 5, 10, 20)
+"""Bucket bounds of ``vllm:request_num_preemptions`` (vLLM 0.33, ``vllm/v1/metrics/buckets.py``)."""
 
 HTTP_DURATION_BUCKETS: tuple[float, ...] = (0.1, 0.5, 1.0)
 """Bucket bounds of ``http_request_duration_seconds`` (the instrumentator's default)."""
@@ -63,6 +61,35 @@ def buckets_1_2_5(max_value: int) -> tuple[float, ...]:
                 return tuple(out)
             out.append(float(value))
         magnitude *= 10
+
+
+def family_buckets(
+    family: str, max_model_len: int, overrides: Mapping[str, Sequence[float]] | None = None
+) -> tuple[float, ...]:
+    """The bounds of one of vLLM's bucket families, as ``histogram_buckets`` picks them.
+
+    vLLM 0.33 (``vllm/v1/metrics/buckets.py``) draws every engine histogram's bounds from a
+    family (``request_latency``, ``time_to_first_token``, ``inter_token_latency``,
+    ``iteration_tokens``, ``request_params_n``, ``request_num_preemptions``,
+    ``request_tokens``); ``--custom-histogram-buckets`` replaces a family's list verbatim.
+    ``request_tokens`` defaults to the 1-2-5 series up to ``max_model_len``.
+    """
+    if overrides is not None and family in overrides:
+        return tuple(float(b) for b in overrides[family])
+    if family == "request_tokens":
+        return buckets_1_2_5(max_model_len)
+    return DEFAULT_FAMILY_BUCKETS[family]
+
+
+DEFAULT_FAMILY_BUCKETS: dict[str, tuple[float, ...]] = {
+    "request_latency": REQUEST_LATENCY_BUCKETS,
+    "time_to_first_token": TTFT_BUCKETS,
+    "inter_token_latency": ITL_BUCKETS,
+    "iteration_tokens": ITERATION_TOKENS_BUCKETS,
+    "request_params_n": PARAMS_N_BUCKETS,
+    "request_num_preemptions": NUM_PREEMPTIONS_BUCKETS,
+}
+"""vLLM's default bounds per bucket family (``request_tokens`` depends on the model)."""
 
 
 class Hist:

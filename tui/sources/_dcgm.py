@@ -37,6 +37,9 @@ _FIELDS: Mapping[str, str] = {
     "DCGM_FI_DEV_SM_CLOCK": "sm_clock_mhz",
 }
 
+READ: frozenset[str] = frozenset(_FIELDS)
+"""The DCGM fields `gpus_from_samples` reads (the rest of an exporter's page is skipped)."""
+
 
 def is_blank(value: float) -> bool:
     """True for DCGM's blank/not-found/not-supported sentinels and for NaN/inf."""

@@ -24,6 +24,7 @@ from types import MappingProxyType
 
 from tui.analysis.rates import CounterWindow
 from tui.model import Backend, Collected, Gpu, Health
+from tui.sources._dcgm import READ as DCGM_READ
 from tui.sources._dcgm import gpus_from_samples, host_of_url
 from tui.sources._http_auth import Credentials
 from tui.sources._scrape_window import Window, add_known, make_pool
@@ -41,7 +42,14 @@ from tui.sources._vllm_names import (
     resolve,
 )
 from tui.sources.engines import NO_ENGINE, UNKNOWN, EngineMap, engine_named
-from tui.sources.promtext import ExpositionError, PromSample, finite, one_line, parse_exposition
+from tui.sources.promtext import (
+    ExpositionError,
+    PageShape,
+    PromSample,
+    finite,
+    one_line,
+    parse_exposition,
+)
 
 #: Bounds the fast window index of one backend (a vLLM page has ~150 series read here).
 MAX_SERIES_PER_BACKEND = 10_000
@@ -80,6 +88,17 @@ class _BackendState:
     reason: str = ""
     first_read: float | None = None
     last_read: float | None = None
+    page: PageShape = field(default_factory=PageShape)  # its last page's lines, for the next
+    windows: int = 0  # how many series windows it holds
+    appended: int = 0  # how many samples the last read appended (to as many windows)
+    pruned_at: float = -math.inf
+    # Where each sample of a page of `page`'s shape goes, in page order: its windows and
+    # gauges (canonical names), None for nowhere; no plan until a read made one.
+    plan: list[tuple[CounterWindow | str, ...] | None] | None = None
+    gauge_names: tuple[str, ...] = ()  # the gauges that page has, in `gauges` order
+    # (metric_names, engine) -> their read-only view and the figures not exposed: made
+    # again only when a read found other names
+    names_view: tuple[object, object, Mapping[str, str], frozenset[str]] | None = None
     # (canonical, suffix, id of a labels object) -> (that object, its window): a series
     # scraped again comes with the same labels object (promtext's SeriesCache), so its
     # window is found without rebuilding the label key. Holding the object keeps its id
@@ -110,6 +129,7 @@ class ScrapeState:
         self._backends: dict[str, _BackendState] = {}
         self._gpus: dict[str, list[Gpu]] = {}
         self._gpu_errors: dict[str, str] = {}
+        self._gpu_pages: dict[str, PageShape] = {}
         for target in targets:
             self.add_target(target)
 
@@ -120,6 +140,10 @@ class ScrapeState:
             self._backends[target.name] = _BackendState(target=target)
         else:
             state.target = target
+
+    def remove_target(self, name: str) -> None:
+        """Forget a backend (a replica scaled in): its row and its window go."""
+        self._backends.pop(name, None)
 
     @property
     def gpu_errors(self) -> Mapping[str, str]:
@@ -146,11 +170,17 @@ class ScrapeState:
         """
         self.add_target(target)
         state = self._backends[target.name]
+        state.appended = 0
         parse_error: str | None = None
         parsed = False
         if metrics_text is not None:
             try:
-                self._ingest_samples(state, parse_exposition(metrics_text, WANTED), at)
+                samples = parse_exposition(metrics_text, WANTED, shape=state.page)
+                plan = state.plan
+                if state.page.reused and plan is not None and len(plan) == len(samples):
+                    self._ingest_planned(state, plan, samples, at)
+                else:
+                    self._ingest_samples(state, samples, at)
                 parsed = True
             except ExpositionError as exc:
                 parse_error = f"unparseable metrics: {exc}"
@@ -170,8 +200,46 @@ class ScrapeState:
             state.health, state.reason = Health.UNKNOWN, one_line(error or "no metrics")
         self._prune(state, at)
 
+    def _ingest_planned(
+        self,
+        state: _BackendState,
+        plan: list[tuple[CounterWindow | str, ...] | None],
+        samples: list[PromSample],
+        at: float,
+    ) -> None:
+        """`_ingest_samples` for a page of the same series as the one the plan was made
+        from: each sample goes where that page's did (engine, names and model unchanged)."""
+        gauge_samples: dict[str, list[PromSample]] = {name: [] for name in state.gauge_names}
+        appended = 0
+        for sample, destinations in zip(samples, plan, strict=True):
+            if destinations is None:
+                continue
+            for goes in destinations:
+                if isinstance(goes, str):
+                    gauge_samples[goes].append(sample)
+                elif finite(sample.value):
+                    goes.append(at, sample.value)
+                    appended += 1
+        engine = state.engine
+        gauges: dict[str, list[float]] = {}
+        for name, found in gauge_samples.items():
+            kept = [s for s in found if finite(s.value)]
+            gauges[name] = engine.combine(kept) if engine and kept else []
+        state.gauges = gauges
+        state.appended = appended
+        state.last_read = at
+
     def _ingest_samples(self, state: _BackendState, samples: list[PromSample], at: float) -> None:
-        """Store gauges and append counter/bucket samples from one successful read."""
+        """Store gauges and append counter/bucket samples from one successful read.
+
+        Also makes the plan that `_ingest_planned` follows for the next pages of the same
+        series: where each sample went. No plan when a sample went somewhere no later
+        sample of that series could follow (a value that was not a number, a sample the
+        engine's names rewrote).
+        """
+        state.plan = None
+        goes_to: dict[int, list[CounterWindow | str]] = {}  # by id of a sample in `samples`
+        plannable = True
         by_name: dict[str, list[PromSample]] = {}
         for s in samples:
             by_name.setdefault(s.name, []).append(s)
@@ -180,21 +248,31 @@ class ScrapeState:
         state.engine, state.engine_seen = engine, True
         found = resolve(by_name.keys(), engine) if engine is not None else {}
         gauges: dict[str, list[float]] = {}
+        going: list[tuple[str, str, PromSample]] = []  # (canonical, suffix, sample) to append
         for canonical, wire in found.items():
             if canonical in GAUGES:
                 kept = [s for s in by_name[wire] if finite(s.value)]
                 gauges[canonical] = engine.combine(kept) if engine and kept else []
+                for s in by_name[wire]:
+                    goes_to.setdefault(id(s), []).append(canonical)
             elif canonical in HISTOGRAMS:
                 for suffix, name in histogram_parts(wire).items():
-                    for s in by_name.get(name, ()):
-                        self._append(state, canonical, suffix, s, at)
+                    going += [(canonical, suffix, s) for s in by_name.get(name, ())]
             elif canonical == HTTP_REQUESTS:
-                for s in request_series(by_name):
-                    self._append(state, canonical, "", s, at)
+                going += [(canonical, "", s) for s in request_series(by_name)]
             else:
-                for s in by_name[wire]:
-                    self._append(state, canonical, "", s, at)
+                going += [(canonical, "", s) for s in by_name[wire]]
+        for canonical, suffix, s in going:
+            window = self._append(state, canonical, suffix, s, at)
+            if window is None:
+                plannable = False
+            else:
+                goes_to.setdefault(id(s), []).append(window)
         state.gauges = gauges
+        state.gauge_names = tuple(gauges)
+        read = {id(s) for s in samples}
+        if plannable and all(id(s) in read for _, _, s in going):  # none rewritten
+            state.plan = [tuple(goes_to[id(s)]) if id(s) in goes_to else None for s in samples]
         state.metric_names = {
             c: w.removesuffix("_bucket") if c in HISTOGRAMS else w for c, w in found.items()
         }
@@ -209,23 +287,28 @@ class ScrapeState:
 
     def _append(
         self, state: _BackendState, canonical: str, suffix: str, s: PromSample, at: float
-    ) -> None:
-        """Append one cumulative sample to its series, seeding new series with a zero."""
+    ) -> CounterWindow | None:
+        """Append one cumulative sample to its series, seeding new series with a zero.
+
+        Returns the series' window; None for a sample that has none (not a number, or a
+        bucket without a bound).
+        """
         if not finite(s.value):
-            return
+            return None
         fast = (canonical, suffix, id(s.labels))
         known = state.windows_by_labels.get(fast)
         if known is not None and known[0] is s.labels:
             known[1].append(at, s.value)
-            return
+            state.appended += 1
+            return known[1]
         le: float | None = None
         if suffix == "_bucket":
             try:
                 le = float(s.labels.get("le", ""))
             except ValueError:
-                return
+                return None
             if math.isnan(le):
-                return
+                return None
         labels = _labels_key(s.labels)
         if canonical == HTTP_REQUESTS:  # engines count answers and failures in two metrics
             labels = (*labels, ("__name__", s.name))
@@ -233,24 +316,36 @@ class ScrapeState:
         series = state.series.setdefault(canonical, {})
         window = series.get(key)
         if window is None:
+            state.windows += 1
             window = series[key] = CounterWindow(self.window_s)
             if state.last_read is not None and state.last_read < at:
                 window.append(state.last_read, 0.0)
         window.append(at, s.value)
+        state.appended += 1
         if len(state.windows_by_labels) > 4 * MAX_SERIES_PER_BACKEND:
             state.windows_by_labels.clear()
         state.windows_by_labels[fast] = (s.labels, window)
+        return window
 
     def _prune(self, state: _BackendState, at: float) -> None:
-        """Forget series with no sample inside the window any more."""
+        """Forget series with no sample inside the window any more.
+
+        Skipped when this read appended to every window the backend has (none can be
+        out of date), except every quarter window as a backstop.
+        """
+        if state.appended >= state.windows and at - state.pruned_at < self.window_s / 4:
+            return
+        state.pruned_at = at
         horizon = at - self.window_s
         for canonical in list(state.series):
             series = state.series[canonical]
-            for key in [k for k, w in series.items() if (w.newest or (-math.inf, 0))[0] < horizon]:
+            for key in [k for k, w in series.items() if w.newest_at < horizon]:
                 del series[key]
                 state.windows_by_labels.clear()
+                state.plan = None  # it may send samples to the window just dropped
             if not series:
                 del state.series[canonical]
+        state.windows = sum(len(series) for series in state.series.values())
 
     def ingest_gpus(self, url: str, metrics_text: str | None, error: str | None, at: float) -> None:
         """Record one read of a DCGM exporter (``url`` is its full ``/metrics`` URL).
@@ -264,7 +359,8 @@ class ScrapeState:
             self._gpu_errors[url] = one_line(error or "no answer")
             return
         try:
-            samples = parse_exposition(metrics_text, _is_dcgm)
+            page = self._gpu_pages.setdefault(url, PageShape())
+            samples = parse_exposition(metrics_text, DCGM_READ, shape=page)
             self._gpus[url] = gpus_from_samples(samples, host_of_url(url))
             self._gpu_errors.pop(url, None)
         except Exception as exc:
@@ -314,6 +410,12 @@ class ScrapeState:
         kv = gauges.get("vllm:kv_cache_usage_perc")
         preemptions = window.counters.get("vllm:num_preemptions_total")
         engine = state.engine
+        view = state.names_view
+        if view is None or view[0] is not state.metric_names or view[1] is not engine:
+            missing = engine.missing(state.metric_names) if engine else frozenset()
+            proxy = MappingProxyType(dict(state.metric_names))
+            view = state.names_view = (state.metric_names, engine, proxy, missing)
+        names, unexposed = view[2], view[3]
         return Backend(
             name=state.target.name,
             pool=state.target.pool,
@@ -330,10 +432,10 @@ class ScrapeState:
             inter_token=window.quantiles("vllm:inter_token_latency_seconds"),
             traffic=window.traffic(),
             preemptions_per_min=None if preemptions is None else preemptions * 60.0,
-            metric_names=MappingProxyType(dict(state.metric_names)),
+            metric_names=names,
             last_scrape=state.last_read,
             engine=engine.name if engine else (UNKNOWN if state.engine_seen else ""),
-            unexposed=engine.missing(state.metric_names) if engine else frozenset(),
+            unexposed=unexposed,
         )
 
     def result(self, at: float) -> Collected:
@@ -361,11 +463,6 @@ class ScrapeState:
             weights=None,
             gpu_problems=problems,
         )
-
-
-def _is_dcgm(name: str) -> bool:
-    """True for DCGM exporter field samples."""
-    return name.startswith("DCGM_FI_")
 
 
 def _gpu_order(gpu: Gpu) -> tuple[str, int]:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from tui.analysis.quantiles import histogram_mean, histogram_quantile
+from tui.analysis.quantiles import histogram_mean, histogram_quantiles
 from tui.analysis.rates import sum_buckets
 from tui.model import NO_QUANTILES, Backend, Health, Pool, Quantiles, Traffic
 from tui.sources._traffic import traffic_from
 from tui.sources._vllm_names import COUNTERS, HISTOGRAMS
 from tui.sources.engines import unexposed_in
+
+_DASHBOARD_QUANTILES = (0.5, 0.95, 0.99)
 
 
 @dataclass(slots=True)
@@ -45,13 +47,9 @@ class Window:
         if not buckets:  # an engine with totals only (llama.cpp) still has a mean
             mean = histogram_mean(self.sums.get(name), self.counts.get(name))
             return NO_QUANTILES if mean is None else Quantiles(mean=mean)
-        pairs = list(buckets.items())
-        return Quantiles(
-            p50=histogram_quantile(0.5, pairs),
-            p95=histogram_quantile(0.95, pairs),
-            p99=histogram_quantile(0.99, pairs),
-            mean=histogram_mean(self.sums.get(name), self.counts.get(name)),
-        )
+        p50, p95, p99 = histogram_quantiles(_DASHBOARD_QUANTILES, buckets.items())
+        mean = histogram_mean(self.sums.get(name), self.counts.get(name))
+        return Quantiles(p50=p50, p95=p95, p99=p99, mean=mean)
 
     def traffic(self) -> Traffic:
         """Token and request flow, and the 5xx share of completion requests."""

@@ -21,8 +21,8 @@ import httpx
 from tui.model import Alert, Collected
 from tui.sources._alerting import parse_rfc3339, severity_of
 from tui.sources._http_auth import Credentials, CredentialsError
+from tui.sources._httpx_errors import describe_error
 from tui.sources.promtext import one_line
-from tui.sources.scrape import describe_error
 
 __all__ = ["AlertmanagerError", "AlertmanagerSource", "alerts_from_api"]
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -44,6 +45,8 @@ __all__ = ["Container", "DockerError", "DockerSource", "LogLine"]
 
 T = TypeVar("T")
 DEFAULT_URL = "unix:///var/run/docker.sock"
+REINSPECT_S = 30.0
+"""A container whose listing did not change is inspected again after this many seconds."""
 _MAX_PARENT_HOPS = 64
 
 
@@ -86,6 +89,8 @@ class DockerSource:
         self.latest: tuple[Container, ...] = ()
         """The containers found by the last successful listing, sorted by name."""
         self._pids: dict[int, str] = {}  # main process PID -> container name
+        # container id -> (its listing's state and status, when inspected, the inspect)
+        self._inspected: dict[str, tuple[tuple[object, object], float, dict[str, Any]]] = {}
 
     # -- the engine connection -----------------------------------------------------------
 
@@ -148,32 +153,52 @@ class DockerSource:
     # -- polling -------------------------------------------------------------------------
 
     async def collect(self) -> Collected:
-        """List the stack's containers (`Collected.containers`)."""
-        return Collected(containers=await self.list_containers())
+        """List the stack's containers (`Collected.containers`).
+
+        A poll inspects a container again only when its listing changed (state, status
+        line: a restart, an exit, a health change show there) or after `REINSPECT_S`.
+        """
+        listed = await self._in_thread(lambda: self.list_containers_sync(reuse=True), requests=3)
+        return Collected(containers=listed)
 
     async def list_containers(self) -> tuple[Container, ...]:
         """The stack's containers now, sorted by name; also kept in `latest`."""
         return await self._in_thread(self.list_containers_sync, requests=3)
 
-    def list_containers_sync(self) -> tuple[Container, ...]:
-        """Blocking `list_containers`: one list request, then one inspect per member."""
+    def list_containers_sync(self, reuse: bool = False) -> tuple[Container, ...]:
+        """Blocking `list_containers`: one list request, then one inspect per member.
+
+        ``reuse``: skip the inspect of a member whose listing did not change since it
+        was inspected, less than `REINSPECT_S` ago (for polls; actions read fresh).
+        """
         summaries = self._call(lambda api: api.containers(all=True))
         found: list[Container] = []
+        inspected: dict[str, tuple[tuple[object, object], float, dict[str, Any]]] = {}
+        now = time.monotonic()
         for summary in summaries:
             name = container_name(summary.get("Names"))
             if not in_stack(name, summary.get("Labels"), self.compose_project, self.name_patterns):
                 continue
             cid = str(summary.get("Id") or "")
+            listed = (summary.get("State"), summary.get("Status"))
+            before = self._inspected.get(cid)
+            unchanged = before is not None and listed != (None, None) and before[0] == listed
+            if reuse and before is not None and unchanged and now - before[1] < REINSPECT_S:
+                inspected[cid] = before
+                found.append(container_from_inspect(before[2]))
+                continue
             try:
                 attrs = self._inspect(cid)
             except DockerError:
                 if self._client is None:  # the engine went away, not just this container
                     raise
                 continue  # removed between the list and the inspect
+            inspected[cid] = (listed, now, attrs)
             found.append(container_from_inspect(attrs))
             pid = (attrs.get("State") or {}).get("Pid")
             if isinstance(pid, int) and pid > 0:
                 self._pids[pid] = found[-1].name
+        self._inspected = inspected
         found.sort(key=lambda c: c.name)
         self.latest = tuple(found)
         live = {c.name for c in found if c.state in ("running", "paused", "restarting")}

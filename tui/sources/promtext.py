@@ -101,6 +101,54 @@ class SeriesCache:
 SERIES = SeriesCache()
 
 
+class PageShape:
+    """The sample lines of one target's last page, in order: what the next page reuses.
+
+    A server writes the same series in the same order at every scrape; only the values
+    change. Given the shape of its last page, `parse_exposition` checks each line of the
+    next one against it (one comparison and a ``float`` a line) instead of reading it;
+    any difference — a series more or less, another order, a timestamp — reads the page
+    the ordinary way and takes its shape. Keep one per target.
+    """
+
+    __slots__ = ("kept", "reused", "series")
+
+    def __init__(self) -> None:
+        """No shape yet: the first page is read the ordinary way."""
+        self.series: list[str] = []  # each sample line's text before its value
+        self.kept: list[tuple[str, Mapping[str, str]] | None] = []  # (name, labels) if wanted
+        #: Whether the last page read was read from this shape (its samples, in the same
+        #: order, have the same names and labels as the page before's).
+        self.reused = False
+
+
+def _reuse_shape(text: str, shape: PageShape) -> list[PromSample] | None:
+    """The wanted samples of ``text`` when its sample lines have ``shape``; else None."""
+    expected, kept = shape.series, shape.kept
+    count = len(expected)
+    if not count:
+        return None
+    out: list[PromSample] = []
+    at = 0
+    for line in text.split("\n"):
+        if not line or line[0] == "#":
+            continue
+        if at == count:
+            return None
+        series, _, value = line.rpartition(" ")
+        if series != expected[at] or "_" in value:
+            return None
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        wanted = kept[at]
+        at += 1
+        if wanted is not None:
+            out.append(PromSample(wanted[0], wanted[1], number))
+    return out if at == count else None
+
+
 def _library_samples(line: str, number: int) -> list[PromSample]:
     """One line read by prometheus_client alone; `ExpositionError` naming ``number``."""
     try:
@@ -153,17 +201,26 @@ def parse_exposition(
     wanted: Collection[str] | Callable[[str], bool] | None = None,
     *,
     cache: SeriesCache = SERIES,
+    shape: PageShape | None = None,
 ) -> list[PromSample]:
     """The samples in ``text``; non-finite values are kept (callers decide).
 
     ``wanted``: the sample names to return (a set, or a predicate on names); None for
     all. Every line is checked all the same, so a page broken anywhere is refused.
+    ``shape``: the target's `PageShape` (the same ``wanted`` every time): a page like the
+    last one is read from it, and a page read here becomes the new shape.
 
     Raises `ExpositionError` with a message like ``line 3: could not convert ...``.
     An empty text yields no samples (an exporter may legitimately have nothing).
     """
     if "\x00" in text:
         raise ExpositionError("binary data (NUL byte) in metrics")
+    if shape is not None:
+        reused = _reuse_shape(text, shape)
+        shape.reused = reused is not None
+        if reused is not None:
+            return reused
+    learnt = PageShape() if shape is not None else None  # the shape of this page
     want: Callable[[str], bool]
     if wanted is None:
         want = _everything
@@ -193,19 +250,53 @@ def parse_exposition(
         parts = rest.split()
         if entry is None or len(parts) != 1 or not rest.startswith(" ") or "_" in parts[0]:
             _slow_line(line, number, want, cache, out)
+            if learnt is not None:
+                _learn_shape(learnt, line, cache, want, out)
             continue
         try:
             value = float(parts[0])
         except ValueError:
             _slow_line(line, number, want, cache, out)
+            if learnt is not None:
+                _learn_shape(learnt, line, cache, want, out)
             continue
         name, labels = entry
         if not want(name):
+            if learnt is not None:
+                learnt.series.append(line.rpartition(" ")[0])
+                learnt.kept.append(None)
             continue
         if labels is None:
             labels = cache.labels(series, name, number)
         out.append(PromSample(name, labels, value))
+        if learnt is not None:
+            learnt.series.append(line.rpartition(" ")[0])
+            learnt.kept.append((name, labels))
+    if shape is not None and learnt is not None:  # the whole page was read: keep its shape
+        shape.series, shape.kept = learnt.series, learnt.kept
     return out
+
+
+def _learn_shape(
+    shape: PageShape,
+    line: str,
+    cache: SeriesCache,
+    want: Callable[[str], bool],
+    out: list[PromSample],
+) -> None:
+    """Add a line the slow path read to ``shape``: a plain series line as its series
+    (the next page reads it from the shape); anything else (a timestamp, an exemplar)
+    makes a shape that no page matches, so such pages are always read line by line."""
+    series = line.rpartition(" ")[0]
+    entry = cache.get(series)
+    if entry is None:
+        shape.series.append("\n")  # never a line's series: the next page is read in full
+        shape.kept.append(None)
+        return
+    name = entry[0]
+    kept = (name, out[-1].labels) if want(name) and out and out[-1].name == name else None
+    shape.series.append(series)
+    shape.kept.append(kept)
 
 
 def _everything(name: str) -> bool:

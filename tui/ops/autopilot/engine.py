@@ -6,6 +6,12 @@ running, the rule's hourly cap reached, the pool at its maximum). `Autopilot.app
 records an action that ran, which starts the rule's cooldown for that target and counts
 towards the caps. Conditions that must hold ``for`` a while are timed from the first
 snapshot that showed them; a gap in the data (the value unknown) starts them over.
+
+OOM kills are not in a snapshot (a restarted container's ``OOMKilled`` is reset): they
+come from `OomCounts`, the container engine's events counted per container
+(`tui.ops.containers.oom.OomWatch`). Where they cannot be counted — no events watched,
+the engine unreachable, a backend with no container — the rule does not guess: the
+decision says what it *cannot evaluate* and why (`Decision.unknown`).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from tui.model import FleetSnapshot
 from tui.ops.autopilot.rules import Rule
@@ -42,11 +49,39 @@ class Proposal:
 
 
 @dataclass(frozen=True, slots=True)
+class Unknown:
+    """A rule that cannot be evaluated for a target now, and why (it proposes nothing)."""
+
+    rule: Rule
+    target: str
+    why: str
+
+    def line(self) -> str:
+        """``rule restart-on-oom cannot evaluate blue-0: no container found for it``."""
+        return f"rule {self.rule.name} cannot evaluate {self.target}: {self.why}"
+
+
+class OomCounts(Protocol):
+    """OOM kills per container, from the container engine's events."""
+
+    @property
+    def problem(self) -> str | None:
+        """Why they cannot be counted now (None while they can)."""
+        ...
+
+    def count(self, container: str, within_s: float, now: float) -> int:
+        """OOM kills of ``container`` in the ``within_s`` before ``now``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
-    """What the autopilot would do now, and what it holds back (with why)."""
+    """What the autopilot would do now, what it holds back (with why), and what it
+    cannot evaluate (with why)."""
 
     proposals: tuple[Proposal, ...] = ()
     held: tuple[tuple[Proposal, str], ...] = ()
+    unknown: tuple[Unknown, ...] = ()
 
 
 @dataclass
@@ -56,6 +91,7 @@ class Autopilot:
 
     rules: tuple[Rule, ...]
     servers_in: Callable[[str], int] | None = None  # a pool's servers now (scale-out's max)
+    ooms: OomCounts | None = None  # OOM kills per container (oom_restarts); None: not watched
     _since: dict[tuple[str, str], float] = field(default_factory=dict)
     _restarts: dict[str, deque[tuple[float, int]]] = field(default_factory=dict)
     _taken: deque[tuple[float, str, str]] = field(default_factory=deque)
@@ -87,14 +123,16 @@ class Autopilot:
         self.actions_in_hour(now)
         proposals: list[Proposal] = []
         held: list[tuple[Proposal, str]] = []
+        unknown: list[Unknown] = []
         for rule in self.rules:
-            for proposal in self._matches(rule, snapshot, now):
-                why = self._held(proposal, now)
-                if why:
-                    held.append((proposal, why))
+            for found in self._matches(rule, snapshot, now):
+                if isinstance(found, Unknown):
+                    unknown.append(found)
+                elif why := self._held(found, now):
+                    held.append((found, why))
                 else:
-                    proposals.append(proposal)
-        return Decision(tuple(proposals), tuple(held))
+                    proposals.append(found)
+        return Decision(tuple(proposals), tuple(held), tuple(unknown))
 
     def _held(self, proposal: Proposal, now: float) -> str:
         rule = proposal.rule
@@ -117,8 +155,12 @@ class Autopilot:
         began = self._since.setdefault(key, now)
         return now - began >= rule.for_s
 
-    def _matches(self, rule: Rule, snapshot: FleetSnapshot, now: float) -> Iterable[Proposal]:
-        if rule.metric == "queue_depth":
+    def _matches(
+        self, rule: Rule, snapshot: FleetSnapshot, now: float
+    ) -> Iterable[Proposal | Unknown]:
+        if rule.metric == "oom_restarts":
+            yield from self._oom_matches(rule, snapshot, now)
+        elif rule.metric == "queue_depth":
             for pool in snapshot.pools:
                 value = pool.waiting
                 if self._held_long_enough(rule, pool.name, _over(value, rule.over), now):
@@ -143,6 +185,32 @@ class Autopilot:
                     )
                     why = f"{counted} restarts in {rule.within_s:g}s > {rule.over:g}"
                     yield Proposal(rule, container.name, shown, why)
+
+    def _oom_matches(
+        self, rule: Rule, snapshot: FleetSnapshot, now: float
+    ) -> Iterable[Proposal | Unknown]:
+        """Each backend's container's OOM kills in the window, or why they are unknown."""
+        ooms = self.ooms
+        problem = (
+            "OOM kills are not watched (no container engine events: sources.docker)"
+            if ooms is None
+            else ooms.problem
+        )
+        listed = {c.name for c in snapshot.containers}
+        for backend in snapshot.backends:
+            if problem is not None:
+                yield Unknown(rule, backend.name, problem)
+            elif backend.container is None:
+                yield Unknown(rule, backend.name, "no container found for it in the engine")
+            elif backend.container not in listed:
+                yield Unknown(rule, backend.name, f"its container {backend.container} is "
+                              "not in the engine's listing now")  # fmt: skip
+            else:
+                assert ooms is not None
+                counted = ooms.count(backend.container, rule.within_s, now)
+                if counted > rule.over:
+                    why = f"{counted} OOM kills in {rule.within_s:g}s > {rule.over:g}"
+                    yield Proposal(rule, backend.container, backend.name, why)
 
     def _count_restarts(self, snapshot: FleetSnapshot, now: float) -> None:
         keep = max((r.within_s for r in self.rules if r.metric == "container_restarts"),

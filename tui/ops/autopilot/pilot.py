@@ -17,7 +17,8 @@ from tui.config import Config
 from tui.model import FleetSnapshot
 from tui.ops.autopilot.actions import ActionFor, Notify, RuleAction, ScaleIn, ScaleOut
 from tui.ops.autopilot.config import AutopilotConfig
-from tui.ops.autopilot.engine import Autopilot, Decision, Proposal
+from tui.ops.autopilot.engine import Autopilot, Decision, OomCounts, Proposal
+from tui.ops.containers.oom import OomWatch
 from tui.ops.containers.scaler import ContainerScaler, Scaler
 from tui.ops.executor import Action, Confirm, Execution, Executor, always
 
@@ -30,13 +31,20 @@ class Pilot:
     executor: Executor
     action_for: ActionFor
     servers_in: Callable[[str], int] | None = None
+    ooms: OomCounts | None = None  # OOM kills per container (an `OomWatch`, stopped by close)
     clock: Callable[[], float] = time.time
     decision: Decision = field(default_factory=Decision)
     stopped: str = ""  # why acting alone stopped ("" while it may act)
     engine: Autopilot = field(init=False)
 
     def __post_init__(self) -> None:
-        self.engine = Autopilot(self.settings.rules, self.servers_in)
+        self.engine = Autopilot(self.settings.rules, self.servers_in, self.ooms)
+
+    def close(self) -> None:
+        """Stop following the engine's events (when this pilot started that)."""
+        stop = getattr(self.ooms, "stop", None)
+        if stop is not None:
+            stop()
 
     @property
     def acting(self) -> bool:
@@ -124,6 +132,15 @@ def actions_from_config(
         return Notify(settings.notify, proposal, config.environment)
 
     return make
+
+
+def oom_watch_from_config(config: Config, settings: AutopilotConfig) -> OomWatch | None:
+    """The engine's events followed (started) when a rule counts OOM kills and the config
+    names a container engine; None otherwise (such a rule then says it cannot evaluate)."""
+    windows = [r.within_s for r in settings.rules if r.metric == "oom_restarts"]
+    if not windows or config.sources.docker is None or settings.mode == "off":
+        return None
+    return OomWatch(config.sources.docker.url, keep_s=max(windows)).start()
 
 
 def scaler_from_config(config: Config, settings: AutopilotConfig) -> ContainerScaler:

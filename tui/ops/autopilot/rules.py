@@ -9,8 +9,10 @@ A rule watches one metric and names one action::
       cooldown: 15m              # no second action of this rule on the same target before
       max_per_hour: 4            # nor more than this many in any hour
 
-Metrics: ``container_restarts`` (a backend container's restarts counted ``within`` a
-window; target: the backend), ``queue_depth`` (a pool's waiting requests, held ``for``
+Metrics: ``oom_restarts`` (a backend container's OOM kills counted ``within`` a window,
+told by the container engine's events; target: the backend's container),
+``container_restarts`` (its restarts of any cause, from the listing's restart count),
+``queue_depth`` (a pool's waiting requests, held ``for``
 a while; target: the pool), ``error_rate`` (0..1, the fleet's, or a pool's with
 ``scope: pool``; held ``for`` a while, default at once).
 """
@@ -27,12 +29,12 @@ import yaml
 from tui.config import ConfigError, _mapping, _positive, _scalar, _sequence, _where
 from tui.ops.alerts.silences import parse_duration
 
-Metric = Literal["container_restarts", "queue_depth", "error_rate"]
+Metric = Literal["oom_restarts", "container_restarts", "queue_depth", "error_rate"]
 ActionKind = Literal["restart", "scale-out", "scale-in", "notify"]
-METRICS: tuple[str, ...] = ("container_restarts", "queue_depth", "error_rate")
+METRICS: tuple[str, ...] = ("oom_restarts", "container_restarts", "queue_depth", "error_rate")
 ACTIONS: tuple[str, ...] = ("restart", "scale-out", "scale-in", "notify")
-_FITS = {"container_restarts": {"restart", "notify"}, "queue_depth": {"scale-out", "notify"},
-         "error_rate": {"notify", "scale-out"}}  # fmt: skip
+_FITS = {"oom_restarts": {"restart", "notify"}, "container_restarts": {"restart", "notify"},
+         "queue_depth": {"scale-out", "notify"}, "error_rate": {"notify", "scale-out"}}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +46,7 @@ class Rule:
     over: float
     action: ActionKind
     for_s: float = 0.0  # the condition must hold this long
-    within_s: float = 600.0  # container_restarts: the window they are counted in
+    within_s: float = 600.0  # oom_restarts, container_restarts: the counting window
     scope: Literal["fleet", "pool"] = "fleet"  # error_rate: the fleet's or each pool's
     cooldown_s: float = 900.0
     max_per_hour: int = 4

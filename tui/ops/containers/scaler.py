@@ -27,7 +27,7 @@ from typing import Any, Protocol
 import httpx
 
 from tui.ops.containers.pools import POOL_LABEL
-from tui.ops.containers.replicas import read_replicas, write_replicas
+from tui.ops.containers.replicas import backend_name, read_replicas, write_replicas
 from tui.ops.executor import Progress
 
 REPLICA_OF = "io.inferdeck.replica-of"
@@ -45,6 +45,7 @@ class Replica:
     name: str
     pool: str
     server: str  # host:port, as nginx's upstream lists it
+    backend: str = ""  # the backend it is shown as on the dashboard (``blue-r1``)
 
 
 class Scaler(Protocol):
@@ -149,7 +150,7 @@ class ContainerScaler:
 
     def replicas(self, pool: str) -> list[Replica]:
         """The replicas recorded for ``pool``, oldest first."""
-        return [Replica(r["name"], pool, r["server"])
+        return [Replica(r["name"], pool, r["server"], backend_name(pool, r))
                 for r in read_replicas(self.router.path).get(pool, [])]  # fmt: skip
 
     def count(self, pool: str) -> int:
@@ -205,7 +206,7 @@ class ContainerScaler:
         finally:
             with contextlib.suppress(Exception):
                 client.close()
-        replica = Replica(name, pool, server)
+        replica = Replica(name, pool, server, f"{pool}-r{index}")
         if not self._ready(server):
             self._remove(name)
             raise ScaleError(f"{name} did not answer /health on {server} within "
@@ -248,7 +249,8 @@ class ContainerScaler:
         before = read_replicas(path)
         after = {p: list(entries) for p, entries in before.items()}
         if add is not None:
-            after.setdefault(pool, []).append({"name": add.name, "server": add.server})
+            after.setdefault(pool, []).append({"name": add.name, "server": add.server,
+                                               "backend": add.backend or add.name})  # fmt: skip
         if remove is not None:
             after[pool] = [r for r in after.get(pool, []) if r["name"] != remove.name]
         write_replicas(path, after)

@@ -1,4 +1,6 @@
-"""vLLM's names (v1 engine's Prometheus stat logger, vLLM 0.10-0.11; see reference/vllm-metrics.md).
+"""vLLM's names (the v1 engine's Prometheus stat logger, vLLM 0.10.2 to 0.33.0).
+
+See reference/vllm-metrics.md; the simulator serves both releases exactly (tui/sim/vllm_metrics.py).
 
 Renamed metrics are listed current name first, then the deprecated one, so a backend
 mid-upgrade is read under whichever it still exposes.
@@ -44,5 +46,5 @@ MAP = e.EngineMap(
     ),
     # The API server's own instrumentation: handler, method, status class; not vllm:-prefixed.
     answered=("http_requests_total",),
-    source="vllm/v1/metrics/loggers.py (vLLM 0.10.2 / 0.11)",
+    source="vllm/v1/metrics/loggers.py (vLLM 0.10.2 to 0.33.0)",
 )

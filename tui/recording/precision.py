@@ -1,0 +1,82 @@
+"""The precision a recording keeps (format version 2): what the screens show, and no more.
+
+A measured figure is stored to `FIGURE_DIGITS` significant digits (the screens show at
+most three: ``52ms``, ``4.88s``, ``71%``, ``2.8k``), a moment or a duration in seconds
+(`TIME_KEYS`) to the millisecond. Whole numbers written as JSON integers (a GPU's index,
+a count) and text are kept as they are. So a figure that only moved in digits no screen
+shows makes no change to record, and a replay shows what the screens showed.
+
+`recorded_json(snapshot)` is the snapshot exactly as a version-2 recording gives it back
+(what ``inferdeck replay --at T --json`` prints): ``snapshot --json`` at this precision.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from tui.model import FleetSnapshot
+from tui.model_json import to_jsonable
+
+FIGURE_DIGITS = 3
+"""Significant digits of a measured figure (latency, rate, percent, ratio, temperature)."""
+
+TIME_DIGITS = 3
+"""Decimal places of a time in seconds (`TIME_KEYS`): a millisecond."""
+
+TIME_KEYS = frozenset(
+    {"taken_at", "last_ok", "last_scrape", "starts_at", "acknowledged_until",
+     "last_known_at", "started_at", "created_at", "freshest_data_at", "duration_s"}
+)  # fmt: skip
+"""The fields that hold epoch seconds or a duration: kept to the millisecond, never to
+three significant digits (which would move a moment by minutes)."""
+
+
+@functools.lru_cache(maxsize=8192)
+def figure(value: float) -> float:
+    """A measured figure at the stored precision (`FIGURE_DIGITS` significant digits).
+    (Cached: most figures of a frame are those of the frame before.)"""
+    if value != value or value in (math.inf, -math.inf):
+        return value
+    kept = float(f"{value:.{FIGURE_DIGITS}g}")
+    return value if kept in (math.inf, -math.inf) else kept  # 1.795e308 would round up
+
+
+def stored(key: str, value: float) -> float:
+    """A float at the stored precision, ``key`` the field it is the value of (a time
+    field keeps milliseconds); `tui.model_json.Precision`."""
+    if key in TIME_KEYS:
+        return round(value, TIME_DIGITS)
+    return figure(value)
+
+
+def rounded(value: Any, key: str = "") -> Any:
+    """A JSON value (from `tui.model_json.to_jsonable`) at the stored precision."""
+    kind = type(value)
+    if kind is float:
+        return stored(key, value)
+    if kind is dict:
+        return {k: rounded(v, k) for k, v in value.items()}
+    if kind is list:
+        return [rounded(v, key) for v in value]
+    return value
+
+
+def rounded_series(values: tuple[float, ...] | list[float | None]) -> list[float | None]:
+    """A chart series at the stored precision, a gap (NaN) as null."""
+    return [None if v is None or v != v else figure(v) for v in values]
+
+
+def rounded_history(history: Mapping[str, tuple[float, ...]]) -> dict[str, list[float | None]]:
+    """Every chart series at the stored precision."""
+    return {name: rounded_series(values) for name, values in history.items()}
+
+
+def recorded_json(snapshot: FleetSnapshot) -> dict[str, Any]:
+    """``snapshot --json`` at the stored precision: what its replay prints."""
+    history = snapshot.history
+    out: dict[str, Any] = to_jsonable(snapshot, stored)
+    out["history"] = rounded_history(history)
+    return out
