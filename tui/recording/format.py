@@ -1,9 +1,9 @@
-"""The recording file format, version 2: a header, then checksummed compressed blocks.
+"""The recording file format, version 3: a header, then checksummed compressed blocks.
 
 A recording segment (``*.idrec``) is::
 
     inferdeck-recording 2\\n                 the magic line and the format version
-    {"format": 2, "session": ..., ...}\\n     the header: one line of JSON (`Header`)
+    {"format": 3, "session": ..., ...}\\n     the header: one line of JSON (`Header`)
     block, block, ...                        until the end of the file
 
 and each block is a 17-byte head then the payload::
@@ -30,9 +30,12 @@ block, ending in a newline; an E block decompresses alone:
 * an event (E): ``{"event": {"source": "audit" | "incident" | "alert", ...}}`` — an audit
   record, an incident timeline event or an alert that fired or resolved, at its time.
 
-Version 2 stores figures at the precision the screens show (`tui.recording.precision`:
-three significant digits, times to the millisecond). Version 1 stored them at full
-precision, with ``"t"`` in every frame and only ``"d"`` and ``"h"``; it reads with the
+Version 3 stores figures at the precision the screens show (`tui.recording.precision`:
+three significant digits, times to the millisecond) and the moments that move on with
+the frames (when a backend was last scraped, ...) as offsets from the frame's time, to
+0.1 s; the reader turns them back (`tui.recording.precision.absolute`). Version 2 stored
+those moments as epoch seconds to the millisecond, and version 1 every figure at full
+precision, with ``"t"`` in every frame and only ``"d"`` and ``"h"``; both read with the
 same code (`READS`).
 
 So the heads alone say when every frame and every event is, and an event can be read
@@ -54,9 +57,9 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 MAGIC = b"inferdeck-recording"
-VERSION = 2
+VERSION = 3
 """The version this inferdeck writes."""
-READS = (1, 2)
+READS = (1, 2, 3)
 """The versions it reads."""
 SUFFIX = ".idrec"
 HEAD = struct.Struct(">IIcd")  # length, crc32, kind, time

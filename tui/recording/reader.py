@@ -37,6 +37,7 @@ from tui.recording.format import (
     scan,
 )
 from tui.recording.history import advance_many, sample_of_body
+from tui.recording.precision import absolute
 
 
 class RecordingError(Exception):
@@ -188,6 +189,8 @@ class Recording:
     def snapshot_json(self, index: int) -> dict[str, Any]:
         """Frame ``index`` as ``inferdeck snapshot --json`` printed it (history included)."""
         body, history = self._decode(index)
+        if self.segments[self._frames[index].segment].header.format >= 3:
+            body = absolute(body, self.times[index])  # its moments were stored as offsets
         return {**body, "history": history}
 
     def snapshot(self, index: int) -> FleetSnapshot:
