@@ -51,12 +51,16 @@ is filled to its 300 points with noisy values near the measured ones (full-preci
 floats, as measured figures are), so keyframes are as big as a dashboard's after 5 min."""
 
 
-def sizes(heads: list[BlockHead], limits: Limits) -> dict[str, float]:
+def sizes(
+    heads: list[BlockHead], limits: Limits, *, settle: int = 0, keyframe: float | None = None
+) -> dict[str, float]:
     """Mean keyframe and delta frame sizes (head included) of a segment's blocks, and
-    from them bytes per hour and MB per day at one frame a second with ``limits``."""
+    from them bytes per hour and MB per day at one frame a second with ``limits``;
+    ``settle``: delta frames left out at the start, ``keyframe``: the keyframe size to
+    count instead of the recording's own."""
     keyframes = [h.length + HEAD.size for h in heads if h.kind == KEYFRAME]
-    deltas = [h.length + HEAD.size for h in heads if h.kind == CONTINUES] or keyframes
-    per_key = statistics.mean(keyframes)
+    deltas = [h.length + HEAD.size for h in heads if h.kind == CONTINUES][settle:] or keyframes
+    per_key = statistics.mean(keyframes) if keyframe is None else keyframe
     per_delta = statistics.mean(deltas)
     keys_per_hour = 3600 / limits.keyframe_every
     per_hour = keys_per_hour * per_key + (3600 - keys_per_hour) * per_delta
@@ -116,6 +120,10 @@ def measure(config: SimConfig, warmup: int, seconds: int) -> dict[str, float]:
     }
 
 
+SETTLE_FRAMES = 5
+"""Frames of the live run not counted: sources connecting, the fleet appearing."""
+
+
 def measure_live(seconds: float = 60.0) -> dict[str, float]:
     """The recorder of a dashboard scraping ``inferdeck sim`` for ``seconds`` with the
     real clock: sizes per frame and per day (as `sizes`), CPU per frame."""
@@ -144,9 +152,19 @@ def measure_live(seconds: float = 60.0) -> dict[str, float]:
     assert recorder.writer.path is not None
     recording = open_recording(recorder.writer.path)
     heads = [h for segment in recording.segments for h in segment.heads]
+    # The run's own keyframe is its first frame, before any source answered: the size
+    # of a keyframe is that of its last frame written as one (charts as full as 60 s fill).
+    with tempfile.TemporaryDirectory() as tmp:
+        again = RecordingWriter(Path(tmp), recorder.writer.limits)
+        again.frame(recording.snapshot(len(recording) - 1))
+        again.close()
+        written = open_recording(Path(tmp))
+        keyframe = float(written.segments[0].heads[0].length + HEAD.size)
+        written.close()
     recording.close()
     return {
-        **sizes(heads, recorder.writer.limits),
+        # the first frames: sources connecting, the fleet appearing (a structural diff)
+        **sizes(heads, recorder.writer.limits, settle=SETTLE_FRAMES, keyframe=keyframe),
         "frames": recorder.frames,
         "bytes_per_frame": recorder.writer.bytes_written / max(recorder.frames, 1),
         "cpu_ms_per_frame": per_frame_ms,

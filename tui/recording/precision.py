@@ -78,7 +78,7 @@ def frame_time(taken_at: float) -> float:
 def offset_from(base: float, value: float) -> float:
     """How a moment (`RELATIVE_KEYS`) is stored: its offset from the frame's time
     ``base`` (`frame_time`), to `AGE_DIGITS` decimals (negative: before the frame)."""
-    return round(value - base, AGE_DIGITS)
+    return round(value - base, AGE_DIGITS) + 0.0  # never -0.0
 
 
 def moment_at(base: float, offset: float) -> float:
@@ -91,10 +91,12 @@ def relative_to(taken_at: float) -> Precision:
     `stored`, and `RELATIVE_KEYS` as offsets from its time."""
     base = frame_time(taken_at)
 
-    def keep(key: str, value: float) -> float:
+    def keep(key: str, value: float) -> float:  # `stored`, inlined: called for every float
         if key in RELATIVE_KEYS:
             return offset_from(base, value)
-        return stored(key, value)
+        if key in TIME_KEYS:
+            return round(value, TIME_DIGITS)
+        return figure(value)
 
     return keep
 
@@ -110,23 +112,6 @@ def as_replayed(taken_at: float) -> Precision:
         return stored(key, value)
 
     return keep
-
-
-def absolute(body: Any, at: float) -> Any:
-    """A version-3 body (`relative_to`) with its offsets turned back into moments; ``at``:
-    the frame's time, as its block's head holds it. A new value; ``body`` is left as is."""
-    return _absolute(body, frame_time(at), "")
-
-
-def _absolute(value: Any, base: float, key: str) -> Any:
-    kind = type(value)
-    if kind is dict:
-        return {k: _absolute(v, base, k) for k, v in value.items()}
-    if kind is list:
-        return [_absolute(v, base, key) for v in value]
-    if kind is float and key in RELATIVE_KEYS:  # a whole number was never an offset
-        return moment_at(base, value)
-    return value
 
 
 def rounded(value: Any, key: str = "") -> Any:

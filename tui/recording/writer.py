@@ -225,7 +225,7 @@ class RecordingWriter:
         bits: dict[str, bytes],
     ) -> bytes:
         frame: dict[str, Any] = {}
-        changes = leaf_changes(self._leaves, leaves) if shape == self._shape else None
+        changes = leaf_changes(self._leaves, leaves, steps=True) if shape == self._shape else None
         if changes is not None:  # the usual frame: only figures moved
             if changes[0]:
                 frame["n"] = changes
