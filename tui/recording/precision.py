@@ -47,9 +47,11 @@ AGE_DIGITS = 1
 """Decimal places of a moment's age (`RELATIVE_KEYS`): a tenth of a second, as
 `widgets.format.age` shows an age under 10 s."""
 
-RELATIVE_KEYS = frozenset({"taken_at", "last_scrape", "last_ok", "freshest_data_at",
-                           "last_known_at"})  # fmt: skip
-"""The moments stored relative to the frame's time (`offset_from`), to `AGE_DIGITS`."""
+RELATIVE_KEYS = frozenset({"taken_at", "last_scrape", "last_ok", "freshest_data_at"})
+"""The moments stored relative to the frame's time (`offset_from`), to `AGE_DIGITS`: those
+that move on with the frames while the fleet answers. (Those fixed once set — an
+alert's ``starts_at``, ``last_known_at`` — stay epoch seconds: relative, they would
+change in every frame.)"""
 
 
 @functools.lru_cache(maxsize=8192)
