@@ -11,9 +11,12 @@ a source last answered, the freshest data) is stored as its age relative to the 
 own time (``taken_at``, to the millisecond), to `AGE_DIGITS` decimals: the screens show
 these only as an age (``0.8s``, ``12s``: `widgets.format.age`). So a source scraped
 every frame at about the same point stops changing, where its epoch time to the
-millisecond changed in every frame (version 2: ~45 B a frame, a quarter of a live
-frame). ``taken_at`` itself is stored as 0 (its offset from the frame's time, which the
-block's head holds).
+millisecond changed in every frame (version 2: ~20 B of a live frame's ~237 B, as
+benchmarks/recording_size.py measures it). ``taken_at`` itself is stored as 0 (its
+offset from the frame's time, which the block's head holds).
+
+A figure's change is written as the steps of its third significant digit
+(`tui.recording.format.leaf_changes`), which changes no precision.
 
 `recorded_json(snapshot)` is the snapshot exactly as a version-3 recording gives it back
 (what ``inferdeck replay --at T --json`` prints): ``snapshot --json`` at this precision.
