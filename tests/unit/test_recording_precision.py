@@ -25,7 +25,7 @@ from tui.recording.format import (
     leaf_changes,
 )
 from tui.recording.history import advance, advance_many, sample_of_body
-from tui.recording.precision import figure, stored
+from tui.recording.precision import figure, frame_time, moment_at, offset_from, stored
 from tui.recording.reader import open_recording
 from tui.recording.writer import Limits, RecordingWriter, body_of
 
@@ -308,3 +308,19 @@ def test_a_figure_that_moved_is_written_as_the_steps_of_its_third_digit(
     steps = [v for v in written if type(v) is int]
     assert len(written) > 50 and len(steps) > 0.9 * len(written)  # not all its digits
     assert all(abs(v) < 1000 for v in steps)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.floats(1.7e9, 1.9e9),  # a frame's time, epoch seconds
+    st.floats(-86400.0, 5.0),  # a moment's offset from it
+)
+def test_a_moment_kept_relative_is_within_a_twentieth_of_a_second_and_stays_put(
+    taken_at: float, offset: float
+) -> None:
+    base = frame_time(taken_at)
+    moment = taken_at + offset
+    kept = moment_at(base, offset_from(base, moment))
+    assert abs(kept - moment) <= 0.05 + 0.001  # 0.1 s, around a frame time to the ms
+    # a replay recorded again (an incident's cut) keeps it
+    assert moment_at(base, offset_from(base, kept)) == kept
