@@ -11,9 +11,11 @@ history:
   share of one core that is at a 1 s refresh;
 - what a replay pays: decoding the next frame (a player stepping on), and the worst seek
   (the frame just before a keyframe: every frame of the group decoded).
-Then the recorder as a dashboard runs it: `inferdeck sim` on loopback, its fleet scraped
-by the hub once a second for 30 s, the recorder in its own thread with the audit log and
-incidents database followed; CPU is that thread's own time per frame.
+Then the recorder as a dashboard runs it ("live"): `inferdeck sim` on loopback, its demo
+fleet scraped by the hub once a second for 60 s with the real clock (so every moment in a
+snapshot has its own milliseconds), the recorder in its own thread with the audit log and
+incidents database followed: the same sizes and MB per day, and CPU as that thread's own
+time per frame.
 Targets (issue 13): under 20 MB/day for the demo fleet; under 0.2% of a core.
 """
 
@@ -32,7 +34,7 @@ from _tmux import INFERDECK
 from idle_cpu import dashboard_config
 
 from tui.hub import Hub
-from tui.recording.format import CONTINUES, KEYFRAME
+from tui.recording.format import CONTINUES, HEAD, KEYFRAME, BlockHead
 from tui.recording.reader import open_recording
 from tui.recording.recorder import RecorderThread
 from tui.recording.writer import Limits, RecordingWriter
@@ -47,6 +49,27 @@ FLEETS = [
 """(name, fleet, warm-up seconds, recorded seconds). After the warm-up the charts' history
 is filled to its 300 points with noisy values near the measured ones (full-precision
 floats, as measured figures are), so keyframes are as big as a dashboard's after 5 min."""
+
+
+def sizes(
+    heads: list[BlockHead], limits: Limits, *, settle: int = 0, keyframe: float | None = None
+) -> dict[str, float]:
+    """Mean keyframe and delta frame sizes (head included) of a segment's blocks, and
+    from them bytes per hour and MB per day at one frame a second with ``limits``;
+    ``settle``: delta frames left out at the start, ``keyframe``: the keyframe size to
+    count instead of the recording's own."""
+    keyframes = [h.length + HEAD.size for h in heads if h.kind == KEYFRAME]
+    deltas = [h.length + HEAD.size for h in heads if h.kind == CONTINUES][settle:] or keyframes
+    per_key = statistics.mean(keyframes) if keyframe is None else keyframe
+    per_delta = statistics.mean(deltas)
+    keys_per_hour = 3600 / limits.keyframe_every
+    per_hour = keys_per_hour * per_key + (3600 - keys_per_hour) * per_delta
+    return {
+        "keyframe_bytes": per_key,
+        "delta_bytes": per_delta,
+        "mb_per_hour": per_hour / 1e6,
+        "mb_per_day": 24 * per_hour / 1e6,
+    }
 
 
 def measure(config: SimConfig, warmup: int, seconds: int) -> dict[str, float]:
@@ -86,20 +109,9 @@ def measure(config: SimConfig, warmup: int, seconds: int) -> dict[str, float]:
             recording.snapshot_json(index)
         step_ms = 1000 * (time.process_time() - started) / 20
         recording.close()
-    keyframes = [h.length + 17 for h in heads if h.kind == KEYFRAME]
-    deltas = [h.length + 17 for h in heads if h.kind == CONTINUES]
-    per_key = statistics.mean(keyframes)
-    per_delta = statistics.mean(deltas)
-    if not deltas:
-        deltas = keyframes
-    keys_per_hour = 3600 / limits.keyframe_every
-    per_hour = keys_per_hour * per_key + (3600 - keys_per_hour) * per_delta
     per_frame_ms = 1000 * statistics.mean(cpu[10:])
     return {
-        "keyframe_bytes": per_key,
-        "delta_bytes": per_delta,
-        "mb_per_hour": per_hour / 1e6,
-        "mb_per_day": 24 * per_hour / 1e6,
+        **sizes(heads, limits),
         "cpu_ms_per_frame": per_frame_ms,
         "core_pct_at_1s": per_frame_ms / 10.0,
         "step_ms": step_ms,
@@ -108,8 +120,13 @@ def measure(config: SimConfig, warmup: int, seconds: int) -> dict[str, float]:
     }
 
 
-def measure_live(seconds: float = 30.0) -> dict[str, float]:
-    """The recorder of a dashboard scraping ``inferdeck sim`` for ``seconds``."""
+SETTLE_FRAMES = 5
+"""Frames of the live run not counted: sources connecting, the fleet appearing."""
+
+
+def measure_live(seconds: float = 60.0) -> dict[str, float]:
+    """The recorder of a dashboard scraping ``inferdeck sim`` for ``seconds`` with the
+    real clock: sizes per frame and per day (as `sizes`), CPU per frame."""
     from tui.config import load_config
     from tui.recording.recorder import recorder_for
     from tui.wiring import sources_for
@@ -132,7 +149,22 @@ def measure_live(seconds: float = 30.0) -> dict[str, float]:
         sim.terminate()
         sim.wait(10)
     per_frame_ms = 1000 * recorder.cpu_s / max(recorder.frames, 1)
+    assert recorder.writer.path is not None
+    recording = open_recording(recorder.writer.path)
+    heads = [h for segment in recording.segments for h in segment.heads]
+    # The run's own keyframe is its first frame, before any source answered: the size
+    # of a keyframe is that of its last frame written as one (charts as full as 60 s fill).
+    with tempfile.TemporaryDirectory() as tmp:
+        again = RecordingWriter(Path(tmp), recorder.writer.limits)
+        again.frame(recording.snapshot(len(recording) - 1))
+        again.close()
+        written = open_recording(Path(tmp))
+        keyframe = float(written.segments[0].heads[0].length + HEAD.size)
+        written.close()
+    recording.close()
     return {
+        # the first frames: sources connecting, the fleet appearing (a structural diff)
+        **sizes(heads, recorder.writer.limits, settle=SETTLE_FRAMES, keyframe=keyframe),
         "frames": recorder.frames,
         "bytes_per_frame": recorder.writer.bytes_written / max(recorder.frames, 1),
         "cpu_ms_per_frame": per_frame_ms,
@@ -156,13 +188,12 @@ def main() -> int:
         print(f"{name:<28} {r['step_ms']:>9.2f} {r['seek_ms_per_frame']:>14.2f} "
               f"{r['worst_seek_s']:>13.2f}", flush=True)  # fmt: skip
     live = measure_live()
-    print(
-        f"\nlive (inferdeck sim scraped, recorder thread, {live['frames']:.0f} frames): "
-        f"{live['bytes_per_frame']:.0f} B/frame (first one a keyframe), "
-        f"{live['cpu_ms_per_frame']:.2f} ms CPU/frame, "
-        f"{live['core_pct_at_1s']:.3f}% of a core at 1 s"
-    )
-    print("targets: demo < 20 MB/day; < 0.2% of a core at 1 s refresh")
+    print(f"\nlive: demo fleet (inferdeck sim) scraped once a second with the real clock, "
+          f"recorder thread, {live['frames']:.0f} frames")  # fmt: skip
+    print(f"{'demo, live':<28} {live['keyframe_bytes']:>9.0f} {live['delta_bytes']:>7.0f} "
+          f"{live['mb_per_hour']:>8.2f} {live['mb_per_day']:>7.1f} "
+          f"{live['cpu_ms_per_frame']:>13.2f} {live['core_pct_at_1s']:>11.3f}")  # fmt: skip
+    print("targets: demo (virtual and live) < 20 MB/day; < 0.2% of a core at 1 s refresh")
     return 0
 
 

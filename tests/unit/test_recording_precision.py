@@ -25,7 +25,7 @@ from tui.recording.format import (
     leaf_changes,
 )
 from tui.recording.history import advance, advance_many, sample_of_body
-from tui.recording.precision import figure, stored
+from tui.recording.precision import figure, frame_time, moment_at, offset_from, stored
 from tui.recording.reader import open_recording
 from tui.recording.writer import Limits, RecordingWriter, body_of
 
@@ -199,19 +199,26 @@ def _refill(value: Any, new: list[Any]) -> Any:
 
 
 @settings(max_examples=150, deadline=None)
-@given(shapes, st.data())
-def test_leaf_changes_turn_the_old_frame_into_the_new(old: Any, data: st.DataObject) -> None:
+@given(shapes, st.data(), st.booleans())
+def test_leaf_changes_turn_the_old_frame_into_the_new(
+    old: Any, data: st.DataObject, steps: bool
+) -> None:
     _, old_leaves = flatten(old)
-    new_leaves = [data.draw(leaves | st.just(leaf)) for leaf in old_leaves]
+    near = st.sampled_from([1.01, 0.99, 1.2, 10.0]).map(  # a figure that moved a little
+        lambda f: lambda a: figure(a * f) if type(a) is float else a
+    )
+    moved = data.draw(near)
+    new_leaves = [data.draw(leaves | st.just(moved(leaf)) | st.just(leaf)) for leaf in old_leaves]
     new = _refill(old, list(new_leaves))
     assert flatten(new) == (flatten(old)[0], new_leaves)
-    changes = leaf_changes(old_leaves, new_leaves)
+    changes = leaf_changes(old_leaves, new_leaves, steps=steps)
     if changes is None:  # a float became an integer: the writer writes a diff instead
         assert any(
             type(a) is float and type(b) is int for a, b in zip(old_leaves, new_leaves, strict=True)
         )
         return
-    again = apply_leaf_changes(old, changes)
+    changes = json.loads(json.dumps(changes))  # as a recording holds them
+    again = apply_leaf_changes(old, changes, steps=steps)
     assert again == new
     assert [type(v) for v in flatten(again)[1]] == [type(v) for v in new_leaves]
 
@@ -234,3 +241,86 @@ def test_a_seek_appends_many_samples_at_once_as_one_by_one(
     for sample in samples:
         one_by_one = advance(one_by_one, sample, keep)
     assert advance_many(history, samples, keep) == one_by_one
+
+
+# --- a real clock (format 3) -------------------------------------------------------------
+
+
+def on_a_real_clock(snapshot: FleetSnapshot, millis: float, scraped: float = 0.2) -> FleetSnapshot:
+    """``snapshot`` as a dashboard on the real clock has it: taken ``millis`` past its
+    second, its backends scraped and its sources answering about ``scraped`` s before
+    (each a few milliseconds apart), so every moment carries its own milliseconds."""
+    taken = snapshot.taken_at + millis
+    backends = tuple(
+        replace(b, last_scrape=taken - scraped - 0.0013 * i)
+        for i, b in enumerate(snapshot.backends)
+    )
+    sources = tuple(
+        replace(s, last_ok=taken - scraped - 0.0021 * i) for i, s in enumerate(snapshot.sources)
+    )
+    return replace(snapshot, taken_at=taken, backends=backends, sources=sources,
+                   freshest_data_at=taken - scraped)  # fmt: skip
+
+
+def test_a_frame_whose_only_change_is_the_clock_moving_on_records_nothing(
+    tmp_path: Path,
+) -> None:
+    """Version 2 wrote every moment's new milliseconds in every frame (~20 B of a live
+    frame's ~237); version 3 stores them relative to the frame's time, to 0.1 s."""
+    first = on_a_real_clock(demo(1)[0], 0.437)
+    assert first.sources and first.backends  # the test means something
+    second = on_a_real_clock(replace(first, taken_at=first.taken_at + 1.0 - 0.437), 0.452,
+                             scraped=0.203)  # fmt: skip
+    frames = records(write(tmp_path, [first, second]))
+    assert frames[1] == (CONTINUES, {})
+
+
+def test_a_replay_gives_back_the_moments_at_the_stored_precision(tmp_path: Path) -> None:
+    shown = [on_a_real_clock(s, 0.001 * (137 * i % 997), 0.05 + 0.31 * i)
+             for i, s in enumerate(demo(6))]  # fmt: skip
+    recording = open_recording(write(tmp_path, shown))
+    for index in (5, 2, 0):
+        replayed = recording.snapshot_json(index)
+        assert json.dumps(replayed, indent=2, sort_keys=True) == as_recorded(shown[index])
+        taken = shown[index].taken_at
+        assert replayed["taken_at"] == round(taken, 3)
+        scraped = shown[index].backends[1].last_scrape
+        assert scraped is not None
+        # what the screens show: the age, to a tenth of a second
+        age = replayed["taken_at"] - replayed["backends"][1]["last_scrape"]
+        assert f"{age:.1f}" == f"{taken - scraped:.1f}"
+    recording.close()
+
+
+def test_a_figure_that_moved_is_written_as_the_steps_of_its_third_digit(
+    tmp_path: Path,
+) -> None:
+    shown = demo(6)
+    frames = records(write(tmp_path, shown))
+    written = []  # what was written for each figure (a float) that changed
+    for (_kind, frame), before in zip(frames[1:], shown, strict=False):
+        old = flatten(body_of(before))[1]
+        index = -1
+        for skip, value in zip(*frame["n"], strict=True):
+            index += skip + 1
+            if type(old[index]) is float:
+                written.append(value)
+    steps = [v for v in written if type(v) is int]
+    assert len(written) > 50 and len(steps) > 0.9 * len(written)  # not all its digits
+    assert all(abs(v) < 1000 for v in steps)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.floats(1.7e9, 1.9e9),  # a frame's time, epoch seconds
+    st.floats(-86400.0, 5.0),  # a moment's offset from it
+)
+def test_a_moment_kept_relative_is_within_a_twentieth_of_a_second_and_stays_put(
+    taken_at: float, offset: float
+) -> None:
+    base = frame_time(taken_at)
+    moment = taken_at + offset
+    kept = moment_at(base, offset_from(base, moment))
+    assert abs(kept - moment) <= 0.05 + 0.001  # 0.1 s, around a frame time to the ms
+    # a replay recorded again (an incident's cut) keeps it
+    assert moment_at(base, offset_from(base, kept)) == kept

@@ -141,3 +141,23 @@ def test_a_recording_from_format_version_2_keeps_opening(
     assert [e.text for e in recording.events][:1] == ["LLMServiceDown firing"]
     expected = (FIXTURES / "recording-v2.frame10.json").read_text()
     assert replay_json(capsys, str(fixture), "--at", "+10s") == expected
+
+
+def test_a_recording_from_format_version_3_keeps_opening(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """tests/fixtures/recording-v3.idrec: the same 12 s of the demo (blue-0 crashing at
+    second 8) in format version 3 (moments that move with the frames stored relative to
+    the frame's time, a figure's change as the steps of its third digit). Never
+    regenerate it either."""
+    fixture = FIXTURES / "recording-v3.idrec"
+    recording = open_recording(fixture)
+    assert recording.header.format == 3 and len(recording) == 12
+    healths = [
+        next(b.health.value for b in recording.snapshot(i).backends if b.name == "blue-0")
+        for i in range(12)
+    ]
+    assert healths == ["up"] * 8 + ["down"] * 4
+    assert [e.text for e in recording.events][:1] == ["LLMServiceDown firing"]
+    expected = (FIXTURES / "recording-v3.frame10.json").read_text()
+    assert replay_json(capsys, str(fixture), "--at", "+10s") == expected

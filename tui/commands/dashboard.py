@@ -27,6 +27,28 @@ def add_wall_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+NO_RECORD_HELP = "do not record what the dashboard shows (the config's recording: enabled: false)"
+
+
+def add_record_argument(parser: argparse.ArgumentParser) -> None:
+    """``--no-record``: the dashboard's flight recorder off."""
+    parser.add_argument(
+        "--no-record",
+        action="store_true",
+        default=argparse.SUPPRESS,  # `inferdeck --no-record demo` keeps the flag given before
+        help=NO_RECORD_HELP,
+    )
+
+
+def without_recording(args: argparse.Namespace, config: Config) -> Config:
+    """``config`` with its flight recorder off when ``--no-record`` was given."""
+    if not getattr(args, "no_record", False):
+        return config
+    from tui.recording.config import recording_off
+
+    return recording_off(config)
+
+
 def wall_theme(args: argparse.Namespace, config: Config) -> Config:
     """On the wall, the high-contrast theme unless ``--theme`` names another."""
     if not getattr(args, "wall", False) or getattr(args, "theme", None):
@@ -37,8 +59,10 @@ def wall_theme(args: argparse.Namespace, config: Config) -> Config:
 
 
 def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--seed``, ``--pools``, ``--gpus``, ``--rps``, ``--tier``, ``--port-base``, ``--wall``."""
+    """``--seed``, ``--pools``, ``--gpus``, ``--rps``, ``--tier``, ``--port-base``, ``--wall``,
+    ``--no-record``."""
     add_wall_argument(parser)
+    add_record_argument(parser)
     parser.add_argument("--seed", type=int, default=7, help="simulator seed (default 7)")
     parser.add_argument(
         "--pools",
@@ -108,7 +132,7 @@ def run_demo(args: argparse.Namespace) -> int:
         # the judging screens get max_num_seqs, a cost table and an inventory to show
         config = demo_extras(demo_config_from(description, args), description)
         return run_app(
-            wall_theme(args, config),
+            without_recording(args, wall_theme(args, config)),
             description["control"],
             f"demo · control {description['control']}",
             read_only_flag=bool(getattr(args, "read_only", False)),
@@ -121,7 +145,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def run_dashboard(args: argparse.Namespace) -> int:
     """`inferdeck [-c FILE]`: the dashboard on a real stack."""
-    config = wall_theme(args, load_dashboard_config(args))
+    config = without_recording(args, wall_theme(args, load_dashboard_config(args)))
     return run_app(
         config,
         None,

@@ -77,6 +77,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     )
     _common(parser, suppress=False)
     parser.add_argument("--wall", action="store_true", help="NOC wall: read-only, cycling views")
+    parser.add_argument(  # the dashboard's; `demo` takes it too (tui.commands.dashboard)
+        "--no-record", action="store_true", help="do not record what the dashboard shows"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     wanted = None if argv is None else command_in(argv)
     for name, command in COMMANDS.items():

@@ -5,10 +5,11 @@ interleave their events) and below the UI, which replays recordings through `rep
 
 Modules:
 
-* `format` — the file format (version 2; reads 1 too): header, checksummed blocks, what
+* `format` — the file format (version 3; reads 1 and 2 too): header, checksummed blocks, what
   changed between frames (the leaves that moved, or a patch).
 * `precision` — what a recording keeps: figures to 3 significant digits, times to the
-  millisecond (`recorded_json`: a snapshot as its replay prints it).
+  millisecond, the moments that move with the frames as offsets from the frame's time
+  to 0.1 s (`recorded_json`: a snapshot as its replay prints it).
 * `history` — the chart series a frame moves on by its own figures, derived on reading.
 * `writer` — `RecordingWriter`: frames (keyframes and what changed), events, segments
   rotated by size and age (`Limits`); a segment that cannot be written is given up.

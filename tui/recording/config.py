@@ -90,3 +90,11 @@ def recordings_dir(config: Config | None, section: RecordingConfig | None = None
             folder = Path(config.path).parent / folder
         return folder
     return state_dir_of(config) / RECORDINGS_DIR
+
+
+def recording_off(config: Config) -> Config:
+    """``config`` with its flight recorder off (``--no-record``): as if its ``recording:``
+    section said ``enabled: false``."""
+    import dataclasses
+
+    return dataclasses.replace(config, recording=yaml.compose("enabled: false"))

@@ -1,9 +1,9 @@
-"""The recording file format, version 2: a header, then checksummed compressed blocks.
+"""The recording file format, version 3: a header, then checksummed compressed blocks.
 
 A recording segment (``*.idrec``) is::
 
     inferdeck-recording 2\\n                 the magic line and the format version
-    {"format": 2, "session": ..., ...}\\n     the header: one line of JSON (`Header`)
+    {"format": 3, "session": ..., ...}\\n     the header: one line of JSON (`Header`)
     block, block, ...                        until the end of the file
 
 and each block is a 17-byte head then the payload::
@@ -30,9 +30,12 @@ block, ending in a newline; an E block decompresses alone:
 * an event (E): ``{"event": {"source": "audit" | "incident" | "alert", ...}}`` — an audit
   record, an incident timeline event or an alert that fired or resolved, at its time.
 
-Version 2 stores figures at the precision the screens show (`tui.recording.precision`:
-three significant digits, times to the millisecond). Version 1 stored them at full
-precision, with ``"t"`` in every frame and only ``"d"`` and ``"h"``; it reads with the
+Version 3 stores figures at the precision the screens show (`tui.recording.precision`:
+three significant digits, times to the millisecond) and the moments that move on with
+the frames (when a backend was last scraped, ...) as offsets from the frame's time, to
+0.1 s; the reader turns them back (`tui.recording.precision.moment_at`). Version 2 stored
+those moments as epoch seconds to the millisecond, and version 1 every figure at full
+precision, with ``"t"`` in every frame and only ``"d"`` and ``"h"``; both read with the
 same code (`READS`).
 
 So the heads alone say when every frame and every event is, and an event can be read
@@ -46,7 +49,9 @@ appends to a segment it did not start.
 
 from __future__ import annotations
 
+import functools
 import json
+import math
 import struct
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
@@ -54,9 +59,9 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 MAGIC = b"inferdeck-recording"
-VERSION = 2
+VERSION = 3
 """The version this inferdeck writes."""
-READS = (1, 2)
+READS = (1, 2, 3)
 """The versions it reads."""
 SUFFIX = ".idrec"
 HEAD = struct.Struct(">IIcd")  # length, crc32, kind, time
@@ -361,14 +366,22 @@ WHOLE = 2.0**53
 """Whole floats below this are written without their ``.0`` (exact as integers)."""
 
 
-def leaf_changes(old: list[Any], new: list[Any]) -> list[list[Any]] | None:
+def leaf_changes(old: list[Any], new: list[Any], *, steps: bool = False) -> list[list[Any]] | None:
     """``[skips, values]``: the leaves of ``new`` that differ from ``old`` (same shape),
     each after ``skip`` unchanged ones. The skips repeat from frame to frame (the same
     figures move), so they compress to almost nothing.
 
-    A figure that was a float and is a whole float now is written as an integer (``28``
-    for ``28.0``) and read back as a float (`apply_leaf_changes`). None when a float turns
-    into an integer: that cannot be told apart, so the caller writes a `diff` instead.
+    A figure that was a float is written as:
+
+    * with ``steps`` (version 3), when it keeps its decimal exponent: an integer, the
+      steps its third significant digit moved (``0.0532`` -> ``0.0529``: ``-3``; `step_of`),
+      a few characters where its digits were many, and read back exactly (`stepped`);
+      otherwise as a float, which JSON tells apart from an integer by its ``.`` or ``e``;
+    * without (version 2): when it is a whole float now, as an integer (``28`` for
+      ``28.0``) and read back as a float (`apply_leaf_changes`).
+
+    None when a float turns into an integer: that cannot be told apart, so the caller
+    writes a `diff` instead.
     """
     skips: list[int] = []
     values: list[Any] = []
@@ -381,12 +394,44 @@ def leaf_changes(old: list[Any], new: list[Any]) -> list[list[Any]] | None:
         if type(a) is float:
             if kind is int:
                 return None
-            if kind is float and b.is_integer() and -WHOLE < b < WHOLE:
-                b = int(b)
+            if kind is float:
+                if steps:
+                    step = step_of(a, b)
+                    if step is not None:
+                        b = step
+                elif b.is_integer() and -WHOLE < b < WHOLE:
+                    b = int(b)
         skips.append(skip)
         values.append(b)
         skip = 0
     return [skips, values]
+
+
+@functools.lru_cache(maxsize=8192)
+def _mantissa(value: float) -> tuple[int, int]:
+    """``value`` as ``m`` x 10 ** ``e``, ``m`` its first three significant digits."""
+    digits, _, exponent = f"{value:.2e}".partition("e")
+    return int(digits.replace(".", "")), int(exponent) - 2
+
+
+def stepped(old: float, step: int) -> float:
+    """The figure ``step`` units of ``old``'s third significant digit away from it."""
+    if not math.isfinite(old):
+        raise ValueError(f"a step from {old!r}")
+    mantissa, exponent = _mantissa(old)
+    return float(f"{mantissa + step}e{exponent}")
+
+
+def step_of(old: float, new: float) -> int | None:
+    """How many units of ``old``'s third significant digit ``new`` is away from it, when
+    it has the same decimal exponent and `stepped` gives it back exactly; else None."""
+    if not (math.isfinite(old) and math.isfinite(new)):
+        return None
+    (a, exponent), (b, other) = _mantissa(old), _mantissa(new)
+    if exponent != other:
+        return None
+    step = b - a
+    return step if stepped(old, step) == new else None
 
 
 def leaf_paths(value: Any) -> list[tuple[Any, ...]]:
@@ -409,11 +454,16 @@ def _paths(value: Any, here: tuple[Any, ...], out: list[tuple[Any, ...]]) -> Non
 
 
 def apply_leaf_changes(
-    old: Any, changes: Sequence[Any], paths: Sequence[tuple[Any, ...]] | None = None
+    old: Any,
+    changes: Sequence[Any],
+    paths: Sequence[tuple[Any, ...]] | None = None,
+    *,
+    steps: bool = False,
 ) -> Any:
     """``old`` with the leaves `leaf_changes` wrote replaced: a new value; ``old`` is left
     as it was (only the objects and lists on the way to a changed leaf are copied).
-    ``paths``: `leaf_paths` of ``old``, when the caller keeps them (the same shape)."""
+    ``paths``: `leaf_paths` of ``old``, when the caller keeps them (the same shape);
+    ``steps``: as `leaf_changes` was told (an integer for a float is a step)."""
     skips, values = changes
     if len(skips) != len(values):
         raise ValueError("leaf changes: as many skips as values")
@@ -428,7 +478,7 @@ def apply_leaf_changes(
             raise ValueError("leaf changes past the last leaf")
         path = paths[index]
         if not path:  # the value is a leaf itself
-            return _as_before(value, old)
+            return _as_before(value, old, steps)
         node = root
         for depth in range(len(path) - 1):
             prefix = path[: depth + 1]
@@ -437,7 +487,7 @@ def apply_leaf_changes(
                 child = copied[prefix] = _copy(node[path[depth]])
                 node[path[depth]] = child
             node = child
-        node[path[-1]] = _as_before(value, node[path[-1]])
+        node[path[-1]] = _as_before(value, node[path[-1]], steps)
     return root
 
 
@@ -446,7 +496,9 @@ def _copy(value: Any) -> Any:
     return dict(value) if kind is dict else list(value) if kind is list else value
 
 
-def _as_before(new: Any, old: Any) -> Any:
+def _as_before(new: Any, old: Any, steps: bool) -> Any:
     if type(new) is int and type(old) is float:
+        if steps:
+            return stepped(old, new)  # its third digit moved by this many
         return float(new)  # a whole figure, written without its ".0"
     return new

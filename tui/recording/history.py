@@ -1,4 +1,4 @@
-"""Chart history that a recording derives instead of storing (format version 2).
+"""Chart history that a recording derives instead of storing (format version 2 on).
 
 The hub appends one sample of the snapshot's own figures to every chart series each time
 new data arrives (`tui.hub.history_sample`). So a frame whose series moved on by exactly

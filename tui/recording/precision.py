@@ -1,4 +1,4 @@
-"""The precision a recording keeps (format version 2): what the screens show, and no more.
+"""The precision a recording keeps (format version 3): what the screens show, and no more.
 
 A measured figure is stored to `FIGURE_DIGITS` significant digits (the screens show at
 most three: ``52ms``, ``4.88s``, ``71%``, ``2.8k``), a moment or a duration in seconds
@@ -6,7 +6,19 @@ most three: ``52ms``, ``4.88s``, ``71%``, ``2.8k``), a moment or a duration in s
 a count) and text are kept as they are. So a figure that only moved in digits no screen
 shows makes no change to record, and a replay shows what the screens showed.
 
-`recorded_json(snapshot)` is the snapshot exactly as a version-2 recording gives it back
+A moment that moves on with the frames (`RELATIVE_KEYS`: when a backend was last scraped,
+a source last answered, the freshest data) is stored as its age relative to the frame's
+own time (``taken_at``, to the millisecond), to `AGE_DIGITS` decimals: the screens show
+these only as an age (``0.8s``, ``12s``: `widgets.format.age`). So a source scraped
+every frame at about the same point stops changing, where its epoch time to the
+millisecond changed in every frame (version 2: ~20 B of a live frame's ~237 B, as
+benchmarks/recording_size.py measures it). ``taken_at`` itself is stored as 0 (its
+offset from the frame's time, which the block's head holds).
+
+A figure's change is written as the steps of its third significant digit
+(`tui.recording.format.leaf_changes`), which changes no precision.
+
+`recorded_json(snapshot)` is the snapshot exactly as a version-3 recording gives it back
 (what ``inferdeck replay --at T --json`` prints): ``snapshot --json`` at this precision.
 """
 
@@ -18,7 +30,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tui.model import FleetSnapshot
-from tui.model_json import to_jsonable
+from tui.model_json import Precision, to_jsonable
 
 FIGURE_DIGITS = 3
 """Significant digits of a measured figure (latency, rate, percent, ratio, temperature)."""
@@ -32,6 +44,17 @@ TIME_KEYS = frozenset(
 )  # fmt: skip
 """The fields that hold epoch seconds or a duration: kept to the millisecond, never to
 three significant digits (which would move a moment by minutes)."""
+
+
+AGE_DIGITS = 1
+"""Decimal places of a moment's age (`RELATIVE_KEYS`): a tenth of a second, as
+`widgets.format.age` shows an age under 10 s."""
+
+RELATIVE_KEYS = frozenset({"taken_at", "last_scrape", "last_ok", "freshest_data_at"})
+"""The moments stored relative to the frame's time (`offset_from`), to `AGE_DIGITS`: those
+that move on with the frames while the fleet answers. (Those fixed once set — an
+alert's ``starts_at``, ``last_known_at`` — stay epoch seconds: relative, they would
+change in every frame.)"""
 
 
 @functools.lru_cache(maxsize=8192)
@@ -50,6 +73,50 @@ def stored(key: str, value: float) -> float:
     if key in TIME_KEYS:
         return round(value, TIME_DIGITS)
     return figure(value)
+
+
+def frame_time(taken_at: float) -> float:
+    """A frame's time as stored: its snapshot's ``taken_at`` to the millisecond."""
+    return round(taken_at, TIME_DIGITS)
+
+
+def offset_from(base: float, value: float) -> float:
+    """How a moment (`RELATIVE_KEYS`) is stored: its offset from the frame's time
+    ``base`` (`frame_time`), to `AGE_DIGITS` decimals (negative: before the frame)."""
+    return round(value - base, AGE_DIGITS) + 0.0  # never -0.0
+
+
+def moment_at(base: float, offset: float) -> float:
+    """The moment a stored offset (`offset_from`) gives back, to the millisecond."""
+    return round(base + offset, TIME_DIGITS)
+
+
+def relative_to(taken_at: float) -> Precision:
+    """The precision a version-3 body is stored at, in the frame taken at ``taken_at``:
+    `stored`, and `RELATIVE_KEYS` as offsets from its time."""
+    base = frame_time(taken_at)
+
+    def keep(key: str, value: float) -> float:  # `stored`, inlined: called for every float
+        if key in RELATIVE_KEYS:
+            return offset_from(base, value)
+        if key in TIME_KEYS:
+            return round(value, TIME_DIGITS)
+        return figure(value)
+
+    return keep
+
+
+def as_replayed(taken_at: float) -> Precision:
+    """The precision a replay gives back a float at, in the frame taken at ``taken_at``:
+    `stored`, and `RELATIVE_KEYS` as the moment their stored offset says."""
+    base = frame_time(taken_at)
+
+    def keep(key: str, value: float) -> float:
+        if key in RELATIVE_KEYS:
+            return moment_at(base, offset_from(base, value))
+        return stored(key, value)
+
+    return keep
 
 
 def rounded(value: Any, key: str = "") -> Any:
@@ -77,6 +144,6 @@ def rounded_history(history: Mapping[str, tuple[float, ...]]) -> dict[str, list[
 def recorded_json(snapshot: FleetSnapshot) -> dict[str, Any]:
     """``snapshot --json`` at the stored precision: what its replay prints."""
     history = snapshot.history
-    out: dict[str, Any] = to_jsonable(snapshot, stored)
+    out: dict[str, Any] = to_jsonable(snapshot, as_replayed(snapshot.taken_at))
     out["history"] = rounded_history(history)
     return out

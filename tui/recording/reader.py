@@ -37,6 +37,7 @@ from tui.recording.format import (
     scan,
 )
 from tui.recording.history import advance_many, sample_of_body
+from tui.recording.precision import RELATIVE_KEYS, frame_time, moment_at
 
 
 class RecordingError(Exception):
@@ -149,6 +150,7 @@ class Recording:
         self.times = [f.at for f in frames]
         self.events = sorted(events, key=lambda e: e.at)
         self._cache: _Decoded | None = None
+        self._relative: tuple[list[tuple[Any, ...]], list[int]] | None = None
         self.frames_lost = 0  # frames after a damaged block, not readable
 
     # --- the timeline --------------------------------------------------------------
@@ -188,6 +190,8 @@ class Recording:
     def snapshot_json(self, index: int) -> dict[str, Any]:
         """Frame ``index`` as ``inferdeck snapshot --json`` printed it (history included)."""
         body, history = self._decode(index)
+        if self.segments[self._frames[index].segment].header.format >= 3:
+            body = self._moments(body, self.times[index])  # stored as offsets
         return {**body, "history": history}
 
     def snapshot(self, index: int) -> FleetSnapshot:
@@ -197,6 +201,33 @@ class Recording:
     def snapshot_at(self, at: float) -> FleetSnapshot:
         """The snapshot shown at ``at`` (see `index_at`)."""
         return self.snapshot(self.index_at(at))
+
+    def _moments(self, body: dict[str, Any], at: float) -> dict[str, Any]:
+        """A version-3 body (the frame's, at ``at``) with its moments turned back from
+        offsets (`tui.recording.precision.moment_at`; only the leaves that hold them are
+        walked: the cached body's leaf paths say where they are)."""
+        cache = self._cache
+        paths = cache[4] if cache is not None and cache[1] is body else None
+        if paths is None:
+            paths = leaf_paths(body)
+            if cache is not None and cache[1] is body:
+                self._cache = (*cache[:4], paths)
+        if self._relative is None or self._relative[0] is not paths:
+            where = [i for i, path in enumerate(paths) if path and path[-1] in RELATIVE_KEYS]
+            self._relative = (paths, where)
+        base = frame_time(at)
+        skips: list[int] = []
+        values: list[float] = []
+        last = -1
+        for i in self._relative[1]:
+            node: Any = body
+            for key in paths[i]:
+                node = node[key]
+            if type(node) is float:
+                skips.append(i - last - 1)
+                values.append(moment_at(base, node))
+                last = i
+        return apply_leaf_changes(body, [skips, values], paths) if values else body
 
     def _decode(self, index: int) -> tuple[dict[str, Any], dict[str, Any]]:
         if not 0 <= index < len(self._frames):
@@ -227,6 +258,7 @@ class Recording:
         for i in range(at + 1, index + 1):
             ref = self._frames[i]
             segment = self.segments[ref.segment]
+            steps = segment.header.format >= 3  # a figure's change written as a step
             head = segment.heads[ref.block]
             payload = segment.payload(head)
             if payload is None:
@@ -239,7 +271,7 @@ class Recording:
             if "n" in frame:
                 if paths is None:
                     paths = leaf_paths(body)
-                body = apply_leaf_changes(body, frame["n"], paths)
+                body = apply_leaf_changes(body, frame["n"], paths, steps=steps)
             if "d" in frame:
                 body, paths = patch(body, frame["d"]), None
             if "a" in frame:

@@ -43,7 +43,7 @@ from tui.recording.format import (
     shift,
 )
 from tui.recording.history import advanced_by, sample_of_body, series_bits
-from tui.recording.precision import rounded_history, rounded_series, stored
+from tui.recording.precision import relative_to, rounded_history, rounded_series
 
 MB = 1 << 20
 
@@ -60,10 +60,12 @@ class Limits:
 
 
 def body_of(snapshot: FleetSnapshot) -> dict[str, Any]:
-    """The snapshot as a version-2 recording stores it: ``snapshot --json`` without the
-    chart history, at the stored precision (`tui.recording.precision`)."""
+    """The snapshot as a version-3 recording stores it: ``snapshot --json`` without the
+    chart history, at the stored precision, its moments relative to its own time
+    (`tui.recording.precision.relative_to`)."""
+    precision = relative_to(snapshot.taken_at)
     return {
-        f.name: to_jsonable(getattr(snapshot, f.name), stored, f.name)
+        f.name: to_jsonable(getattr(snapshot, f.name), precision, f.name)
         for f in dataclasses.fields(snapshot)
         if f.name != "history"
     }
@@ -223,7 +225,7 @@ class RecordingWriter:
         bits: dict[str, bytes],
     ) -> bytes:
         frame: dict[str, Any] = {}
-        changes = leaf_changes(self._leaves, leaves) if shape == self._shape else None
+        changes = leaf_changes(self._leaves, leaves, steps=True) if shape == self._shape else None
         if changes is not None:  # the usual frame: only figures moved
             if changes[0]:
                 frame["n"] = changes
