@@ -99,6 +99,23 @@ def rss_mb(pid: int) -> float:
     return total / 1024
 
 
+def thread_cpu_seconds(pid: int, name: str) -> float:
+    """User + system CPU seconds so far of the threads called ``name`` (their OS name, as
+    ``top -H`` shows it) in a process and its descendants."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for p in process_tree(pid):
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            try:
+                if (task / "comm").read_text().strip() != name:
+                    continue
+                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of a process and its descendants so far (from /proc)."""
     total = 0.0

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -358,3 +359,29 @@ def test_times_are_iso_clock_or_offset(monkeypatch: pytest.MonkeyPatch) -> None:
     assert parse_time("11:00:00", start) == start - 400 + 86400  # the next day
     with pytest.raises(ValueError, match="ISO 8601"):
         parse_time("yesterday", start)
+
+
+def test_the_recorder_thread_carries_its_name_to_the_os(tmp_path: Path) -> None:
+    """``top -H`` and the idle benchmark find the recorder's own CPU by its thread name,
+    and it still writes what it is given."""
+    from tui.recording.recorder import OS_THREAD_NAME, RecorderThread
+
+    hub, _source = warmed_hub(seconds=2)
+    assert hub.latest is not None
+    recorder = RecorderThread(RecordingWriter(tmp_path, environment="demo")).start()
+    try:
+        recorder.submit(hub.latest)
+        for _ in range(500):  # the thread names itself before its first frame
+            if recorder.frames:
+                break
+            time.sleep(0.01)
+        names = {
+            (task / "comm").read_text().strip()
+            for task in Path(f"/proc/{os.getpid()}/task").iterdir()
+            if (task / "comm").exists()
+        }
+    finally:
+        recorder.stop()
+    assert OS_THREAD_NAME in names
+    assert recorder.frames == 1
+    assert list(tmp_path.glob("*.idrec"))
