@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Self
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.geometry import Region
@@ -116,6 +117,7 @@ class SnapshotTable(DataTable[Text]):
     """Sort largest first."""
 
     def __init__(self, **kwargs: object) -> None:
+        self._same_looks: dict[tuple[int, int], tuple[Hashable, list[list[Segment]]]] = {}
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
 
     def on_mount(self) -> None:
@@ -287,6 +289,50 @@ class SnapshotTable(DataTable[Text]):
             cache.clear()
 
     _repaint_rows_only = False
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> list[list[Segment]]:
+        """A cell as DataTable renders it, rendered again only when it looks different.
+
+        DataTable renders every cell of a repainted row again after any update (its cache
+        is keyed by an update counter); a row whose one figure changed keeps the renders of
+        its other cells here, one per cell place.
+        """
+        if row_index < 0 or column_index < 0:  # the header and row labels: DataTable's cache
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        row_key = self._row_locations.get_key(row_index)
+        column_key = self._column_locations.get_key(column_index)
+        cell = self._data.get(row_key, {}).get(column_key)  # type: ignore[arg-type]
+        look: Hashable = (
+            row_key, column_key, base_style, width, cursor, hover, self.show_cursor,
+            self._show_hover_cursor, self._pseudo_class_state,
+            cell.plain if isinstance(cell, Text) else repr(cell),
+            str(cell.style) if isinstance(cell, Text) else None,
+            tuple(cell.spans) if isinstance(cell, Text) else None,
+        )  # fmt: skip
+        place = (row_index, column_index)
+        held = self._same_looks.get(place)
+        if held is not None and held[0] == look:
+            return held[1]
+        lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        self._same_looks[place] = (look, lines)
+        return lines
+
+    def _clear_caches(self) -> None:
+        super()._clear_caches()
+        self._same_looks.clear()
+
+    def notify_style_update(self) -> None:
+        """A new theme or style: every cell is rendered again."""
+        self._same_looks.clear()
+        super().notify_style_update()
 
     def refresh(self, *regions: Region, **kwargs: bool) -> Self:
         """Repaint; while rows are synced, a whole-table repaint waits for the changed rows."""
