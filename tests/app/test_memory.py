@@ -3,7 +3,15 @@ shows, not every frame it has drawn."""
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
+import pytest
+from textual.widgets import DataTable
+
 from tests.app.conftest import AppFactory
+from tests.app.test_overview import row_text
+from tui.app import SnapshotReady
 from widgets.backends import BackendsTable
 
 
@@ -27,3 +35,33 @@ async def test_a_table_updated_every_second_keeps_only_the_renders_it_shows(
         shown_cells = (table.row_count + 1) * len(table.columns)
         assert cells <= 2 * shown_cells  # not 40 refreshes' worth
         assert lines <= 2 * table.region.height
+
+
+async def test_a_refresh_renders_again_only_the_cells_that_changed(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, _ = make_app()
+    async with app.run_test(size=(160, 40)) as pilot:
+        table = app.screen.query_one(BackendsTable)
+        snapshot = app.hub.latest
+        assert snapshot is not None
+        app.post_message(SnapshotReady(snapshot))
+        await pilot.pause()
+        table.render_lines(table.region.reset_offset)
+        rendered: list[tuple[int, int]] = []
+        render_cell = DataTable._render_cell
+
+        def counted(self: DataTable, row: int, column: int, *args: Any, **kwargs: Any) -> Any:
+            rendered.append((row, column))
+            return render_cell(self, row, column, *args, **kwargs)
+
+        monkeypatch.setattr(DataTable, "_render_cell", counted)
+        first = snapshot.backends[0]
+        busier = dataclasses.replace(first, running=(first.running or 0) + 7)
+        app.post_message(
+            SnapshotReady(dataclasses.replace(snapshot, backends=(busier, *snapshot.backends[1:])))
+        )
+        await pilot.pause()
+        table.render_lines(table.region.reset_offset)
+        assert row_text(table, first.name)[3] == f"{(first.running or 0) + 7:.0f}"
+        assert rendered == [(0, 3)]  # the running count of the first backend, nothing else
