@@ -118,6 +118,7 @@ class SnapshotTable(DataTable[Text]):
 
     def __init__(self, **kwargs: object) -> None:
         self._same_looks: dict[tuple[int, int], tuple[Hashable, list[list[Segment]]]] = {}
+        self._styles_kept: dict[str, Style] = {}
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
 
     def on_mount(self) -> None:
@@ -127,8 +128,13 @@ class SnapshotTable(DataTable[Text]):
             self.add_column(label, key=key)
 
     def style(self, name: str) -> Style:
-        """The Rich style of one of the component classes (``ok``, ``dim``, ...)."""
-        return self.get_component_rich_style(f"snapshot-table--{name}", partial=True)
+        """The Rich style of one of the component classes (``ok``, ``dim``, ...); kept until
+        the styles change (Textual forgets its own copy on every repaint)."""
+        style = self._styles_kept.get(name)
+        if style is None:
+            style = self.get_component_rich_style(f"snapshot-table--{name}", partial=True)
+            self._styles_kept[name] = style
+        return style
 
     def pool_style(self, pool: str) -> Style:
         """A pool's colour."""
@@ -332,12 +338,15 @@ class SnapshotTable(DataTable[Text]):
     def notify_style_update(self) -> None:
         """A new theme or style: every cell is rendered again."""
         self._same_looks.clear()
+        self._styles_kept.clear()
         super().notify_style_update()
 
     def refresh(self, *regions: Region, **kwargs: bool) -> Self:
         """Repaint; while rows are synced, a whole-table repaint waits for the changed rows."""
         if self._repaint_rows_only and not regions and not kwargs:
             return self
+        if not regions:  # Textual asks for one when component styles change
+            self._styles_kept.clear()
         return super().refresh(*regions, **kwargs)
 
     def row_text(self, key: str) -> str:
