@@ -303,7 +303,7 @@ class InferdeckApp(DrillsMixin, App[str | None]):
 
         def make() -> LiveScreen:
             live: type[Any] = screen_class(name)  # every screen in SCREENS is a LiveScreen
-            screen = live(clock=self.clock)
+            screen = live(clock=self.clock, name=name)  # the footer tells it by its name
             assert isinstance(screen, LiveScreen)
             self._live_screens[name] = screen
             return screen
