@@ -19,6 +19,9 @@ import time
 from _tmux import INFERDECK, Pane, rss_mb
 from idle_cpu import dashboard_config, inferdeck_ready
 
+HISTORY_FULL_MIN = 10
+"""By then the 300-point chart history (5 minutes at 1 s) has long been full."""
+
 
 def growth_per_hour(points: list[tuple[float, float]]) -> float:
     """Least-squares slope of (minutes, MB) points, in MB per hour."""
@@ -66,9 +69,15 @@ def main() -> None:
         sim.wait(10)
     after_first = [s for s in samples if s[0] >= 1]
     worst = max((m for _, m in after_first), default=float("nan"))
+    at = dict(samples)
+    print("RSS at minute " + ", ".join(f"{m}: {at[m]:.1f} MB" for m in (1, 10, 60) if m in at))
     print(f"RSS after the first minute: max {worst:.1f} MB (target <= 60 MB)")
     print(f"growth after the first minute: {growth_per_hour(after_first):+.2f} MB per hour"
           " (target < 1 MB/h)")  # fmt: skip
+    full = [s for s in samples if s[0] >= HISTORY_FULL_MIN]
+    if len(full) > 1:
+        print(f"growth once the chart history is full (minute {HISTORY_FULL_MIN} on): "
+              f"{growth_per_hour(full):+.2f} MB per hour")  # fmt: skip
     sys.stdout.flush()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import importlib
 import signal
 import sys
 import time
@@ -14,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from rich.console import RenderableType
 from rich.segment import Segments
 from rich.text import Text
-from rich.traceback import Traceback
 from textual.actions import ActionParseResult
 from textual.actions import parse as parse_action
 from textual.app import App
@@ -28,54 +28,54 @@ from textual.screen import Screen
 from themes import NO_COLOR_THEME, SEMANTIC_DEFAULTS, THEMES
 from tui.config import THEME_NAMES, Config, ConfigError, WallConfig
 from tui.hub import Hub
-from tui.incidents.config import incidents_config
-from tui.judging import Judging
 from tui.model import FleetSnapshot, LogLine
-from tui.ops.context import Operations
-from tui.ops.executor import Action, Execution, Outcome, Plan
-from tui.screens.alerts import AlertsScreen
-from tui.screens.capacity import CapacityScreen
-from tui.screens.confirm import ConfirmScreen
-from tui.screens.context_picker import ContextPicker
-from tui.screens.detail import DetailScreen
 from tui.screens.drills import BINDINGS as DRILL_BINDINGS
 from tui.screens.drills import DrillsMixin
-from tui.screens.filtering import FilteredScreen
-from tui.screens.help import HelpScreen
-from tui.screens.incident_dialogs import SevPicker, TextPrompt
-from tui.screens.incidents import IncidentsScreen
 from tui.screens.live import LiveScreen
-from tui.screens.logs import LogsScreen
-from tui.screens.models import ModelsScreen
-from tui.screens.overview import OverviewScreen
-from tui.screens.palette import InferdeckCommands
-from tui.screens.runbooks import BackendPicker, RunbooksScreen, StepConfirmScreen
-from tui.screens.slo import SloScreen
-from tui.screens.tables import BackendsScreen, ContainersScreen, GpusScreen, TableScreen
-from tui.screens.traffic import TrafficScreen
-from tui.screens.wall import WallScreen
 from widgets.header import FleetHeader
 from widgets.terminal_cells import TerminalCells
 from widgets.text import clip, safe
 
-if TYPE_CHECKING:  # a replay's hub, the recorder: imported by whoever starts them
+if TYPE_CHECKING:  # imported where they are used: the first frame needs none of them
+    from textual.command import Provider
+
+    from tui.judging import Judging
+    from tui.ops.context import Operations
+    from tui.ops.executor import Action, Execution, Plan
     from tui.recording.recorder import RecorderThread
     from tui.recording.replay import ReplayHub
 
-SCREENS: dict[str, type[LiveScreen]] = {
-    "overview": OverviewScreen,
-    "gpus": GpusScreen,
-    "backends": BackendsScreen,
-    "containers": ContainersScreen,
-    "alerts": AlertsScreen,
-    "traffic": TrafficScreen,
-    "runbooks": RunbooksScreen,
-    "incidents": IncidentsScreen,
-    "slo": SloScreen,
-    "capacity": CapacityScreen,
-    "models": ModelsScreen,
+SCREENS: dict[str, str] = {
+    "overview": "tui.screens.overview:OverviewScreen",
+    "gpus": "tui.screens.tables:GpusScreen",
+    "backends": "tui.screens.tables:BackendsScreen",
+    "containers": "tui.screens.tables:ContainersScreen",
+    "alerts": "tui.screens.alerts:AlertsScreen",
+    "traffic": "tui.screens.traffic:TrafficScreen",
+    "runbooks": "tui.screens.runbooks:RunbooksScreen",
+    "incidents": "tui.screens.incidents:IncidentsScreen",
+    "slo": "tui.screens.slo:SloScreen",
+    "capacity": "tui.screens.capacity:CapacityScreen",
+    "models": "tui.screens.models:ModelsScreen",
 }
-"""The screens the number keys switch between, by name."""
+"""The screens the number keys switch between, by name: where each one's class is. A
+screen's module is imported when the screen is first shown (`screen_class`), so start-up
+loads only the overview's."""
+
+
+def screen_class(name: str) -> type[Screen[Any]]:
+    """The class behind a screen's name in `SCREENS` (or in `KEYMAP_SCREENS`), imported."""
+    module, _, attribute = SCREENS.get(name, name).partition(":")
+    found: type[Screen[Any]] = getattr(importlib.import_module(module), attribute)
+    return found
+
+
+def _palette() -> type[Provider]:
+    """The command palette's entries, imported when the palette first opens."""
+    from tui.screens.palette import InferdeckCommands
+
+    return InferdeckCommands
+
 
 LogReader = Callable[[str], Awaitable[list[LogLine]]]
 """Fetches a container's last log lines."""
@@ -98,7 +98,7 @@ class InferdeckApp(DrillsMixin, App[str | None]):
 
     TITLE = "inferdeck"
     ENABLE_COMMAND_PALETTE = True
-    COMMANDS = App.COMMANDS | {InferdeckCommands}
+    COMMANDS = App.COMMANDS | {_palette}
 
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit", tooltip="Stop inferdeck (and the demo fleet)"),
@@ -202,7 +202,11 @@ class InferdeckApp(DrillsMixin, App[str | None]):
         self.wall = wall
         self.replay = replay
         self.replay_span = replay_span
-        self.judging = judging or Judging()
+        if judging is None:
+            from tui.judging import Judging
+
+            judging = Judging()
+        self.judging = judging
         self.show_tracebacks = debug
         self.log_reader = log_reader
         self.ops = ops
@@ -216,6 +220,7 @@ class InferdeckApp(DrillsMixin, App[str | None]):
         self._initial_theme = NO_COLOR_THEME if self.no_color else theme
         self.sub_title = subtitle
         self._terminal_cells = TerminalCells()
+        self._live_screens: dict[str, LiveScreen] = {}  # the ones made so far, by name
         self.control_help = control_help
         self.production = production
         self.context = context
@@ -239,6 +244,8 @@ class InferdeckApp(DrillsMixin, App[str | None]):
         error = self._exception or sys.exc_info()[1]
         self.bell()
         if self.show_tracebacks:
+            from rich.traceback import Traceback
+
             rendered: Traceback | Text = Traceback(show_locals=False, width=None)
         else:
             message = " ".join(str(error).split()) if error else "unknown error"
@@ -274,12 +281,15 @@ class InferdeckApp(DrillsMixin, App[str | None]):
         self.hub.subscribe(self._from_hub)  # first, so no snapshot falls between the two
         self.latest = self.hub.latest  # the overview shows it as soon as it is mounted
         if self.wall is not None:
+            from tui.incidents.config import incidents_config
+            from tui.screens.wall import WallScreen
+
             incidents = incidents_config(self.judging.config)
             self.push_screen(WallScreen(clock=self.clock, wall=self.wall, incidents=incidents))
             self._start_listening()
             return
-        for name, screen_type in SCREENS.items():
-            self.install_screen(screen_type(clock=self.clock), name=name)
+        for name in SCREENS:  # each made (and its module imported) when first shown
+            self.install_screen(self._screen_maker(name), name=name)  # type: ignore[arg-type]
         self.push_screen("overview")
         if self.sub_title:
             self.notify(safe(self.sub_title), title="inferdeck", timeout=8, markup=False)
@@ -287,6 +297,18 @@ class InferdeckApp(DrillsMixin, App[str | None]):
             self.notify(safe(self.ops.executor.note), title="action lock and audit not shared",
                         severity="warning", timeout=12, markup=False)  # fmt: skip
         self._start_listening()
+
+    def _screen_maker(self, name: str) -> Callable[[], LiveScreen]:
+        """Makes the screen ``name`` when Textual first asks for it, and keeps it."""
+
+        def make() -> LiveScreen:
+            live: type[Any] = screen_class(name)  # every screen in SCREENS is a LiveScreen
+            screen = live(clock=self.clock, name=name)  # the footer tells it by its name
+            assert isinstance(screen, LiveScreen)
+            self._live_screens[name] = screen
+            return screen
+
+        return make
 
     def _start_listening(self) -> None:
         """Stop cleanly on a hangup or terminate; start the hub if this app owns it."""
@@ -432,6 +454,8 @@ class InferdeckApp(DrillsMixin, App[str | None]):
             if progress is not None:
                 self.call_from_thread(progress, line)
 
+        from tui.ops.executor import Outcome
+
         execution = await self.ops.executor.execute(action, self._confirm, from_thread)
         severity = {Outcome.DONE: "information", Outcome.CANCELLED: "information"}.get(
             execution.outcome, "error"
@@ -461,6 +485,8 @@ class InferdeckApp(DrillsMixin, App[str | None]):
         self.execute(action, then=then, progress=progress)
 
     async def _confirm(self, action: Action, plan: Plan) -> bool:
+        from tui.screens.confirm import ConfirmScreen
+
         if self.production:  # a production context: type the target's name, every time
             where = self.context or "production"
             plan = dataclasses.replace(
@@ -488,6 +514,9 @@ class InferdeckApp(DrillsMixin, App[str | None]):
         """Quit; if an action is running, ask first (it would be cut off mid-way)."""
         running = self.ops.executor.running if self.ops is not None else None
         if running:
+            from tui.ops.executor import Plan
+            from tui.screens.confirm import ConfirmScreen
+
             plan = Plan(f"An action is running: {running}",
                         ("Quitting stops it: a rollout puts back the split it started from.",),
                         dangerous=True, confirm_text="quit")  # fmt: skip
@@ -616,9 +645,8 @@ class InferdeckApp(DrillsMixin, App[str | None]):
             self.show_replay_position()
             return
         self.paused = not self.paused
-        for name in SCREENS:
-            screen = self.get_screen(name)
-            if isinstance(screen, LiveScreen) and screen.is_mounted:
+        for screen in self._live_screens.values():  # one not made yet learns it when shown
+            if screen.is_mounted:
                 screen.set_paused(self.paused)
         if not self.paused and self.latest is not None:
             self._show(self.latest)
@@ -639,6 +667,8 @@ class InferdeckApp(DrillsMixin, App[str | None]):
         except Exception as exc:
             self.notify(f"Logs of {safe(container)}: {safe(exc)}", severity="error", markup=False)
             return
+        from tui.screens.logs import LogsScreen
+
         self.push_screen(LogsScreen(container, lines))
 
     def copy_text(self, text: str) -> None:
@@ -651,6 +681,8 @@ class InferdeckApp(DrillsMixin, App[str | None]):
 
     def action_switch_context(self) -> None:
         """Pick another context of the config; the dashboard restarts on it."""
+        from tui.screens.context_picker import ContextPicker
+
         self.push_screen(ContextPicker(self.contexts, self.context), self.switch_context)
 
     def switch_context(self, name: str | None) -> None:
@@ -661,6 +693,8 @@ class InferdeckApp(DrillsMixin, App[str | None]):
     def open_detail(self, kind: str, key: str) -> None:
         """Open the detail of a backend, GPU, alert or container (by name, ``host/index``
         or fingerprint); `esc` comes back."""
+        from tui.screens.detail import DetailScreen
+
         self.push_screen(DetailScreen(kind, key, clock=self.clock))
 
     def action_next_theme(self) -> None:
@@ -672,6 +706,8 @@ class InferdeckApp(DrillsMixin, App[str | None]):
 
     def action_toggle_keys(self) -> None:
         """Show the keys of the current screen (its own first), or close them."""
+        from tui.screens.help import HelpScreen
+
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss(None)
             return
@@ -685,21 +721,28 @@ class InferdeckApp(DrillsMixin, App[str | None]):
 
 # --- the operator's keymap (`keys:` in the config) --------------------------------------
 
-KEYMAP_SCREENS: tuple[type[Screen[Any]], ...] = (
-    *SCREENS.values(),
-    ConfirmScreen,
-    StepConfirmScreen,
-    BackendPicker,
-    LogsScreen,
-    HelpScreen,
-    ContextPicker,
-    DetailScreen,
-    FilteredScreen,
-    TableScreen,
-    TextPrompt,
-    SevPicker,
+KEYMAP_SCREENS: tuple[str, ...] = (
+    *SCREENS,
+    "tui.screens.confirm:ConfirmScreen",
+    "tui.screens.runbooks:StepConfirmScreen",
+    "tui.screens.runbooks:BackendPicker",
+    "tui.screens.logs:LogsScreen",
+    "tui.screens.help:HelpScreen",
+    "tui.screens.context_picker:ContextPicker",
+    "tui.screens.detail:DetailScreen",
+    "tui.screens.filtering:FilteredScreen",
+    "tui.screens.tables:TableScreen",
+    "tui.screens.incident_dialogs:TextPrompt",
+    "tui.screens.incident_dialogs:SevPicker",
 )
-"""Every screen whose bindings may be remapped; the app's own bindings apply on each."""
+"""Every screen whose bindings may be remapped (names in `SCREENS`, or where the class
+is); the app's own bindings apply on each. `keymap_screens` imports them."""
+
+
+def keymap_screens() -> tuple[type[Screen[Any]], ...]:
+    """The classes of `KEYMAP_SCREENS` (imported: only when a keymap is checked)."""
+    return tuple(screen_class(name) for name in KEYMAP_SCREENS)
+
 
 MODIFIERS = frozenset({"ctrl", "shift", "alt", "meta", "super", "hyper"})
 """What may come before ``+`` in a key name."""
@@ -721,7 +764,7 @@ def _bindings(owner: type) -> dict[str, str]:
 def binding_ids() -> set[str]:
     """Every binding id that ``keys:`` in the config may remap."""
     ids = set(_bindings(InferdeckApp))
-    for screen in KEYMAP_SCREENS:
+    for screen in keymap_screens():
         ids |= set(_bindings(screen))
     return ids
 
@@ -760,7 +803,7 @@ def check_keymap(keymap: Mapping[str, str]) -> list[tuple[str, str]]:
         return problems
     app_bindings = _bindings(InferdeckApp)
     reported: set[frozenset[str]] = set()
-    for screen in KEYMAP_SCREENS:
+    for screen in keymap_screens():
         owners: dict[str | None, str] = {}
         for binding_id, default in {**app_bindings, **_bindings(screen)}.items():
             for key in keymap.get(binding_id, default).split(","):
@@ -779,6 +822,8 @@ def check_keymap(keymap: Mapping[str, str]) -> list[tuple[str, str]]:
 
 def validate_keys(config: Config) -> None:
     """Refuse the config's ``keys:`` at its FILE:LINE if `check_keymap` finds a problem."""
+    if not config.keys:  # nothing remapped, nothing to check (and no screen to import)
+        return
     for binding_id, problem in check_keymap(config.keys):
         where = config.key_lines.get(binding_id, f"{config.path}:0")
         raise ConfigError(f"{where}: {problem}")

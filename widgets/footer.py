@@ -89,10 +89,9 @@ class KeysFooter(Footer):
         return REST
 
     def _showing(self, name: str) -> bool:
-        try:
-            return self.app.get_screen(name) is self.screen
-        except KeyError:
-            return False
+        # by name: asking the app for an installed screen would make it (and import its
+        # module) although it is not on show; the app names each one it installs
+        return self.screen.name == name
 
     def entries(self) -> list[FooterEntry]:
         """The keys this screen's live bindings show, one per action, in binding order

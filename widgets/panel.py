@@ -234,8 +234,30 @@ class Panel(ChangedLines):
         return (len(snapshot.gpus), len(snapshot.pools), snapshot.fleet is None)
 
     def style(self, name: str) -> Style:
-        """The Rich style of one of this panel's component classes (``ok``, ``dim``, ...)."""
-        return self.get_component_rich_style(f"panel--{name}", partial=True)
+        """The Rich style of one of this panel's component classes (``ok``, ``dim``, ...).
+
+        Kept until the styles change: Textual forgets its own copy on every repaint, and a
+        panel asks for dozens of these each refresh.
+        """
+        style = self._styles_kept.get(name)
+        if style is None:
+            style = self.get_component_rich_style(f"panel--{name}", partial=True)
+            self._styles_kept = {**self._styles_kept, name: style}
+        return style
+
+    _styles_kept: dict[str, Style] = {}  # replaced, never mutated
+
+    def notify_style_update(self) -> None:
+        """Styles changed (a theme, a state class): look the component styles up again."""
+        self._styles_kept = {}
+        super().notify_style_update()
+
+    def refresh(self, *regions: Region, **kwargs: bool) -> Self:
+        """A whole repaint (Textual asks for one when component styles change) looks the
+        component styles up again too."""
+        if not regions:
+            self._styles_kept = {}
+        return super().refresh(*regions, **kwargs)
 
     def pool_style(self, pool: str) -> Style:
         """The colour of a pool: blue and green by name, others alike."""

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Self
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.geometry import Region
@@ -116,6 +117,8 @@ class SnapshotTable(DataTable[Text]):
     """Sort largest first."""
 
     def __init__(self, **kwargs: object) -> None:
+        self._same_looks: dict[tuple[int, int], tuple[Hashable, list[list[Segment]]]] = {}
+        self._styles_kept: dict[str, Style] = {}
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
 
     def on_mount(self) -> None:
@@ -125,8 +128,13 @@ class SnapshotTable(DataTable[Text]):
             self.add_column(label, key=key)
 
     def style(self, name: str) -> Style:
-        """The Rich style of one of the component classes (``ok``, ``dim``, ...)."""
-        return self.get_component_rich_style(f"snapshot-table--{name}", partial=True)
+        """The Rich style of one of the component classes (``ok``, ``dim``, ...); kept until
+        the styles change (Textual forgets its own copy on every repaint)."""
+        style = self._styles_kept.get(name)
+        if style is None:
+            style = self.get_component_rich_style(f"snapshot-table--{name}", partial=True)
+            self._styles_kept[name] = style
+        return style
 
     def pool_style(self, pool: str) -> Style:
         """A pool's colour."""
@@ -266,18 +274,79 @@ class SnapshotTable(DataTable[Text]):
                     resized = resized or grows or shrinks
         finally:
             self._repaint_rows_only = False
+        if resized or changed_rows:
+            self.drop_stale_renders()
         if resized:
             self.refresh()
             return
         for key in changed_rows:
             self.refresh_row(self.get_row_index(key))
 
+    def drop_stale_renders(self) -> None:
+        """Forget the rendered cells, rows and lines of the table as it was.
+
+        DataTable keys its render caches by an update counter that every change moves on,
+        so after an update nothing in them can be drawn again; they are dropped only when
+        full (10,000 cells, 1,000 rows and lines), which a table updated every second
+        reaches in minutes: megabytes an always-on dashboard never gets back.
+        """
+        for cache in (self._cell_render_cache, self._row_render_cache,
+                      self._row_renderable_cache, self._line_cache):  # fmt: skip
+            cache.clear()
+
     _repaint_rows_only = False
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> list[list[Segment]]:
+        """A cell as DataTable renders it, rendered again only when it looks different.
+
+        DataTable renders every cell of a repainted row again after any update (its cache
+        is keyed by an update counter); a row whose one figure changed keeps the renders of
+        its other cells here, one per cell place.
+        """
+        if row_index < 0 or column_index < 0:  # the header and row labels: DataTable's cache
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        row_key = self._row_locations.get_key(row_index)
+        column_key = self._column_locations.get_key(column_index)
+        cell = self._data.get(row_key, {}).get(column_key)  # type: ignore[arg-type]
+        look: Hashable = (
+            row_key, column_key, base_style, width, cursor, hover, self.show_cursor,
+            self._show_hover_cursor, self._pseudo_class_state,
+            cell.plain if isinstance(cell, Text) else repr(cell),
+            str(cell.style) if isinstance(cell, Text) else None,
+            tuple(cell.spans) if isinstance(cell, Text) else None,
+        )  # fmt: skip
+        place = (row_index, column_index)
+        held = self._same_looks.get(place)
+        if held is not None and held[0] == look:
+            return held[1]
+        lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        self._same_looks[place] = (look, lines)
+        return lines
+
+    def _clear_caches(self) -> None:
+        super()._clear_caches()
+        self._same_looks.clear()
+
+    def notify_style_update(self) -> None:
+        """A new theme or style: every cell is rendered again."""
+        self._same_looks.clear()
+        self._styles_kept.clear()
+        super().notify_style_update()
 
     def refresh(self, *regions: Region, **kwargs: bool) -> Self:
         """Repaint; while rows are synced, a whole-table repaint waits for the changed rows."""
         if self._repaint_rows_only and not regions and not kwargs:
             return self
+        if not regions:  # Textual asks for one when component styles change
+            self._styles_kept.clear()
         return super().refresh(*regions, **kwargs)
 
     def row_text(self, key: str) -> str:

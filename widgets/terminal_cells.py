@@ -154,7 +154,10 @@ class TerminalCells:
             return
         runs: list[list[int]] = []
         for i in range(n):
-            if old_chars[x + i] != chars[i] or old_styles[x + i] != styles[i]:
+            old_style, style = old_styles[x + i], styles[i]
+            # most styles are the very same objects (Textual caches them): `is` first, the
+            # Python-level Style.__ne__ only when they differ
+            if old_chars[x + i] != chars[i] or (old_style is not style and old_style != style):
                 if runs and i - runs[-1][1] <= MERGE_GAP:
                     runs[-1][1] = i + 1
                 else:

@@ -10,7 +10,7 @@ import pytest
 from textual.screen import Screen
 
 import tui.screens
-from tui.app import KEYMAP_SCREENS, binding_ids, check_keymap
+from tui.app import binding_ids, check_keymap, keymap_screens
 
 
 def test_every_screen_with_bindings_is_checked() -> None:
@@ -21,7 +21,7 @@ def test_every_screen_with_bindings_is_checked() -> None:
         if issubclass(cls, Screen) and cls.__module__.startswith("tui.screens.")
         and any(getattr(b, "id", None) for b in cls.BINDINGS)
     }  # fmt: skip
-    assert defined <= set(KEYMAP_SCREENS)
+    assert defined <= set(keymap_screens())
     assert {"quit", "pause", "ack", "traffic-apply", "runbook-run", "logs-close"} <= binding_ids()
 
 

@@ -112,16 +112,18 @@ class Runbooks:
     def __init__(
         self,
         executor: Executor,
-        catalog: Catalog | None = None,
+        catalog: Catalog | Callable[[], Catalog] | None = None,
         *,
         ops: StepOps | None = None,
         context: RunContext | None = None,
     ) -> None:
         """``ops`` builds container and traffic actions (None: those steps fail, saying why);
         ``context`` fills ``{backend.url}`` and the other context placeholders (None: each
-        one a runbook uses refuses the run, since nothing is known)."""
+        one a runbook uses refuses the run, since nothing is known). ``catalog`` may be a
+        function that loads it: it is called when a runbook is first asked for (parsing
+        every runbook is no work for the dashboard's first frame)."""
         self.executor = executor
-        self.catalog = catalog if catalog is not None else load_catalog()
+        self._catalog = catalog if catalog is not None else load_catalog
         self.ops = ops
         self.context = context if context is not None else RunContext()
         self._cancel = threading.Event()
@@ -137,15 +139,22 @@ class Runbooks:
         """Shipped runbooks plus the config's ``runbooks_dir``; ``ops`` defaults to the
         config's docker source and traffic router
         (`tui.ops.runbooks.config_ops.ops_from_config`)."""
-        catalog = load_catalog(operator_dir(config))
+        folder = operator_dir(config)
         return cls(
             executor,
-            catalog,
+            lambda: load_catalog(folder),
             ops=ops if ops is not None else ops_from_config(config),
             context=RunContext(config, docker_containers(config)),
         )
 
     # -- the catalogue -------------------------------------------------------------------
+
+    @property
+    def catalog(self) -> Catalog:
+        """Every runbook on offer (read from disk the first time it is asked for)."""
+        if not isinstance(self._catalog, Catalog):
+            self._catalog = self._catalog()
+        return self._catalog
 
     def entries(self) -> list[CatalogEntry]:
         """Every runbook on offer with its origin, sorted by name."""

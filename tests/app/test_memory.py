@@ -1,0 +1,67 @@
+"""A dashboard left on a wall for weeks keeps its memory flat: what it caches is what it
+shows, not every frame it has drawn."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+from textual.widgets import DataTable
+
+from tests.app.conftest import AppFactory
+from tests.app.test_overview import row_text
+from tui.app import SnapshotReady
+from widgets.backends import BackendsTable
+
+
+def renders_held(table: BackendsTable) -> tuple[int, int]:
+    """(cells, lines) the table keeps rendered."""
+    return len(table._cell_render_cache), len(table._line_cache)
+
+
+async def test_a_table_updated_every_second_keeps_only_the_renders_it_shows(
+    make_app: AppFactory,
+) -> None:
+    app, source = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.screen.query_one(BackendsTable)
+        for _ in range(40):  # 40 refreshes: figures change in every one
+            source.clock.advance(1)
+            await app.hub.poll_once()
+            await pilot.pause()
+            table.render_lines(table.region.reset_offset)  # as a frame would draw it
+        cells, lines = renders_held(table)
+        shown_cells = (table.row_count + 1) * len(table.columns)
+        assert cells <= 2 * shown_cells  # not 40 refreshes' worth
+        assert lines <= 2 * table.region.height
+
+
+async def test_a_refresh_renders_again_only_the_cells_that_changed(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, _ = make_app()
+    async with app.run_test(size=(160, 40)) as pilot:
+        table = app.screen.query_one(BackendsTable)
+        snapshot = app.hub.latest
+        assert snapshot is not None
+        app.post_message(SnapshotReady(snapshot))
+        await pilot.pause()
+        table.render_lines(table.region.reset_offset)
+        rendered: list[tuple[int, int]] = []
+        render_cell = DataTable._render_cell
+
+        def counted(self: DataTable, row: int, column: int, *args: Any, **kwargs: Any) -> Any:
+            rendered.append((row, column))
+            return render_cell(self, row, column, *args, **kwargs)
+
+        monkeypatch.setattr(DataTable, "_render_cell", counted)
+        first = snapshot.backends[0]
+        busier = dataclasses.replace(first, running=(first.running or 0) + 7)
+        app.post_message(
+            SnapshotReady(dataclasses.replace(snapshot, backends=(busier, *snapshot.backends[1:])))
+        )
+        await pilot.pause()
+        table.render_lines(table.region.reset_offset)
+        assert row_text(table, first.name)[3] == f"{(first.running or 0) + 7:.0f}"
+        assert rendered == [(0, 3)]  # the running count of the first backend, nothing else
