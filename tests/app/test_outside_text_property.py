@@ -47,6 +47,7 @@ from tui.screens.incident_dialogs import SevPicker, TextPrompt
 from tui.screens.incidents import IncidentsScreen
 from tui.screens.wall import ViewBar, WallScreen
 from widgets.alert_table import AlertTable
+from widgets.backend_history import BackendHistoryPanel
 from widgets.backends import BackendsDetailTable
 from widgets.incidents import IncidentTable, TimelineTable
 from widgets.text import clip, safe
@@ -90,6 +91,17 @@ async def drive(value: str, folder: Path) -> None:
         overview = screen_text(app)
         assert not raw_controls(overview)
         assert squeezed(clip(safe(value), 40)) in squeezed(overview)  # header, panel, table
+
+        await pilot.resize_terminal(200, 60)  # the room for each backend's history
+        app.post_message(SnapshotReady(hostile))
+        await pilot.pause()
+        history = app.screen.query_one(BackendHistoryPanel)
+        assert history.display
+        lines = "".join(history.render_line(y).text for y in range(history.size.height))
+        assert squeezed(clip(safe(value), 8)).rstrip("…") in squeezed(lines)
+        assert not raw_controls(screen_text(app))
+        await pilot.resize_terminal(160, 40)
+        await pilot.pause()
 
         await pilot.press("4")
         await pilot.pause()
