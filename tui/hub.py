@@ -59,14 +59,20 @@ class _SourceSlot:
 
 
 class _Ring:
-    """A fixed-size ring of floats in one ``array('d')``: 8 bytes a point, never more."""
+    """A fixed-size ring of floats in one ``array('d')``: 8 bytes a point, never more.
 
-    __slots__ = ("_at", "_count", "_values", "gap_run")
+    The tuple a snapshot holds (`as_tuple`) is made once from the array, then moved on
+    by each new value (the last one's items and the new value: no float made again), so
+    consecutive snapshots share their points, and a reader comparing them (the flight
+    recorder) compares references."""
+
+    __slots__ = ("_at", "_count", "_tuple", "_values", "gap_run")
 
     def __init__(self, points: int) -> None:
         self._values = array("d", bytes(8 * points))
         self._at = 0  # where the next value goes
         self._count = 0
+        self._tuple: tuple[float, ...] | None = None  # the values, once asked for
         self.gap_run = 0  # how many of the newest values are gaps (NaN)
 
     def append(self, value: float) -> None:
@@ -74,15 +80,21 @@ class _Ring:
         values = self._values
         values[self._at] = value
         self._at = (self._at + 1) % len(values)
+        full = self._count == len(values)
         self._count = min(self._count + 1, len(values))
         self.gap_run = self.gap_run + 1 if math.isnan(value) else 0
+        if self._tuple is not None:
+            self._tuple = (self._tuple[1:] if full else self._tuple) + (value,)
 
     def as_tuple(self) -> tuple[float, ...]:
         """The values, oldest first."""
-        values, at = self._values, self._at
-        if self._count < len(values):
-            return tuple(values[: self._count])
-        return tuple(values[at:]) + tuple(values[:at])
+        if self._tuple is None:
+            values, at = self._values, self._at
+            if self._count < len(values):
+                self._tuple = tuple(values[: self._count])
+            else:
+                self._tuple = tuple(values[at:]) + tuple(values[:at])
+        return self._tuple
 
 
 class History:

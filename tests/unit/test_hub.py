@@ -219,3 +219,21 @@ def test_history_memory_is_eight_bytes_a_point() -> None:
     assert history.frozen()["gpu.h/63.temp"][-1] == 599 + 63 / 7
     assert len(history.frozen()["gpu.h/63.temp"]) == 300
     assert history.frozen() is history.frozen()  # no copy per refresh without a new sample
+
+
+def test_consecutive_histories_share_their_points() -> None:
+    """A new sample moves each series on without making its older points again: the
+    snapshots' series share them (the flight recorder compares them by reference), and
+    the values stay those of the ring, gaps included."""
+    history = History(points=4)
+    for i in range(6):
+        history.append({"fleet.waiting": float(i) if i != 3 else None})
+    before = history.frozen()["fleet.waiting"]
+    history.append({"fleet.waiting": 6.0})
+    after = history.frozen()["fleet.waiting"]
+    assert all(a is b for a, b in zip(after[:-1], before[1:], strict=True))
+    assert after[0] != after[0]  # the gap kept its place, as a NaN
+    assert after[1:] == (4.0, 5.0, 6.0)
+    history.append({})  # a sample without it: a gap at the end
+    assert history.frozen()["fleet.waiting"][-1] != history.frozen()["fleet.waiting"][-1]
+    assert history.frozen()["fleet.waiting"][:3] == (4.0, 5.0, 6.0)
