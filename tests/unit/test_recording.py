@@ -22,9 +22,11 @@ from tests.recorded import as_recorded
 from tui.demo_data import warmed_hub
 from tui.model import FleetSnapshot
 from tui.model_json import snapshot_from_jsonable, to_jsonable
-from tui.recording.format import SAME, diff, patch
+from tui.recording.format import SAME, diff, flatten, patch
+from tui.recording.history import sample_of_body
+from tui.recording.leaves import SamplePlan, flat_body
 from tui.recording.reader import Recording, RecordingError, open_recording, parse_time
-from tui.recording.writer import Limits, RecordingWriter
+from tui.recording.writer import Limits, RecordingWriter, body_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -119,6 +121,38 @@ def test_any_snapshot_survives_json_and_back(snapshot: FleetSnapshot) -> None:
     again = snapshot_from_jsonable(json.loads(text))
     assert again == snapshot
     assert printed(again) == text
+
+
+@settings(max_examples=60, deadline=None)
+@given(_hinted(FleetSnapshot))
+def test_the_recorders_fast_read_of_a_snapshot_is_its_recorded_body(
+    snapshot: FleetSnapshot,
+) -> None:
+    """The writer reads a frame's leaves, and the chart sample among them, straight from
+    the snapshot; both must be exactly what the written body gives a reader."""
+    body = body_of(snapshot)
+    shape, leaves = flat_body(snapshot)
+    assert (shape, leaves) == flatten(body)
+    assert [type(leaf) for leaf in leaves] == [type(leaf) for leaf in flatten(body)[1]]
+    plan = SamplePlan.of(body, shape)
+    assert plan.holds(shape, leaves)
+    assert plan.sample(leaves) == sample_of_body(body)
+
+
+def test_a_sample_plan_is_made_again_when_a_name_changes_in_the_same_shape() -> None:
+    """A backend renamed keeps the frame's shape; its chart series' names change, so
+    the plan that read the old names must not be used."""
+    (snapshot,) = demo_snapshots(1)
+    plan = SamplePlan.of(body_of(snapshot), flat_body(snapshot)[0])
+    renamed = replace(
+        snapshot, backends=(replace(snapshot.backends[0], name="renamed"), *snapshot.backends[1:])
+    )
+    shape, leaves = flat_body(renamed)
+    assert shape == plan.shape
+    assert not plan.holds(shape, leaves)
+    again = SamplePlan.of(body_of(renamed), shape)
+    assert again.sample(leaves) == sample_of_body(body_of(renamed))
+    assert any(name.startswith("backend.renamed.") for name in again.sample(leaves))
 
 
 # --- what changed between frames -------------------------------------------------------------
@@ -270,7 +304,7 @@ def test_garbage_after_a_torn_frame_is_not_read(tmp_path: Path) -> None:
 KILLED_WRITER = """
 import sys
 from tui.demo_data import warmed_hub
-from tui.recording.writer import Limits, RecordingWriter
+from tui.recording.writer import Limits, RecordingWriter, body_of
 hub, source = warmed_hub(seconds=5)
 writer = RecordingWriter(sys.argv[1], Limits(keyframe_every=7))
 count = 0

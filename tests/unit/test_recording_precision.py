@@ -24,7 +24,7 @@ from tui.recording.format import (
     flatten,
     leaf_changes,
 )
-from tui.recording.history import advance, advance_many, sample_of_body
+from tui.recording.history import advance, advance_many, advanced_by, sample_of_body
 from tui.recording.precision import figure, frame_time, moment_at, offset_from, stored
 from tui.recording.reader import open_recording
 from tui.recording.writer import Limits, RecordingWriter, body_of
@@ -164,6 +164,24 @@ def test_the_sample_a_reader_derives_is_the_one_the_hub_charts() -> None:
             for name, value in history_sample(snapshot).items()
         }
         assert sample_of_body(body_of(snapshot)) == expected
+
+
+def test_a_chart_advance_is_seen_whether_or_not_the_series_share_their_points() -> None:
+    """The hub's series share their points from one sample to the next and compare by
+    reference; series read back or copied (new float objects, gaps that are NaN and so
+    never equal as floats) are compared as the doubles they are: the same answer."""
+    nan = float("nan")
+    before = {"fleet.waiting": (1.0, nan, 3.0), "fleet.running": (2.0, 2.0, 2.0)}
+    after = {"fleet.waiting": (*before["fleet.waiting"][1:], 4.0), "fleet.running": (2.0, 2.0, 5.0)}
+    sample = {"fleet.waiting": 4.0, "fleet.running": 5.0}
+    copied = {name: tuple(float(str(v)) for v in values) for name, values in after.items()}
+    assert advanced_by(before, after, sample) == 3
+    assert advanced_by(before, copied, sample) == 3
+    moved = dict(copied, **{"fleet.running": (2.0, 2.5, 5.0)})  # an older point changed
+    assert advanced_by(before, moved, sample) is None
+    filled = dict(copied, **{"fleet.waiting": (0.0, 3.0, 4.0)})  # the gap filled in
+    assert advanced_by(before, filled, sample) is None
+    assert advanced_by(before, after, dict(sample, **{"fleet.running": 6.0})) is None
 
 
 def test_a_demo_frame_costs_under_the_daily_bound(tmp_path: Path) -> None:

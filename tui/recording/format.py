@@ -189,9 +189,13 @@ def payload_of(handle: BinaryIO, head: BlockHead) -> bytes | None:
 
 
 class Compressor:
-    """The writer's side of the stream: one DEFLATE stream per keyframe group."""
+    """The writer's side of the stream: one DEFLATE stream per keyframe group.
 
-    def __init__(self, level: int = 9) -> None:
+    Level 6, zlib's default: on a dashboard's frames (~120 B each, after a keyframe of a
+    few KB) level 9 wrote 3% fewer bytes for 2-4 times the CPU, the largest single part
+    of what recording cost (benchmarks/recording_size.py)."""
+
+    def __init__(self, level: int = 6) -> None:
         self.level = level
         self._z: Any = None
 
@@ -343,21 +347,22 @@ def flatten(value: Any) -> tuple[tuple[Any, ...], list[Any]]:
     """
     shape: list[Any] = []
     leaves: list[Any] = []
-    _flatten(value, shape, leaves)
+    flatten_into(value, shape, leaves)
     return tuple(shape), leaves
 
 
-def _flatten(value: Any, shape: list[Any], leaves: list[Any]) -> None:
+def flatten_into(value: Any, shape: list[Any], leaves: list[Any]) -> None:
+    """`flatten`, appending to ``shape`` and ``leaves``."""
     kind = type(value)
     if kind is dict:
         keys = sorted(value)
         shape.append(tuple(keys))
         for key in keys:
-            _flatten(value[key], shape, leaves)
+            flatten_into(value[key], shape, leaves)
     elif kind is list:
         shape.append(len(value))
         for item in value:
-            _flatten(item, shape, leaves)
+            flatten_into(item, shape, leaves)
     else:
         leaves.append(value)
 
@@ -422,9 +427,11 @@ def stepped(old: float, step: int) -> float:
     return float(f"{mantissa + step}e{exponent}")
 
 
+@functools.lru_cache(maxsize=8192)
 def step_of(old: float, new: float) -> int | None:
     """How many units of ``old``'s third significant digit ``new`` is away from it, when
-    it has the same decimal exponent and `stepped` gives it back exactly; else None."""
+    it has the same decimal exponent and `stepped` gives it back exactly; else None.
+    (Cached: figures at three digits move between the same few values.)"""
     if not (math.isfinite(old) and math.isfinite(new)):
         return None
     (a, exponent), (b, other) = _mantissa(old), _mantissa(new)

@@ -11,7 +11,6 @@ prefill, a stale source charted apart from what is shown) costs bytes, never tru
 
 from __future__ import annotations
 
-import struct
 from array import array
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -19,50 +18,76 @@ from typing import Any
 from tui.recording.precision import figure
 
 
-def _at(node: Any, *path: str) -> float | None:
-    for key in path:
-        if not isinstance(node, dict):
-            return None
-        node = node.get(key)
+def number(node: Any) -> float | None:
+    """A charted figure as a reader takes it from a recorded body: a number, as a float;
+    anything else (text, a boolean, null) is not known."""
     return float(node) if isinstance(node, int | float) and not isinstance(node, bool) else None
+
+
+def _at(node: Any, path: tuple[Any, ...]) -> Any:
+    for step in path:
+        if isinstance(node, dict):
+            node = node.get(step)
+        elif isinstance(node, list) and type(step) is int:
+            node = node[step]
+        else:
+            return None
+    return node
+
+
+_FLEET = {
+    "fleet.ttft_p50": ("ttft", "p50"),
+    "fleet.ttft_p95": ("ttft", "p95"),
+    "fleet.e2e_p50": ("e2e", "p50"),
+    "fleet.e2e_p95": ("e2e", "p95"),
+    "fleet.waiting": ("waiting",),
+    "fleet.running": ("running",),
+    "fleet.kv": ("kv_cache_usage",),
+    "fleet.gen_tps": ("traffic", "generation_tokens_per_s"),
+    "fleet.prompt_tps": ("traffic", "prompt_tokens_per_s"),
+    "fleet.rpm": ("traffic", "requests_per_min"),
+    "fleet.error_rate": ("traffic", "error_rate"),
+}
+_POOL = {"waiting": ("waiting",), "rpm": ("traffic", "requests_per_min")}
+_BACKEND = {
+    "ttft_p95": ("ttft", "p95"),
+    "running": ("running",),
+    "waiting": ("waiting",),
+    "kv": ("kv_cache_usage",),
+}
+_GPU = {"util": ("util_pct",), "temp": ("temp_c",)}
+
+
+def sample_paths(
+    body: Mapping[str, Any],
+) -> tuple[dict[str, tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Where in a recorded body each charted figure is (series name -> keys and list
+    indexes), and where the parts of those names are (a pool's, a backend's name, a
+    GPU's host and index): the same names as `tui.hub.history_sample` gives."""
+    figures: dict[str, tuple[Any, ...]] = {}
+    named_by: list[tuple[Any, ...]] = []
+    if isinstance(body.get("fleet"), dict):
+        figures.update({name: ("fleet", *path) for name, path in _FLEET.items()})
+    for i, pool in enumerate(body.get("pools") or ()):
+        named_by.append(("pools", i, "name"))
+        name = pool.get("name")
+        figures.update({f"pool.{name}.{f}": ("pools", i, *p) for f, p in _POOL.items()})
+    for i, backend in enumerate(body.get("backends") or ()):
+        named_by.append(("backends", i, "name"))
+        name = backend.get("name")
+        figures.update({f"backend.{name}.{f}": ("backends", i, *p) for f, p in _BACKEND.items()})
+    for i, gpu in enumerate(body.get("gpus") or ()):
+        named_by += [("gpus", i, "host"), ("gpus", i, "index")]
+        key = f"{gpu.get('host')}/{gpu.get('index')}"
+        figures.update({f"gpu.{key}.{f}": ("gpus", i, *p) for f, p in _GPU.items()})
+    return figures, named_by
 
 
 def sample_of_body(body: Mapping[str, Any]) -> dict[str, float | None]:
     """The chart sample of a recorded body: the same names and figures as
     `tui.hub.history_sample` takes from the snapshot (None: not known)."""
-    sample: dict[str, float | None] = {}
-    fleet = body.get("fleet")
-    if isinstance(fleet, dict):
-        sample.update(
-            {
-                "fleet.ttft_p50": _at(fleet, "ttft", "p50"),
-                "fleet.ttft_p95": _at(fleet, "ttft", "p95"),
-                "fleet.e2e_p50": _at(fleet, "e2e", "p50"),
-                "fleet.e2e_p95": _at(fleet, "e2e", "p95"),
-                "fleet.waiting": _at(fleet, "waiting"),
-                "fleet.running": _at(fleet, "running"),
-                "fleet.kv": _at(fleet, "kv_cache_usage"),
-                "fleet.gen_tps": _at(fleet, "traffic", "generation_tokens_per_s"),
-                "fleet.prompt_tps": _at(fleet, "traffic", "prompt_tokens_per_s"),
-                "fleet.rpm": _at(fleet, "traffic", "requests_per_min"),
-                "fleet.error_rate": _at(fleet, "traffic", "error_rate"),
-            }
-        )
-    for pool in body.get("pools") or ():
-        name = pool.get("name")
-        sample[f"pool.{name}.waiting"] = _at(pool, "waiting")
-        sample[f"pool.{name}.rpm"] = _at(pool, "traffic", "requests_per_min")
-    for b in body.get("backends") or ():
-        name = b.get("name")
-        sample[f"backend.{name}.ttft_p95"] = _at(b, "ttft", "p95")
-        sample[f"backend.{name}.running"] = _at(b, "running")
-        sample[f"backend.{name}.waiting"] = _at(b, "waiting")
-        sample[f"backend.{name}.kv"] = _at(b, "kv_cache_usage")
-    for gpu in body.get("gpus") or ():
-        key = f"{gpu.get('host')}/{gpu.get('index')}"
-        sample[f"gpu.{key}.util"] = _at(gpu, "util_pct")
-        sample[f"gpu.{key}.temp"] = _at(gpu, "temp_c")
-    return sample
+    figures, _ = sample_paths(body)
+    return {name: number(_at(body, path)) for name, path in figures.items()}
 
 
 def advance(
@@ -94,33 +119,36 @@ def advance_many(
     return out
 
 
-def series_bits(history: Mapping[str, tuple[float, ...]]) -> dict[str, bytes]:
-    """Each chart series as its doubles' bytes: compared in C, and a gap (NaN) equals
-    itself, unlike in a tuple. The writer keeps the last frame's to compare with."""
-    return {name: array("d", values).tobytes() for name, values in history.items()}
-
-
-_DOUBLE = 8
+def _same_points(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    """The same doubles, bit for bit (a gap, NaN, equals itself; -0.0 is not 0.0)."""
+    return array("d", a).tobytes() == array("d", b).tobytes()
 
 
 def advanced_by(
-    before: Mapping[str, bytes], after: Mapping[str, bytes], sample: Mapping[str, float | None]
+    before: Mapping[str, tuple[float, ...]],
+    after: Mapping[str, tuple[float, ...]],
+    sample: Mapping[str, float | None],
 ) -> int | None:
-    """``keep`` when the series ``after`` are `advance` of ``before`` by ``sample`` (both
-    as `series_bits` of the hub's series, the sample at the stored precision); None when
-    they are not."""
+    """``keep`` when the series ``after`` are `advance` of ``before`` by ``sample`` (the
+    hub's series; the sample at the stored precision); None when they are not.
+
+    The hub's consecutive series share their points (`tui.hub.History`), so the points
+    kept compare by reference, in C; only where that fails are they compared as the
+    doubles they are (a gap, NaN, is not equal to itself as a float)."""
     if not after or after.keys() != before.keys() | sample.keys():
         return None
-    keep = max(len(values) for values in after.values()) // _DOUBLE
+    keep = max(len(values) for values in after.values())
     for name, now in after.items():
-        old = before.get(name, b"")
-        points = len(now) // _DOUBLE
-        if points != min(len(old) // _DOUBLE + 1, keep):
+        old = before.get(name, ())
+        points = len(now)
+        if points != min(len(old) + 1, keep):
             return None
-        (last,) = struct.unpack_from("d", now, len(now) - _DOUBLE)
+        last = now[-1]
         if (None if last != last else figure(last)) != sample.get(name):
             return None
-        kept = len(now) - _DOUBLE
-        if kept and now[:kept] != old[len(old) - kept :]:
-            return None
+        kept = points - 1
+        if kept:
+            new_part, old_part = now[:kept], old[len(old) - kept :]
+            if new_part != old_part and not _same_points(new_part, old_part):
+                return None
     return keep

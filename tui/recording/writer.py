@@ -38,11 +38,11 @@ from tui.recording.format import (
     block,
     diff,
     event_payload,
-    flatten,
     leaf_changes,
     shift,
 )
-from tui.recording.history import advanced_by, sample_of_body, series_bits
+from tui.recording.history import advanced_by
+from tui.recording.leaves import SamplePlan, flat_body
 from tui.recording.precision import relative_to, rounded_history, rounded_series
 
 MB = 1 << 20
@@ -124,11 +124,12 @@ class RecordingWriter:
         self._opened_at = 0.0
         self._since_keyframe = 0
         self._compressor = Compressor()
-        self._body: dict[str, Any] | None = None
+        self._previous: FleetSnapshot | None = None  # the last frame written (None: none yet)
+        self._body: dict[str, Any] | None = None  # its body, when it was made
+        self._plan: SamplePlan | None = None
         self._shape: tuple[Any, ...] = ()
         self._leaves: list[Any] = []
         self._history: Mapping[str, tuple[float, ...]] = {}
-        self._history_bits: dict[str, bytes] = {}  # the same, as bytes (`series_bits`)
         self._pending: list[tuple[float, dict[str, Any]]] = []
 
     # --- writing -------------------------------------------------------------------
@@ -161,7 +162,7 @@ class RecordingWriter:
             with contextlib.suppress(OSError):
                 os.close(self._fd)
             self._fd = None
-        self._body = None  # the next frame is a keyframe, in a new segment
+        self._previous = None  # the next frame is a keyframe, in a new segment
         if self.single is not None:  # opening it again would empty it: stop here
             self._stopped = error
 
@@ -175,22 +176,22 @@ class RecordingWriter:
             and (now - self._opened_at >= self.limits.segment_s)
         ):
             self._rotate(now, snapshot.taken_at)
-        body = body_of(snapshot)
-        shape, leaves = flatten(body)
+        shape, leaves = flat_body(snapshot)  # the body itself is made only when needed
         history = snapshot.history
-        bits = self._history_bits if history is self._history else series_bits(history)
         keyframe = (
             self._fd is None
-            or self._body is None
+            or self._previous is None
             or self._since_keyframe + 1 >= self.limits.keyframe_every
         )
         at = snapshot.taken_at
+        body: dict[str, Any] | None = None
         if keyframe:
             if self._fd is None:
                 self._open(now, at)
+            body = body_of(snapshot)
             blocks = self._keyframe_block(at, body, history)
         else:
-            blocks = self._delta_block(at, body, shape, leaves, history, bits)
+            blocks, body = self._delta_block(snapshot, shape, leaves, history)
         events = self._event_blocks()
         if (
             self.single is None
@@ -199,12 +200,13 @@ class RecordingWriter:
         ):  # the segment would grow past its limit: this frame starts the next one
             self._rotate(now, at)
             keyframe = True
+            body = body if body is not None else body_of(snapshot)
             blocks = self._keyframe_block(at, body, history)
         self._write(blocks + events)
         self._pending.clear()
         self._segment_frames += 1
-        self._body, self._shape, self._leaves, self._history = body, shape, leaves, history
-        self._history_bits = bits
+        self._previous, self._body = snapshot, body
+        self._shape, self._leaves, self._history = shape, leaves, history
         self._since_keyframe = 0 if keyframe else self._since_keyframe + 1
         self.frames_written += 1
 
@@ -217,24 +219,27 @@ class RecordingWriter:
 
     def _delta_block(
         self,
-        at: float,
-        body: dict[str, Any],
+        snapshot: FleetSnapshot,
         shape: tuple[Any, ...],
         leaves: list[Any],
         history: Mapping[str, tuple[float, ...]],
-        bits: dict[str, bytes],
-    ) -> bytes:
+    ) -> tuple[bytes, dict[str, Any] | None]:
+        """The frame's block, and its body when the frame needed it made."""
         frame: dict[str, Any] = {}
+        body: dict[str, Any] | None = None
         changes = leaf_changes(self._leaves, leaves, steps=True) if shape == self._shape else None
         if changes is not None:  # the usual frame: only figures moved
             if changes[0]:
                 frame["n"] = changes
         else:  # a backend came or went, an alert fired: the structure changed
-            change = diff(self._body, body)
+            assert self._previous is not None
+            body = body_of(snapshot)
+            before = self._body if self._body is not None else body_of(self._previous)
+            change = diff(before, body)
             if change is not SAME:
                 frame["d"] = change
         if history is not self._history:
-            keep = advanced_by(self._history_bits, bits, sample_of_body(body))
+            keep = advanced_by(self._history, history, self._sample(snapshot, shape, leaves, body))
             if keep is not None:
                 frame["a"] = keep
             else:
@@ -242,7 +247,22 @@ class RecordingWriter:
                 if moved:
                     frame["h"] = moved
         record = {"frame": frame}
-        return block(CONTINUES, at, self._compressor.compress(record))
+        at = snapshot.taken_at
+        return block(CONTINUES, at, self._compressor.compress(record)), body
+
+    def _sample(
+        self,
+        snapshot: FleetSnapshot,
+        shape: tuple[Any, ...],
+        leaves: list[Any],
+        body: dict[str, Any] | None,
+    ) -> dict[str, float | None]:
+        """The chart sample a reader derives from this frame (`sample_of_body`), read
+        from its leaves where the last plan still holds."""
+        plan = self._plan
+        if plan is None or not plan.holds(shape, leaves):
+            plan = self._plan = SamplePlan.of(body or body_of(snapshot), shape)
+        return plan.sample(leaves)
 
     def _event_blocks(self) -> bytes:
         out = b""
