@@ -89,6 +89,9 @@ def _walk(value: Any, precision: Precision, key: str, shape: list[Any], leaves: 
             else:
                 _walk(item, precision, name, shape, leaves)
         return
+    if kind is tuple or kind is list:  # exactly these: neither an enum nor a mapping
+        _walk_items(value, precision, key, shape, leaves)
+        return
     if isinstance(value, enum.Enum):
         flatten_into(value.value, shape, leaves)
         return
@@ -100,17 +103,27 @@ def _walk(value: Any, precision: Precision, key: str, shape: list[Any], leaves: 
             _walk(items[k], precision, k, shape, leaves)
         return
     if isinstance(value, tuple | list):
-        shape.append(len(value))
-        for item in value:
-            sort = type(item)
-            if sort is float:
-                leaves.append(None if item != item else precision(key, item))
-            elif sort in _PLAIN:
-                leaves.append(item)
-            else:
-                _walk(item, precision, key, shape, leaves)
+        _walk_items(value, precision, key, shape, leaves)
         return
     flatten_into(to_jsonable(value, precision, key), shape, leaves)  # a set, or anything else
+
+
+def _walk_items(
+    value: tuple[Any, ...] | list[Any],
+    precision: Precision,
+    key: str,
+    shape: list[Any],
+    leaves: list[Any],
+) -> None:
+    shape.append(len(value))
+    for item in value:
+        sort = type(item)
+        if sort is float:
+            leaves.append(None if item != item else precision(key, item))
+        elif sort in _PLAIN:
+            leaves.append(item)
+        else:
+            _walk(item, precision, key, shape, leaves)
 
 
 @dataclass(frozen=True, slots=True)
