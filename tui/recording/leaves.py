@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import repeat
 from types import MappingProxyType
 from typing import Any
 
@@ -79,18 +80,12 @@ def _walk(value: Any, precision: Precision, key: str, shape: list[Any], leaves: 
     names = _sorted_fields(kind)  # a class itself is of kind `type`: not a dataclass
     if names is not None:
         shape.append(names)
-        for name in names:
-            item = getattr(value, name)
-            sort = type(item)
-            if sort is float:
-                leaves.append(None if item != item else precision(name, item))
-            elif sort in _PLAIN:
-                leaves.append(item)
-            else:
-                _walk(item, precision, name, shape, leaves)
+        fields = zip(names, map(getattr, repeat(value), names), strict=True)
+        _walk_items(fields, precision, shape, leaves)
         return
     if kind is tuple or kind is list:  # exactly these: neither an enum nor a mapping
-        _walk_items(value, precision, key, shape, leaves)
+        shape.append(len(value))
+        _walk_items(zip(repeat(key), value, strict=False), precision, shape, leaves)
         return
     if isinstance(value, enum.Enum):
         flatten_into(value.value, shape, leaves)
@@ -103,20 +98,17 @@ def _walk(value: Any, precision: Precision, key: str, shape: list[Any], leaves: 
             _walk(items[k], precision, k, shape, leaves)
         return
     if isinstance(value, tuple | list):
-        _walk_items(value, precision, key, shape, leaves)
+        shape.append(len(value))
+        _walk_items(zip(repeat(key), value, strict=False), precision, shape, leaves)
         return
     flatten_into(to_jsonable(value, precision, key), shape, leaves)  # a set, or anything else
 
 
 def _walk_items(
-    value: tuple[Any, ...] | list[Any],
-    precision: Precision,
-    key: str,
-    shape: list[Any],
-    leaves: list[Any],
+    items: Iterable[tuple[str, Any]], precision: Precision, shape: list[Any], leaves: list[Any]
 ) -> None:
-    shape.append(len(value))
-    for item in value:
+    """A dataclass's fields or a list's items, as (the key a float is rounded by, value)."""
+    for key, item in items:
         sort = type(item)
         if sort is float:
             leaves.append(None if item != item else precision(key, item))
