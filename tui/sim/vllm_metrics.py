@@ -24,12 +24,14 @@ default collectors (`tui.sim.metrics.build_registry`) come beside them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Literal
 
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from tui.sim.config import VLLM_RELEASES, MetricsGeneration
-from tui.sim.engine import Engine, EngineParams
+from tui.sim.engine import Engine, EngineParams, EngineStats
 from tui.sim.metrics import _counter, _gauge, _histogram, http_metrics
 from tui.sim.stats import Hist, HttpStats
 
@@ -168,269 +170,333 @@ class VllmCollector(Collector):
         yield from http_metrics(self._http(), created)
 
 
-def _release_0_33_0(engine: Engine, f: _Families) -> Iterator[Metric]:
-    """vLLM 0.33.0's ``PrometheusStatLogger`` and ``PerfMetricsProm``, in registration order."""
+@dataclass(frozen=True, slots=True)
+class _Family:
+    """One metric family as a release registers it: its type, HELP text and series
+    (``rows`` for a gauge or counter, ``hist`` for a histogram)."""
+
+    kind: Literal["gauge", "counter", "histogram"]
+    help: str
+    rows: Callable[[Engine, _Families], Rows] | None = None
+    hist: Callable[[EngineStats], Hist] | None = None
+
+
+def _one(figure: Callable[[Engine], float]) -> Callable[[Engine, _Families], Rows]:
+    return lambda engine, f: f.one(figure(engine))
+
+
+def _gauge_of(help_: str, figure: Callable[[Engine], float]) -> _Family:
+    return _Family("gauge", help_, rows=_one(figure))
+
+
+def _counter_of(help_: str, figure: Callable[[Engine], float]) -> _Family:
+    return _Family("counter", help_, rows=_one(figure))
+
+
+def _histogram_of(help_: str, hist: Callable[[EngineStats], Hist]) -> _Family:
+    return _Family("histogram", help_, hist=hist)
+
+
+def _success(reasons: tuple[str, ...]) -> _Family:
+    return _Family(
+        "counter",
+        "Count of successfully processed requests.",
+        rows=lambda e, f: f.by("finished_reason", {r: e.stats.success.get(r, 0) for r in reasons}),
+    )
+
+
+_SHARED: dict[str, _Family] = {
+    "vllm:num_requests_running": _gauge_of(
+        "Number of requests in model execution batches.", lambda e: e.num_running
+    ),
+    "vllm:num_requests_waiting": _gauge_of(
+        "Number of requests waiting to be processed.", lambda e: e.num_waiting
+    ),
+    "vllm:kv_cache_usage_perc": _gauge_of(
+        "KV-cache usage. 1 means 100 percent usage.", lambda e: e.kv_usage
+    ),
+    "vllm:prefix_cache_queries": _counter_of(
+        "Prefix cache queries, in terms of number of queried tokens.",
+        lambda e: e.stats.prefix_queries,
+    ),
+    "vllm:prefix_cache_hits": _counter_of(
+        "Prefix cache hits, in terms of number of cached tokens.", lambda e: e.stats.prefix_hits
+    ),
+    "vllm:num_preemptions": _counter_of(
+        "Cumulative number of preemption from the engine.", lambda e: e.stats.preemptions
+    ),
+    "vllm:prompt_tokens": _counter_of(
+        "Number of prefill tokens processed.", lambda e: e.stats.prompt_tokens
+    ),
+    "vllm:generation_tokens": _counter_of(
+        "Number of generation tokens processed.", lambda e: e.stats.generation_tokens
+    ),
+    "vllm:request_prompt_tokens": _histogram_of(
+        "Number of prefill tokens processed.", lambda s: s.request_prompt_tokens
+    ),
+    "vllm:request_generation_tokens": _histogram_of(
+        "Number of generation tokens processed.", lambda s: s.request_generation_tokens
+    ),
+    "vllm:iteration_tokens_total": _histogram_of(
+        "Histogram of number of tokens per engine_step.", lambda s: s.iteration_tokens
+    ),
+    "vllm:request_max_num_generation_tokens": _histogram_of(
+        "Histogram of maximum number of requested generation tokens.",
+        lambda s: s.request_max_num_generation_tokens,
+    ),
+    "vllm:request_params_n": _histogram_of(
+        "Histogram of the n request parameter.", lambda s: s.params_n
+    ),
+    "vllm:request_params_max_tokens": _histogram_of(
+        "Histogram of the max_tokens request parameter.", lambda s: s.request_params_max_tokens
+    ),
+    "vllm:time_to_first_token_seconds": _histogram_of(
+        "Histogram of time to first token in seconds.", lambda s: s.ttft
+    ),
+    "vllm:inter_token_latency_seconds": _histogram_of(
+        "Histogram of inter-token latency in seconds.", lambda s: s.inter_token
+    ),
+    "vllm:e2e_request_latency_seconds": _histogram_of(
+        "Histogram of e2e request latency in seconds.", lambda s: s.e2e
+    ),
+    "vllm:request_queue_time_seconds": _histogram_of(
+        "Histogram of time spent in WAITING phase for request.", lambda s: s.queue
+    ),
+    "vllm:request_inference_time_seconds": _histogram_of(
+        "Histogram of time spent in RUNNING phase for request.", lambda s: s.inference
+    ),
+    "vllm:request_prefill_time_seconds": _histogram_of(
+        "Histogram of time spent in PREFILL phase for request.", lambda s: s.prefill
+    ),
+    "vllm:request_decode_time_seconds": _histogram_of(
+        "Histogram of time spent in DECODE phase for request.", lambda s: s.decode
+    ),
+}
+"""The families both releases register with the same type, HELP text and series."""
+
+_LATENCY_HISTOGRAMS = (
+    "vllm:time_to_first_token_seconds",
+    "vllm:inter_token_latency_seconds",
+)
+_PHASE_HISTOGRAMS = (
+    "vllm:e2e_request_latency_seconds",
+    "vllm:request_queue_time_seconds",
+    "vllm:request_inference_time_seconds",
+    "vllm:request_prefill_time_seconds",
+    "vllm:request_decode_time_seconds",
+)
+_TOKEN_HISTOGRAMS = (
+    "vllm:request_prompt_tokens",
+    "vllm:request_generation_tokens",
+    "vllm:iteration_tokens_total",
+    "vllm:request_max_num_generation_tokens",
+    "vllm:request_params_n",
+    "vllm:request_params_max_tokens",
+)
+
+
+def _prompt_tokens_by_source(engine: Engine, f: _Families) -> Rows:
     s = engine.stats
-    yield f.gauge(
-        "vllm:num_requests_running",
-        "Number of requests in model execution batches.",
-        f.one(engine.num_running),
+    cached = s.prompt_tokens_cached
+    return f.by(
+        "source",
+        {
+            "local_compute": s.prompt_tokens - cached,
+            "local_cache_hit": cached,
+            "external_kv_transfer": 0,
+        },
     )
-    yield f.gauge(
-        "vllm:num_requests_waiting",
-        "Number of requests waiting to be processed.",
-        f.one(engine.num_waiting),
+
+
+def _cached_by_tier(engine: Engine, f: _Families) -> Rows:
+    tiers = dict.fromkeys(CACHE_HIT_SOURCES, 0.0)
+    tiers["device"] = float(engine.stats.prefix_hits)
+    return f.by("source", tiers)
+
+
+def _per_gpu(what: str) -> _Family:
+    return _counter_of(
+        f"Estimated number of {what} per GPU (for Model Flops Utilization calculations).",
+        lambda e: 0,
     )
-    yield f.gauge(
-        "vllm:num_requests_waiting_by_reason",
+
+
+_ONLY_0_33_0: dict[str, _Family] = {
+    "vllm:num_requests_waiting_by_reason": _Family(
+        "gauge",
         "Number of waiting requests by reason. Reason labels: 'capacity' = waiting for"
         " scheduling capacity; 'deferred' = deferred by transient constraints (LoRA budget,"
         " KV transfer, blocked status). Sum of all reasons equals vllm:num_requests_waiting.",
-        f.by("reason", {"capacity": engine.num_waiting, "deferred": 0}),
-    )
-    yield f.gauge(
-        "vllm:engine_sleep_state",
+        rows=lambda e, f: f.by("reason", {"capacity": e.num_waiting, "deferred": 0}),
+    ),
+    "vllm:engine_sleep_state": _Family(
+        "gauge",
         "Engine sleep state; awake = 0 means engine is sleeping; awake = 1 means engine is"
         " awake; weights_offloaded = 1 means sleep level 1; discard_all = 1 means sleep"
         " level 2.",
-        f.by("sleep_state", {"awake": 1, "weights_offloaded": 0, "discard_all": 0}),
-    )
-    yield f.gauge(
-        "vllm:kv_cache_usage_perc",
-        "KV-cache usage. 1 means 100 percent usage.",
-        f.one(engine.kv_usage),
-    )
-    yield f.counter(
-        "vllm:prefix_cache_queries",
-        "Prefix cache queries, in terms of number of queried tokens.",
-        f.one(s.prefix_queries),
-    )
-    yield f.counter(
-        "vllm:prefix_cache_hits",
-        "Prefix cache hits, in terms of number of cached tokens.",
-        f.one(s.prefix_hits),
-    )
+        rows=lambda e, f: f.by(
+            "sleep_state", {"awake": 1, "weights_offloaded": 0, "discard_all": 0}
+        ),
+    ),
     # no KV connector: the external (cross-instance) prefix cache is never queried
-    yield f.counter(
-        "vllm:external_prefix_cache_queries",
+    "vllm:external_prefix_cache_queries": _counter_of(
         "External prefix cache queries from KV connector cross-instance cache sharing, in"
         " terms of number of queried tokens.",
-        f.one(0),
-    )
-    yield f.counter(
-        "vllm:external_prefix_cache_hits",
+        lambda e: 0,
+    ),
+    "vllm:external_prefix_cache_hits": _counter_of(
         "External prefix cache hits from KV connector cross-instance cache sharing, in terms"
         " of number of cached tokens.",
-        f.one(0),
-    )
+        lambda e: 0,
+    ),
     # a text-only model: the multi-modal cache is never queried
-    yield f.counter(
-        "vllm:mm_cache_queries",
-        "Multi-modal cache queries, in terms of number of queried items.",
-        f.one(0),
-    )
-    yield f.counter(
-        "vllm:mm_cache_hits",
-        "Multi-modal cache hits, in terms of number of cached items.",
-        f.one(0),
-    )
-    yield f.counter(
-        "vllm:num_preemptions",
-        "Cumulative number of preemption from the engine.",
-        f.one(s.preemptions),
-    )
-    yield f.counter(
-        "vllm:prompt_tokens", "Number of prefill tokens processed.", f.one(s.prompt_tokens)
-    )
-    cached = s.prompt_tokens_cached
-    yield f.counter(
-        "vllm:prompt_tokens_by_source",
-        "Number of prompt tokens by source.",
-        f.by(
-            "source",
-            {
-                "local_compute": s.prompt_tokens - cached,
-                "local_cache_hit": cached,
-                "external_kv_transfer": 0,
-            },
-        ),
-    )
-    yield f.counter(
-        "vllm:prompt_tokens_cached",
+    "vllm:mm_cache_queries": _counter_of(
+        "Multi-modal cache queries, in terms of number of queried items.", lambda e: 0
+    ),
+    "vllm:mm_cache_hits": _counter_of(
+        "Multi-modal cache hits, in terms of number of cached items.", lambda e: 0
+    ),
+    "vllm:prompt_tokens_by_source": _Family(
+        "counter", "Number of prompt tokens by source.", rows=_prompt_tokens_by_source
+    ),
+    "vllm:prompt_tokens_cached": _counter_of(
         "Number of cached prompt tokens (local + external).",
-        f.one(cached),
-    )
-    tiers = dict.fromkeys(CACHE_HIT_SOURCES, 0.0)
-    tiers["device"] = float(s.prefix_hits)
-    yield f.counter(
-        "vllm:prompt_tokens_cached_by_source",
+        lambda e: e.stats.prompt_tokens_cached,
+    ),
+    "vllm:prompt_tokens_cached_by_source": _Family(
+        "counter",
         "Prefix-cache hit tokens by the cache tier that supplied them: device (local HBM),"
         " host (offloaded to DRAM), disk, p2p (transferred from another vLLM instance) or"
         " external_unspecified. Counted at admission; sums to vllm:prefix_cache_hits +"
         " vllm:external_prefix_cache_hits.",
-        f.by("source", tiers),
-    )
-    yield f.counter(
-        "vllm:generation_tokens",
-        "Number of generation tokens processed.",
-        f.one(s.generation_tokens),
-    )
-    yield f.counter(
-        "vllm:request_success",
-        "Count of successfully processed requests.",
-        f.by("finished_reason", {r: s.success.get(r, 0) for r in FINISH_REASONS_0_33}),
-    )
+        rows=_cached_by_tier,
+    ),
+    "vllm:request_success": _success(FINISH_REASONS_0_33),
     # no --max-num-queued-reqs/-tokens limit: nothing is refused at admission
-    yield f.counter(
-        "vllm:admission_rejections",
+    "vllm:admission_rejections": _Family(
+        "counter",
         "Number of admission attempts rejected by a queue limit, by reason.",
-        [({"model_name": f.base["model_name"], "reason": r}, 0.0) for r in ADMISSION_REASONS],
-    )
-    for name, doc, hist in (
-        ("vllm:request_prompt_tokens", "Number of prefill tokens processed.",
-         s.request_prompt_tokens),
-        ("vllm:request_generation_tokens", "Number of generation tokens processed.",
-         s.request_generation_tokens),
-        ("vllm:iteration_tokens_total", "Histogram of number of tokens per engine_step.",
-         s.iteration_tokens),
-        ("vllm:request_max_num_generation_tokens",
-         "Histogram of maximum number of requested generation tokens.",
-         s.request_max_num_generation_tokens),
-        ("vllm:request_params_n", "Histogram of the n request parameter.", s.params_n),
-        ("vllm:request_params_max_tokens", "Histogram of the max_tokens request parameter.",
-         s.request_params_max_tokens),
-        ("vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.",
-         s.ttft),
-        ("vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.",
-         s.inter_token),
-        ("vllm:request_time_per_output_token_seconds",
-         "Histogram of time_per_output_token_seconds per request.",
-         s.time_per_output_token_request),
-        ("vllm:e2e_request_latency_seconds", "Histogram of e2e request latency in seconds.",
-         s.e2e),
-        ("vllm:request_queue_time_seconds",
-         "Histogram of time spent in WAITING phase for request.", s.queue),
-        ("vllm:request_inference_time_seconds",
-         "Histogram of time spent in RUNNING phase for request.", s.inference),
-        ("vllm:request_prefill_time_seconds",
-         "Histogram of time spent in PREFILL phase for request.", s.prefill),
-        ("vllm:request_decode_time_seconds",
-         "Histogram of time spent in DECODE phase for request.", s.decode),
-        ("vllm:request_num_preemptions",
-         "Histogram of the number of times a request was preempted.",
-         s.request_num_preemptions),
-        ("vllm:request_prefill_kv_computed_tokens",
-         "Histogram of new KV tokens computed during prefill (excluding cached tokens).",
-         s.request_prefill_kv_computed),
-    ):  # fmt: skip
-        yield f.histogram(name, doc, hist)
+        rows=lambda e, f: [
+            ({"model_name": f.base["model_name"], "reason": r}, 0.0) for r in ADMISSION_REASONS
+        ],
+    ),
+    "vllm:request_time_per_output_token_seconds": _histogram_of(
+        "Histogram of time_per_output_token_seconds per request.",
+        lambda s: s.time_per_output_token_request,
+    ),
+    "vllm:request_num_preemptions": _histogram_of(
+        "Histogram of the number of times a request was preempted.",
+        lambda s: s.request_num_preemptions,
+    ),
+    "vllm:request_prefill_kv_computed_tokens": _histogram_of(
+        "Histogram of new KV tokens computed during prefill (excluding cached tokens).",
+        lambda s: s.request_prefill_kv_computed,
+    ),
     # PerfMetricsProm: registered always, counted only with --enable-mfu-metrics (off)
-    for name, what in (
-        ("vllm:estimated_flops_per_gpu", "floating point operations"),
-        ("vllm:estimated_read_bytes_per_gpu", "bytes read from memory"),
-        ("vllm:estimated_write_bytes_per_gpu", "bytes written to memory"),
-    ):
-        yield f.counter(
-            name,
-            f"Estimated number of {what} per GPU (for Model Flops Utilization calculations).",
-            f.one(0),
-        )
+    "vllm:estimated_flops_per_gpu": _per_gpu("floating point operations"),
+    "vllm:estimated_read_bytes_per_gpu": _per_gpu("bytes read from memory"),
+    "vllm:estimated_write_bytes_per_gpu": _per_gpu("bytes written to memory"),
+}
+"""vLLM 0.33.0's own families (``PrometheusStatLogger`` and ``PerfMetricsProm``)."""
+
+_ORDER_0_33_0 = (
+    "vllm:num_requests_running",
+    "vllm:num_requests_waiting",
+    "vllm:num_requests_waiting_by_reason",
+    "vllm:engine_sleep_state",
+    "vllm:kv_cache_usage_perc",
+    "vllm:prefix_cache_queries",
+    "vllm:prefix_cache_hits",
+    "vllm:external_prefix_cache_queries",
+    "vllm:external_prefix_cache_hits",
+    "vllm:mm_cache_queries",
+    "vllm:mm_cache_hits",
+    "vllm:num_preemptions",
+    "vllm:prompt_tokens",
+    "vllm:prompt_tokens_by_source",
+    "vllm:prompt_tokens_cached",
+    "vllm:prompt_tokens_cached_by_source",
+    "vllm:generation_tokens",
+    "vllm:request_success",
+    "vllm:admission_rejections",
+    *_TOKEN_HISTOGRAMS,
+    *_LATENCY_HISTOGRAMS,
+    "vllm:request_time_per_output_token_seconds",
+    *_PHASE_HISTOGRAMS,
+    "vllm:request_num_preemptions",
+    "vllm:request_prefill_kv_computed_tokens",
+    "vllm:estimated_flops_per_gpu",
+    "vllm:estimated_read_bytes_per_gpu",
+    "vllm:estimated_write_bytes_per_gpu",
+)
+"""vLLM 0.33.0's families in registration order."""
+
+# the missing spaces in the HELP texts below are vLLM 0.10.2's own (adjacent literals)
+_ONLY_0_10_2: dict[str, _Family] = {
+    "vllm:gpu_cache_usage_perc": _gauge_of(
+        "GPU KV-cache usage. 1 means 100 percent usage.DEPRECATED: Use"
+        " vllm:kv_cache_usage_perc instead.",
+        lambda e: e.kv_usage,
+    ),
+    "vllm:gpu_prefix_cache_queries": _counter_of(
+        "GPU prefix cache queries, in terms of number of queriedtokens. DEPRECATED: Use"
+        " vllm:prefix_cache_queries instead.",
+        lambda e: e.stats.prefix_queries,
+    ),
+    "vllm:gpu_prefix_cache_hits": _counter_of(
+        "GPU prefix cache hits, in terms of number of cached tokens. DEPRECATED: Use"
+        " vllm:prefix_cache_hits instead.",
+        lambda e: e.stats.prefix_hits,
+    ),
+    "vllm:request_success": _success(FINISH_REASONS_0_10),
+    "vllm:time_per_output_token_seconds": _histogram_of(
+        "Histogram of time per output token in seconds.DEPRECATED: Use"
+        " vllm:inter_token_latency_seconds instead.",
+        lambda s: s.inter_token,
+    ),
+}
+"""vLLM 0.10.2's own families: the names deprecated since, and fewer finish reasons."""
+
+_ORDER_0_10_2 = (
+    "vllm:num_requests_running",
+    "vllm:num_requests_waiting",
+    "vllm:gpu_cache_usage_perc",
+    "vllm:gpu_prefix_cache_queries",
+    "vllm:gpu_prefix_cache_hits",
+    "vllm:kv_cache_usage_perc",
+    "vllm:prefix_cache_queries",
+    "vllm:prefix_cache_hits",
+    "vllm:num_preemptions",
+    "vllm:prompt_tokens",
+    "vllm:generation_tokens",
+    "vllm:request_success",
+    *_TOKEN_HISTOGRAMS,
+    "vllm:time_to_first_token_seconds",
+    "vllm:time_per_output_token_seconds",
+    "vllm:inter_token_latency_seconds",
+    *_PHASE_HISTOGRAMS,
+)
+"""vLLM 0.10.2's ``PrometheusStatLogger`` families in registration order."""
+
+
+def _release(
+    order: tuple[str, ...], own: dict[str, _Family], engine: Engine, f: _Families
+) -> Iterator[Metric]:
+    """A release's families, in its order: its own where it has one, else the shared."""
+    for name in order:
+        family = own.get(name) or _SHARED[name]
+        if family.hist is not None:
+            yield f.histogram(name, family.help, family.hist(engine.stats))
+        elif family.rows is not None:
+            make = f.gauge if family.kind == "gauge" else f.counter
+            yield make(name, family.help, family.rows(engine, f))
+
+
+def _release_0_33_0(engine: Engine, f: _Families) -> Iterator[Metric]:
+    """vLLM 0.33.0's ``PrometheusStatLogger`` and ``PerfMetricsProm``, in registration order."""
+    return _release(_ORDER_0_33_0, _ONLY_0_33_0, engine, f)
 
 
 def _release_0_10_2(engine: Engine, f: _Families) -> Iterator[Metric]:
     """vLLM 0.10.2's ``PrometheusStatLogger``, in registration order, HELP texts verbatim."""
-    s = engine.stats
-    yield f.gauge(
-        "vllm:num_requests_running",
-        "Number of requests in model execution batches.",
-        f.one(engine.num_running),
-    )
-    yield f.gauge(
-        "vllm:num_requests_waiting",
-        "Number of requests waiting to be processed.",
-        f.one(engine.num_waiting),
-    )
-    # the missing spaces below are vLLM 0.10.2's own (adjacent string literals)
-    yield f.gauge(
-        "vllm:gpu_cache_usage_perc",
-        "GPU KV-cache usage. 1 means 100 percent usage.DEPRECATED: Use"
-        " vllm:kv_cache_usage_perc instead.",
-        f.one(engine.kv_usage),
-    )
-    yield f.counter(
-        "vllm:gpu_prefix_cache_queries",
-        "GPU prefix cache queries, in terms of number of queriedtokens. DEPRECATED: Use"
-        " vllm:prefix_cache_queries instead.",
-        f.one(s.prefix_queries),
-    )
-    yield f.counter(
-        "vllm:gpu_prefix_cache_hits",
-        "GPU prefix cache hits, in terms of number of cached tokens. DEPRECATED: Use"
-        " vllm:prefix_cache_hits instead.",
-        f.one(s.prefix_hits),
-    )
-    yield f.gauge(
-        "vllm:kv_cache_usage_perc",
-        "KV-cache usage. 1 means 100 percent usage.",
-        f.one(engine.kv_usage),
-    )
-    yield f.counter(
-        "vllm:prefix_cache_queries",
-        "Prefix cache queries, in terms of number of queried tokens.",
-        f.one(s.prefix_queries),
-    )
-    yield f.counter(
-        "vllm:prefix_cache_hits",
-        "Prefix cache hits, in terms of number of cached tokens.",
-        f.one(s.prefix_hits),
-    )
-    yield f.counter(
-        "vllm:num_preemptions",
-        "Cumulative number of preemption from the engine.",
-        f.one(s.preemptions),
-    )
-    yield f.counter(
-        "vllm:prompt_tokens", "Number of prefill tokens processed.", f.one(s.prompt_tokens)
-    )
-    yield f.counter(
-        "vllm:generation_tokens",
-        "Number of generation tokens processed.",
-        f.one(s.generation_tokens),
-    )
-    yield f.counter(
-        "vllm:request_success",
-        "Count of successfully processed requests.",
-        f.by("finished_reason", {r: s.success.get(r, 0) for r in FINISH_REASONS_0_10}),
-    )
-    for name, doc, hist in (
-        ("vllm:request_prompt_tokens", "Number of prefill tokens processed.",
-         s.request_prompt_tokens),
-        ("vllm:request_generation_tokens", "Number of generation tokens processed.",
-         s.request_generation_tokens),
-        ("vllm:iteration_tokens_total", "Histogram of number of tokens per engine_step.",
-         s.iteration_tokens),
-        ("vllm:request_max_num_generation_tokens",
-         "Histogram of maximum number of requested generation tokens.",
-         s.request_max_num_generation_tokens),
-        ("vllm:request_params_n", "Histogram of the n request parameter.", s.params_n),
-        ("vllm:request_params_max_tokens", "Histogram of the max_tokens request parameter.",
-         s.request_params_max_tokens),
-        ("vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.",
-         s.ttft),
-        ("vllm:time_per_output_token_seconds",
-         "Histogram of time per output token in seconds.DEPRECATED: Use"
-         " vllm:inter_token_latency_seconds instead.", s.inter_token),
-        ("vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.",
-         s.inter_token),
-        ("vllm:e2e_request_latency_seconds", "Histogram of e2e request latency in seconds.",
-         s.e2e),
-        ("vllm:request_queue_time_seconds",
-         "Histogram of time spent in WAITING phase for request.", s.queue),
-        ("vllm:request_inference_time_seconds",
-         "Histogram of time spent in RUNNING phase for request.", s.inference),
-        ("vllm:request_prefill_time_seconds",
-         "Histogram of time spent in PREFILL phase for request.", s.prefill),
-        ("vllm:request_decode_time_seconds",
-         "Histogram of time spent in DECODE phase for request.", s.decode),
-    ):  # fmt: skip
-        yield f.histogram(name, doc, hist)
+    return _release(_ORDER_0_10_2, _ONLY_0_10_2, engine, f)
