@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -48,6 +47,7 @@ from tui.incidents.rules import (
 )
 from tui.incidents.store import Batch, Store
 from tui.model import Alert, FleetSnapshot, SourceState
+from tui.subscriber import SubscriberThread
 
 LOOK_BACK_S = 900.0
 """Audit records this recent are offered to an incident that opens after them (an alert
@@ -365,7 +365,7 @@ def _time_of(record: dict[str, Any]) -> float:
         return 0.0
 
 
-class TrackerThread:
+class TrackerThread(SubscriberThread):
     """Runs an `IncidentTracker` in its own thread on the newest snapshot handed to it.
 
     `submit` (the hub's subscriber) never blocks: it replaces the pending snapshot and
@@ -373,54 +373,30 @@ class TrackerThread:
     and the next snapshot is tried again; the tracker never stops the dashboard.
     """
 
+    name = "inferdeck-incidents"
+
     def __init__(
         self, tracker: IncidentTracker, on_events: Callable[[list[Event]], None] | None = None
     ) -> None:
         """``on_events``: called (from the tracker's thread) with each pass's new events."""
+        super().__init__()
         self.tracker = tracker
         self.on_events = on_events
         self.last_error: str | None = None
-        self._pending: FleetSnapshot | None = None
-        self._wake = threading.Condition()
-        self._stopping = False
-        self._thread: threading.Thread | None = None
-
-    def submit(self, snapshot: FleetSnapshot) -> None:
-        """Hand over the newest snapshot (from the hub's thread); returns at once."""
-        with self._wake:
-            self._pending = snapshot
-            self._wake.notify()
 
     def start(self) -> TrackerThread:
         """Start the thread; returns self."""
-        self._thread = threading.Thread(target=self._run, name="inferdeck-incidents", daemon=True)
-        self._thread.start()
+        super().start()
         return self
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Finish the pass under way, then stop."""
-        with self._wake:
-            self._stopping = True
-            self._wake.notify()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _run(self) -> None:
-        while True:
-            with self._wake:
-                while self._pending is None and not self._stopping:
-                    self._wake.wait()
-                if self._stopping:
-                    return
-                snapshot, self._pending = self._pending, None
-            assert snapshot is not None
-            try:
-                events = self.tracker.observe(snapshot)
-            except Exception as exc:  # a disk or database problem: say so, keep going
-                self.last_error = f"incidents: {type(exc).__name__}: {' '.join(str(exc).split())}"
-                continue
-            self.last_error = None
-            if events and self.on_events is not None:
-                with contextlib.suppress(Exception):
-                    self.on_events(events)
+    def handle(self, snapshot: FleetSnapshot) -> None:
+        """One pass of the tracker over the newest snapshot."""
+        try:
+            events = self.tracker.observe(snapshot)
+        except Exception as exc:  # a disk or database problem: say so, keep going
+            self.last_error = f"incidents: {type(exc).__name__}: {' '.join(str(exc).split())}"
+            return
+        self.last_error = None
+        if events and self.on_events is not None:
+            with contextlib.suppress(Exception):
+                self.on_events(events)

@@ -13,12 +13,9 @@ tried again, in a new segment; recording never stops the dashboard.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import sqlite3
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -33,6 +30,7 @@ from tui.ops.audit import audit_log_for
 from tui.ops.incidents import db_path_for
 from tui.recording.config import recording_config, recordings_dir
 from tui.recording.writer import RecordingWriter
+from tui.subscriber import SubscriberThread
 
 QUEUE_LIMIT = 120
 """Snapshots waiting to be written at most (older ones go first if the disk stalls)."""
@@ -148,16 +146,13 @@ OS_THREAD_NAME = "inferdeck-rec"
 measures the recorder's own share of a core by it."""
 
 
-def name_os_thread(name: str) -> None:
-    """Give the calling thread ``name`` (15 bytes at most) where the OS shows thread names;
-    best effort: elsewhere, or if it fails, nothing happens."""
-    with contextlib.suppress(Exception):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(15, name.encode()[:15], 0, 0, 0)  # PR_SET_NAME (Linux)
-
-
-class RecorderThread:
+class RecorderThread(SubscriberThread):
     """Writes each submitted snapshot, with the events since the previous one."""
+
+    name = "inferdeck-recorder"
+    os_name = OS_THREAD_NAME
+    keep_all = True  # every frame is written, in order; stop() writes what waits
+    limit = QUEUE_LIMIT
 
     def __init__(
         self,
@@ -165,53 +160,31 @@ class RecorderThread:
         audit: AuditFollower | None = None,
         incidents: IncidentFollower | None = None,
     ) -> None:
+        super().__init__()
         self.writer = writer
         self.audit = audit
         self.incidents = incidents
         self.last_error: str | None = None
         self.frames = 0  # snapshots handled (written or failed)
         self.cpu_s = 0.0  # CPU time spent on them, in the thread that handled them
-        self._queue: deque[FleetSnapshot] = deque(maxlen=QUEUE_LIMIT)
-        self._wake = threading.Condition()
-        self._stopping = False
-        self._thread: threading.Thread | None = None
         self._previous: FleetSnapshot | None = None
-
-    def submit(self, snapshot: FleetSnapshot) -> None:
-        """Queue a snapshot (from the hub's thread); returns at once."""
-        with self._wake:
-            self._queue.append(snapshot)
-            self._wake.notify()
 
     def start(self) -> RecorderThread:
         """Start the thread; returns self."""
-        self._thread = threading.Thread(target=self._run, name="inferdeck-recorder", daemon=True)
-        self._thread.start()
+        super().start()
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
         """Write what is queued, close the segment, stop."""
-        with self._wake:
-            self._stopping = True
-            self._wake.notify()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        super().stop(timeout)
         with contextlib.suppress(Exception):
             self.writer.close()
         if self.incidents is not None:
             self.incidents.close()
 
-    def _run(self) -> None:
-        name_os_thread(OS_THREAD_NAME)
-        while True:
-            with self._wake:
-                while not self._queue and not self._stopping:
-                    self._wake.wait()
-                if not self._queue:
-                    return
-                snapshot = self._queue.popleft()
-            self.record(snapshot)
+    def handle(self, snapshot: FleetSnapshot) -> None:
+        """The thread's work: `record`."""
+        self.record(snapshot)
 
     def record(self, snapshot: FleetSnapshot) -> None:
         """Write one snapshot; a failure goes to `last_error` (cleared by the next frame
