@@ -28,7 +28,7 @@ from textual.screen import Screen
 from themes import NO_COLOR_THEME, SEMANTIC_DEFAULTS, THEMES
 from tui.config import THEME_NAMES, Config, ConfigError, WallConfig
 from tui.hub import Hub
-from tui.model import FleetSnapshot, LogLine
+from tui.model import FleetSnapshot, LogLine, SourceState
 from tui.screens.drills import BINDINGS as DRILL_BINDINGS
 from tui.screens.drills import DrillsMixin
 from tui.screens.live import LiveScreen
@@ -75,6 +75,19 @@ def _palette() -> type[Provider]:
     from tui.screens.palette import InferdeckCommands
 
     return InferdeckCommands
+
+
+FIRST_DATA_WAIT_S = 0.5
+"""How long the dashboard holds its first frame for the hub's first collection, which
+started before Textual loaded: the overview is drawn once, with the fleet on it, instead
+of with dashes and again a moment later. A source slower than this shows as pending."""
+
+
+def first_collection_in(snapshot: FleetSnapshot | None) -> bool:
+    """Every source has finished its first poll (well or not) in ``snapshot``."""
+    return snapshot is not None and all(
+        s.state is not SourceState.PENDING for s in snapshot.sources
+    )
 
 
 LogReader = Callable[[str], Awaitable[list[LogLine]]]
@@ -272,13 +285,14 @@ class InferdeckApp(DrillsMixin, App[str | None]):
         """The app's semantic colours, for themes that do not set them."""
         return dict(SEMANTIC_DEFAULTS)
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         """Apply theme and keymap, open the overview, start listening to the hub."""
         self.theme = self._initial_theme
         self._only_inferdecks_themes()
         if self._keymap:
             self.set_keymap(self._keymap)
         self.hub.subscribe(self._from_hub)  # first, so no snapshot falls between the two
+        await self._first_collection()
         self.latest = self.hub.latest  # the overview shows it as soon as it is mounted
         if self.wall is not None:
             from tui.incidents.config import incidents_config
@@ -297,6 +311,15 @@ class InferdeckApp(DrillsMixin, App[str | None]):
             self.notify(safe(self.ops.executor.note), title="action lock and audit not shared",
                         severity="warning", timeout=12, markup=False)  # fmt: skip
         self._start_listening()
+
+    async def _first_collection(self) -> None:
+        """Wait (at most `FIRST_DATA_WAIT_S`) for the running hub's first poll of every
+        source. Nothing waits when this app starts the hub itself or replays a recording."""
+        if self.start_hub or self.replay is not None:
+            return
+        deadline = time.monotonic() + FIRST_DATA_WAIT_S
+        while not first_collection_in(self.hub.latest) and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)  # the hub's thread has the interpreter meanwhile
 
     def _screen_maker(self, name: str) -> Callable[[], LiveScreen]:
         """Makes the screen ``name`` when Textual first asks for it, and keeps it."""
