@@ -138,3 +138,36 @@ def test_the_dashboard_starts_without_what_its_first_frame_does_not_need(
     assert isinstance(loaded, list)
     assert "tui.screens.overview" in loaded  # the first frame was drawn
     assert module not in loaded, NOT_AT_START[module]
+
+
+async def test_a_backend_that_never_answers_does_not_hold_the_first_frame() -> None:
+    import socket
+
+    from tui.app import InferdeckApp
+    from tui.hub import Hub
+    from tui.model import SourceState
+    from tui.sources.scrape import ScrapeSource, ScrapeTarget
+
+    silent = socket.socket()  # takes connections (the backlog) and never answers them
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+    hub = Hub([ScrapeSource([ScrapeTarget("blue-0", "blue", url)], timeout_s=30.0)])
+    hub.start()
+    seen: dict[str, object] = {}
+
+    class App(InferdeckApp):
+        def _display(self, screen, renderable):  # type: ignore[no-untyped-def]
+            if not seen and type(screen).__name__ == "OverviewScreen":
+                seen["states"] = [s.state for s in self.latest.sources] if self.latest else None
+            super()._display(screen, renderable)
+
+    try:
+        app = App(hub, start_hub=False)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+    finally:
+        hub.stop()
+        silent.close()
+    # drawn while the backend's first scrape still waits for its 30 s timeout
+    assert seen["states"] == [SourceState.PENDING]
