@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import importlib
 import signal
 import sys
@@ -88,6 +89,19 @@ def first_collection_in(snapshot: FleetSnapshot | None) -> bool:
     return snapshot is not None and all(
         s.state is not SourceState.PENDING for s in snapshot.sources
     )
+
+
+COLLECT_AFTER_S = 2.0
+"""Seconds after the first frame that the cycle collector comes back on."""
+
+
+def collect_from_now_on() -> None:
+    """Turn the cycle collector back on after start-up (`tui.commands.main.main` turns it
+    off): collect once what start-up left behind, then keep everything still alive (the
+    modules, the classes, the screens) out of every later collection."""
+    gc.collect()
+    gc.freeze()
+    gc.enable()
 
 
 LogReader = Callable[[str], Awaitable[list[LogLine]]]
@@ -233,6 +247,7 @@ class InferdeckApp(DrillsMixin, App[str | None]):
         self._initial_theme = NO_COLOR_THEME if self.no_color else theme
         self.sub_title = subtitle
         self._terminal_cells = TerminalCells()
+        self._collect_after_first_frame = not gc.isenabled()  # off for start-up
         self._live_screens: dict[str, LiveScreen] = {}  # the ones made so far, by name
         self.control_help = control_help
         self.production = production
@@ -280,6 +295,11 @@ class InferdeckApp(DrillsMixin, App[str | None]):
         elif renderable is not None:
             self._terminal_cells.forget()
         super()._display(screen, renderable)
+        if self._collect_after_first_frame and renderable is not None:
+            self._collect_after_first_frame = False
+            # not at once: the frame must reach the terminal first, and the first
+            # refreshes go on drawing without collections for a moment more
+            self.set_timer(COLLECT_AFTER_S, collect_from_now_on)
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         """The app's semantic colours, for themes that do not set them."""

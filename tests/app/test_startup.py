@@ -49,7 +49,7 @@ def test_the_overview_comes_up_without_the_other_screens_and_they_open_on_their_
 
 DASHBOARD_SCRIPT = textwrap.dedent(
     """
-    import asyncio, json, sys
+    import asyncio, gc, json, sys
     from tui.app import InferdeckApp
     from tui.commands.main import main
     from widgets.backends import BackendsTable
@@ -60,12 +60,19 @@ DASHBOARD_SCRIPT = textwrap.dedent(
     def first_display(self, screen, renderable):
         if "rows" not in seen and type(screen).__name__ == "OverviewScreen":
             seen["rows"] = screen.query_one(BackendsTable).row_count
+            seen["collector_during_start"] = gc.isenabled()
         display(self, screen, renderable)
 
     async def first_frame(app):
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.pause()
             seen["modules"] = sorted(sys.modules)
+            for _ in range(100):  # it comes back on a moment after the first frame
+                if gc.isenabled():
+                    break
+                await pilot.pause(0.1)
+            seen["collector_after_first_frame"] = gc.isenabled()
+            seen["frozen_after_first_frame"] = gc.get_freeze_count()
             app.exit()
 
     InferdeckApp._display = first_display
@@ -128,6 +135,15 @@ def test_the_dashboards_first_frame_shows_the_first_collection(
 ) -> None:
     # the overview is drawn once the hub's first poll is in: every backend has its row
     assert scraped_dashboard["rows"] == 3
+
+
+def test_the_cycle_collector_is_off_while_the_dashboard_starts_and_on_after_its_first_frame(
+    scraped_dashboard: dict[str, object],
+) -> None:
+    assert scraped_dashboard["collector_during_start"] is False
+    assert scraped_dashboard["collector_after_first_frame"] is True  # or memory would leak
+    frozen = scraped_dashboard["frozen_after_first_frame"]
+    assert isinstance(frozen, int) and frozen > 10_000  # start-up's objects: never scanned again
 
 
 @pytest.mark.parametrize("module", sorted(NOT_AT_START))
