@@ -295,7 +295,7 @@ class InferdeckApp(DrillsMixin, App[str | None]):
         elif renderable is not None:
             self._terminal_cells.forget()
         super()._display(screen, renderable)
-        if self._collect_after_first_frame and renderable is not None:
+        if self._collect_after_first_frame and isinstance(screen, LiveScreen):
             self._collect_after_first_frame = False
             # not at once: the frame must reach the terminal first, and the first
             # refreshes go on drawing without collections for a moment more

@@ -2,7 +2,8 @@
 
 One module per command family lives beside this one; `tui.commands.registry` lists them,
 and a new command is one entry there plus its module. Only the module of the command being
-run is imported. No logic of its own.
+run is imported. No logic of its own, but for holding off Python's cycle collector while the
+program starts (`main`).
 
 Common flags (``-c``, ``--read-only``, ``--yes``, ``--json``, ``--theme``, ``--refresh``,
 ``--debug``) are accepted before or after the subcommand. Exit codes: 0 success, 1 the
