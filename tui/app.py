@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import importlib
 import signal
 import sys
@@ -28,7 +29,7 @@ from textual.screen import Screen
 from themes import NO_COLOR_THEME, SEMANTIC_DEFAULTS, THEMES
 from tui.config import THEME_NAMES, Config, ConfigError, WallConfig
 from tui.hub import Hub
-from tui.model import FleetSnapshot, LogLine
+from tui.model import FleetSnapshot, LogLine, SourceState
 from tui.screens.drills import BINDINGS as DRILL_BINDINGS
 from tui.screens.drills import DrillsMixin
 from tui.screens.live import LiveScreen
@@ -75,6 +76,32 @@ def _palette() -> type[Provider]:
     from tui.screens.palette import InferdeckCommands
 
     return InferdeckCommands
+
+
+FIRST_DATA_WAIT_S = 0.5
+"""How long the dashboard holds its first frame for the hub's first collection, which
+started before Textual loaded: the overview is drawn once, with the fleet on it, instead
+of with dashes and again a moment later. A source slower than this shows as pending."""
+
+
+def first_collection_in(snapshot: FleetSnapshot | None) -> bool:
+    """Every source has finished its first poll (well or not) in ``snapshot``."""
+    return snapshot is not None and all(
+        s.state is not SourceState.PENDING for s in snapshot.sources
+    )
+
+
+COLLECT_AFTER_S = 2.0
+"""Seconds after the first frame that the cycle collector comes back on."""
+
+
+def collect_from_now_on() -> None:
+    """Turn the cycle collector back on after start-up (`tui.commands.main.main` turns it
+    off): collect once what start-up left behind, then keep everything still alive (the
+    modules, the classes, the screens) out of every later collection."""
+    gc.collect()
+    gc.freeze()
+    gc.enable()
 
 
 LogReader = Callable[[str], Awaitable[list[LogLine]]]
@@ -220,6 +247,7 @@ class InferdeckApp(DrillsMixin, App[str | None]):
         self._initial_theme = NO_COLOR_THEME if self.no_color else theme
         self.sub_title = subtitle
         self._terminal_cells = TerminalCells()
+        self._collect_after_first_frame = not gc.isenabled()  # off for start-up
         self._live_screens: dict[str, LiveScreen] = {}  # the ones made so far, by name
         self.control_help = control_help
         self.production = production
@@ -267,18 +295,24 @@ class InferdeckApp(DrillsMixin, App[str | None]):
         elif renderable is not None:
             self._terminal_cells.forget()
         super()._display(screen, renderable)
+        if self._collect_after_first_frame and isinstance(screen, LiveScreen):
+            self._collect_after_first_frame = False
+            # not at once: the frame must reach the terminal first, and the first
+            # refreshes go on drawing without collections for a moment more
+            self.set_timer(COLLECT_AFTER_S, collect_from_now_on)
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         """The app's semantic colours, for themes that do not set them."""
         return dict(SEMANTIC_DEFAULTS)
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         """Apply theme and keymap, open the overview, start listening to the hub."""
         self.theme = self._initial_theme
         self._only_inferdecks_themes()
         if self._keymap:
             self.set_keymap(self._keymap)
         self.hub.subscribe(self._from_hub)  # first, so no snapshot falls between the two
+        await self._first_collection()
         self.latest = self.hub.latest  # the overview shows it as soon as it is mounted
         if self.wall is not None:
             from tui.incidents.config import incidents_config
@@ -297,6 +331,15 @@ class InferdeckApp(DrillsMixin, App[str | None]):
             self.notify(safe(self.ops.executor.note), title="action lock and audit not shared",
                         severity="warning", timeout=12, markup=False)  # fmt: skip
         self._start_listening()
+
+    async def _first_collection(self) -> None:
+        """Wait (at most `FIRST_DATA_WAIT_S`) for the running hub's first poll of every
+        source. Nothing waits when this app starts the hub itself or replays a recording."""
+        if self.start_hub or self.replay is not None:
+            return
+        deadline = time.monotonic() + FIRST_DATA_WAIT_S
+        while not first_collection_in(self.hub.latest) and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)  # the hub's thread has the interpreter meanwhile
 
     def _screen_maker(self, name: str) -> Callable[[], LiveScreen]:
         """Makes the screen ``name`` when Textual first asks for it, and keeps it."""

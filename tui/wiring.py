@@ -24,7 +24,6 @@ from tui.hub import Hub
 from tui.model import FleetSnapshot
 from tui.sources.base import Source
 from tui.sources.scrape import ScrapeSource, ScrapeTarget
-from tui.sources.simctl import SimControlSource
 
 if TYPE_CHECKING:  # the simulator (and aiohttp) is imported only when a demo needs it,
     # the container engine's client only when the config names one
@@ -86,7 +85,9 @@ def sources_for(config: Config, control_url: str | None = None) -> list[Source]:
 
         resolver = docker.container_name if docker is not None else None
         sources.append(NvmlSource(interval=nvml.interval_s, container_resolver=resolver))
-    if control_url:
+    if control_url:  # the demo's simulator (its client, httpx, only then)
+        from tui.sources.simctl import SimControlSource
+
         sources.append(SimControlSource(control_url, interval=config.scrape.interval_s))
     return sources
 

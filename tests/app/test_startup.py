@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,3 +45,145 @@ def test_the_overview_comes_up_without_the_other_screens_and_they_open_on_their_
              "tui.screens.incidents", "tui.screens.detail", "tui.screens.help"}  # fmt: skip
     assert not later & set(loaded.split())
     assert shown == "GpusScreen"
+
+
+DASHBOARD_SCRIPT = textwrap.dedent(
+    """
+    import asyncio, gc, json, sys
+    from tui.app import InferdeckApp
+    from tui.commands.main import main
+    from widgets.backends import BackendsTable
+
+    seen = {}
+    display = InferdeckApp._display
+
+    def first_display(self, screen, renderable):
+        if "rows" not in seen and type(screen).__name__ == "OverviewScreen":
+            seen["rows"] = screen.query_one(BackendsTable).row_count
+            seen["collector_during_start"] = gc.isenabled()
+        display(self, screen, renderable)
+
+    async def first_frame(app):
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            seen["modules"] = sorted(sys.modules)
+            for _ in range(100):  # it comes back on a moment after the first frame
+                if gc.isenabled():
+                    break
+                await pilot.pause(0.1)
+            seen["collector_after_first_frame"] = gc.isenabled()
+            seen["frozen_after_first_frame"] = gc.get_freeze_count()
+            app.exit()
+
+    InferdeckApp._display = first_display
+    InferdeckApp.run = lambda self, **_: asyncio.run(first_frame(self))
+    main(["-c", sys.argv[1]])
+    print(json.dumps(seen))
+    """
+)
+
+NOT_AT_START = {
+    "httpx": "the actions' HTTP client (scraping uses aiohttp)",
+    "click": "httpx's command line",
+    "pygments": "httpx's command line",
+    "tui.sources.simctl": "the demo simulator's control source",
+    "tui.ops.runbooks.runner": "the runbook runner",
+    "tui.ops.runbooks.catalog": "the runbook catalogue",
+    "tui.ops.autopilot.pilot": "the autopilot, with no rule the config can act on",
+    "tui.sources.docker": "the container engine, not configured",
+}
+"""Modules `inferdeck -c FILE` must not load before its first frame when FILE names only
+backends and a GPU exporter, and what each is."""
+
+
+@pytest.fixture(scope="module")
+def scraped_dashboard(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """`inferdeck -c FILE` up to its first frame, FILE watching a separate `inferdeck sim`:
+    the overview's first frame (rows in its backends table) and the modules loaded by then."""
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "TZ": "UTC",
+           "HOME": str(tmp_path_factory.mktemp("home"))}  # fmt: skip
+    sim = subprocess.Popen(
+        [sys.executable, "-m", "tui.commands", "sim", "--port-base", "0"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert sim.stdout is not None
+        fleet = json.loads(sim.stdout.readline())
+        config = tmp_path_factory.mktemp("config") / "inferdeck.yaml"
+        backends = "".join(
+            f"  - {{name: {b['name']}, pool: {b['pool']}, url: '{b['url']}'}}\n"
+            for b in fleet["backends"]
+        )
+        config.write_text(
+            "environment: test\nrecording: {enabled: false}\nbackends:\n" + backends
+            + f"sources:\n  scrape:\n    gpu_exporters: ['{fleet['gpu_exporter']}']\n"
+        )  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-c", DASHBOARD_SCRIPT, str(config)],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    finally:
+        sim.terminate()
+        sim.wait(10)
+    assert done.returncode == 0, done.stderr
+    seen: dict[str, object] = json.loads(done.stdout.splitlines()[-1])
+    return seen
+
+
+def test_the_dashboards_first_frame_shows_the_first_collection(
+    scraped_dashboard: dict[str, object],
+) -> None:
+    # the overview is drawn once the hub's first poll is in: every backend has its row
+    assert scraped_dashboard["rows"] == 3
+
+
+def test_the_cycle_collector_is_off_while_the_dashboard_starts_and_on_after_its_first_frame(
+    scraped_dashboard: dict[str, object],
+) -> None:
+    assert scraped_dashboard["collector_during_start"] is False
+    assert scraped_dashboard["collector_after_first_frame"] is True  # or memory would leak
+    frozen = scraped_dashboard["frozen_after_first_frame"]
+    assert isinstance(frozen, int) and frozen > 10_000  # start-up's objects: never scanned again
+
+
+@pytest.mark.parametrize("module", sorted(NOT_AT_START))
+def test_the_dashboard_starts_without_what_its_first_frame_does_not_need(
+    scraped_dashboard: dict[str, object], module: str
+) -> None:
+    loaded = scraped_dashboard["modules"]
+    assert isinstance(loaded, list)
+    assert "tui.screens.overview" in loaded  # the first frame was drawn
+    assert module not in loaded, NOT_AT_START[module]
+
+
+async def test_a_backend_that_never_answers_does_not_hold_the_first_frame() -> None:
+    import socket
+
+    from tui.app import InferdeckApp
+    from tui.hub import Hub
+    from tui.model import SourceState
+    from tui.sources.scrape import ScrapeSource, ScrapeTarget
+
+    silent = socket.socket()  # takes connections (the backlog) and never answers them
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+    hub = Hub([ScrapeSource([ScrapeTarget("blue-0", "blue", url)], timeout_s=30.0)])
+    hub.start()
+    seen: dict[str, object] = {}
+
+    class App(InferdeckApp):
+        def _display(self, screen, renderable):  # type: ignore[no-untyped-def]
+            if not seen and type(screen).__name__ == "OverviewScreen":
+                seen["states"] = [s.state for s in self.latest.sources] if self.latest else None
+            super()._display(screen, renderable)
+
+    try:
+        app = App(hub, start_hub=False)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+    finally:
+        hub.stop()
+        silent.close()
+    # drawn while the backend's first scrape still waits for its 30 s timeout
+    assert seen["states"] == [SourceState.PENDING]

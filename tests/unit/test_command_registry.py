@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -53,3 +54,21 @@ def test_starting_the_demo_imports_no_other_command_or_the_container_client() ->
     assert not [
         m for m in loaded if m == "docker" or m.startswith(("docker.", "tui.sources.docker"))
     ]
+
+
+def test_a_command_runs_with_the_cycle_collector_on_and_main_leaves_it_on(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import gc
+
+    import tui.commands.alerts
+    from tui.commands.main import main
+
+    seen: list[bool] = []
+    monkeypatch.setattr(
+        tui.commands.alerts, "run_alerts", lambda _: seen.append(gc.isenabled()) or 0
+    )
+    assert main(["alerts"]) == 0
+    assert seen == [True]  # off only while the dashboard starts
+    assert main(["-c", str(tmp_path / "missing.yaml")]) == 2  # the dashboard never started
+    assert gc.isenabled()

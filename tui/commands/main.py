@@ -2,7 +2,8 @@
 
 One module per command family lives beside this one; `tui.commands.registry` lists them,
 and a new command is one entry there plus its module. Only the module of the command being
-run is imported. No logic of its own.
+run is imported. No logic of its own, but for holding off Python's cycle collector while the
+program starts (`main`).
 
 Common flags (``-c``, ``--read-only``, ``--yes``, ``--json``, ``--theme``, ``--refresh``,
 ``--debug``) are accepted before or after the subcommand. Exit codes: 0 success, 1 the
@@ -12,6 +13,7 @@ action failed, 2 usage or configuration error. Errors are one line unless ``--de
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import traceback
 from collections.abc import Sequence
@@ -101,9 +103,27 @@ def _add_arguments(parser: argparse.ArgumentParser, command: Command) -> None:
         add(parser)
 
 
+APP_FIRST = frozenset({"demo"})
+"""Commands (besides the dashboard itself) that open the dashboard at once: the cycle
+collector stays off until its first frame (see `main`)."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``inferdeck`` console script."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """Entry point of the ``inferdeck`` console script.
+
+    Start-up makes ~100,000 objects that live as long as the process (modules, classes, the
+    screens) and Python's cycle collector would scan them again and again while they are
+    made: it is off until the dashboard's first frame (`tui.app.collect_from_now_on` turns
+    it back on), or until any other command starts its work.
+    """
+    gc.disable()
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    finally:
+        gc.enable()
+
+
+def _main(argv: list[str]) -> int:
     args = build_parser(argv).parse_args(argv)
     from tui.config import ConfigError  # after parsing: `--help` needs none of the engine
     from tui.wiring import StartError
@@ -125,6 +145,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         from tui.commands.dashboard import run_dashboard
 
         return run_dashboard(args)
+    if args.command not in APP_FIRST:
+        gc.enable()
     command = COMMANDS[args.command]
     run = command.run
     if args.command == "sim" and getattr(args, "sim_command", None) == "fault":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tui.config import Config
 from tui.model import FleetSnapshot, Pool
@@ -11,7 +11,6 @@ from tui.ops.alerts.factories import ack_factories
 from tui.ops.context import Operations
 from tui.ops.executor import Action, Executor, executor_for
 from tui.ops.incidents.desk import IncidentDesk
-from tui.ops.runbooks.runner import Runbooks
 from tui.ops.traffic.factory import router_from_config
 from tui.ops.traffic.rollout import Rollout, SloGate
 from tui.ops.traffic.weights import Rollback, Router, SetWeights
@@ -75,7 +74,13 @@ def operations_for(
             traffic.rollout_hold_s,
             stable_pool=traffic.stable_pool,
         )
-    ops.runbooks = Runbooks.from_config(config, executor, ops=ops)
+
+    def runbooks() -> Any:
+        from tui.ops.runbooks.runner import Runbooks
+
+        return Runbooks.from_config(config, executor, ops=ops)
+
+    ops.runbook_library = runbooks
     ops.autopilot = _pilot(config, executor)
     return ops
 
@@ -86,6 +91,8 @@ def _pilot(config: Config, executor: Executor) -> Pilot | None:
     notify: a webhook), and none at all when no rule is left."""
     import dataclasses
 
+    if config.autopilot is None and config.sources.docker is None:
+        return None  # the shipped rules act through a container engine; none to act with
     from tui.ops.autopilot.config import autopilot_config
     from tui.ops.autopilot.pilot import (
         Pilot,

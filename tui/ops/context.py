@@ -31,12 +31,22 @@ class Operations:
     ack: Callable[[Alert, str, float | None], Action] | None = None
     unack: Callable[[Alert], Action] | None = None
     container: Callable[[str, str], Action] | None = None  # (verb, name) -> action
-    runbooks: Any = None  # the runbook library and runner (tui.ops.runbooks.runner)
+    runbook_library: Callable[[], Any] | None = None  # makes `runbooks` when first asked
     incidents: IncidentDesk | None = None  # incidents and timelines; note, SEV, resolve
     autopilot: Any = None  # the remediation rules' pilot (tui.ops.autopilot.pilot.Pilot)
     pools: Sequence[str] = field(default_factory=tuple)
     stable_pool: str = "blue"
     canary_pool: str = "green"
+    _runbooks: Any = field(default=None, init=False, repr=False)
+
+    @property
+    def runbooks(self) -> Any:
+        """The runbook library and runner (`tui.ops.runbooks.runner.Runbooks`), or None;
+        made the first time something asks (the Runbooks screen, the palette, an alert's
+        offer), so the dashboard starts without the runner and its catalogue."""
+        if self._runbooks is None and self.runbook_library is not None:
+            self._runbooks = self.runbook_library()
+        return self._runbooks
 
     @property
     def read_only(self) -> str | None:

@@ -21,15 +21,16 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from tui.analysis.text import inert, shown
 from tui.config import AlertmanagerConfig
 from tui.model import Alert
 from tui.ops.executor import ActionResult, Plan, Progress
 from tui.sources._http_auth import Credentials, CredentialsError
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "AckAlert",
@@ -167,6 +168,8 @@ class AlertmanagerEndpoint:
 
     def request(self, method: str, path: str, body: Any = None) -> Any:
         """``method path`` → the JSON answer (None when empty); `AckError` otherwise."""
+        import httpx  # loaded at the first request: the dashboard starts without it
+
         where = f"Alertmanager at {self.url}"
         try:
             headers = self.credentials.headers()

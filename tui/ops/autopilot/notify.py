@@ -7,8 +7,6 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
 from tui.ops.autopilot.config import Webhook
 
 
@@ -24,6 +22,8 @@ def payload(webhook: Webhook, fields: Mapping[str, Any]) -> dict[str, Any]:
 
 def post(webhook: Webhook, fields: Mapping[str, Any], timeout_s: float = 5.0) -> str | None:
     """POST to ``webhook``; None when it answered 2xx, else why not (one line)."""
+    import httpx  # loaded at the first request: the dashboard starts without it
+
     try:
         answer = httpx.post(webhook.url, json=payload(webhook, fields), timeout=timeout_s)
     except httpx.HTTPError as exc:

@@ -146,12 +146,12 @@ def oom_watch_from_config(config: Config, settings: AutopilotConfig) -> OomWatch
 def scaler_from_config(config: Config, settings: AutopilotConfig) -> ContainerScaler:
     """The containers scaler: the Docker API of ``sources.docker``, nginx's upstream of
     ``traffic.nginx``; ValueError naming what is missing."""
-    from tui.ops.traffic.nginx import NginxRouter
-
     if config.sources.docker is None:
         raise ValueError("scaling needs sources.docker (the container engine) in the config")
     if config.traffic is None or config.traffic.nginx is None:
         raise ValueError("scaling needs traffic.nginx (the upstream replicas join)")
+    from tui.ops.traffic.nginx import NginxRouter
+
     s = settings.scaler
     return ContainerScaler(config.sources.docker.url, NginxRouter(config.traffic.nginx),
                            port_arg=s.port_arg, port_offset=s.port_offset,

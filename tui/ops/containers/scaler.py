@@ -24,8 +24,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import httpx
-
 from tui.ops.containers.pools import POOL_LABEL
 from tui.ops.containers.replicas import backend_name, read_replicas, write_replicas
 from tui.ops.executor import Progress
@@ -233,6 +231,8 @@ class ContainerScaler:
         return replica
 
     def _ready(self, server: str) -> bool:
+        import httpx  # loaded at the first request: the dashboard starts without it
+
         deadline = time.monotonic() + self.ready_timeout_s
         while time.monotonic() < deadline:
             with contextlib.suppress(httpx.HTTPError):

@@ -19,8 +19,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-import httpx
-
 Line = Callable[[str], None]
 
 _CONTROL = re.compile(
@@ -178,6 +176,8 @@ class ProbeOutcome:
 
 def probe_once(url: str, expect_status: int, expect_body: str | None, timeout_s: float) -> str:
     """One GET; returns "" when it answered as expected, else what was wrong."""
+    import httpx  # loaded at the first request: the dashboard starts without it
+
     try:
         response = httpx.get(url, timeout=timeout_s, trust_env=False, follow_redirects=False)
     except httpx.TimeoutException:

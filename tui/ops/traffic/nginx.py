@@ -28,8 +28,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-
-import httpx
+from typing import TYPE_CHECKING
 
 from tui.config import NginxRouterConfig
 from tui.ops.containers.replicas import with_replicas
@@ -37,6 +36,9 @@ from tui.ops.executor import Progress
 from tui.ops.files import backup_path, remove_stale_temps, write_atomic
 from tui.ops.traffic.upstream import parse_upstream, render_upstream, run_nginx
 from tui.ops.traffic.weights import Applied, RouterError, check_weights, format_split
+
+if TYPE_CHECKING:
+    import httpx
 
 _PID_DIRECTIVE = re.compile(r"^\s*pid\s+([^;\s]+)\s*;", re.MULTILINE)
 _VERSION = re.compile(r"nginx/(\d+)\.(\d+)\.(\d+)")
@@ -242,6 +244,8 @@ class NginxRouter:
 
     def _verify(self, step: Callable[[str], None]) -> str | None:
         """GET ``verify_url`` through nginx; None when it answers below 500."""
+        import httpx  # loaded at the first request: the dashboard starts without it
+
         url = self.config.verify_url
         if not url:
             return None

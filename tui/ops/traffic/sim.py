@@ -11,8 +11,6 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
 from tui.ops.executor import Progress
 from tui.ops.traffic.weights import Applied, RouterError, check_weights, format_split
 
@@ -30,6 +28,8 @@ class SimRouter:
         self._pools: tuple[str, ...] | None = None
 
     def _call(self, method: str, body: Any = None) -> dict[str, float]:
+        import httpx  # loaded at the first request: the dashboard starts without it
+
         try:
             answer = httpx.request(
                 method, self.where, json=body, timeout=self.timeout_s, trust_env=False
