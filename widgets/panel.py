@@ -9,7 +9,7 @@ from rich.console import Console, Group, RenderableType
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual.geometry import Region
+from textual.geometry import Region, Size
 from textual.reactive import reactive
 from textual.strip import Strip
 from textual.visual import Visual, visualize
@@ -80,8 +80,26 @@ class ChangedLines(Widget):
 
     def render(self) -> RenderableType:
         """The content as Rich renders it (Textual measures heights with it; tests read it)."""
-        lines = self.lines(self.size.width or 80)
+        lines = self.lines(self.drawing_width or 80)
         return Group(*lines) if lines else ""
+
+    _measured_width: int | None = None
+
+    @property
+    def drawing_width(self) -> int:
+        """The content width to draw for: the one being measured during a layout (before
+        the first one, ``size`` is still 0), else the widget's own."""
+        return self._measured_width or self.size.width
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        """The height at ``width``: content that depends on the width (columns given up,
+        lines wrapped) is measured as it will be drawn. Textual keeps the result per width
+        until the next repaint, so a wrong first measure would stay."""
+        self._measured_width = width
+        try:
+            return super().get_content_height(container, viewport, width)
+        finally:
+            self._measured_width = None
 
     def _draw(self) -> list[Strip]:
         """The content lines at the current width: `lines` when given, else ``render()``."""
