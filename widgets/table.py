@@ -158,6 +158,22 @@ class SnapshotTable(DataTable[Text]):
             self._styles_kept[name] = style
         return style
 
+    def _get_row_style(self, row_index: int, base_style: Style) -> Style:
+        """A row's style (header, fixed, zebra stripe), kept until the styles change:
+        DataTable works it out from the CSS for every line it draws."""
+        if row_index == -1:
+            key = "row header"
+        elif row_index < self.fixed_rows:
+            key = "row fixed"
+        elif self.zebra_stripes:
+            key = f"row {row_index % 2}"
+        else:
+            return base_style
+        style = self._styles_kept.get(key)
+        if style is None:
+            style = self._styles_kept[key] = super()._get_row_style(row_index, base_style)
+        return style
+
     def pool_style(self, pool: str) -> Style:
         """A pool's colour."""
         return self.style(pool if pool in ("blue", "green") else "other")
