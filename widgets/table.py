@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Hashable, Sequence
-from functools import partial
-from itertools import pairwise
 from typing import Self
 
-from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -17,6 +14,7 @@ from textual.reactive import reactive
 from textual.widgets import DataTable
 
 from tui.model import FleetSnapshot, SourceState
+from widgets.panel import styled_runs
 from widgets.sources import describe_status, worst_status
 from widgets.text import outside, safe
 
@@ -47,25 +45,6 @@ def matches(key: str, cells: Sequence[Text], query: str) -> bool:
     """True when every word of ``query`` is in the row's text (any case) or its key."""
     text = " ".join([key, *(c.plain for c in cells)]).lower()
     return all(word in text for word in query.lower().split())
-
-
-def _styled_runs(text: Text, console: Console) -> list[tuple[int, int, Style]]:
-    """(start, end, style) of each run of ``text`` whose style is the same, as Rich's
-    ``Text.render`` styles it: the text's own style, then the spans over the run in the
-    order they were added."""
-    get = partial(console.get_style, default=Style.null())
-    length = len(text.plain)
-    spans = [(max(s.start, 0), min(s.end, length), get(s.style)) for s in text.spans]
-    spans = [span for span in spans if span[0] < span[1]]
-    base = get(text.style) if text.style else Style.null()
-    if not spans:
-        return [(0, length, base)] if length else []
-    cuts = sorted({0, length, *(s[0] for s in spans), *(s[1] for s in spans)})
-    runs = []
-    for start, end in pairwise(cuts):
-        styles = [style for s, e, style in spans if s <= start and end <= e]
-        runs.append((start, end, Style.combine([base, *styles])))
-    return runs
 
 
 class SnapshotTable(DataTable[Text]):
@@ -425,7 +404,7 @@ class SnapshotTable(DataTable[Text]):
         pre = base_style + Style.from_meta({"row": row_index, "column": column_index}) + component
         blank = pre + post
         line = [Segment(" " * pad, blank)] if pad else []
-        for start, end, style in _styled_runs(cell, console):
+        for start, end, style in styled_runs(cell, console):
             line.append(Segment(plain[start:end], pre + style + post))
         if room > cell.cell_len:
             line.append(Segment(" " * (room - cell.cell_len), blank))
