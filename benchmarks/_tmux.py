@@ -116,6 +116,22 @@ def thread_cpu_seconds(pid: int, name: str) -> float:
     return total
 
 
+def main_thread_cpu_seconds(pid: int, name: str) -> float:
+    """User + system CPU seconds so far of the main threads of the processes called
+    ``name`` in ``pid``'s tree: for a Textual app, its event loop, where all UI work runs."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for p in process_tree(pid):
+        try:
+            if Path(f"/proc/{p}/comm").read_text().strip() != name:
+                continue
+            fields = Path(f"/proc/{p}/task/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of a process and its descendants so far (from /proc)."""
     total = 0.0
