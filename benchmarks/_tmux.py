@@ -116,13 +116,16 @@ def thread_cpu_seconds(pid: int, name: str) -> float:
     return total
 
 
-def main_thread_cpu_seconds(pid: int) -> float:
+def main_thread_cpu_seconds(pid: int, name: str | None = None) -> float:
     """User + system CPU seconds so far of the main thread of each process in ``pid``'s
-    tree (a shell that ``exec``s the program adds nothing)."""
+    tree (a shell that ``exec``s the program adds nothing); ``name``: only of the
+    processes called that — for a Textual app, its event loop, where all UI work runs."""
     total = 0.0
     tick = os.sysconf("SC_CLK_TCK")
     for p in process_tree(pid):
         try:
+            if name is not None and Path(f"/proc/{p}/comm").read_text().strip() != name:
+                continue
             fields = Path(f"/proc/{p}/task/{p}/stat").read_text().rsplit(")", 1)[1].split()
         except (FileNotFoundError, ProcessLookupError):
             continue

@@ -1,8 +1,9 @@
 """What an idle dashboard costs: CPU, bytes written to the terminal, memory.
 
 Each program runs alone in a tmux pane for 30 s after it has settled; CPU is that of the
-pane's whole process tree, bytes are everything the program wrote to the terminal, RSS is
-the tree's resident memory at the end. Measured in the same run, side by side:
+pane's whole process tree (for the dashboard also its main thread, where Textual renders),
+bytes are everything the program wrote to the terminal, RSS is the tree's resident memory
+at the end. Measured in the same run, side by side:
 - `inferdeck -c` against a separately running `inferdeck sim` (the dashboard alone) at
   120x40, 80x24 and 200x60;
 - `inferdeck demo` (simulated fleet and load in the same process) at 120x40;
@@ -27,7 +28,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from _tmux import INFERDECK, Pane, cpu_seconds, rss_mb, thread_cpu_seconds
+from _tmux import (
+    INFERDECK,
+    Pane,
+    cpu_seconds,
+    main_thread_cpu_seconds,
+    rss_mb,
+    thread_cpu_seconds,
+)
 
 SECONDS = 30.0
 
@@ -54,10 +62,12 @@ def measure(
             time.sleep(3)  # let start-up work finish
             pane.pipe_to(out)
             own0 = thread_cpu_seconds(pane.pid, thread) if thread else 0.0
+            main0 = main_thread_cpu_seconds(pane.pid, "inferdeck")
             cpu0, t0 = cpu_seconds(pane.pid), time.perf_counter()
             time.sleep(SECONDS)
             cpu1, t1 = cpu_seconds(pane.pid), time.perf_counter()
             own1 = thread_cpu_seconds(pane.pid, thread) if thread else 0.0
+            main1 = main_thread_cpu_seconds(pane.pid, "inferdeck")
             rss = rss_mb(pane.pid)
             written = out.stat().st_size if out.exists() else 0
         finally:
@@ -68,6 +78,7 @@ def measure(
         "bytes_per_s": written / elapsed,
         "rss_mb": rss,
         "thread_pct": 100 * (own1 - own0) / elapsed,
+        "main_pct": 100 * (main1 - main0) / elapsed,
     }
     print(
         f"{label:<40} {size[0]:>3}x{size[1]:<3} CPU {figures['cpu_pct']:5.2f}% of one core"
@@ -115,6 +126,9 @@ def main() -> None:
             results[f"inferdeck {size}"] = measure(
                 f"{INFERDECK} -c {config}", label, size=size, thread="inferdeck-rec"
             )
+            main = results[f"inferdeck {size}"]["main_pct"]
+            print(f"{'':<40} the main thread (Textual's event loop: all UI work):"
+                  f" {main:.2f}% of one core", flush=True)  # fmt: skip
             if recording != "off":
                 share = results[f"inferdeck {size}"]["thread_pct"]
                 print(f"{'':<40} the recorder thread's own share: {share:.2f}% of one core"

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from typing import Self
 
 from rich.cells import cell_len
-from rich.console import Group, RenderableType
 from rich.style import Style
 from rich.text import Text
+from textual.geometry import Region
 from textual.reactive import reactive
 
 from tui.model import FleetSnapshot, OverallState
@@ -143,10 +144,31 @@ class FleetHeader(ChangedLines):
             self.repaint_changed_lines()
 
     def _style(self, name: str) -> Style:
-        return self.get_component_rich_style(f"fleet-header--{name}", partial=True)
+        """A component class's style, kept until the styles change (asked for a dozen
+        times a second)."""
+        style = self._styles_kept.get(name)
+        if style is None:
+            style = self.get_component_rich_style(f"fleet-header--{name}", partial=True)
+            self._styles_kept = {**self._styles_kept, name: style}
+        return style
 
-    def render(self) -> RenderableType:
-        """The state line and, when not OK, the reasons."""
+    _styles_kept: dict[str, Style] = {}  # replaced, never mutated
+
+    def notify_style_update(self) -> None:
+        """Styles changed (a theme, a class): look the component styles up again."""
+        self._styles_kept = {}
+        super().notify_style_update()
+
+    def refresh(self, *regions: Region, **kwargs: bool) -> Self:
+        """A whole repaint (Textual asks for one when component styles change) looks the
+        component styles up again too."""
+        if not regions:
+            self._styles_kept = {}
+        return super().refresh(*regions, **kwargs)
+
+    def lines(self, width: int) -> list[Text]:
+        """The state line and, when not OK, the reasons, each cut to ``width`` with ``…``
+        (drawn straight to strips: no Rich layout each second)."""
         snapshot = self.snapshot
         now = self.clock()
         dim = self._style("dim")
@@ -181,13 +203,16 @@ class FleetHeader(ChangedLines):
             line.append("  ")
             line.append(" REC STOPPED ", self._style("recording"))
             line.append(" " + safe(stopped), self._style("reasons"))
+        if line.cell_len > width:
+            line.truncate(width, overflow="ellipsis")
         if snapshot is None or not snapshot.overall_reasons:
-            return line
-        width = self.content_region.width or self.size.width or 80
+            return [line]
         reasons = Text(
             fit_reasons(snapshot.overall_reasons, width),
             self._style("reasons"),
             no_wrap=True,
             overflow="ellipsis",
         )
-        return Group(line, reasons)
+        if reasons.cell_len > width:
+            reasons.truncate(width, overflow="ellipsis")
+        return [line, reasons]

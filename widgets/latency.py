@@ -80,8 +80,13 @@ class LatencyPanel(Panel):
             yield LatencyChart("TTFT", id="ttft-chart")
             yield LatencyChart("E2E", id="e2e-chart")
 
+    _step_s: float | None = None
+
     def set_step(self, step_s: float) -> None:
         """Seconds between history points (the refresh interval), for the charts' time axis."""
+        if step_s == self._step_s:
+            return
+        self._step_s = step_s
         for chart in self.query(LatencyChart):
             chart.step_s = step_s
 
@@ -90,14 +95,24 @@ class LatencyPanel(Panel):
         super().watch_snapshot(snapshot)
         if snapshot is None or not self.is_mounted:
             return
-        self.query_one(LatencyFigures).repaint_changed_lines()
+        figures, charts = self._parts()
+        figures.repaint_changed_lines()
         tier = TIERS[snapshot.slo_tier]
         for measure in ("ttft", "e2e"):
-            self.query_one(f"#{measure}-chart", LatencyChart).show(
+            charts[measure].show(
                 snapshot.history.get(f"fleet.{measure}_p50", ()),
                 snapshot.history.get(f"fleet.{measure}_p95", ()),
                 getattr(tier, f"{measure}_p95_s"),
             )
+
+    _found: tuple[LatencyFigures, dict[str, LatencyChart]] | None = None
+
+    def _parts(self) -> tuple[LatencyFigures, dict[str, LatencyChart]]:
+        """The figures and the charts by measure, found once (they are never replaced)."""
+        if self._found is None:
+            charts = {m: self.query_one(f"#{m}-chart", LatencyChart) for m in ("ttft", "e2e")}
+            self._found = (self.query_one(LatencyFigures), charts)
+        return self._found
 
     def lines(self, width: int) -> list[Text]:
         """Nothing of its own: the children draw."""

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
+from itertools import pairwise
 from typing import Self
 
 from rich.console import Console, Group, RenderableType
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual.geometry import Region
+from textual.geometry import Region, Size
 from textual.reactive import reactive
 from textual.strip import Strip
 from textual.visual import Visual, visualize
@@ -25,7 +27,8 @@ def text_segments(text: Text, base: Style, console: Console) -> list[Segment]:
     """The segments of a one-line `Text` over ``base``, without Rich's per-span style stack.
 
     Lines built by appending (`widgets.lines.grid`) have spans that do not overlap; each
-    span is one segment. A `Text` with overlapping spans goes through Rich.
+    span is one segment. Where spans overlap (a cell with a style of its own and spans
+    inside it), each run between span edges gets the styles over it, as Rich combines them.
     """
     plain = text.plain
     if text.style:
@@ -36,7 +39,7 @@ def text_segments(text: Text, base: Style, console: Console) -> list[Segment]:
     for span in text.spans:
         start, end, style = span
         if start < position:
-            return list(Segment.apply_style(text.render(console), base))
+            return [Segment(plain[a:b], base + style) for a, b, style in styled_runs(text, console)]
         if start > position:
             segments.append(Segment(plain[position:start], base))
         if end > start:
@@ -46,6 +49,25 @@ def text_segments(text: Text, base: Style, console: Console) -> list[Segment]:
     if position < len(plain):
         segments.append(Segment(plain[position:], base))
     return segments
+
+
+def styled_runs(text: Text, console: Console) -> list[tuple[int, int, Style]]:
+    """(start, end, style) of each run of ``text`` whose style is the same, as Rich's
+    ``Text.render`` styles it: the text's own style, then the spans over the run in the
+    order they were added."""
+    get = partial(console.get_style, default=Style.null())
+    length = len(text.plain)
+    spans = [(max(s.start, 0), min(s.end, length), get(s.style)) for s in text.spans]
+    spans = [span for span in spans if span[0] < span[1]]
+    own = get(text.style) if text.style else Style.null()
+    if not spans:
+        return [(0, length, own)] if length else []
+    cuts = sorted({0, length, *(s[0] for s in spans), *(s[1] for s in spans)})
+    runs = []
+    for start, end in pairwise(cuts):
+        styles = [style for s, e, style in spans if s <= start and end <= e]
+        runs.append((start, end, Style.combine([own, *styles])))
+    return runs
 
 
 class ChangedLines(Widget):
@@ -80,8 +102,26 @@ class ChangedLines(Widget):
 
     def render(self) -> RenderableType:
         """The content as Rich renders it (Textual measures heights with it; tests read it)."""
-        lines = self.lines(self.size.width or 80)
+        lines = self.lines(self.drawing_width or 80)
         return Group(*lines) if lines else ""
+
+    _measured_width: int | None = None
+
+    @property
+    def drawing_width(self) -> int:
+        """The content width to draw for: the one being measured during a layout (before
+        the first one, ``size`` is still 0), else the widget's own."""
+        return self._measured_width or self.size.width
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        """The height at ``width``: content that depends on the width (columns given up,
+        lines wrapped) is measured as it will be drawn. Textual keeps the result per width
+        until the next repaint, so a wrong first measure would stay."""
+        self._measured_width = width
+        try:
+            return super().get_content_height(container, viewport, width)
+        finally:
+            self._measured_width = None
 
     def _draw(self) -> list[Strip]:
         """The content lines at the current width: `lines` when given, else ``render()``."""

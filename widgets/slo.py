@@ -10,10 +10,10 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 from textual.reactive import reactive
-from textual.widget import Widget
 
 from tui.analysis.budget import ErrorBudget, Objective, duration
 from widgets.levels import marked
+from widgets.panel import ChangedLines
 from widgets.report import ReportPanel, mark
 from widgets.text import outside
 
@@ -45,7 +45,7 @@ class ObjectivesPanel(ReportPanel):
         """The objectives as a table."""
         found: Sequence[Objective] = report  # type: ignore[assignment]
         dim = self.style("dim")
-        wide = self.size.width >= 100  # narrower, the source column goes: the state stays whole
+        wide = self.drawing_width >= 100  # narrower, the source column goes: the state stays whole
         table = Table.grid(padding=(0, 2 if wide else 1), expand=True)
         table.add_column(no_wrap=True, overflow="ellipsis")
         table.add_column(justify="right", no_wrap=True, overflow="ellipsis")
@@ -161,7 +161,7 @@ def summary_line(found: Sequence[Objective], budget: ErrorBudget | None) -> list
     return parts
 
 
-class SloSummary(Widget):
+class SloSummary(ChangedLines):
     """The overview's one SLO line: budget left, burn over 1h, objectives at risk.
 
     | Component class | Used for |
@@ -191,11 +191,12 @@ class SloSummary(Widget):
     parts: reactive[tuple[tuple[str, str], ...]] = reactive(())
     """The line as (text, level) parts (`summary_line`); an equal line is not redrawn."""
 
-    def render(self) -> RenderableType:
-        """The parts, styled by level."""
+    def lines(self, width: int) -> list[Text]:
+        """The parts, styled by level, cut to ``width`` with ``…`` (drawn straight to
+        strips: no Rich layout when the line changes)."""
         line = Text(no_wrap=True, overflow="ellipsis")
         parts = list(self.parts)
-        room = self.content_size.width
+        room = width
         while (
             len(parts) > 1
             and parts[-1][1] == "dim"
@@ -206,4 +207,6 @@ class SloSummary(Widget):
         for text, lvl in parts:
             style = self.get_component_rich_style(f"slo-summary--{lvl}", partial=True)
             line.append(text, style)
-        return line
+        if line.cell_len > width:
+            line.truncate(width, overflow="ellipsis")
+        return [line]

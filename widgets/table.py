@@ -14,6 +14,7 @@ from textual.reactive import reactive
 from textual.widgets import DataTable
 
 from tui.model import FleetSnapshot, SourceState
+from widgets.panel import styled_runs
 from widgets.sources import describe_status, worst_status
 from widgets.text import outside, safe
 
@@ -134,6 +135,22 @@ class SnapshotTable(DataTable[Text]):
         if style is None:
             style = self.get_component_rich_style(f"snapshot-table--{name}", partial=True)
             self._styles_kept[name] = style
+        return style
+
+    def _get_row_style(self, row_index: int, base_style: Style) -> Style:
+        """A row's style (header, fixed, zebra stripe), kept until the styles change:
+        DataTable works it out from the CSS for every line it draws."""
+        if row_index == -1:
+            key = "row header"
+        elif row_index < self.fixed_rows:
+            key = "row fixed"
+        elif self.zebra_stripes:
+            key = f"row {row_index % 2}"
+        else:
+            return base_style
+        style = self._styles_kept.get(key)
+        if style is None:
+            style = self._styles_kept[key] = super()._get_row_style(row_index, base_style)
         return style
 
     def pool_style(self, pool: str) -> Style:
@@ -327,9 +344,73 @@ class SnapshotTable(DataTable[Text]):
         held = self._same_looks.get(place)
         if held is not None and held[0] == look:
             return held[1]
-        lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        lines = self._render_new_look(
+            row_index, column_index, cell, base_style, width, cursor, hover
+        )
         self._same_looks[place] = (look, lines)
         return lines
+
+    def _render_new_look(
+        self,
+        row_index: int,
+        column_index: int,
+        cell: object,
+        base_style: Style,
+        width: int,
+        cursor: bool,
+        hover: bool,
+    ) -> list[list[Segment]]:
+        """A data cell that looks different from when it was last drawn, rendered."""
+        lines = self._render_one_line_cell(
+            row_index, column_index, cell, base_style, width, cursor, hover
+        )
+        if lines is None:
+            lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        return lines
+
+    def _render_one_line_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        cell: object,
+        base_style: Style,
+        width: int,
+        cursor: bool,
+        hover: bool,
+    ) -> list[list[Segment]] | None:
+        """A one-line `Text` cell that fits its column, drawn straight to segments: the
+        segments DataTable gets from Rich (``Padding`` in ``Styled`` through
+        ``Console.render_lines``), at a tenth of the cost; None for anything else.
+
+        A changed figure is rendered again every second, and Rich's general path (wrap,
+        justify, pad, crop, three style passes) was most of a live table's cost.
+        """
+        if not isinstance(cell, Text) or cell.justify not in (None, "default"):
+            return None
+        plain = cell.plain
+        pad = self.cell_padding
+        room = width - 2 * pad
+        if room < 0 or not plain.isprintable() or cell.cell_len > room:
+            return None  # a newline, tab or control character, or a cut: Rich's way
+        console = self.app.console  # its options never justify (Textual's own console)
+        row = self.rows.get(self._row_locations.get_key(row_index))  # type: ignore[arg-type]
+        if row is None or row.height != 1:
+            return None
+        fixed = row_index < self.fixed_rows or column_index < self.fixed_columns
+        component, post = self._get_styles_to_render_cell(
+            False, False, fixed, hover, cursor, self.show_cursor, self._show_hover_cursor,
+            self.cursor_foreground_priority == "css", self.cursor_background_priority == "css",
+        )  # fmt: skip
+        pre = base_style + Style.from_meta({"row": row_index, "column": column_index}) + component
+        blank = pre + post
+        line = [Segment(" " * pad, blank)] if pad else []
+        for start, end, style in styled_runs(cell, console):
+            line.append(Segment(plain[start:end], pre + style + post))
+        if room > cell.cell_len:
+            line.append(Segment(" " * (room - cell.cell_len), blank))
+        if pad:
+            line.append(Segment(" " * pad, blank))
+        return [line]
 
     def _clear_caches(self) -> None:
         super()._clear_caches()

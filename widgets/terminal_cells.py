@@ -130,9 +130,13 @@ class TerminalCells:
             for end, (x, strip) in zip(update.chop_ends[y], update.chops[y].items(), strict=False):
                 if strip is None or x > x2 or end <= x1:
                     continue
-                if end > x2:
-                    strip = strip.crop(0, x2 - x)
-                yield y, x, cells_of((strip,))
+                chars, styles = cells_of((strip,))
+                if end > x2:  # cut where the span ends (a Strip.crop would make a new Strip)
+                    cut = x2 - x
+                    if cut < len(chars) and chars[cut] == "" and cut:
+                        chars[cut - 1] = " "  # half a wide character: a space, as crop does
+                    del chars[cut:], styles[cut:]
+                yield y, x, (chars, styles)
 
     def _remember(self, y: int, x: int, row: Row) -> None:
         if not 0 <= y < self._height:

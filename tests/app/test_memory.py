@@ -7,12 +7,12 @@ import dataclasses
 from typing import Any
 
 import pytest
-from textual.widgets import DataTable
 
 from tests.app.conftest import AppFactory
 from tests.app.test_overview import row_text
 from tui.app import SnapshotReady
 from widgets.backends import BackendsTable
+from widgets.table import SnapshotTable
 
 
 def renders_held(table: BackendsTable) -> tuple[int, int]:
@@ -49,13 +49,13 @@ async def test_a_refresh_renders_again_only_the_cells_that_changed(
         await pilot.pause()
         table.render_lines(table.region.reset_offset)
         rendered: list[tuple[int, int]] = []
-        render_cell = DataTable._render_cell
+        render_cell = SnapshotTable._render_new_look
 
-        def counted(self: DataTable, row: int, column: int, *args: Any, **kwargs: Any) -> Any:
+        def counted(self: SnapshotTable, row: int, column: int, *args: Any, **kwargs: Any) -> Any:
             rendered.append((row, column))
             return render_cell(self, row, column, *args, **kwargs)
 
-        monkeypatch.setattr(DataTable, "_render_cell", counted)
+        monkeypatch.setattr(SnapshotTable, "_render_new_look", counted)
         first = snapshot.backends[0]
         busier = dataclasses.replace(first, running=(first.running or 0) + 7)
         app.post_message(

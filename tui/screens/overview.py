@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 
@@ -21,6 +23,18 @@ from widgets.panel import Panel
 from widgets.queue import QueuePanel
 from widgets.slo import SloSummary, summary_line
 from widgets.throughput import ThroughputPanel
+
+
+@dataclass(frozen=True)
+class _Parts:
+    """The overview's widgets that a snapshot goes to."""
+
+    header: FleetHeader
+    table: BackendsTable
+    slo: SloSummary
+    latency: LatencyPanel
+    alerts: AlertsPanel
+    panels: tuple[Panel, ...]
 
 
 class OverviewScreen(FilteredScreen):
@@ -103,16 +117,31 @@ class OverviewScreen(FilteredScreen):
 
     def show(self, snapshot: FleetSnapshot) -> None:
         """Hand the snapshot to every panel on this screen."""
+        parts = self._parts()
         self.set_class(bool(snapshot.alerts), "-alerting")
-        self.query_one(AlertsPanel).set_class(not snapshot.alerts, "-empty")
-        self.query_one(FleetHeader).snapshot = snapshot
-        self.query_one(BackendsTable).snapshot = snapshot
-        self.query_one(SloSummary).parts = tuple(summary_line(*self._slo(snapshot)))
-        self.query_one(LatencyPanel).set_step(
-            getattr(getattr(self.app, "hub", None), "refresh_s", 1.0)
-        )
-        for panel in self.query(Panel):
+        parts.alerts.set_class(not snapshot.alerts, "-empty")
+        parts.header.snapshot = snapshot
+        parts.table.snapshot = snapshot
+        parts.slo.parts = tuple(summary_line(*self._slo(snapshot)))
+        parts.latency.set_step(getattr(getattr(self.app, "hub", None), "refresh_s", 1.0))
+        for panel in parts.panels:
             panel.snapshot = snapshot
+
+    _widgets: _Parts | None = None
+
+    def _parts(self) -> _Parts:
+        """The screen's widgets, found once: the screen never adds or removes any, and
+        looking them up every second was a tenth of a refresh's work here."""
+        if self._widgets is None:
+            self._widgets = _Parts(
+                header=self.query_one(FleetHeader),
+                table=self.query_one(BackendsTable),
+                slo=self.query_one(SloSummary),
+                latency=self.query_one(LatencyPanel),
+                alerts=self.query_one(AlertsPanel),
+                panels=tuple(self.query(Panel)),
+            )
+        return self._widgets
 
     def _slo(self, snapshot: FleetSnapshot) -> tuple[tuple[Objective, ...], ErrorBudget]:
         """Objectives and the budget from the snapshot and the hub's history (no I/O)."""
