@@ -316,7 +316,10 @@ class CounterWindow:
         if length <= 0:
             return None
         times = self._times
-        first = bisect_left(times, range_start)
+        if not times:
+            return None
+        # samples past the span wait to be dropped in a batch: never used
+        first = bisect_left(times, max(range_start, times[-1] - self.keep_s))
         last = bisect_right(times, range_end) - 1
         intervals = last - first
         if intervals < 1:
@@ -340,3 +343,57 @@ class CounterWindow:
         if to_end >= threshold:
             to_end = average / 2
         return delta * (sampled + to_start + to_end) / sampled / length
+
+    @staticmethod
+    def rates(
+        windows: Iterable[CounterWindow], range_start: float, range_end: float
+    ) -> list[float | None]:
+        """`rate` of each of ``windows`` over one range, in order, with the same results.
+
+        The windows of one backend are appended at the same reads, so their samples in
+        the range mostly start and end at the same instants, as many: the extrapolation's
+        share of the arithmetic (which depends only on those) is done once for a run of
+        such windows, and each window adds only its increase.
+        """
+        length = range_end - range_start
+        if length <= 0:
+            return [None for _ in windows]
+        out: list[float | None] = []
+        append = out.append
+        shared: tuple[float, float, int] | None = None  # (first_t, last_t, intervals)
+        sampled = to_start = to_end = 0.0
+        for window in windows:
+            times = window._times
+            if not times:
+                append(None)
+                continue
+            first = bisect_left(times, max(range_start, times[-1] - window.keep_s))
+            last = bisect_right(times, range_end) - 1
+            intervals = last - first
+            if intervals < 1:
+                append(None)
+                continue
+            values, lost = window._values, window._lost
+            first_t, last_t, first_v = times[first], times[last], values[first]
+            delta = (values[last] - first_v) + (lost[last] - lost[first])
+            key = (first_t, last_t, intervals)
+            if key != shared:
+                shared = key
+                sampled = last_t - first_t
+                if sampled > 0:
+                    average = sampled / intervals
+                    threshold = average * EXTRAPOLATION_THRESHOLD
+                    to_start = first_t - range_start
+                    to_end = range_end - last_t
+                    if to_start >= threshold:
+                        to_start = average / 2
+                    if to_end >= threshold:
+                        to_end = average / 2
+            if sampled <= 0:
+                append(delta / length)
+                continue
+            start = to_start
+            if delta > 0 and first_v >= 0:
+                start = min(start, sampled * (first_v / delta))
+            append(delta * (sampled + start + to_end) / sampled / length)
+        return out
