@@ -152,30 +152,3 @@ def test_counter_window_memory_is_about_24_bytes_a_sample() -> None:
     assert windows[0].newest == (199.0, 298.5)
     # 300 x 61 samples: 24 bytes each plus array slack; tuples of floats would be ~100.
     assert held < 300 * 61 * 48
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    st.lists(st.floats(0.1, 5.0), min_size=0, max_size=40),
-    st.lists(
-        st.lists(st.tuples(st.booleans(), st.floats(-10.0, 1e6, allow_nan=False)), max_size=40),
-        min_size=1,
-        max_size=6,
-    ),
-    st.floats(0.0, 150.0),
-    st.floats(-1.0, 90.0),
-)
-def test_the_rates_of_a_backends_windows_are_each_ones_rate(
-    gaps: list[float], series: list[list[tuple[bool, float]]], end: float, length: float
-) -> None:
-    """Windows read at the same instants (a series sometimes missing a read, or starting
-    later) give, rated together over one range, exactly what each gives alone."""
-    windows = [CounterWindow(keep_s=60.0) for _ in series]
-    at = 0.0
-    for i, gap in enumerate(gaps):
-        at += gap
-        for window, samples in zip(windows, series, strict=True):
-            if i < len(samples) and samples[i][0]:
-                window.append(at, samples[i][1])
-    alone = [w.rate(end - length, end) for w in windows]
-    assert CounterWindow.rates(windows, end - length, end) == alone

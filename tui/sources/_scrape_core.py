@@ -376,18 +376,12 @@ class ScrapeState:
         if at - start <= 0:
             return out
 
-        rates = CounterWindow.rates
         for name in HISTOGRAMS:
             buckets: dict[float, float] = {}
             sums: list[float | None] = []
             counts: list[float | None] = []
-            series = state.series.get(name)
-            if not series:
-                out.buckets[name], out.sums[name], out.counts[name] = buckets, None, None
-                continue
-            for (suffix, le, _), value in zip(
-                series, rates(series.values(), start, at), strict=True
-            ):
+            for (suffix, le, _), window in state.series.get(name, {}).items():
+                value = window.rate(start, at)
                 if suffix == "_bucket" and le is not None and value is not None:
                     buckets[le] = buckets.get(le, 0.0) + value
                 elif suffix == "_sum":
@@ -398,15 +392,14 @@ class ScrapeState:
             out.sums[name] = add_known(sums)
             out.counts[name] = add_known(counts)
         for name in COUNTERS:
-            counter = state.series.get(name)
-            out.counters[name] = add_known(rates(counter.values(), start, at)) if counter else None
+            out.counters[name] = add_known(
+                w.rate(start, at) for w in state.series.get(name, {}).values()
+            )
         http = state.series.get(HTTP_REQUESTS, {})
-        answers = list(
-            zip((labels for _, _, labels in http), rates(http.values(), start, at), strict=True)
-        )
-        out.http_all = add_known(r for labels, r in answers if is_answer(labels))
+        rates = [(labels, w.rate(start, at)) for (_, _, labels), w in http.items()]
+        out.http_all = add_known(r for labels, r in rates if is_answer(labels))
         if out.http_all is not None:
-            out.http_5xx = sum(r for labels, r in answers if r is not None and is_5xx(labels))
+            out.http_5xx = sum(r for labels, r in rates if r is not None and is_5xx(labels))
         return out
 
     def _backend(self, state: _BackendState, window: Window) -> Backend:
