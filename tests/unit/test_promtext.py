@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from unittest.mock import patch
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
+from tui.sources import promtext
 from tui.sources.promtext import ExpositionError, PageShape, SeriesCache, parse_exposition
 
 NAMES = st.sampled_from(["vllm:a_total", "vllm_b", "x", "other_metric", "DCGM_FI_DEV_GPU_UTIL"])
@@ -133,9 +135,10 @@ def test_a_page_read_from_the_last_ones_shape_gives_what_a_full_read_gives(
         min_size=1,
         max_size=5,
     ),
+    st.booleans(),
 )
 def test_pages_that_differ_from_the_last_in_a_few_lines_read_as_a_full_read_does(
-    page: list[str], rounds: list[list[str]], changes: list[str]
+    page: list[str], rounds: list[list[str]], changes: list[str], always_compare: bool
 ) -> None:
     """Steady state: each page is compared with the last one read and only the lines that
     changed are checked again; whatever changed (some values, odd or broken values, a
@@ -166,8 +169,10 @@ def test_pages_that_differ_from_the_last_in_a_few_lines_read_as_a_full_read_does
         texts += [head + "\n".join(nxt) + "\n"] * 2
         current = nxt
     texts.append(texts[0])
-    for text in texts:
-        got = _read(text, wanted, shape=shape, cache=cache)
+    # (always_compare: even a page most of whose lines changed is compared with the last)
+    with patch.object(promtext, "BUSY_SKIP", 0 if always_compare else promtext.BUSY_SKIP):
+        got_all = [_read(text, wanted, shape=shape, cache=cache) for text in texts]
+    for text, got in zip(texts, got_all, strict=True):
         want = _read(text, wanted, cache=SeriesCache())
         assert [(n, lb) for n, lb, _ in got] == [(n, lb) for n, lb, _ in want]
         assert all(_same(g[2], w[2]) for g, w in zip(got, want, strict=True))

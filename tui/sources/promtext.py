@@ -116,7 +116,7 @@ class PageShape:
     sample, so only the lines that changed (a counter that moved) are checked and read.
     """
 
-    __slots__ = ("by_line", "kept", "lines", "reused", "samples", "series")
+    __slots__ = ("by_line", "kept", "lines", "reused", "samples", "series", "skip")
 
     def __init__(self) -> None:
         """No shape yet: the first page is read the ordinary way."""
@@ -131,6 +131,9 @@ class PageShape:
         self.lines: list[str] = []
         self.samples: list[PromSample] = []
         self.by_line: tuple[list[str], list[int]] = ([], [])
+        #: Pages to read line by line before comparing with the last one again (set when
+        #: most lines changed: holding a page's lines then costs more than it saves).
+        self.skip = 0
 
     def take(self, series: list[str], kept: list[tuple[str, Mapping[str, str]] | None]) -> None:
         """Become the shape of a page read in full (no page reused from it yet)."""
@@ -158,6 +161,13 @@ class PageShape:
         self.by_line = (expected, sample_at)
 
 
+#: A page whose lines changed more than 1 in this many since the last is "busy": it is
+#: read line by line for the next `BUSY_SKIP` pages (a busy vLLM's histograms move at
+#: every scrape; a GPU exporter's page is mostly unchanged from one second to the next).
+BUSY_SHARE = 3
+BUSY_SKIP = 30
+
+
 def _reuse_page(lines: list[str], shape: PageShape) -> list[PromSample] | None:
     """`_reuse_shape` for a page whose lines are those of the last reused page but for a
     few: only the lines that changed are checked and read; None when any of them is not
@@ -167,7 +177,9 @@ def _reuse_page(lines: list[str], shape: PageShape) -> list[PromSample] | None:
         return None
     expected, sample_at = shape.by_line
     out = list(shape.samples)
-    changed = compress(range(len(lines)), map(str.__ne__, lines, previous))
+    changed = list(compress(range(len(lines)), map(str.__ne__, lines, previous)))
+    if len(changed) * BUSY_SHARE > len(lines):  # most lines move: line by line for a while
+        shape.skip = BUSY_SKIP
     for i in changed:
         series, _, value = lines[i].rpartition(" ")
         if series != expected[i] or "_" in value:
@@ -193,7 +205,10 @@ def _reuse_shape(text: str, shape: PageShape) -> list[PromSample] | None:
     if shape.lines:
         out = _reuse_page(lines, shape)
         if out is not None:
-            shape.lines, shape.samples = lines, out
+            if shape.skip:
+                shape.lines, shape.samples, shape.by_line = [], [], ([], [])
+            else:
+                shape.lines, shape.samples = lines, out
             return list(out)
     out = []
     at = 0
@@ -215,7 +230,10 @@ def _reuse_shape(text: str, shape: PageShape) -> list[PromSample] | None:
             out.append(PromSample(wanted[0], wanted[1], number))
     if at != count:
         return None
-    shape.remember(lines, out)
+    if shape.skip:
+        shape.skip -= 1
+    else:
+        shape.remember(lines, out)
     return list(out)
 
 
