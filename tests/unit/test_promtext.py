@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from unittest.mock import patch
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
+from tui.sources import promtext
 from tui.sources.promtext import ExpositionError, PageShape, SeriesCache, parse_exposition
 
 NAMES = st.sampled_from(["vllm:a_total", "vllm_b", "x", "other_metric", "DCGM_FI_DEV_GPU_UTIL"])
@@ -105,6 +107,72 @@ def test_a_page_read_from_the_last_ones_shape_gives_what_a_full_read_gives(
     cache = SeriesCache()
     for text in (first_text, second_text, second_text, first_text):
         got = _read(text, wanted, shape=shape, cache=cache)
+        want = _read(text, wanted, cache=SeriesCache())
+        assert [(n, lb) for n, lb, _ in got] == [(n, lb) for n, lb, _ in want]
+        assert all(_same(g[2], w[2]) for g, w in zip(got, want, strict=True))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(lines(), max_size=10),
+    st.lists(
+        st.lists(st.one_of(VALUES, st.sampled_from(["1_0", "x", "", "1\r", " 2"])), max_size=10),
+        min_size=1,
+        max_size=5,
+    ),
+    st.lists(
+        st.sampled_from(
+            [
+                "values",
+                "comment",
+                "blank",
+                "line broken",
+                "renamed",
+                "commented out",
+                "comment edited",
+            ]
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    st.booleans(),
+)
+def test_pages_that_differ_from_the_last_in_a_few_lines_read_as_a_full_read_does(
+    page: list[str], rounds: list[list[str]], changes: list[str], always_compare: bool
+) -> None:
+    """Steady state: each page is compared with the last one read and only the lines that
+    changed are checked again; whatever changed (some values, odd or broken values, a
+    comment, a line), every page gives the samples, or the error, of a full read."""
+    wanted = {"vllm:a_total", "x", "DCGM_FI_DEV_GPU_UTIL"}
+    shape = PageShape()
+    cache = SeriesCache()
+    texts = ["# TYPE x gauge\n" + "\n".join(page) + "\n"] * 3
+    current = list(page)
+    for values, change in zip(rounds, changes, strict=False):
+        nxt = list(current)
+        for i, value in enumerate(values[: len(nxt)]):  # some lines get a new value
+            if " " in nxt[i] and i % 2 == 0:
+                nxt[i] = nxt[i].rpartition(" ")[0] + " " + value
+        head = "# TYPE x gauge\n"
+        if change == "comment":
+            head = "# HELP x changed\n# TYPE x gauge\n"
+        elif change == "blank" and nxt:
+            nxt.insert(len(nxt) // 2, "")
+        elif change == "line broken" and nxt:
+            nxt[0] = nxt[0][: len(nxt[0]) // 2]
+        elif change == "renamed" and nxt:  # another series in its place, a valid value
+            nxt[-1] = 'x{a="renamed"} 3' if nxt[-1] != 'x{a="renamed"} 3' else "x 3"
+        elif change == "commented out" and nxt:
+            nxt[0] = "# " + nxt[0]
+        elif change == "comment edited":
+            head = "# TYPE x counter\n"
+        texts += [head + "\n".join(nxt) + "\n"] * 2
+        current = nxt
+    texts.append(texts[0])
+    # (always_compare: even a page most of whose lines changed is compared with the last)
+    with patch.object(promtext, "BUSY_SKIP", 0 if always_compare else promtext.BUSY_SKIP):
+        got_all = [_read(text, wanted, shape=shape, cache=cache) for text in texts]
+    for text, got in zip(texts, got_all, strict=True):
         want = _read(text, wanted, cache=SeriesCache())
         assert [(n, lb) for n, lb, _ in got] == [(n, lb) for n, lb, _ in want]
         assert all(_same(g[2], w[2]) for g, w in zip(got, want, strict=True))

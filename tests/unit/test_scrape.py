@@ -7,6 +7,8 @@ import math
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from itertools import pairwise
+from unittest.mock import patch
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -520,6 +522,36 @@ async def test_health_is_asked_every_few_seconds_while_metrics_answer() -> None:
     assert vllm.asked.count("/health") == 2  # at 0 s and 5 s: every HEALTH_EVERY_S
 
 
+async def test_health_checks_of_a_fleet_are_spread_over_the_scrapes() -> None:
+    """With every backend up, each scrape asks /health of a fifth of them, not all of them
+    every fifth scrape (a round's cost stays even), and each is still asked every 5 s."""
+    servers = [CountingVllm() for _ in range(10)]
+    urls = [await server.__aenter__() for server in servers]
+    now = [1000.0]
+    source = ScrapeSource(
+        [ScrapeTarget(f"b{i}", "p", url) for i, url in enumerate(urls)], clock=lambda: now[0]
+    )
+    asked_at: list[list[float]] = [[] for _ in servers]
+    per_scrape = []
+    for _ in range(16):
+        before = [server.asked.count("/health") for server in servers]
+        await source.collect()
+        after = [server.asked.count("/health") for server in servers]
+        per_scrape.append(sum(after) - sum(before))
+        for i, (was, now_asked) in enumerate(zip(before, after, strict=True)):
+            if now_asked > was:
+                asked_at[i].append(now[0])
+        now[0] += 1.0
+    await source.aclose()
+    for server in servers:
+        await server.__aexit__()
+    assert per_scrape[0] == 10  # none is known to be up yet
+    assert max(per_scrape[1:]) <= 2
+    for times in asked_at:  # asked at the first scrape, then never more than 5 s apart
+        ends = [*times, now[0]]  # (the scrape after the last is at now[0])
+        assert times[0] == 1000.0 and max(b - a for a, b in pairwise(ends)) <= 5.0, times
+
+
 async def test_a_failing_health_check_shows_within_five_seconds_and_recovery_at_once() -> None:
     vllm = CountingVllm()
     now = [1000.0]
@@ -629,3 +661,44 @@ async def test_connections_are_kept_alive_between_collects() -> None:
         server.close()
     # /metrics and /health go out together: at most two connections per target, ever.
     assert accepted <= 2 * len(targets)
+
+
+@pytest.mark.parametrize("busy", [True, False])
+def test_a_fleet_read_page_after_page_gives_what_reading_each_page_afresh_gives(
+    busy: bool,
+) -> None:
+    """Steady state takes the short ways (pages read from their shape or compared with the
+    last page's lines, samples sent where the last page's went); every refresh's
+    backends, pools, fleet and GPUs are exactly those of a core that reads every page in
+    full, as if seen for the first time."""
+    from tui.sim.config import SimConfig
+    from tui.sim.fleet import SimFleet
+    from tui.sources import promtext
+    from tui.sources.promtext import PageShape
+
+    fleet = SimFleet(SimConfig(pools={"blue": 2, "green": 2}, gpus=4, rps=24.0, port_base=0))
+    targets = [ScrapeTarget(b.name, b.pool, f"sim://{b.name}") for b in fleet.backends]
+    steady, afresh = ScrapeState(targets, window_s=15), ScrapeState(targets, window_s=15)
+    at = 1_795_000_000.0
+    # busy: pages most of whose lines changed are read line by line for a while (as
+    # shipped); not busy: every page is compared with the last one
+    skip = patch.object(promtext, "BUSY_SKIP", promtext.BUSY_SKIP if busy else 0)
+    with skip:
+        for _ in range(30):  # past the window, so windows slide and old samples drop
+            fleet.advance(1.0)
+            at += 1.0
+            texts = [fleet.metrics_text(t.name).decode() for t in targets]
+            gpus = fleet.gpu_metrics_text().decode()
+            for state in (steady, afresh):
+                for target, text in zip(targets, texts, strict=True):
+                    if state is afresh:  # no shape: read in full
+                        state._backends[target.name].page = PageShape()
+                        state._backends[target.name].plan = None
+                        state._gpu_pages.clear()
+                    state.ingest_backend(target, text, True, None, at)
+                state.ingest_gpus("sim://gpus", gpus, None, at)
+            assert steady.result(at) == afresh.result(at)
+    pages = [s.page for s in steady._backends.values()] + [steady._gpu_pages["sim://gpus"]]
+    assert all(page.reused for page in pages)
+    if not busy:
+        assert all(page.lines for page in pages)  # each compared with the last one

@@ -316,7 +316,10 @@ class CounterWindow:
         if length <= 0:
             return None
         times = self._times
-        first = bisect_left(times, range_start)
+        if not times:
+            return None
+        # samples past the span wait to be dropped in a batch: never used
+        first = bisect_left(times, max(range_start, times[-1] - self.keep_s))
         last = bisect_right(times, range_end) - 1
         intervals = last - first
         if intervals < 1:

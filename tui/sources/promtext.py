@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Collection, Mapping
+from itertools import compress
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -109,9 +110,13 @@ class PageShape:
     next one against it (one comparison and a ``float`` a line) instead of reading it;
     any difference — a series more or less, another order, a timestamp — reads the page
     the ordinary way and takes its shape. Keep one per target.
+
+    Once a page has been read from the shape, the next one is compared with it line by
+    line first: a line written exactly as before was checked then and gives the same
+    sample, so only the lines that changed (a counter that moved) are checked and read.
     """
 
-    __slots__ = ("kept", "reused", "series")
+    __slots__ = ("by_line", "kept", "lines", "reused", "samples", "series", "skip")
 
     def __init__(self) -> None:
         """No shape yet: the first page is read the ordinary way."""
@@ -120,6 +125,74 @@ class PageShape:
         #: Whether the last page read was read from this shape (its samples, in the same
         #: order, have the same names and labels as the page before's).
         self.reused = False
+        # The last page read from the shape: its lines, its wanted samples, and for each
+        # line (its expected text before the value, or "\n" for a comment or blank line;
+        # the index of its sample in `samples`, or -1). Empty until a page was reused.
+        self.lines: list[str] = []
+        self.samples: list[PromSample] = []
+        self.by_line: tuple[list[str], list[int]] = ([], [])
+        #: Pages to read line by line before comparing with the last one again (set when
+        #: most lines changed: holding a page's lines then costs more than it saves).
+        self.skip = 0
+
+    def take(self, series: list[str], kept: list[tuple[str, Mapping[str, str]] | None]) -> None:
+        """Become the shape of a page read in full (no page reused from it yet)."""
+        self.series, self.kept = series, kept
+        self.lines, self.samples, self.by_line = [], [], ([], [])
+
+    def remember(self, lines: list[str], samples: list[PromSample]) -> None:
+        """Keep a page read from this shape (its lines and wanted samples) for the next."""
+        self.lines, self.samples = lines, samples
+        expected: list[str] = []
+        sample_at: list[int] = []
+        at = wanted = 0
+        for line in lines:
+            if not line or line[0] == "#":
+                expected.append("\n")
+                sample_at.append(-1)
+                continue
+            expected.append(self.series[at])
+            if self.kept[at] is None:
+                sample_at.append(-1)
+            else:
+                sample_at.append(wanted)
+                wanted += 1
+            at += 1
+        self.by_line = (expected, sample_at)
+
+
+#: A page whose lines changed more than 1 in this many since the last is "busy": it is
+#: read line by line for the next `BUSY_SKIP` pages (a busy vLLM's histograms move at
+#: every scrape; a GPU exporter's page is mostly unchanged from one second to the next).
+BUSY_SHARE = 3
+BUSY_SKIP = 30
+
+
+def _reuse_page(lines: list[str], shape: PageShape) -> list[PromSample] | None:
+    """`_reuse_shape` for a page whose lines are those of the last reused page but for a
+    few: only the lines that changed are checked and read; None when any of them is not
+    the same series with a plain number (the caller then reads the page line by line)."""
+    previous = shape.lines
+    if len(lines) != len(previous):
+        return None
+    expected, sample_at = shape.by_line
+    out = list(shape.samples)
+    changed = list(compress(range(len(lines)), map(str.__ne__, lines, previous)))
+    if len(changed) * BUSY_SHARE > len(lines):  # most lines move: line by line for a while
+        shape.skip = BUSY_SKIP
+    for i in changed:
+        series, _, value = lines[i].rpartition(" ")
+        if series != expected[i] or "_" in value:
+            return None
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        k = sample_at[i]
+        if k >= 0:
+            was = out[k]
+            out[k] = PromSample(was.name, was.labels, number)
+    return out
 
 
 def _reuse_shape(text: str, shape: PageShape) -> list[PromSample] | None:
@@ -128,9 +201,18 @@ def _reuse_shape(text: str, shape: PageShape) -> list[PromSample] | None:
     count = len(expected)
     if not count:
         return None
-    out: list[PromSample] = []
+    lines = text.split("\n")
+    if shape.lines:
+        out = _reuse_page(lines, shape)
+        if out is not None:
+            if shape.skip:
+                shape.lines, shape.samples, shape.by_line = [], [], ([], [])
+            else:
+                shape.lines, shape.samples = lines, out
+            return list(out)
+    out = []
     at = 0
-    for line in text.split("\n"):
+    for line in lines:
         if not line or line[0] == "#":
             continue
         if at == count:
@@ -146,7 +228,13 @@ def _reuse_shape(text: str, shape: PageShape) -> list[PromSample] | None:
         at += 1
         if wanted is not None:
             out.append(PromSample(wanted[0], wanted[1], number))
-    return out if at == count else None
+    if at != count:
+        return None
+    if shape.skip:
+        shape.skip -= 1
+    else:
+        shape.remember(lines, out)
+    return list(out)
 
 
 def _library_samples(line: str, number: int) -> list[PromSample]:
@@ -273,7 +361,7 @@ def parse_exposition(
             learnt.series.append(line.rpartition(" ")[0])
             learnt.kept.append((name, labels))
     if shape is not None and learnt is not None:  # the whole page was read: keep its shape
-        shape.series, shape.kept = learnt.series, learnt.kept
+        shape.take(learnt.series, learnt.kept)
     return out
 
 

@@ -126,7 +126,8 @@ class ScrapeSource:
         if not self._was_up.get(target.name, False):
             return True
         since = now - self._health_asked.get(target.name, -float("inf"))
-        return since >= self.health_every_s or since < 0  # < 0: the clock was set back
+        # (a millionth of a second's slack: a spread-out first ask lands on the second)
+        return since >= self.health_every_s - 1e-6 or since < 0  # < 0: the clock was set back
 
     async def _read_backend(
         self, target: ScrapeTarget, now: float
@@ -155,8 +156,22 @@ class ScrapeSource:
             metrics = await self._get(base + "/metrics", "/metrics", auth)
             health = None
         read = self._verdict(metrics, health)
-        self._was_up[target.name] = read[0] is not None and read[1] is not False
+        up = read[0] is not None and read[1] is not False
+        if up and not self._was_up.get(target.name, False):
+            self._spread_health(target, now)
+        self._was_up[target.name] = up
         return read
+
+    def _spread_health(self, target: ScrapeTarget, now: float) -> None:
+        """A backend just seen up: make its next ``/health`` due sooner than a full
+        ``health_every_s`` by a share that depends on its place in the list, so that a
+        fleet seen up together is asked a few backends a scrape rather than all of them
+        every ``health_every_s`` (each is still asked at least that often)."""
+        slots = max(1, round(self.health_every_s / self.interval))
+        place = self.targets.index(target) if target in self.targets else 0
+        self._health_asked[target.name] = (
+            self._health_asked.get(target.name, now) - (place % slots) * self.interval
+        )
 
     @staticmethod
     def _verdict(
