@@ -36,6 +36,7 @@ from tui.screens.live import LiveScreen
 from widgets.header import FleetHeader
 from widgets.terminal_cells import TerminalCells
 from widgets.text import clip, safe
+from widgets.timers import never_negative_timers
 
 if TYPE_CHECKING:  # imported where they are used: the first frame needs none of them
     from textual.command import Provider
@@ -45,6 +46,8 @@ if TYPE_CHECKING:  # imported where they are used: the first frame needs none of
     from tui.ops.executor import Action, Execution, Plan
     from tui.recording.recorder import RecorderThread
     from tui.recording.replay import ReplayHub
+
+never_negative_timers()  # a toast raced past its notification's end froze the whole app
 
 SCREENS: dict[str, str] = {
     "overview": "tui.screens.overview:OverviewScreen",
