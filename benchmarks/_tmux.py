@@ -100,8 +100,11 @@ def rss_mb(pid: int) -> float:
 
 
 def thread_cpu_seconds(pid: int, name: str) -> float:
-    """User + system CPU seconds so far of the threads called ``name`` (their OS name, as
-    ``top -H`` shows it) in a process and its descendants."""
+    """CPU seconds so far of the threads called ``name`` (their OS name, as ``top -H``
+    shows it) in a process and its descendants: the scheduler's own count in nanoseconds
+    (``/proc/.../schedstat``) where the kernel keeps it, else user + system clock ticks
+    (10 ms each: a thread using 0.2% of a core moves 6 ticks in 30 s, too coarse to tell
+    0.17% from 0.20%)."""
     total = 0.0
     tick = os.sysconf("SC_CLK_TCK")
     for p in process_tree(pid):
@@ -109,6 +112,11 @@ def thread_cpu_seconds(pid: int, name: str) -> float:
             try:
                 if (task / "comm").read_text().strip() != name:
                     continue
+                try:
+                    total += int((task / "schedstat").read_text().split()[0]) / 1e9
+                    continue
+                except (FileNotFoundError, IndexError, ValueError):
+                    pass
                 fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
             except (FileNotFoundError, ProcessLookupError):
                 continue
