@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Self
 
 from rich.cells import cell_len
-from rich.style import Style
 from rich.text import Text
-from textual.geometry import Region
 from textual.reactive import reactive
 
 from tui.model import FleetSnapshot, OverallState
@@ -62,6 +59,7 @@ class FleetHeader(ChangedLines):
     | `fleet-header--recording` | REC STOPPED: the flight recorder cannot write, and why |
     """
 
+    STYLE_PREFIX = "fleet-header--"
     COMPONENT_CLASSES = {
         "fleet-header--ok",
         "fleet-header--warn",
@@ -143,42 +141,19 @@ class FleetHeader(ChangedLines):
         if time.monotonic() - self._painted_at >= 0.9:
             self.repaint_changed_lines()
 
-    def _style(self, name: str) -> Style:
-        """A component class's style, kept until the styles change (asked for a dozen
-        times a second)."""
-        style = self._styles_kept.get(name)
-        if style is None:
-            style = self.get_component_rich_style(f"fleet-header--{name}", partial=True)
-            self._styles_kept = {**self._styles_kept, name: style}
-        return style
-
-    _styles_kept: dict[str, Style] = {}  # replaced, never mutated
-
-    def notify_style_update(self) -> None:
-        """Styles changed (a theme, a class): look the component styles up again."""
-        self._styles_kept = {}
-        super().notify_style_update()
-
-    def refresh(self, *regions: Region, **kwargs: bool) -> Self:
-        """A whole repaint (Textual asks for one when component styles change) looks the
-        component styles up again too."""
-        if not regions:
-            self._styles_kept = {}
-        return super().refresh(*regions, **kwargs)
-
     def lines(self, width: int) -> list[Text]:
         """The state line and, when not OK, the reasons, each cut to ``width`` with ``…``
         (drawn straight to strips: no Rich layout each second)."""
         snapshot = self.snapshot
         now = self.clock()
-        dim = self._style("dim")
+        dim = self.kept_style("dim")
         line = Text(no_wrap=True, overflow="ellipsis")
-        line.append("inferdeck ", self._style("brand"))
+        line.append("inferdeck ", self.kept_style("brand"))
         if self.replay:  # first, so a replay is never read as the fleet now
-            line.append(f" REPLAY {self.replay} ", self._style("replay"))
+            line.append(f" REPLAY {self.replay} ", self.kept_style("replay"))
             line.append(" ")
         state = snapshot.overall if snapshot else OverallState.UNKNOWN
-        line.append(f" {state.value} ", self._style(STATE_CLASS[state]))
+        line.append(f" {state.value} ", self.kept_style(STATE_CLASS[state]))
         if snapshot is not None:
             line.append("  env ", dim)
             line.append(safe(snapshot.environment))
@@ -191,25 +166,25 @@ class FleetHeader(ChangedLines):
         line.append(age(now - fresh) if fresh is not None else "none")
         if self.paused:
             line.append("  ")
-            line.append(" PAUSED ", self._style("paused"))
+            line.append(" PAUSED ", self.kept_style("paused"))
         if self.read_only:
             line.append("  ")
-            line.append(" READ-ONLY ", self._style("read-only"))
+            line.append(" READ-ONLY ", self.kept_style("read-only"))
         if self.drill:
             line.append("  ")
-            line.append(safe(self.drill), self._style("drill"))
+            line.append(safe(self.drill), self.kept_style("drill"))
         stopped = getattr(self.app, "recording_stopped", None)  # why the recorder cannot write
         if stopped:
             line.append("  ")
-            line.append(" REC STOPPED ", self._style("recording"))
-            line.append(" " + safe(stopped), self._style("reasons"))
+            line.append(" REC STOPPED ", self.kept_style("recording"))
+            line.append(" " + safe(stopped), self.kept_style("reasons"))
         if line.cell_len > width:
             line.truncate(width, overflow="ellipsis")
         if snapshot is None or not snapshot.overall_reasons:
             return [line]
         reasons = Text(
             fit_reasons(snapshot.overall_reasons, width),
-            self._style("reasons"),
+            self.kept_style("reasons"),
             no_wrap=True,
             overflow="ellipsis",
         )

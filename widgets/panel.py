@@ -149,16 +149,38 @@ class ChangedLines(Widget):
     _memo: dict[object, Strip] = {}  # replaced, never mutated
     _memo_for: object = None
 
+    STYLE_PREFIX = ""
+    """The prefix of this widget's component classes (``panel--``): `kept_style` names
+    them without it."""
+
+    _styles_kept: dict[str, Style] = {}  # replaced, never mutated
+
+    def kept_style(self, name: str) -> Style:
+        """The Rich style of one of this widget's component classes (``ok``, ``dim``, ...).
+
+        Kept until the styles change: Textual forgets its own copy on every repaint, and a
+        panel or the header asks for dozens of these each refresh.
+        """
+        style = self._styles_kept.get(name)
+        if style is None:
+            style = self.get_component_rich_style(f"{self.STYLE_PREFIX}{name}", partial=True)
+            self._styles_kept = {**self._styles_kept, name: style}
+        return style
+
     def refresh(self, *regions: Region, **kwargs: bool) -> Self:
-        """A repaint of the whole widget (a badge, a title, a theme) draws every line afresh."""
-        if not regions and kwargs.get("repaint", True):
-            self._strips = None
+        """A repaint of the whole widget (a badge, a title, a theme) draws every line afresh
+        and looks the component styles up again (Textual asks for one when they change)."""
+        if not regions:
+            self._styles_kept = {}
+            if kwargs.get("repaint", True):
+                self._strips = None
         return super().refresh(*regions, **kwargs)
 
     def notify_style_update(self) -> None:
         """Styles changed (a theme, a state class): draw every line afresh."""
         self._strips = None
         self._memo_for = None
+        self._styles_kept = {}
         super().notify_style_update()
 
     def render_line(self, y: int) -> Strip:
@@ -187,6 +209,7 @@ class Panel(ChangedLines):
     | `panel--blue`, `panel--green`, `panel--other` | pool colours |
     """
 
+    STYLE_PREFIX = "panel--"
     COMPONENT_CLASSES = {
         "panel--ok",
         "panel--warn",
@@ -274,30 +297,8 @@ class Panel(ChangedLines):
         return (len(snapshot.gpus), len(snapshot.pools), snapshot.fleet is None)
 
     def style(self, name: str) -> Style:
-        """The Rich style of one of this panel's component classes (``ok``, ``dim``, ...).
-
-        Kept until the styles change: Textual forgets its own copy on every repaint, and a
-        panel asks for dozens of these each refresh.
-        """
-        style = self._styles_kept.get(name)
-        if style is None:
-            style = self.get_component_rich_style(f"panel--{name}", partial=True)
-            self._styles_kept = {**self._styles_kept, name: style}
-        return style
-
-    _styles_kept: dict[str, Style] = {}  # replaced, never mutated
-
-    def notify_style_update(self) -> None:
-        """Styles changed (a theme, a state class): look the component styles up again."""
-        self._styles_kept = {}
-        super().notify_style_update()
-
-    def refresh(self, *regions: Region, **kwargs: bool) -> Self:
-        """A whole repaint (Textual asks for one when component styles change) looks the
-        component styles up again too."""
-        if not regions:
-            self._styles_kept = {}
-        return super().refresh(*regions, **kwargs)
+        """The Rich style of one of this panel's component classes (`kept_style`)."""
+        return self.kept_style(name)
 
     def pool_style(self, pool: str) -> Style:
         """The colour of a pool: blue and green by name, others alike."""

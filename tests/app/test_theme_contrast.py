@@ -99,7 +99,7 @@ def _level_styles(app: InferdeckApp) -> dict[str, Style]:
     header = app.screen.query_one(FleetHeader)
     styles = {f"panel {lvl}": panel.style(lvl) for lvl in ("ok", "warn", "breach")}
     styles |= {f"table {lvl}": table.style(lvl) for lvl in ("ok", "warn", "breach", "down")}
-    styles["header reasons"] = header._style("reasons")
+    styles["header reasons"] = header.kept_style("reasons")
     return styles
 
 
