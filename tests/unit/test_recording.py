@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from tests.recorded import as_recorded
 from tui.demo_data import warmed_hub
-from tui.model import FleetSnapshot
+from tui.model import FleetSnapshot, Severity
 from tui.model_json import snapshot_from_jsonable, to_jsonable
 from tui.recording.format import SAME, diff, flatten, patch
 from tui.recording.history import sample_of_body
@@ -137,6 +137,28 @@ def test_the_recorders_fast_read_of_a_snapshot_is_its_recorded_body(
     plan = SamplePlan.of(body, shape)
     assert plan.holds(shape, leaves)
     assert plan.sample(leaves) == sample_of_body(body)
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        Severity.CRITICAL,  # an enum where a figure should be
+        (1.5, 2.5),  # a tuple: hashable, not a leaf
+        [1.5, float("nan")],  # a list: not even hashable
+        {"x": 0.123456},  # a mapping
+        True,  # a boolean is a leaf, not the figure 1
+    ],
+    ids=["enum", "tuple", "list", "mapping", "bool"],
+)
+def test_a_value_that_breaks_the_models_type_hints_is_read_exactly(odd: object) -> None:
+    """The fast read goes by the model's type hints (a figure field holds a number);
+    a value that breaks them must still give exactly the body a reader gets."""
+    (snapshot,) = demo_snapshots(1)
+    gpu = replace(snapshot.gpus[0], util_pct=odd)  # type: ignore[arg-type]
+    odd_one = replace(snapshot, gpus=(gpu, *snapshot.gpus[1:]))
+    shape, leaves = flat_body(odd_one)
+    assert (shape, leaves) == flatten(body_of(odd_one))
+    assert [type(v) for v in leaves] == [type(v) for v in flatten(body_of(odd_one))[1]]
 
 
 def test_a_sample_plan_is_made_again_when_a_name_changes_in_the_same_shape() -> None:

@@ -54,8 +54,10 @@ import json
 import math
 import struct
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import compress, count
+from operator import ne
 from typing import Any, BinaryIO
 
 MAGIC = b"inferdeck-recording"
@@ -388,15 +390,22 @@ def leaf_changes(old: list[Any], new: list[Any], *, steps: bool = False) -> list
     None when a float turns into an integer: that cannot be told apart, so the caller
     writes a `diff` instead.
     """
+    if len(old) != len(new):
+        raise ValueError(f"leaves of two shapes: {len(old)} and {len(new)}")
+    if list(map(type, old)) == list(map(type, new)):  # the usual frame: no leaf's type moved
+        # Which leaves differ, found in C: most of a frame's leaves are those of the frame
+        # before, and a Python loop over all of them was most of this function's cost.
+        changed: Iterable[int] = compress(count(), map(ne, old, new))
+    else:  # ``1`` and ``1.0`` are equal, and must still be written
+        pairs = enumerate(zip(old, new, strict=True))
+        changed = (i for i, (a, b) in pairs if a != b or type(a) is not type(b))
     skips: list[int] = []
     values: list[Any] = []
-    skip = 0
-    for a, b in zip(old, new, strict=True):
-        kind = type(b)
-        if a == b and type(a) is kind:
-            skip += 1
-            continue
+    last = -1
+    for index in changed:
+        a, b = old[index], new[index]
         if type(a) is float:
+            kind = type(b)
             if kind is int:
                 return None
             if kind is float:
@@ -406,9 +415,9 @@ def leaf_changes(old: list[Any], new: list[Any], *, steps: bool = False) -> list
                         b = step
                 elif b.is_integer() and -WHOLE < b < WHOLE:
                     b = int(b)
-        skips.append(skip)
+        skips.append(index - last - 1)
         values.append(b)
-        skip = 0
+        last = index
     return [skips, values]
 
 
@@ -419,26 +428,31 @@ def _mantissa(value: float) -> tuple[int, int]:
     return int(digits.replace(".", "")), int(exponent) - 2
 
 
+@functools.lru_cache(maxsize=8192)
+def _decimal(mantissa: int, exponent: int) -> float:
+    """The float nearest ``mantissa`` x 10 ** ``exponent``."""
+    return float(f"{mantissa}e{exponent}")
+
+
 def stepped(old: float, step: int) -> float:
     """The figure ``step`` units of ``old``'s third significant digit away from it."""
     if not math.isfinite(old):
         raise ValueError(f"a step from {old!r}")
     mantissa, exponent = _mantissa(old)
-    return float(f"{mantissa + step}e{exponent}")
+    return _decimal(mantissa + step, exponent)
 
 
-@functools.lru_cache(maxsize=8192)
 def step_of(old: float, new: float) -> int | None:
     """How many units of ``old``'s third significant digit ``new`` is away from it, when
     it has the same decimal exponent and `stepped` gives it back exactly; else None.
-    (Cached: figures at three digits move between the same few values.)"""
+    (Its parts are cached by value, not by pair: figures at three digits take the same
+    few values, but which two meet changes with every frame.)"""
     if not (math.isfinite(old) and math.isfinite(new)):
         return None
     (a, exponent), (b, other) = _mantissa(old), _mantissa(new)
     if exponent != other:
         return None
-    step = b - a
-    return step if stepped(old, step) == new else None
+    return b - a if _decimal(b, exponent) == new else None
 
 
 def leaf_paths(value: Any) -> list[tuple[Any, ...]]:

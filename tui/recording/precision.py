@@ -57,13 +57,16 @@ alert's ``starts_at``, ``last_known_at`` — stay epoch seconds: relative, they 
 change in every frame.)"""
 
 
+_FIGURE_FORMAT = f".{FIGURE_DIGITS}g"
+
+
 @functools.lru_cache(maxsize=8192)
 def figure(value: float) -> float:
     """A measured figure at the stored precision (`FIGURE_DIGITS` significant digits).
     (Cached: most figures of a frame are those of the frame before.)"""
     if value != value or value in (math.inf, -math.inf):
         return value
-    kept = float(f"{value:.{FIGURE_DIGITS}g}")
+    kept = float(format(value, _FIGURE_FORMAT))
     return value if kept in (math.inf, -math.inf) else kept  # 1.795e308 would round up
 
 
