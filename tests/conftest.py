@@ -1,0 +1,73 @@
+"""Every test stops what it started: a process a test (or its fixtures) left running fails
+that test, by name, and is killed; one left by a module or session fixture fails the run.
+
+Processes are found through /proc (see tests/leaks.py), so this holds on Linux; elsewhere
+it does nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from tests import leaks
+
+TOKEN = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+GRACE_S = 5.0  # a process told to stop (tmux kill-server, SIGTERM) may take a moment
+CHECKING = leaks.PROC.is_dir()
+
+_session_leftovers: list[leaks.Process] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Mark everything started from here on as this run's (fixtures wider than a test)."""
+    os.environ[leaks.MARK] = f"{TOKEN} fixtures"
+
+
+@pytest.fixture(autouse=True)
+def _stops_what_it_started(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail the test if a process it started runs on after its teardown; kill it."""
+    if not CHECKING:
+        yield
+        return
+    before = leaks.census(TOKEN)
+    os.environ[leaks.MARK] = f"{TOKEN} {request.node.nodeid}"
+    try:
+        yield
+    finally:
+        os.environ[leaks.MARK] = f"{TOKEN} fixtures"
+    # runs after the test's other function fixtures are torn down (set up first, torn down last)
+    new = [p for key, p in leaks.census(TOKEN).items() if key not in before]
+    left = leaks.settle(new, GRACE_S)
+    if left:
+        leaks.kill(left)
+        pytest.fail(
+            f"{request.node.nodeid} left {len(left)} process(es) running "
+            "(now killed); stop what a test starts, by PID, in a fixture:\n"
+            + "\n".join(p.describe() for p in left),
+            pytrace=False,
+        )
+
+
+@pytest.hookimpl(trylast=True)  # after the runner has torn down session fixtures
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Kill and report what module and session fixtures left running; fail the run."""
+    if not CHECKING:
+        return
+    left = leaks.settle(leaks.census(TOKEN).values(), GRACE_S)
+    if left:
+        leaks.kill(left)
+        _session_leftovers.extend(left)
+        if session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Name the processes fixtures left running (see `pytest_sessionfinish`)."""
+    if _session_leftovers:
+        terminalreporter.section("processes left running by fixtures (now killed)", red=True)
+        for process in _session_leftovers:
+            terminalreporter.write_line(process.describe())

@@ -1,0 +1,137 @@
+"""Processes a test started and left running, found through /proc (Linux).
+
+A process is *ours* when it descends from the pytest process, or when its environment
+carries `MARK` with this run's token: the tests set it before they start anything, and
+every child inherits it, a daemon that left our process tree (a tmux server, and the
+app in its pane) included. A process is told apart from one that had its PID before by
+its start time. Zombies are dead already and do not count.
+
+`tests/conftest.py` takes a census before each test and after its teardown; whatever of
+ours runs after and did not before is that test's leftover.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+MARK = "INFERDECK_TEST_STARTED_BY"
+"""Environment variable: ``TOKEN TEST`` (``TOKEN fixtures`` outside a test's own code)."""
+
+PROC = Path("/proc")
+
+
+@dataclass(frozen=True)
+class Process:
+    """A process of ours that still runs."""
+
+    pid: int
+    started: int  # clock ticks after boot: tells it from a later process with its PID
+    started_by: str  # the test whose environment it carries, "" if none
+    command: str
+
+    def describe(self) -> str:
+        """``PID COMMAND (started by TEST)``, for a failure message."""
+        by = f" (started by {self.started_by})" if self.started_by else ""
+        return f"pid {self.pid}: {self.command[:200]}{by}"
+
+
+def _stat(pid: int) -> tuple[str, int, int] | None:
+    """State, parent PID and start time of ``pid``; None if it is gone."""
+    try:
+        text = (PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2 :].split()  # the name may hold spaces and ")"
+    return fields[0], int(fields[1]), int(fields[19])
+
+
+def _mark(pid: int, token: str) -> str | None:
+    """The test named in ``pid``'s `MARK` if it carries ``token``; None otherwise."""
+    try:
+        environ = (PROC / str(pid) / "environ").read_bytes()
+    except OSError:  # another user's process, or gone
+        return None
+    prefix = f"{MARK}={token} ".encode()
+    for entry in environ.split(b"\0"):
+        if entry.startswith(prefix):
+            return entry[len(prefix) :].decode(errors="replace")
+    return None
+
+
+def _command(pid: int) -> str:
+    try:
+        raw = (PROC / str(pid) / "cmdline").read_bytes()
+    except OSError:
+        return "?"
+    return raw.replace(b"\0", b" ").decode(errors="replace").strip()
+
+
+def census(token: str, root: int | None = None) -> dict[tuple[int, int], Process]:
+    """Every running process of ours, by (PID, start time): descendants of ``root`` (this
+    process) and processes carrying ``token`` in `MARK`; ``root`` itself excluded."""
+    root = os.getpid() if root is None else root
+    uid = os.getuid()
+    live: dict[int, tuple[int, int]] = {}  # pid -> (parent, start)
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if entry.stat().st_uid != uid:
+                continue
+        stat = _stat(int(entry.name))
+        if stat is None or stat[0] in ("Z", "X"):
+            continue
+        live[int(entry.name)] = (stat[1], stat[2])
+    found: dict[tuple[int, int], Process] = {}
+    for pid, (_, started) in live.items():
+        if pid == root:
+            continue
+        mark = _mark(pid, token)
+        if mark is None and not _descends(pid, root, live):
+            continue
+        found[(pid, started)] = Process(pid, started, mark or "", _command(pid))
+    return found
+
+
+def _descends(pid: int, root: int, live: dict[int, tuple[int, int]]) -> bool:
+    seen = 0
+    while pid in live and seen < 4096:
+        pid = live[pid][0]
+        if pid == root:
+            return True
+        seen += 1
+    return False
+
+
+def still_running(processes: Iterable[Process]) -> list[Process]:
+    """Those of ``processes`` that run still (same PID and start time, not a zombie)."""
+    running = []
+    for process in processes:
+        stat = _stat(process.pid)
+        if stat is not None and stat[0] not in ("Z", "X") and stat[2] == process.started:
+            running.append(process)
+    return running
+
+
+def settle(processes: Iterable[Process], grace_s: float) -> list[Process]:
+    """Wait up to ``grace_s`` for ``processes`` to exit (a server just told to stop);
+    those still running then."""
+    left = still_running(processes)
+    deadline = time.monotonic() + grace_s
+    while left and time.monotonic() < deadline:
+        time.sleep(0.05)
+        left = still_running(left)
+    return left
+
+
+def kill(processes: Iterable[Process]) -> None:
+    """SIGKILL each of ``processes`` by its PID, if it is still the same process."""
+    for process in still_running(processes):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(process.pid, signal.SIGKILL)
