@@ -16,7 +16,8 @@ import pytest
 from tests import leaks
 
 TOKEN = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-GRACE_S = 5.0  # a process told to stop (tmux kill-server, SIGTERM) may take a moment
+# a process told to stop (tmux kill-server, SIGTERM) may take a moment to go
+GRACE_S = float(os.environ.get("INFERDECK_TEST_LEAK_GRACE_S", "5"))
 CHECKING = leaks.PROC.is_dir()
 
 _session_leftovers: list[leaks.Process] = []
@@ -33,14 +34,14 @@ def _stops_what_it_started(request: pytest.FixtureRequest) -> Iterator[None]:
     if not CHECKING:
         yield
         return
-    before = leaks.census(TOKEN)
+    before = leaks.running_now()
     os.environ[leaks.MARK] = f"{TOKEN} {request.node.nodeid}"
     try:
         yield
     finally:
         os.environ[leaks.MARK] = f"{TOKEN} fixtures"
     # runs after the test's other function fixtures are torn down (set up first, torn down last)
-    new = [p for key, p in leaks.census(TOKEN).items() if key not in before]
+    new = leaks.census(TOKEN, besides=before).values()
     left = leaks.settle(new, GRACE_S)
     if left:
         leaks.kill(left)

@@ -44,11 +44,12 @@ class Process:
 def _stat(pid: int) -> tuple[str, int, int] | None:
     """State, parent PID and start time of ``pid``; None if it is gone."""
     try:
-        text = (PROC / str(pid) / "stat").read_text()
+        with open(f"{PROC}/{pid}/stat", "rb") as file:
+            text = file.read()
     except OSError:
         return None
-    fields = text[text.rindex(")") + 2 :].split()  # the name may hold spaces and ")"
-    return fields[0], int(fields[1]), int(fields[19])
+    fields = text[text.rindex(b")") + 2 :].split()  # the name may hold spaces and ")"
+    return fields[0].decode(), int(fields[1]), int(fields[19])
 
 
 def _mark(pid: int, token: str) -> str | None:
@@ -72,25 +73,34 @@ def _command(pid: int) -> str:
     return raw.replace(b"\0", b" ").decode(errors="replace").strip()
 
 
-def census(token: str, root: int | None = None) -> dict[tuple[int, int], Process]:
+def _live() -> dict[int, tuple[int, int]]:
+    """Every running process: PID -> (parent PID, start time)."""
+    live: dict[int, tuple[int, int]] = {}
+    for name in os.listdir(PROC):
+        if name.isdigit():
+            stat = _stat(int(name))
+            if stat is not None and stat[0] not in ("Z", "X"):
+                live[int(name)] = (stat[1], stat[2])
+    return live
+
+
+def running_now() -> set[tuple[int, int]]:
+    """(PID, start time) of every running process: cheap, for a census
+    before a test; `census` after it looks closer at only what is new."""
+    return {(pid, started) for pid, (_, started) in _live().items()}
+
+
+def census(
+    token: str, root: int | None = None, besides: set[tuple[int, int]] | None = None
+) -> dict[tuple[int, int], Process]:
     """Every running process of ours, by (PID, start time): descendants of ``root`` (this
-    process) and processes carrying ``token`` in `MARK`; ``root`` itself excluded."""
+    process) and processes carrying ``token`` in `MARK`; ``root`` itself and those in
+    ``besides`` (from `running_now`) excluded."""
     root = os.getpid() if root is None else root
-    uid = os.getuid()
-    live: dict[int, tuple[int, int]] = {}  # pid -> (parent, start)
-    for entry in PROC.iterdir():
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError):
-            if entry.stat().st_uid != uid:
-                continue
-        stat = _stat(int(entry.name))
-        if stat is None or stat[0] in ("Z", "X"):
-            continue
-        live[int(entry.name)] = (stat[1], stat[2])
+    live = _live()
     found: dict[tuple[int, int], Process] = {}
     for pid, (_, started) in live.items():
-        if pid == root:
+        if pid == root or (besides is not None and (pid, started) in besides):
             continue
         mark = _mark(pid, token)
         if mark is None and not _descends(pid, root, live):
@@ -106,6 +116,27 @@ def _descends(pid: int, root: int, live: dict[int, tuple[int, int]]) -> bool:
         if pid == root:
             return True
         seen += 1
+    return False
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie does not)."""
+    stat = _stat(pid)
+    return stat is not None and stat[0] not in ("Z", "X")
+
+
+def group_running(pgid: int) -> bool:
+    """Whether any process of process group ``pgid`` runs (a zombie does not)."""
+    for name in os.listdir(PROC):
+        if name.isdigit():
+            try:
+                with open(f"{PROC}/{name}/stat", "rb") as file:
+                    text = file.read()
+            except OSError:
+                continue
+            fields = text[text.rindex(b")") + 2 :].split()
+            if fields[0] not in (b"Z", b"X") and int(fields[2]) == pgid:
+                return True
     return False
 
 
