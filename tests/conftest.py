@@ -8,12 +8,14 @@ it does nothing.
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
-from tests import leaks
+from tests import leaks, processes
 
 TOKEN = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 # a process told to stop (tmux kill-server, SIGTERM) may take a moment to go
@@ -72,3 +74,22 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("processes left running by fixtures (now killed)", red=True)
         for process in _session_leftovers:
             terminalreporter.write_line(process.describe())
+
+
+@pytest.fixture
+def spawn() -> Iterator[Callable[..., subprocess.Popen[Any]]]:
+    """Starts a process for the test: ``spawn(argv, **popen_arguments)``, in a process
+    group of its own. After the test, pass or fail, each is stopped by its PID with its
+    group (SIGTERM, SIGKILL after a grace period) and reaped."""
+    started: list[subprocess.Popen[Any]] = []
+
+    def start(argv: list[str], **popen: Any) -> subprocess.Popen[Any]:
+        proc: subprocess.Popen[Any] = subprocess.Popen(argv, start_new_session=True, **popen)
+        started.append(proc)
+        return proc
+
+    try:
+        yield start
+    finally:
+        for proc in reversed(started):
+            processes.stop(proc)
