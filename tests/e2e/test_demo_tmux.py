@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -39,10 +40,15 @@ class Terminal:
         self.tmux = ["tmux", "-L", self.name, "-f", str(TMUX_CONF)]
         self.pane_pid: int | None = None
         self.server_pid: int | None = None
+        # state and shared folders of its own (a command may name others): no recordings,
+        # incidents or audit written into the machine's own, removed on close
+        self.home = Path(tempfile.mkdtemp(prefix=f"{self.name}-"))
         shell = " ".join(command)
         subprocess.run(
             [*self.tmux, "new-session", "-d", "-s", self.name, "-x", "120", "-y", "40",
-             f"cd {ROOT} && exec env TERM=xterm-256color TZ=UTC {shell}"],
+             f"cd {ROOT} && exec env TERM=xterm-256color TZ=UTC"
+             f" XDG_STATE_HOME={self.home / 'state'} INFERDECK_SHARED_DIR={self.home / 'shared'}"
+             f" {shell}"],
             check=True,
         )  # fmt: skip
         try:
@@ -95,6 +101,7 @@ class Terminal:
         if self.server_pid is not None:
             stop_group(self.server_pid)  # a daemon: it leads a process group of its own
             self.server_pid = None
+        shutil.rmtree(self.home, ignore_errors=True)
 
 
 def backend_row(screen: str, name: str) -> str:
