@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import running_sim
+
 ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPT = textwrap.dedent(
@@ -102,13 +104,7 @@ def scraped_dashboard(tmp_path_factory: pytest.TempPathFactory) -> dict[str, obj
     the overview's first frame (rows in its backends table) and the modules loaded by then."""
     env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "TZ": "UTC",
            "HOME": str(tmp_path_factory.mktemp("home"))}  # fmt: skip
-    sim = subprocess.Popen(
-        [sys.executable, "-m", "tui.commands", "sim", "--port-base", "0"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert sim.stdout is not None
-        fleet = json.loads(sim.stdout.readline())
+    with running_sim("--port-base", "0", env=env) as (_, fleet):  # stopped by PID
         config = tmp_path_factory.mktemp("config") / "inferdeck.yaml"
         backends = "".join(
             f"  - {{name: {b['name']}, pool: {b['pool']}, url: '{b['url']}'}}\n"
@@ -122,9 +118,6 @@ def scraped_dashboard(tmp_path_factory: pytest.TempPathFactory) -> dict[str, obj
             [sys.executable, "-c", DASHBOARD_SCRIPT, str(config)],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
-    finally:
-        sim.terminate()
-        sim.wait(10)
     assert done.returncode == 0, done.stderr
     seen: dict[str, object] = json.loads(done.stdout.splitlines()[-1])
     return seen

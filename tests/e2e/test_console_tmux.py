@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.e2e.test_demo_tmux import ROOT, Terminal
+from tests.e2e.test_demo_tmux import Terminal
 from tests.integration.real_servers import free_port_block
 
 
@@ -19,9 +20,13 @@ class SizedTerminal(Terminal):
 
     def __init__(self, command: list[str], width: int, height: int) -> None:
         super().__init__(command)
-        subprocess.run([*self.tmux, "set-option", "-s", "set-clipboard", "on"], check=True)
-        subprocess.run([*self.tmux, "resize-window", "-t", self.name, "-x", str(width),
-                        "-y", str(height)], check=True)  # fmt: skip
+        try:
+            subprocess.run([*self.tmux, "set-option", "-s", "set-clipboard", "on"], check=True)
+            subprocess.run([*self.tmux, "resize-window", "-t", self.name, "-x", str(width),
+                            "-y", str(height)], check=True)  # fmt: skip
+        except BaseException:
+            self.close()
+            raise
 
     def buffers(self) -> str:
         """tmux's paste buffers (an OSC 52 copy adds one)."""
@@ -153,35 +158,28 @@ def test_y_copies_the_selected_backend_through_osc52_into_tmux(
     assert copied.startswith("Backend: blue-0 · Pool: blue · Health: up"), copied
 
 
-def test_context_switch_on_a_real_fleet(tmp_path: Path) -> None:
+def test_context_switch_on_a_real_fleet(
+    tmp_path: Path, fleet: dict[str, Any], terminals: Callable[[Terminal], Terminal]
+) -> None:
     """`--context staging` watches staging's backend; X then prod-us watches prod's, and the
     header names the context on screen."""
-    base = free_port_block()
-    fleet = subprocess.Popen(
-        [sys.executable, "-m", "tui.commands", "sim", "--port-base", str(base)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    staging, prod = fleet["backends"][1]["url"], fleet["backends"][2]["url"]
     config = tmp_path / "contexts.yaml"
     config.write_text(
         f"state_dir: {tmp_path}\n"
         "contexts:\n"
         "  staging:\n"
-        f"    backends: [{{name: stage-0, pool: blue, url: 'http://127.0.0.1:{base + 1}'}}]\n"
+        f"    backends: [{{name: stage-0, pool: blue, url: '{staging}'}}]\n"
         "  prod-us:\n"
         "    production: true\n"
-        f"    backends: [{{name: prod-0, pool: blue, url: 'http://127.0.0.1:{base + 2}'}}]\n"
+        f"    backends: [{{name: prod-0, pool: blue, url: '{prod}'}}]\n"
     )
-    term = SizedTerminal([sys.executable, "-m", "tui.commands", "-c", str(config), "--context",
-                          "staging"], 80, 24)  # fmt: skip
-    try:
-        term.wait_for(lambda s: "env staging" in s and "stage-0" in s and "up" in s,
-                      timeout=30, what="the staging context")  # fmt: skip
-        term.keys("X")
-        term.wait_for(lambda s: "Switch to which context?" in s, timeout=15, what="the picker")
-        term.keys("Down", "Enter")
-        term.wait_for(lambda s: "env prod-us" in s and "prod-0" in s and "stage-0" not in s,
-                      timeout=30, what="the prod-us context")  # fmt: skip
-    finally:
-        term.close()
-        fleet.terminate()
-        fleet.wait(timeout=10)
+    term = terminals(SizedTerminal([sys.executable, "-m", "tui.commands", "-c", str(config),
+                                    "--context", "staging"], 80, 24))  # fmt: skip
+    term.wait_for(lambda s: "env staging" in s and "stage-0" in s and "up" in s,
+                  timeout=30, what="the staging context")  # fmt: skip
+    term.keys("X")
+    term.wait_for(lambda s: "Switch to which context?" in s, timeout=15, what="the picker")
+    term.keys("Down", "Enter")
+    term.wait_for(lambda s: "env prod-us" in s and "prod-0" in s and "stage-0" not in s,
+                  timeout=30, what="the prod-us context")  # fmt: skip

@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -19,13 +20,16 @@ from pathlib import Path
 import pytest
 
 from tests.integration.real_servers import free_port_block
+from tests.processes import stop_group
 
 ROOT = Path(__file__).resolve().parents[2]
 REFRESH_S = 1.0
+TMUX_CONF = Path(__file__).with_name("tmux.conf")
 
 
 class Terminal:
-    """A detached tmux session at 120x40 running one command."""
+    """A detached tmux session at 120x40 running one command; `close` stops the command
+    by PID (its pane's process group) and then the tmux server."""
 
     def __init__(self, command: list[str]) -> None:
         if shutil.which("tmux") is None:
@@ -33,16 +37,39 @@ class Terminal:
         self.name = f"e2e-{uuid.uuid4().hex[:8]}"
         # a tmux server of its own: no race with another test's server shutting down,
         # and no server-wide option (set-clipboard) leaks between tests
-        self.tmux = ["tmux", "-L", self.name]
+        self.tmux = ["tmux", "-L", self.name, "-f", str(TMUX_CONF)]
+        self.pane_pid: int | None = None
+        self.server_pid: int | None = None
+        # state and shared folders of its own (a command may name others): no recordings,
+        # incidents or audit written into the machine's own, removed on close
+        self.home = Path(tempfile.mkdtemp(prefix=f"{self.name}-"))
         shell = " ".join(command)
         subprocess.run(
             [*self.tmux, "new-session", "-d", "-s", self.name, "-x", "120", "-y", "40",
-             f"cd {ROOT} && env TERM=xterm-256color TZ=UTC {shell}; sleep 30"],
+             f"cd {ROOT} && exec env TERM=xterm-256color TZ=UTC"
+             f" XDG_STATE_HOME={self.home / 'state'} INFERDECK_SHARED_DIR={self.home / 'shared'}"
+             f" {shell}"],
             check=True,
         )  # fmt: skip
-        # A tmux server that already had other clients may size windows its own way.
-        subprocess.run([*self.tmux, "resize-window", "-t", self.name, "-x", "120", "-y", "40"],
-                       check=True)  # fmt: skip
+        try:
+            # the command is the pane's process (exec), which leads a session and a process
+            # group of its own: stopped by that PID, with no shell between to hang up on it
+            self.pane_pid = int(self._show("#{pane_pid}"))
+            self.server_pid = int(self._show("#{pid}"))
+            # A tmux server that already had other clients may size windows its own way.
+            subprocess.run(
+                [*self.tmux, "resize-window", "-t", self.name, "-x", "120", "-y", "40"],
+                check=True,
+            )  # fmt: skip
+        except BaseException:
+            self.close()
+            raise
+
+    def _show(self, what: str) -> str:
+        return subprocess.run(
+            [*self.tmux, "display-message", "-p", "-t", self.name, what],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
 
     def screen(self) -> str:
         return subprocess.run(
@@ -62,7 +89,19 @@ class Terminal:
         pytest.fail(f"{what} not shown within {timeout}s; screen:\n{self.screen()}")
 
     def close(self) -> None:
+        """Stop the command by PID, then the tmux server; idempotent.
+
+        The command is told to terminate while its terminal is still there. Killing the
+        tmux server alone hangs up on it (SIGHUP and SIGCONT), and an app may hang in its
+        shutdown then, running on, polling, after the tests."""
+        if self.pane_pid is not None:
+            stop_group(self.pane_pid)
+            self.pane_pid = None
         subprocess.run([*self.tmux, "kill-server"], capture_output=True)
+        if self.server_pid is not None:
+            stop_group(self.server_pid)  # a daemon: it leads a process group of its own
+            self.server_pid = None
+        shutil.rmtree(self.home, ignore_errors=True)
 
 
 def backend_row(screen: str, name: str) -> str:

@@ -14,7 +14,6 @@ import contextlib
 import itertools
 import json
 import re
-import signal
 import subprocess
 import time
 from collections.abc import AsyncIterator
@@ -25,6 +24,7 @@ import aiohttp
 import httpx
 
 from tests.integration.real_servers import free_port, require_binary
+from tests.processes import stop
 
 TERMINAL_HOOK = """
 (() => {
@@ -111,7 +111,7 @@ async def chromium(profile: Path, size: tuple[int, int] = (1600, 1000)) -> Async
          "--no-default-browser-check", f"--user-data-dir={profile}",
          f"--remote-debugging-port={port}", "--remote-debugging-address=127.0.0.1",
          f"--window-size={size[0]},{size[1]}", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     try:
         target = await _first_page(port)
@@ -124,12 +124,7 @@ async def chromium(profile: Path, size: tuple[int, int] = (1600, 1000)) -> Async
             await page.send("Page.addScriptToEvaluateOnNewDocument", source=TERMINAL_HOOK)
             yield page
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        stop(process)  # with its zygote, renderer and GPU processes: its process group
 
 
 async def _first_page(port: int, timeout_s: float = 30.0) -> str:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -163,12 +163,14 @@ def test_a_stop_ends_the_run_at_once_and_the_report_says_so(
     assert report.requests >= 1
 
 
-def test_ctrl_c_stops_the_command_at_once_with_a_report(sim: SimRuntime, tmp_path: Path) -> None:
+def test_ctrl_c_stops_the_command_at_once_with_a_report(
+    sim: SimRuntime, tmp_path: Path, spawn: Callable[..., subprocess.Popen[str]]
+) -> None:
     import signal
 
     config = _config(tmp_path, sim)
     target = _backends(sim)[0]["url"]
-    process = subprocess.Popen(
+    process = spawn(
         [*INFERDECK, "-c", str(config), "loadtest", "sustained", "--target", target,
          "--scale", "0.1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,

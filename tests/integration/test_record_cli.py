@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from tui.recording.reader import open_recording
@@ -47,8 +48,10 @@ def test_record_for_a_duration_writes_a_recording_that_replays(tmp_path: Path) -
     assert len(open_recording(out)) == len(recording)
 
 
-def test_record_into_the_state_folder_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
-    process = subprocess.Popen(
+def test_record_into_the_state_folder_stops_cleanly_on_sigterm(
+    tmp_path: Path, spawn: Callable[..., subprocess.Popen[str]]
+) -> None:
+    process = spawn(
         [*INFERDECK, "record", "--demo"], stderr=subprocess.PIPE, text=True, env=env(tmp_path)
     )
     assert process.stderr is not None

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +42,13 @@ def run(lab: dict[str, Any], *args: Any, **env: str) -> subprocess.CompletedProc
     )  # fmt: skip
 
 
-def start_rollout(lab: dict[str, Any]) -> subprocess.Popen[str]:
-    """``traffic rollout green --steps 10,50,100 --hold 60s --yes``, once it holds at 10 %."""
+def start_rollout(
+    lab: dict[str, Any], spawn: Callable[..., subprocess.Popen[str]]
+) -> subprocess.Popen[str]:
+    """``traffic rollout green --steps 10,50,100 --hold 60s --yes``, once it holds at 10 %;
+    stopped by PID after the test."""
     argv = [*TRAFFIC, "rollout", "green", "--steps", "10,50,100", "--hold", "60s", "--yes"]
-    rollout = subprocess.Popen(
+    rollout = spawn(
         [*argv, "-c", str(lab["config"])],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env_for(lab),
     )  # fmt: skip
@@ -66,9 +70,11 @@ def shared_audit(lab: dict[str, Any]) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def test_rollback_from_a_second_console_preempts_a_running_rollout(lab: dict[str, Any]) -> None:
+def test_rollback_from_a_second_console_preempts_a_running_rollout(
+    lab: dict[str, Any], spawn: Callable[..., subprocess.Popen[str]]
+) -> None:
     assert run(lab, "set", "blue=100", "--yes").returncode == 0
-    rollout = start_rollout(lab)
+    rollout = start_rollout(lab, spawn)
     try:
         began = time.monotonic()
         back = run(lab, "rollback", "--yes")
@@ -94,10 +100,10 @@ def test_rollback_from_a_second_console_preempts_a_running_rollout(lab: dict[str
 
 @pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGTERM])
 def test_a_hangup_or_terminate_puts_back_the_starting_split(
-    lab: dict[str, Any], sig: signal.Signals
+    lab: dict[str, Any], sig: signal.Signals, spawn: Callable[..., subprocess.Popen[str]]
 ) -> None:
     assert run(lab, "set", "blue=100", "--yes").returncode == 0
-    rollout = start_rollout(lab)
+    rollout = start_rollout(lab, spawn)
     try:
         rollout.send_signal(sig)
         rollout.communicate(timeout=10)
