@@ -17,7 +17,7 @@ import os
 import signal
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 MARK = "INFERDECK_TEST_STARTED_BY"
@@ -141,12 +141,14 @@ def group_running(pgid: int) -> bool:
 
 
 def still_running(processes: Iterable[Process]) -> list[Process]:
-    """Those of ``processes`` that run still (same PID and start time, not a zombie)."""
+    """Those of ``processes`` that run still (same PID and start time, not a zombie),
+    with the command each runs now (one seen between its fork and its exec, as
+    ``setsid -f sleep 301`` was, is named by what it became)."""
     running = []
     for process in processes:
         stat = _stat(process.pid)
         if stat is not None and stat[0] not in ("Z", "X") and stat[2] == process.started:
-            running.append(process)
+            running.append(replace(process, command=_command(process.pid) or process.command))
     return running
 
 
