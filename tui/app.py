@@ -605,8 +605,15 @@ class InferdeckApp(DrillsMixin, App[str | None]):
                         markup=False)  # fmt: skip
 
     def live_screen(self) -> LiveScreen | None:
-        """The top live screen: the one on show, or the one under a dialog or the palette."""
-        return next((s for s in reversed(self.screen_stack) if isinstance(s, LiveScreen)), None)
+        """The top live screen: the one on show, or the one under a dialog or the palette.
+
+        A screen that is closing (the app shutting down) is none: its widgets are being
+        removed, and a widget fed a snapshot then has no styles left to draw it with.
+        """
+        return next(
+            (s for s in reversed(self.screen_stack) if isinstance(s, LiveScreen) and s.is_running),
+            None,
+        )
 
     def _show(self, snapshot: FleetSnapshot) -> None:
         screen = self.live_screen()

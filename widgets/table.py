@@ -123,10 +123,11 @@ class SnapshotTable(DataTable[Text]):
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
 
     def on_mount(self) -> None:
-        """Create the columns once."""
+        """Create the columns once; list a snapshot given before the table was in a screen."""
         self.border_title = self.TITLE
         for key, label in self.COLUMNS:
             self.add_column(label, key=key)
+        self.rearrange()
 
     def style(self, name: str) -> Style:
         """The Rich style of one of the component classes (``ok``, ``dim``, ...); kept until
@@ -166,8 +167,13 @@ class SnapshotTable(DataTable[Text]):
         return ""
 
     def watch_snapshot(self, snapshot: FleetSnapshot | None) -> None:
-        """Add, update and remove rows to match the snapshot; unchanged cells are left alone."""
-        if snapshot is None:
+        """Add, update and remove rows to match the snapshot; unchanged cells are left alone.
+
+        A table not in a screen (not yet mounted, or removed as its screen closes) lists
+        nothing: its component styles, which colour the cells, exist only while it is in
+        the DOM (Textual clears them on removal; `style` would raise KeyError).
+        """
+        if snapshot is None or not self.is_attached:
             return
         rows = self.arranged(self.rows_of(snapshot))
         self.sync_rows(rows)
