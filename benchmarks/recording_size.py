@@ -90,6 +90,7 @@ def measure(config: SimConfig, warmup: int, seconds: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         writer = RecordingWriter(Path(tmp), limits, environment="demo")
         recorder = RecorderThread(writer)
+        writer.history_moved_on = hub.history.advanced  # as `RecorderThread.follow` does
         cpu: list[float] = []
         for _ in range(seconds):
             snapshot = hub.record(source, source.poll())
@@ -139,7 +140,7 @@ def measure_live(seconds: float = 60.0) -> dict[str, float]:
         hub = Hub(sources_for(config), environment=config.environment, refresh_s=1.0)
         recorder = recorder_for(config)
         assert recorder is not None
-        hub.subscribe(recorder.submit)
+        recorder.follow(hub)
         recorder.start()
         hub.start()
         time.sleep(seconds)

@@ -15,9 +15,11 @@ import math
 import threading
 import time
 from array import array
-from collections.abc import Callable, Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
+from typing import Any
 
 from tui.analysis.alert_rules import NO_DATA_PREFIX, unserved_pools
 from tui.analysis.overall import overall
@@ -111,6 +113,10 @@ class History:
         self.points = points
         self._series: dict[str, _Ring] = {}
         self._frozen: MappingProxyType[str, tuple[float, ...]] | None = None
+        self._base: MappingProxyType[str, tuple[float, ...]] | None = None  # the last copy
+        self._appends = 0  # samples appended since it
+        self._reshaped = False  # a series dropped or put before since it
+        self._advances: deque[tuple[Mapping[str, Any], Mapping[str, Any]]] = deque(maxlen=2)
 
     def append(self, values: dict[str, float | None]) -> None:
         """Append one sample to every named series (None → NaN: a gap, not a zero).
@@ -120,11 +126,13 @@ class History:
         points nobody measured.
         """
         self._frozen = None
+        self._appends += 1
         for name, kept in list(self._series.items()):
             if name not in values:
                 kept.append(math.nan)
                 if kept.gap_run >= self.points:
                     del self._series[name]  # nothing left to draw
+                    self._reshaped = True
         for name, value in values.items():
             ring = self._series.get(name)
             if ring is None:
@@ -134,6 +142,7 @@ class History:
     def prepend(self, series: dict[str, list[float]]) -> None:
         """Put older samples (from a range query) before what was collected live."""
         self._frozen = None
+        self._reshaped = True
         for name, older in series.items():
             current = self._series[name].as_tuple() if name in self._series else ()
             ring = self._series[name] = _Ring(self.points)
@@ -143,8 +152,21 @@ class History:
     def frozen(self) -> MappingProxyType[str, tuple[float, ...]]:
         """An immutable copy for a snapshot (the same one until a sample is added)."""
         if self._frozen is None:
-            self._frozen = MappingProxyType({k: v.as_tuple() for k, v in self._series.items()})
+            frozen = MappingProxyType({k: v.as_tuple() for k, v in self._series.items()})
+            if self._base is not None and self._appends == 1 and not self._reshaped:
+                self._advances.append((self._base, frozen))
+            self._frozen = self._base = frozen
+            self._appends, self._reshaped = 0, False
         return self._frozen
+
+    def advanced(self, before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
+        """Whether the copy ``after`` is the copy ``before`` with one sample appended to
+        each series and nothing dropped or put before: each series of ``after`` is its
+        series in ``before`` (or none, a new one) moved on by one point. Known for the
+        last two copies (False for anything else: not known). For the flight recorder,
+        which then checks only the new points (`tui.recording.history.advanced_by`);
+        called from its thread."""
+        return any(old is before and new is after for old, new in tuple(self._advances))
 
 
 def history_sample(snapshot: FleetSnapshot) -> dict[str, float | None]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 import tracemalloc
+from types import MappingProxyType
 
 from tui.hub import History, Hub
 from tui.model import Backend, Collected, FleetSnapshot, Gpu, Health, Pool, SourceState
@@ -219,6 +221,43 @@ def test_history_memory_is_eight_bytes_a_point() -> None:
     assert history.frozen()["gpu.h/63.temp"][-1] == 599 + 63 / 7
     assert len(history.frozen()["gpu.h/63.temp"]) == 300
     assert history.frozen() is history.frozen()  # no copy per refresh without a new sample
+
+
+def test_the_history_vouches_only_for_a_copy_moved_on_by_one_sample() -> None:
+    """`History.advanced` says a copy is the one before it with one sample appended to
+    every series (the flight recorder then skips comparing the older points): never
+    after two samples, a series dropped or older points put before, and only for the
+    copies it made last."""
+    history = History(points=3)
+    history.append({"a": 1.0})
+    first = history.frozen()
+    history.append({"a": 2.0, "b": 5.0})  # a new series starts: still one sample on
+    second = history.frozen()
+    assert history.advanced(first, second)
+    assert not history.advanced(second, first)
+    assert not history.advanced(MappingProxyType(dict(first)), second)  # an equal copy
+    history.append({"a": 3.0})
+    history.append({"a": 4.0})  # two samples between copies
+    third = history.frozen()
+    assert not history.advanced(second, third)
+    history.prepend({"a": [0.5]})  # older points put before
+    history.append({"a": 5.0})
+    fourth = history.frozen()
+    assert not history.advanced(third, fourth)
+    history.append({"a": 6.0})
+    fifth = history.frozen()
+    assert history.advanced(fourth, fifth)
+    dropping = History(points=2)
+    dropping.append({"a": 1.0, "b": 1.0})
+    copies = [dropping.frozen()]
+    for _ in range(3):  # "b" a gap for a whole span (2 points): dropped at the second
+        dropping.append({"a": 2.0})
+        copies.append(dropping.frozen())
+    assert ["b" in copy for copy in copies] == [True, True, False, False]
+    assert [dropping.advanced(a, b) for a, b in itertools.pairwise(copies)] == [True, False, True]
+    history.append({"a": 7.0})
+    history.frozen()
+    assert not history.advanced(first, second)  # two advances since: no longer known
 
 
 def test_consecutive_histories_share_their_points() -> None:

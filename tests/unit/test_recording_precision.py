@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -182,6 +183,39 @@ def test_a_chart_advance_is_seen_whether_or_not_the_series_share_their_points() 
     filled = dict(copied, **{"fleet.waiting": (0.0, 3.0, 4.0)})  # the gap filled in
     assert advanced_by(before, filled, sample) is None
     assert advanced_by(before, after, dict(sample, **{"fleet.running": 6.0})) is None
+
+
+def test_the_hubs_word_on_its_series_writes_the_same_frames(tmp_path: Path) -> None:
+    """Told by the hub which copies of its series moved on by one point, the writer
+    compares only the new points: the frames are exactly those it writes comparing
+    every point, chart advances included, and a frame whose shown figure is not what
+    the hub charted (a stale source: shown, charted as a gap) is still no advance."""
+    hub, source = warmed_hub(seconds=20)
+    vouched = RecordingWriter(tmp_path / "vouched", Limits(keyframe_every=1000))
+    told: list[bool] = []
+
+    def moved_on(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
+        told.append(hub.history.advanced(before, after))
+        return told[-1]
+
+    vouched.history_moved_on = moved_on
+    snapshots = []
+    for _ in range(30):  # each written as it is made, as the recorder's thread keeps up
+        snapshots.append(hub.record(source, source.poll()))
+        vouched.frame(snapshots[-1])
+    vouched.close()
+    assert vouched.path is not None
+    plain = write(tmp_path / "plain", snapshots)
+    assert records(vouched.path) == records(plain)
+    assert sum(told) >= 28  # the hub vouched for (nearly) every frame
+    assert sum("a" in frame for _, frame in records(plain)) >= 28
+    # the figure shown is not the one charted: the hub's word does not make it an advance
+    last = snapshots[-1]
+    held = replace(
+        last, history={**last.history, "fleet.waiting": (*last.history["fleet.waiting"][:-1], 9e9)}
+    )
+    assert advanced_by(snapshots[-2].history, held.history, sample_of_body(body_of(last)),
+                       moved_on=True) is None  # fmt: skip
 
 
 def test_a_demo_frame_costs_under_the_daily_bound(tmp_path: Path) -> None:

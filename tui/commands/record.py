@@ -100,7 +100,7 @@ def _record(
         history_points=config.history_points,
         alerts_hook=local_alerting(config, rules=immediate_rules() if immediate else RULES),
     )
-    hub.subscribe(recorder.submit)
+    recorder.follow(hub)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -128,13 +128,19 @@ def advanced_by(
     before: Mapping[str, tuple[float, ...]],
     after: Mapping[str, tuple[float, ...]],
     sample: Mapping[str, float | None],
+    *,
+    moved_on: bool = False,
 ) -> int | None:
     """``keep`` when the series ``after`` are `advance` of ``before`` by ``sample`` (the
     hub's series; the sample at the stored precision); None when they are not.
 
-    The hub's consecutive series share their points (`tui.hub.History`), so the points
-    kept compare by reference, in C; only where that fails are they compared as the
-    doubles they are (a gap, NaN, is not equal to itself as a float)."""
+    ``moved_on``: the hub vouches that each series of ``after`` is its series in
+    ``before`` moved on by one point (`tui.hub.History.advanced`), so only the new
+    points and the lengths are checked. Otherwise the points kept are compared too:
+    the hub's consecutive series share their points (`tui.hub.History`), so by
+    reference, in C; only where that fails as the doubles they are (a gap, NaN, is not
+    equal to itself as a float). Comparing them touches every point of every series,
+    most of the check's cost once a second with cold caches."""
     if not after or after.keys() != before.keys() | sample.keys():
         return None
     keep = max(len(values) for values in after.values())
@@ -147,7 +153,7 @@ def advanced_by(
         if (None if last != last else figure(last)) != sample.get(name):
             return None
         kept = points - 1
-        if kept:
+        if kept and not moved_on:
             new_part, old_part = now[:kept], old[len(old) - kept :]
             if new_part != old_part and not _same_points(new_part, old_part):
                 return None

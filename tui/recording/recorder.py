@@ -182,6 +182,12 @@ class RecorderThread(SubscriberThread):
         if self.incidents is not None:
             self.incidents.close()
 
+    def follow(self, hub: Hub) -> None:
+        """Record every snapshot ``hub`` publishes, taking its word on how its chart
+        series moved (`tui.hub.History.advanced`)."""
+        self.writer.history_moved_on = hub.history.advanced
+        hub.subscribe(self.submit)
+
     def handle(self, snapshot: FleetSnapshot) -> None:
         """The thread's work: `record`."""
         self.record(snapshot)
@@ -260,5 +266,5 @@ def start_recorder(
     recorder = recorder_for(config, out=out)
     if recorder is None:
         return None
-    hub.subscribe(recorder.submit)
+    recorder.follow(hub)
     return recorder.start()

@@ -131,6 +131,10 @@ class RecordingWriter:
         self._leaves: list[Any] = []
         self._history: Mapping[str, tuple[float, ...]] = {}
         self._pending: list[tuple[float, dict[str, Any]]] = []
+        self.history_moved_on: Callable[[Mapping[str, Any], Mapping[str, Any]], bool] | None = None
+        """The hub's word that a snapshot's chart series are the previous one's moved on
+        by one point (`tui.hub.History.advanced`; set by `start_recorder`): the writer
+        then checks only the new points. None: it compares every point."""
 
     # --- writing -------------------------------------------------------------------
 
@@ -239,7 +243,10 @@ class RecordingWriter:
             if change is not SAME:
                 frame["d"] = change
         if history is not self._history:
-            keep = advanced_by(self._history, history, self._sample(snapshot, shape, leaves, body))
+            sample = self._sample(snapshot, shape, leaves, body)
+            vouched = self.history_moved_on
+            moved_on = vouched is not None and vouched(self._history, history)
+            keep = advanced_by(self._history, history, sample, moved_on=moved_on)
             if keep is not None:
                 frame["a"] = keep
             else:
