@@ -43,8 +43,15 @@ class Position:
 def read_new(path: Path, position: Position) -> tuple[list[dict[str, Any]], Position]:
     """The records after ``position`` and the position after them.
 
-    A missing file reads as nothing; a torn or foreign line is skipped.
+    A missing file reads as nothing; a torn or foreign line is skipped. (One ``stat``
+    when nothing was added: the flight recorder asks once a second.)
     """
+    try:
+        st = os.stat(path)
+    except OSError:
+        return [], position
+    if (st.st_dev, st.st_ino, st.st_size) == (position.device, position.inode, position.offset):
+        return [], position
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
