@@ -101,9 +101,9 @@ class Terminal:
     def close(self) -> None:
         """Stop the command by PID, then the tmux server; idempotent.
 
-        The command is told to terminate while its terminal is still there. Killing the
-        tmux server alone hangs up on it (SIGHUP and SIGCONT), and an app may hang in its
-        shutdown then, running on, polling, after the tests."""
+        The command is told to terminate while its terminal is still there, and killed if
+        it does not: a test's teardown does not rely on what it may be testing (that the
+        app exits on a hang-up is tests/e2e/test_hangup_tmux.py's)."""
         if self.pane_pid is not None:
             stop_group(self.pane_pid)
             self.pane_pid = None
