@@ -40,12 +40,14 @@ from widgets.timers import never_negative_timers
 
 if TYPE_CHECKING:  # imported where they are used: the first frame needs none of them
     from textual.command import Provider
+    from textual.driver import Driver
 
     from tui.judging import Judging
     from tui.ops.context import Operations
     from tui.ops.executor import Action, Execution, Plan
     from tui.recording.recorder import RecorderThread
     from tui.recording.replay import ReplayHub
+    from tui.terminal import TerminalGone
 
 never_negative_timers()  # a toast raced past its notification's end froze the whole app
 
@@ -259,6 +261,19 @@ class InferdeckApp(DrillsMixin, App[str | None]):
         for t in THEMES:
             self.register_theme(t)
 
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver, but on Linux and macOS one that exits when the terminal goes
+        away under the dashboard (`tui.terminal`); browsers (`inferdeck serve`) and
+        Windows keep Textual's own."""
+        driver = super().get_driver_class()
+        if sys.platform == "win32":
+            return driver
+        from textual.drivers.linux_driver import LinuxDriver
+
+        from tui.terminal import TerminalDriver
+
+        return TerminalDriver if driver is LinuxDriver else driver
+
     def _only_inferdecks_themes(self) -> None:
         """Drop Textual's own themes, which restyle only part of the app: neither the
         palette nor `t` offers them (once one of inferdeck's is on)."""
@@ -372,6 +387,11 @@ class InferdeckApp(DrillsMixin, App[str | None]):
         if self.ops is not None:
             self.ops.executor.interrupt(f"{name}: inferdeck was closed")
         self.exit()
+
+    def on_terminal_gone(self, message: TerminalGone) -> None:
+        """The terminal failed a write (closed with no SIGHUP reaching the app, which a
+        shell in between may keep to itself): end as on a hangup."""
+        self._ended(f"terminal gone ({message.why})")
 
     async def on_unmount(self) -> None:
         """Stop a running action the same way as a hangup, then stop polling."""

@@ -77,8 +77,9 @@ class Terminal:
             capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
 
-    def press(self, key: str) -> None:
-        subprocess.run([*self.tmux, "send-keys", "-t", self.name, key], check=True)
+    def press(self, *keys: str) -> None:
+        """Type ``keys`` (tmux key names), one after another."""
+        subprocess.run([*self.tmux, "send-keys", "-t", self.name, *keys], check=True)
 
     def wait_for(self, ready: Callable[[str], bool], timeout: float, what: str) -> float:
         start = time.monotonic()
@@ -88,12 +89,21 @@ class Terminal:
             time.sleep(0.05)
         pytest.fail(f"{what} not shown within {timeout}s; screen:\n{self.screen()}")
 
+    def hang_up(self) -> None:
+        """Close the terminal under the command, as an SSH drop does: the tmux server goes,
+        and with it the pty, which hangs up on the command (SIGHUP and SIGCONT). The command
+        is left to exit by itself; `close` still stops it by PID if it did not."""
+        subprocess.run([*self.tmux, "kill-server"], capture_output=True)
+        if self.server_pid is not None:
+            stop_group(self.server_pid)
+            self.server_pid = None
+
     def close(self) -> None:
         """Stop the command by PID, then the tmux server; idempotent.
 
-        The command is told to terminate while its terminal is still there. Killing the
-        tmux server alone hangs up on it (SIGHUP and SIGCONT), and an app may hang in its
-        shutdown then, running on, polling, after the tests."""
+        The command is told to terminate while its terminal is still there, and killed if
+        it does not: a test's teardown does not rely on what it may be testing (that the
+        app exits on a hang-up is tests/e2e/test_hangup_tmux.py's)."""
         if self.pane_pid is not None:
             stop_group(self.pane_pid)
             self.pane_pid = None

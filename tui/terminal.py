@@ -1,0 +1,137 @@
+"""The terminal the dashboard draws on, and what happens when it goes away under it.
+
+When an on-call engineer's SSH connection dropped (or tmux was killed), Textual 8.2.8's
+`LinuxDriver` could hang the dashboard's exit for good, so the app, its hub and the demo's
+simulator went on polling the fleet until someone sent SIGKILL:
+
+* A hang-up comes as SIGHUP *and* SIGCONT. The driver takes every SIGCONT for "resumed
+  after Ctrl-Z" and enters application mode again, on a terminal that is gone: it starts a
+  second writer thread, whose first write fails (EIO) and ends it.
+* A writer thread that has ended leaves its bounded queue (30 writes) with nobody to empty
+  it. The frames still drawn and the exit's restore sequences fill it, and the next write,
+  or the ``None`` that `LinuxDriver.close` puts to stop the thread, waits forever.
+
+`TerminalDriver` takes the terminal again only after a stop it made itself, and its writer
+thread writes through `TerminalOutput`, which never raises: once the terminal fails a write
+it is gone, the rest is dropped, and the app hears of it (`TerminalGone`), so it exits even
+when no SIGHUP reaches it (a dashboard under a shell that does not pass the hang-up on).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable
+from typing import IO, TYPE_CHECKING, Any
+
+from textual.drivers.linux_driver import LinuxDriver
+from textual.message import Message
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+
+class TerminalGone(Message):
+    """The terminal failed a write: it was closed or hung up, and nothing reaches it now."""
+
+    def __init__(self, why: str) -> None:
+        """``why``: the write's error (``Input/output error``)."""
+        super().__init__()
+        self.why = why
+
+
+class TerminalOutput:
+    """What Textual's writer thread writes to: the terminal, until a write fails.
+
+    A failed write or flush (EIO once the terminal hangs up) marks the terminal `gone`,
+    calls `on_gone` once, and every later write is dropped, so the thread goes on emptying
+    its queue instead of ending on the error.
+    """
+
+    def __init__(self, file: IO[str]) -> None:
+        """``file``: the terminal (Textual writes to stderr)."""
+        self._file = file
+        self.gone: str | None = None
+        """Why the terminal is gone (the failed write's error); None while it is there."""
+        self.on_gone: Callable[[str], None] | None = None
+        """Called once, in the writer thread, when the terminal is found gone."""
+
+    def write(self, text: str) -> int:
+        """Write ``text`` to the terminal, or drop it once the terminal is gone."""
+        if self.gone is None:
+            try:
+                self._file.write(text)
+            except OSError as error:
+                self._lost(error)
+        return len(text)
+
+    def flush(self) -> None:
+        """Send what is written to the terminal (nothing once it is gone)."""
+        if self.gone is None:
+            try:
+                self._file.flush()
+            except OSError as error:
+                self._lost(error)
+
+    def fileno(self) -> int:
+        """The terminal's file descriptor."""
+        return self._file.fileno()
+
+    def _lost(self, error: OSError) -> None:
+        self.gone = error.strerror or str(error)
+        if self.on_gone is not None:
+            self.on_gone(self.gone)
+
+
+class TerminalDriver(LinuxDriver):
+    """Textual's Linux driver, made safe for a terminal that goes away (see the module)."""
+
+    def __init__(
+        self,
+        app: App[Any],
+        *,
+        debug: bool = False,
+        mouse: bool = True,
+        size: tuple[int, int] | None = None,
+    ) -> None:
+        """As `LinuxDriver`; its writer thread writes through `output`."""
+        super().__init__(app, debug=debug, mouse=mouse, size=size)
+        assert self._file is not None, "Textual draws on stderr, and it is closed"
+        self.output = TerminalOutput(self._file)
+        self.output.on_gone = self._terminal_gone
+        self._file = self.output  # type: ignore[assignment]  # a file to the writer thread
+        self._stopped_itself = False  # by Ctrl-Z (SIGTSTP), so the next SIGCONT resumes
+
+    def write(self, data: str) -> None:
+        """Queue ``data`` for the terminal; dropped once it is gone or while no writer
+        thread runs to empty the queue (one that waits on a full queue waits forever)."""
+        writer = self._writer_thread
+        if self.output.gone is None and writer is not None and writer.is_alive():
+            writer.write(data)
+
+    def close(self) -> None:
+        """Stop the writer thread once it has written what is queued; nothing to stop if
+        it has ended (the ``None`` that stops it would wait on its queue forever)."""
+        writer = self._writer_thread
+        if writer is not None and writer.is_alive():
+            super().close()
+
+    def _sigtstp_application(self, *_: Any) -> None:
+        """SIGTSTP (Ctrl-Z): Textual gives the terminal back and stops the process; that
+        this stop was ours is kept, so the SIGCONT that ends it takes the terminal again."""
+        self._stopped_itself = self._auto_restart
+        super()._sigtstp_application()
+
+    def _sigcont_application(self, *_: Any) -> None:
+        """SIGCONT: take the terminal again only after a stop of ours, and only if the
+        terminal is still there. Every hang-up sends SIGCONT too, and so may ``kill``."""
+        if not self._stopped_itself:
+            return
+        self._stopped_itself = False
+        if self.output.gone is None and os.isatty(self.fileno):  # EIO after a hang-up
+            super()._sigcont_application()
+
+    def _terminal_gone(self, why: str) -> None:
+        """In the writer thread: tell the app, which exits as on a hang-up."""
+        with contextlib.suppress(RuntimeError):  # its event loop has closed: it has exited
+            self._app.post_message(TerminalGone(why))
