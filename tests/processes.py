@@ -36,9 +36,9 @@ def stop_group(pgid: int, grace_s: float = STOP_GRACE_S) -> None:
     """SIGTERM the process group ``pgid``, SIGKILL it if any of it runs after ``grace_s``.
 
     For processes that are not our children (a tmux pane's): nothing to reap, so this
-    waits until the group is empty. No SIGCONT first: Textual puts its terminal back
-    into application mode on SIGCONT, and one that arrives while the app shuts down
-    leaves it hung (SIGKILL ends a stopped process all the same)."""
+    waits until the group is empty. No SIGCONT first: the panes' apps are never
+    stopped, and Textual's own driver took a SIGCONT for a resume from Ctrl-Z (ours,
+    `tui.terminal`, no longer does; SIGKILL ends a stopped process all the same)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
