@@ -145,6 +145,10 @@ def _pick(indices: list[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
     return lambda items: ()
 
 
+#: ``slice(n, None)`` by ``n``: where the values of sample lines begin, shared by layouts.
+_VALUE_FROM: dict[int, slice] = {}
+
+
 class Layout:
     """Where a page read from its shape had its comment, blank and sample lines, what each
     sample line said before its value, and which samples were wanted.
@@ -179,7 +183,7 @@ class Layout:
         self.sample_lines = _pick(samples)
         #: each sample line's start (its series and a space), and where its value begins
         self.prefixes = [s + " " for s in series]
-        self.values = [slice(len(p), None) for p in self.prefixes]
+        self.values = [_VALUE_FROM.setdefault(len(p), slice(len(p), None)) for p in self.prefixes]
         #: the wanted samples: which of the values, and their names and labels
         wanted = [i for i, k in enumerate(kept) if k is not None]
         self.names = (
