@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from unittest.mock import patch
 
 import pytest
 from hypothesis import given, settings
@@ -135,14 +134,13 @@ def test_a_page_read_from_the_last_ones_shape_gives_what_a_full_read_gives(
         min_size=1,
         max_size=5,
     ),
-    st.booleans(),
 )
 def test_pages_that_differ_from_the_last_in_a_few_lines_read_as_a_full_read_does(
-    page: list[str], rounds: list[list[str]], changes: list[str], always_compare: bool
+    page: list[str], rounds: list[list[str]], changes: list[str]
 ) -> None:
-    """Steady state: each page is compared with the last one read and only the lines that
-    changed are checked again; whatever changed (some values, odd or broken values, a
-    comment, a line), every page gives the samples, or the error, of a full read."""
+    """Steady state: a page laid out like the last one read is read a list at a time
+    (`Layout`); whatever changed (some values, odd or broken values, a comment, a line),
+    every page gives the samples, or the error, of a full read."""
     wanted = {"vllm:a_total", "x", "DCGM_FI_DEV_GPU_UTIL"}
     shape = PageShape()
     cache = SeriesCache()
@@ -169,13 +167,55 @@ def test_pages_that_differ_from_the_last_in_a_few_lines_read_as_a_full_read_does
         texts += [head + "\n".join(nxt) + "\n"] * 2
         current = nxt
     texts.append(texts[0])
-    # (always_compare: even a page most of whose lines changed is compared with the last)
-    with patch.object(promtext, "BUSY_SKIP", 0 if always_compare else promtext.BUSY_SKIP):
-        got_all = [_read(text, wanted, shape=shape, cache=cache) for text in texts]
+    got_all = [_read(text, wanted, shape=shape, cache=cache) for text in texts]
     for text, got in zip(texts, got_all, strict=True):
         want = _read(text, wanted, cache=SeriesCache())
         assert [(n, lb) for n, lb, _ in got] == [(n, lb) for n, lb, _ in want]
         assert all(_same(g[2], w[2]) for g, w in zip(got, want, strict=True))
+
+
+def test_a_page_laid_out_like_the_last_is_read_from_its_layout() -> None:
+    """The third page of a target (same lines, new values) is read by its layout, and
+    gives the samples of a full read: names, the same labels objects, the new values."""
+    shape = PageShape()
+    cache = SeriesCache()
+    page = '# TYPE x gauge\nx{{a="1"}} {}\n\nother 3\nvllm:a_total {}\n# EOF\n'
+    for first, second in (("1", "2"), ("3", "4")):
+        got = parse_exposition(
+            page.format(first, second), {"x", "vllm:a_total"}, shape=shape, cache=cache
+        )
+    assert shape.layout is not None and shape.reused
+    last = parse_exposition(
+        page.format("5", "+Inf"), {"x", "vllm:a_total"}, shape=shape, cache=cache
+    )
+    assert last == [got[0]._replace(value=5.0), got[1]._replace(value=math.inf)]
+    assert last[0].labels is got[0].labels and type(last[0]) is promtext.PromSample
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        'x{a="1"} 5 1700000000000\n\n# HELP other o\nother 3\n',  # a timestamp
+        'x{a="1"} 1_0\n\n# HELP other o\nother 3\n',  # Python reads it, Prometheus not
+        'x{a="1"} ten\n\n# HELP other o\nother 3\n',
+        'x{a="1"}  5\n\n# HELP other o\nother 3\n',  # two spaces: another series text
+        'x{a="1"} 5\n\n# HELP other o\nothers 3\n',  # another series
+        'x{a="1"} 5\n\n# HELP other o\nother 3\n\n',  # a line more (blank)
+        'x{a="1"} 5\nx{a="2"} 6\n# HELP other o\nother 3\n',  # a sample where a blank was
+        'x{a="1"} 5\n\nx{a="2"} 6\nother 3\n',  # a sample where a comment was
+        'x{a="1"} 5\n\nx{a="2"} 6_0\nother 3\n',  # a bad line where a comment was
+        'x{a="1"} 5\n# HELP x moved\n\nother 3\n',  # comment and blank swapped
+    ],
+)
+def test_a_page_not_laid_out_like_the_last_reads_as_in_full(page: str) -> None:
+    """Anything the layout does not hold (a timestamp, an odd number, lines moved, another
+    series) gives exactly the samples, or the error, of reading the page afresh."""
+    shape = PageShape()
+    cache = SeriesCache()
+    for value in ("1", "2"):
+        _read(f'x{{a="1"}} {value}\n\n# HELP other o\nother 3\n', {"x"}, shape=shape, cache=cache)
+    assert shape.layout is not None
+    assert _read(page, {"x"}, shape=shape, cache=cache) == _read(page, {"x"}, cache=SeriesCache())
 
 
 def test_a_page_like_the_last_is_read_from_its_shape() -> None:

@@ -8,7 +8,6 @@ import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from itertools import pairwise
-from unittest.mock import patch
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -663,42 +662,32 @@ async def test_connections_are_kept_alive_between_collects() -> None:
     assert accepted <= 2 * len(targets)
 
 
-@pytest.mark.parametrize("busy", [True, False])
-def test_a_fleet_read_page_after_page_gives_what_reading_each_page_afresh_gives(
-    busy: bool,
-) -> None:
-    """Steady state takes the short ways (pages read from their shape or compared with the
-    last page's lines, samples sent where the last page's went); every refresh's
+def test_a_fleet_read_page_after_page_gives_what_reading_each_page_afresh_gives() -> None:
+    """Steady state takes the short ways (pages read from their shape's layout, samples
+    sent where the last page's went); every refresh's
     backends, pools, fleet and GPUs are exactly those of a core that reads every page in
     full, as if seen for the first time."""
     from tui.sim.config import SimConfig
     from tui.sim.fleet import SimFleet
-    from tui.sources import promtext
     from tui.sources.promtext import PageShape
 
     fleet = SimFleet(SimConfig(pools={"blue": 2, "green": 2}, gpus=4, rps=24.0, port_base=0))
     targets = [ScrapeTarget(b.name, b.pool, f"sim://{b.name}") for b in fleet.backends]
     steady, afresh = ScrapeState(targets, window_s=15), ScrapeState(targets, window_s=15)
     at = 1_795_000_000.0
-    # busy: pages most of whose lines changed are read line by line for a while (as
-    # shipped); not busy: every page is compared with the last one
-    skip = patch.object(promtext, "BUSY_SKIP", promtext.BUSY_SKIP if busy else 0)
-    with skip:
-        for _ in range(30):  # past the window, so windows slide and old samples drop
-            fleet.advance(1.0)
-            at += 1.0
-            texts = [fleet.metrics_text(t.name).decode() for t in targets]
-            gpus = fleet.gpu_metrics_text().decode()
-            for state in (steady, afresh):
-                for target, text in zip(targets, texts, strict=True):
-                    if state is afresh:  # no shape: read in full
-                        state._backends[target.name].page = PageShape()
-                        state._backends[target.name].plan = None
-                        state._gpu_pages.clear()
-                    state.ingest_backend(target, text, True, None, at)
-                state.ingest_gpus("sim://gpus", gpus, None, at)
-            assert steady.result(at) == afresh.result(at)
+    for _ in range(30):  # past the window, so windows slide and old samples drop
+        fleet.advance(1.0)
+        at += 1.0
+        texts = [fleet.metrics_text(t.name).decode() for t in targets]
+        gpus = fleet.gpu_metrics_text().decode()
+        for state in (steady, afresh):
+            for target, text in zip(targets, texts, strict=True):
+                if state is afresh:  # no shape: read in full
+                    state._backends[target.name].page = PageShape()
+                    state._backends[target.name].plan = None
+                    state._gpu_pages.clear()
+                state.ingest_backend(target, text, True, None, at)
+            state.ingest_gpus("sim://gpus", gpus, None, at)
+        assert steady.result(at) == afresh.result(at)
     pages = [s.page for s in steady._backends.values()] + [steady._gpu_pages["sim://gpus"]]
-    assert all(page.reused for page in pages)
-    if not busy:
-        assert all(page.lines for page in pages)  # each compared with the last one
+    assert all(page.reused and page.layout is not None for page in pages)

@@ -68,32 +68,73 @@ WORKLOAD_LABELS = ("pod", "container")
 """Labels DCGM exporter adds with its Kubernetes mapping: what runs on the GPU."""
 
 
-def gpus_from_samples(samples: Iterable[PromSample], default_host: str) -> list[Gpu]:
+GpuSeries = tuple[str, int, str, str, str, tuple[str, ...]]
+"""What one DCGM series says of its GPU: (attribute, index, host label, model, UUID,
+workloads); the host label is "" when none names the host."""
+
+SeriesMemo = dict[tuple[str, int], tuple[Mapping[str, str], GpuSeries | None]]
+"""(field, id of a labels object) → (that object, `GpuSeries` or None when not a GPU's)."""
+
+#: A memo holding more series than this (an exporter churning labels) starts again.
+MEMO_LIMIT = 100_000
+
+
+def _series(name: str, labels: Mapping[str, str]) -> GpuSeries | None:
+    """What the series ``name{labels}`` says of its GPU; None when it feeds no GPU."""
+    attr = _FIELDS.get(name)
+    if attr is None:
+        return None
+    index = _gpu_index(labels)
+    if index is None:
+        return None
+    host = labels.get("Hostname") or labels.get("hostname") or ""
+    workloads: list[str] = []
+    for label in WORKLOAD_LABELS:  # the pod and container the GPU is handed to
+        workload = labels.get(label, "")
+        if workload and workload not in workloads:
+            workloads.append(workload)
+    uuid = labels.get("UUID", "") or labels.get("uuid", "")
+    return attr, index, host, labels.get("modelName", ""), uuid, tuple(workloads)
+
+
+def gpus_from_samples(
+    samples: Iterable[PromSample], default_host: str, memo: SeriesMemo | None = None
+) -> list[Gpu]:
     """One `Gpu` per (host, index) seen in DCGM exporter samples, sorted by host and index.
 
     The first usable value of each field wins (under MIG a GPU has one series per
     instance for some fields). Total memory is USED + FREE (+ RESERVED when exported).
+    ``memo``: kept by the caller between reads of one exporter whose samples carry the
+    same labels objects from read to read (`tui.sources.promtext.SeriesCache`): what
+    each series says of its GPU is then read from its labels once, not at every read.
     """
     found: dict[tuple[str, int], dict[str, object]] = {}
+    if memo is not None and len(memo) > MEMO_LIMIT:
+        memo.clear()
     for s in samples:
-        attr = _FIELDS.get(s.name)
-        if attr is None:
+        if memo is None:
+            series = _series(s.name, s.labels)
+        else:
+            known = memo.get((s.name, id(s.labels)))
+            if known is None or known[0] is not s.labels:
+                known = memo[(s.name, id(s.labels))] = (s.labels, _series(s.name, s.labels))
+            series = known[1]
+        if series is None:
             continue
-        index = _gpu_index(s.labels)
-        if index is None:
-            continue
-        host = s.labels.get("Hostname") or s.labels.get("hostname") or default_host
-        entry = found.setdefault((host, index), {})
-        entry.setdefault("name", s.labels.get("modelName", ""))
-        entry.setdefault("uuid", s.labels.get("UUID", "") or s.labels.get("uuid", ""))
+        attr, index, host, model, uuid, workloads = series
+        entry = found.get((host or default_host, index))
+        if entry is None:
+            entry = found[(host or default_host, index)] = {
+                "name": model,
+                "uuid": uuid,
+                "workloads": [],
+            }
         if attr == "power_limit_w":
             entry["power_limit_seen"] = True
-        workloads = entry.setdefault("workloads", [])
-        for label in WORKLOAD_LABELS:  # the pod and container the GPU is handed to
-            name = s.labels.get(label, "")
-            if name and name not in workloads:  # type: ignore[operator]
-                workloads.append(name)  # type: ignore[attr-defined]
-        if not is_blank(s.value):
+        if workloads:
+            held: list[str] = entry["workloads"]  # type: ignore[assignment]
+            held += [w for w in workloads if w not in held]
+        if -math.inf < s.value < DCGM_INT32_BLANK:  # not `is_blank` (nor NaN)
             entry.setdefault(attr, float(s.value))
     gpus = []
     for (host, index), e in sorted(found.items()):

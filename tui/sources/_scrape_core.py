@@ -25,7 +25,7 @@ from types import MappingProxyType
 from tui.analysis.rates import CounterWindow
 from tui.model import Backend, Collected, Gpu, Health
 from tui.sources._dcgm import READ as DCGM_READ
-from tui.sources._dcgm import gpus_from_samples, host_of_url
+from tui.sources._dcgm import SeriesMemo, gpus_from_samples, host_of_url
 from tui.sources._http_auth import Credentials
 from tui.sources._scrape_window import Window, add_known, make_pool
 from tui.sources._vllm_names import (
@@ -130,6 +130,7 @@ class ScrapeState:
         self._gpus: dict[str, list[Gpu]] = {}
         self._gpu_errors: dict[str, str] = {}
         self._gpu_pages: dict[str, PageShape] = {}
+        self._gpu_series: dict[str, SeriesMemo] = {}  # per exporter: its series' GPUs
         for target in targets:
             self.add_target(target)
 
@@ -361,7 +362,8 @@ class ScrapeState:
         try:
             page = self._gpu_pages.setdefault(url, PageShape())
             samples = parse_exposition(metrics_text, DCGM_READ, shape=page)
-            self._gpus[url] = gpus_from_samples(samples, host_of_url(url))
+            memo = self._gpu_series.setdefault(url, {})
+            self._gpus[url] = gpus_from_samples(samples, host_of_url(url), memo)
             self._gpu_errors.pop(url, None)
         except Exception as exc:
             self._gpus[url] = []

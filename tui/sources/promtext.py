@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Collection, Mapping
-from itertools import compress
+from collections.abc import Callable, Collection, Mapping, Sequence
+from itertools import repeat
+from operator import itemgetter
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from prometheus_client.parser import text_string_to_metric_families as _text_families
 
@@ -111,12 +112,12 @@ class PageShape:
     any difference — a series more or less, another order, a timestamp — reads the page
     the ordinary way and takes its shape. Keep one per target.
 
-    Once a page has been read from the shape, the next one is compared with it line by
-    line first: a line written exactly as before was checked then and gives the same
-    sample, so only the lines that changed (a counter that moved) are checked and read.
+    Once a page has been read from the shape, where its lines were is kept too (its
+    `Layout`): the next page with comments, blank lines and sample lines in the same
+    places is checked and read a whole list at a time, without Python code per line.
     """
 
-    __slots__ = ("by_line", "kept", "lines", "reused", "samples", "series", "skip")
+    __slots__ = ("kept", "layout", "reused", "series")
 
     def __init__(self) -> None:
         """No shape yet: the first page is read the ordinary way."""
@@ -125,74 +126,98 @@ class PageShape:
         #: Whether the last page read was read from this shape (its samples, in the same
         #: order, have the same names and labels as the page before's).
         self.reused = False
-        # The last page read from the shape: its lines, its wanted samples, and for each
-        # line (its expected text before the value, or "\n" for a comment or blank line;
-        # the index of its sample in `samples`, or -1). Empty until a page was reused.
-        self.lines: list[str] = []
-        self.samples: list[PromSample] = []
-        self.by_line: tuple[list[str], list[int]] = ([], [])
-        #: Pages to read line by line before comparing with the last one again (set when
-        #: most lines changed: holding a page's lines then costs more than it saves).
-        self.skip = 0
+        #: Where the lines of the last page read from the shape were; None until one was.
+        self.layout: Layout | None = None
 
     def take(self, series: list[str], kept: list[tuple[str, Mapping[str, str]] | None]) -> None:
         """Become the shape of a page read in full (no page reused from it yet)."""
         self.series, self.kept = series, kept
-        self.lines, self.samples, self.by_line = [], [], ([], [])
+        self.layout = None
 
-    def remember(self, lines: list[str], samples: list[PromSample]) -> None:
-        """Keep a page read from this shape (its lines and wanted samples) for the next."""
-        self.lines, self.samples = lines, samples
-        expected: list[str] = []
-        sample_at: list[int] = []
-        at = wanted = 0
-        for line in lines:
-            if not line or line[0] == "#":
-                expected.append("\n")
-                sample_at.append(-1)
-                continue
-            expected.append(self.series[at])
-            if self.kept[at] is None:
-                sample_at.append(-1)
+
+def _pick(indices: list[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    """A function taking the items at ``indices`` from a list, always as a tuple."""
+    if len(indices) > 1:
+        return itemgetter(*indices)
+    if indices:
+        only = indices[0]
+        return lambda items: (items[only],)
+    return lambda items: ()
+
+
+#: ``slice(n, None)`` by ``n``: where the values of sample lines begin, shared by layouts.
+_VALUE_FROM: dict[int, slice] = {}
+
+
+class Layout:
+    """Where a page read from its shape had its comment, blank and sample lines, what each
+    sample line said before its value, and which samples were wanted.
+
+    `read` takes the next page when its lines are in the same places and each sample
+    line is its series, a space and one number, as the line-by-line reading of
+    `_reuse_shape` requires, and gives the samples that reading gives; it works on whole
+    lists (``map`` over the lines) rather than line by line, which is what a page costs
+    at every scrape. Any other page is left to the line-by-line reading (None).
+    """
+
+    __slots__ = ("blanks", "comments", "count", "names", "prefixes", "sample_lines", "values")
+
+    def __init__(
+        self,
+        lines: list[str],
+        series: list[str],
+        kept: list[tuple[str, Mapping[str, str]] | None],
+    ) -> None:
+        """The layout of ``lines``, a page whose sample lines are ``series`` in order (of
+        which those with a ``kept`` (name, labels) are wanted)."""
+        blanks, comments, samples = [], [], []
+        for i, line in enumerate(lines):
+            if not line:
+                blanks.append(i)
+            elif line[0] == "#":
+                comments.append(i)
             else:
-                sample_at.append(wanted)
-                wanted += 1
-            at += 1
-        self.by_line = (expected, sample_at)
+                samples.append(i)
+        self.count = len(lines)
+        self.blanks, self.comments = _pick(blanks), _pick(comments)
+        self.sample_lines = _pick(samples)
+        #: each sample line's start (its series and a space), and where its value begins
+        self.prefixes = [s + " " for s in series]
+        self.values = [_VALUE_FROM.setdefault(len(p), slice(len(p), None)) for p in self.prefixes]
+        #: the wanted samples: which of the values, and their names and labels
+        wanted = [i for i, k in enumerate(kept) if k is not None]
+        self.names = (
+            _pick(wanted),
+            [k[0] for k in kept if k is not None],
+            [k[1] for k in kept if k is not None],
+        )
 
-
-#: A page whose lines changed more than 1 in this many since the last is "busy": it is
-#: read line by line for the next `BUSY_SKIP` pages (a busy vLLM's histograms move at
-#: every scrape; a GPU exporter's page is mostly unchanged from one second to the next).
-BUSY_SHARE = 3
-BUSY_SKIP = 30
-
-
-def _reuse_page(lines: list[str], shape: PageShape) -> list[PromSample] | None:
-    """`_reuse_shape` for a page whose lines are those of the last reused page but for a
-    few: only the lines that changed are checked and read; None when any of them is not
-    the same series with a plain number (the caller then reads the page line by line)."""
-    previous = shape.lines
-    if len(lines) != len(previous):
-        return None
-    expected, sample_at = shape.by_line
-    out = list(shape.samples)
-    changed = list(compress(range(len(lines)), map(str.__ne__, lines, previous)))
-    if len(changed) * BUSY_SHARE > len(lines):  # most lines move: line by line for a while
-        shape.skip = BUSY_SKIP
-    for i in changed:
-        series, _, value = lines[i].rpartition(" ")
-        if series != expected[i] or "_" in value:
+    def read(self, lines: list[str]) -> list[PromSample] | None:
+        """The wanted samples of a page's ``lines`` laid out like this one; else None."""
+        if len(lines) != self.count:
+            return None
+        found = self.sample_lines(lines)
+        if not all(map(str.startswith, found, self.prefixes)):
+            return None
+        values = list(map(str.__getitem__, found, self.values))
+        joined = "".join(values)
+        # a space: more than one token after the series (a timestamp), which the
+        # line-by-line reading would have split off; "_": a number Prometheus refuses
+        if " " in joined or "_" in joined:
             return None
         try:
-            number = float(value)
+            numbers = list(map(float, values))
         except ValueError:
             return None
-        k = sample_at[i]
-        if k >= 0:
-            was = out[k]
-            out[k] = PromSample(was.name, was.labels, number)
-    return out
+        if any(self.blanks(lines)) or not all(
+            map(str.startswith, self.comments(lines), repeat("#"))
+        ):
+            return None
+        pick, names, labels = self.names
+        # PromSample(name, labels, value) for each, made without a Python call each
+        return list(
+            map(tuple.__new__, repeat(PromSample), zip(names, labels, pick(numbers), strict=True))
+        )
 
 
 def _reuse_shape(text: str, shape: PageShape) -> list[PromSample] | None:
@@ -202,14 +227,10 @@ def _reuse_shape(text: str, shape: PageShape) -> list[PromSample] | None:
     if not count:
         return None
     lines = text.split("\n")
-    if shape.lines:
-        out = _reuse_page(lines, shape)
-        if out is not None:
-            if shape.skip:
-                shape.lines, shape.samples, shape.by_line = [], [], ([], [])
-            else:
-                shape.lines, shape.samples = lines, out
-            return list(out)
+    if shape.layout is not None:
+        read = shape.layout.read(lines)
+        if read is not None:
+            return read
     out = []
     at = 0
     for line in lines:
@@ -230,11 +251,8 @@ def _reuse_shape(text: str, shape: PageShape) -> list[PromSample] | None:
             out.append(PromSample(wanted[0], wanted[1], number))
     if at != count:
         return None
-    if shape.skip:
-        shape.skip -= 1
-    else:
-        shape.remember(lines, out)
-    return list(out)
+    shape.layout = Layout(lines, expected, kept)
+    return out
 
 
 def _library_samples(line: str, number: int) -> list[PromSample]:
