@@ -43,7 +43,7 @@ def _stops_what_it_started(request: pytest.FixtureRequest) -> Iterator[None]:
     finally:
         os.environ[leaks.MARK] = f"{TOKEN} fixtures"
     # runs after the test's other function fixtures are torn down (set up first, torn down last)
-    new = leaks.census(TOKEN, besides=before).values()
+    new = leaks.not_adopted(leaks.census(TOKEN, besides=before).values())
     left = leaks.settle(new, GRACE_S)
     if left:
         leaks.kill(left)

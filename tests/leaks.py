@@ -84,6 +84,30 @@ def _live() -> dict[int, tuple[int, int]]:
     return live
 
 
+_adopted: set[tuple[int, int]] = set()
+
+
+def adopt(pid: int) -> None:
+    """``pid`` (and what it starts) belongs to a fixture that outlives the test that
+    started it: an engine the test restarted, which the module's fixture stops. Not
+    that test's leftover; the run's end still checks it."""
+    stat = _stat(pid)
+    if stat is not None:
+        _adopted.add((pid, stat[2]))
+
+
+def not_adopted(processes: Iterable[Process]) -> list[Process]:
+    r"""Those of ``processes`` that are not `adopt`\ ed, nor started by one that is."""
+    live = _live()
+    roots = [pid for pid, started in _adopted if live.get(pid, (0, -1))[1] == started]
+    return [
+        p
+        for p in processes
+        if (p.pid, p.started) not in _adopted
+        and not any(_descends(p.pid, root, live) for root in roots)
+    ]
+
+
 def running_now() -> set[tuple[int, int]]:
     """(PID, start time) of every running process: cheap, for a census
     before a test; `census` after it looks closer at only what is new."""

@@ -28,6 +28,7 @@ from typing import Any
 
 import pytest
 
+from tests import leaks
 from tests.integration.podman_fixture import podman_engine  # noqa: F401
 from tests.integration.real_servers import wait_for
 from tui.lab.podman import BASE_IMAGE, PodmanEngine
@@ -126,6 +127,8 @@ def test_the_watch_says_why_while_the_engine_is_down_and_follows_it_again(
         assert wait_for(lambda: watch.problem is not None, 20)
         assert watch.problem.startswith(f"docker events at {podman_engine.url}: "), watch.problem
         podman_engine.start()
+        assert podman_engine.proc is not None
+        leaks.adopt(podman_engine.proc.pid)  # the module's engine again: its fixture stops it
         assert wait_for(lambda: watch.problem is None, 30), watch.problem
         before = watch.ledger.died.get("after-restart", 0)
         client = podman_engine.client()

@@ -42,6 +42,22 @@ def test_stops_what_it_started():
     child = subprocess.Popen(["sleep", "302"])
     child.terminate()
     child.wait()
+
+
+@pytest.fixture(scope="module")
+def engine():
+    held = []
+    yield held
+    for proc in held:
+        proc.terminate()
+        proc.wait()
+
+
+def test_restarts_a_module_fixtures_server(engine):
+    from tests import leaks
+
+    engine.append(subprocess.Popen(["sleep", "304"]))  # the fixture's, started again here
+    leaks.adopt(engine[-1].pid)
 """
 
 
@@ -63,11 +79,12 @@ def test_a_test_that_leaves_a_process_running_errors_by_name_and_it_is_killed(
     done = run_pytest(tmp_path)
     out = done.stdout
     assert done.returncode == 1, out
-    assert "4 passed, 2 errors" in out, out
+    assert "5 passed, 2 errors" in out, out
     assert "ERROR at teardown of test_leaves_a_child" in out
     assert "ERROR at teardown of test_leaves_a_daemon" in out
     assert "test_stops_what_it_started" not in out.split("short test summary")[0]
     assert "test_uses_a_module_fixture" not in out.split("short test summary")[0]
+    assert "sleep 304" not in out  # adopted by its module fixture, which stopped it
     # the module fixture's server, after the run: reported, not blamed on a test
     report = out.split("processes left running by fixtures (now killed)")[1]
     assert re.search(r"pid \d+: sleep 303 \(started by fixtures\)", report), out
