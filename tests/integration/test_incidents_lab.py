@@ -85,10 +85,13 @@ class Watch:
         return found
 
     def stop(self) -> str:
-        """Stop it (SIGTERM) and return what it said on stderr."""
+        """Stop it (SIGTERM) and return what it said on stderr. (Only stderr is read
+        here: `communicate` would read stdout too, racing the reader thread for it, which
+        then got the tail of a line, an empty line, as an event.)"""
         self.proc.terminate()
-        _, err = self.proc.communicate(timeout=20)
-        return err
+        self.proc.wait(timeout=20)  # its stderr is a few lines: the pipe never fills
+        assert self.proc.stderr is not None
+        return self.proc.stderr.read()
 
 
 def test_a_crash_opens_a_sev1_incident_with_the_ack_and_the_rollback(lab: dict[str, Any]) -> None:
