@@ -13,7 +13,6 @@ import base64
 import contextlib
 import itertools
 import json
-import re
 import subprocess
 import time
 from collections.abc import AsyncIterator
@@ -38,8 +37,14 @@ TERMINAL_HOOK = """
     socket.addEventListener("message", (event) => {
       const data = event.data;
       if (typeof data === "string") window.__received.push(data);
-      else if (data instanceof ArrayBuffer) window.__received.push(decoder.decode(data));
-      else if (data instanceof Blob) data.text().then((t) => window.__received.push(t));
+      else if (data instanceof ArrayBuffer) {
+        window.__received.push(decoder.decode(data, { stream: true }));  // a character may span two
+      }
+      else if (data instanceof Blob) {
+        // read later, kept in the order it came
+        const slot = window.__received.push("") - 1;
+        data.text().then((t) => { window.__received[slot] = t; });
+      }
     });
     return socket;
   }
@@ -49,14 +54,6 @@ TERMINAL_HOOK = """
 })();
 """
 """Installed before the page's own scripts run."""
-
-ESCAPES = re.compile(r"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]")
-"""CSI sequences, OSC strings and two-character escapes."""
-
-
-def terminal_text(stream: str) -> str:
-    """What a terminal stream writes, escape sequences removed (cursor moves become gaps)."""
-    return ESCAPES.sub(" ", stream)
 
 
 def terminal_screen(stream: str, columns: int = 400, lines: int = 150) -> str:
