@@ -33,19 +33,25 @@ from tui.model import FleetSnapshot
 from tui.model_json import Precision, to_jsonable
 from tui.recording.format import flatten, flatten_into, leaf_paths
 from tui.recording.history import number, sample_paths
-from tui.recording.precision import RELATIVE_KEYS, TIME_DIGITS, TIME_KEYS, figure, relative_to
+from tui.recording.precision import (
+    RELATIVE_KEYS,
+    TIME_DIGITS,
+    TIME_KEYS,
+    figure_of,
+    relative_to,
+)
 
 _PLAIN = frozenset({int, str, bool, type(None)})
 _LEAVES = frozenset({float, int, str, bool, type(None)})
 """The types a leaf may have (`flatten`'s, with the JSON body's floats)."""
 
 
-@functools.lru_cache(maxsize=16384, typed=True)
 def _figure_leaf(value: Any) -> Any:
     """A figure field's leaf: a float at the stored precision (NaN: null), anything else
-    as it is. (Cached by value and type: most leaves are those of the frame before.)"""
+    as it is. (Not cached: about half a frame's figures are new, and a cache lookup cost
+    more than the rounding it saved, in time and in cold cache lines.)"""
     if type(value) is float:
-        return None if value != value else figure(value)
+        return None if value != value else figure_of(value)
     return value
 
 

@@ -25,7 +25,6 @@ A figure's change is written as the steps of its third significant digit
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -60,14 +59,19 @@ change in every frame.)"""
 _FIGURE_FORMAT = f".{FIGURE_DIGITS}g"
 
 
-@functools.lru_cache(maxsize=8192)
-def figure(value: float) -> float:
-    """A measured figure at the stored precision (`FIGURE_DIGITS` significant digits).
-    (Cached: most figures of a frame are those of the frame before.)"""
-    if value != value or value in (math.inf, -math.inf):
+def figure_of(value: float) -> float:
+    """A measured figure at the stored precision (`FIGURE_DIGITS` significant digits);
+    NaN and infinities as they are. Not cached: where most values are new (a frame's
+    figures), a cache costs more than the rounding; `figure` is the cached one."""
+    if value - value != 0.0:  # NaN or an infinity
         return value
     kept = float(format(value, _FIGURE_FORMAT))
-    return value if kept in (math.inf, -math.inf) else kept  # 1.795e308 would round up
+    return kept if kept - kept == 0.0 else value  # 1.795e308 would round up to inf
+
+
+figure = functools.lru_cache(maxsize=8192)(figure_of)
+"""`figure_of`, cached: for the points of the chart series, which repeat from frame to
+frame (the series share them)."""
 
 
 def stored(key: str, value: float) -> float:
