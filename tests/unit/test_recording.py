@@ -24,9 +24,9 @@ from tui.model import FleetSnapshot, Severity
 from tui.model_json import snapshot_from_jsonable, to_jsonable
 from tui.recording.format import SAME, diff, flatten, patch
 from tui.recording.history import sample_of_body
-from tui.recording.leaves import SamplePlan, flat_body
+from tui.recording.leaves import SamplePlan, body_of, flat_body
 from tui.recording.reader import Recording, RecordingError, open_recording, parse_time
-from tui.recording.writer import Limits, RecordingWriter, body_of
+from tui.recording.writer import Limits, RecordingWriter
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -326,7 +326,8 @@ def test_garbage_after_a_torn_frame_is_not_read(tmp_path: Path) -> None:
 KILLED_WRITER = """
 import sys
 from tui.demo_data import warmed_hub
-from tui.recording.writer import Limits, RecordingWriter, body_of
+from tui.recording.leaves import body_of
+from tui.recording.writer import Limits, RecordingWriter
 hub, source = warmed_hub(seconds=5)
 writer = RecordingWriter(sys.argv[1], Limits(keyframe_every=7))
 count = 0

@@ -26,9 +26,10 @@ from tui.recording.format import (
     leaf_changes,
 )
 from tui.recording.history import advance, advance_many, advanced_by, sample_of_body
+from tui.recording.leaves import body_of
 from tui.recording.precision import figure, frame_time, moment_at, offset_from, stored
 from tui.recording.reader import open_recording
-from tui.recording.writer import Limits, RecordingWriter, body_of
+from tui.recording.writer import Limits, RecordingWriter
 
 DEMO_DELTA_BYTES = 230
 """A frame after a keyframe, head included, for the demo fleet (3 backends, 4 GPUs) at

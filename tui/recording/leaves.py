@@ -2,7 +2,7 @@
 
 Most frames differ from the one before only in figures. The writer finds which by
 comparing leaves (`tui.recording.format.flatten`, `leaf_changes`). Building the whole
-JSON body first (`tui.recording.writer.body_of`, then `flatten`) made every object of
+JSON body first (`body_of`, then `flatten`) made every object of
 the snapshot twice a second; `flat_body` walks the snapshot once, at the stored
 precision, and gives exactly ``flatten(body_of(snapshot))`` without making the body. The
 body is made only when it is written whole (a keyframe) or its structure changed.
@@ -156,13 +156,19 @@ def flat_body(snapshot: FleetSnapshot) -> tuple[tuple[Any, ...], list[Any]]:
             return tuple(shape), leaves
     except TypeError:  # an unhashable value where a leaf should be
         pass
-    return flatten(_exact_body(snapshot))
+    return flatten(body_of(snapshot))
 
 
-def _exact_body(snapshot: FleetSnapshot) -> dict[str, Any]:
-    """The body as `tui.recording.writer.body_of` makes it (which imports this module)."""
+def body_of(snapshot: FleetSnapshot) -> dict[str, Any]:
+    """The snapshot as a version-3 recording stores it: ``snapshot --json`` without the
+    chart history, at the stored precision, its moments relative to its own time
+    (`tui.recording.precision.relative_to`)."""
     precision = relative_to(snapshot.taken_at)
-    return {name: to_jsonable(getattr(snapshot, name), precision, name) for name in _BODY_FIELDS}
+    return {
+        f.name: to_jsonable(getattr(snapshot, f.name), precision, f.name)
+        for f in dataclasses.fields(snapshot)
+        if f.name != "history"
+    }
 
 
 def _walk(value: Any, precision: Precision, key: str, shape: list[Any], leaves: list[Any]) -> None:

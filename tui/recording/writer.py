@@ -13,7 +13,6 @@ every frame before the one being written readable (`tui.recording.format`).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import errno
 import os
 import secrets
@@ -24,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from tui.model import FleetSnapshot
-from tui.model_json import to_jsonable
 from tui.recording.format import (
     CONTINUES,
     EVENT,
@@ -42,8 +40,8 @@ from tui.recording.format import (
     shift,
 )
 from tui.recording.history import advanced_by
-from tui.recording.leaves import SamplePlan, flat_body
-from tui.recording.precision import relative_to, rounded_history, rounded_series
+from tui.recording.leaves import SamplePlan, body_of, flat_body
+from tui.recording.precision import rounded_history, rounded_series
 
 MB = 1 << 20
 
@@ -57,18 +55,6 @@ class Limits:
     segment_s: float = 3600.0  # ... or once it is this old
     keep_bytes: int = 512 * MB  # the folder's segments together stay within this
     keep_s: float = 7 * 86400.0  # segments older than this are deleted
-
-
-def body_of(snapshot: FleetSnapshot) -> dict[str, Any]:
-    """The snapshot as a version-3 recording stores it: ``snapshot --json`` without the
-    chart history, at the stored precision, its moments relative to its own time
-    (`tui.recording.precision.relative_to`)."""
-    precision = relative_to(snapshot.taken_at)
-    return {
-        f.name: to_jsonable(getattr(snapshot, f.name), precision, f.name)
-        for f in dataclasses.fields(snapshot)
-        if f.name != "history"
-    }
 
 
 def history_patch(
