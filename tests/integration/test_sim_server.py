@@ -171,6 +171,23 @@ def test_openmetrics_escaping_is_negotiated_by_accept_header() -> None:
         assert "\nvllm:num_requests_running{" in classic.text
 
 
+@pytest.mark.parametrize("page", ["backend", "gpu_exporter"])
+def test_metrics_are_gzipped_when_the_scraper_asks_as_vllm_and_dcgm_exporter_do(
+    runtime: SimRuntime, page: str
+) -> None:
+    """prometheus_client (vLLM's /metrics) and Go's promhttp (dcgm-exporter) gzip a page
+    for a scraper that accepts gzip, as Prometheus and aiohttp do; a scraper that does not
+    gets it plain. So the scrape benchmarks pay for decompression as a real fleet makes
+    them."""
+    url = _url(runtime) + "/metrics" if page == "backend" else runtime.description[page]
+    zipped = httpx.get(url, headers={"Accept-Encoding": "gzip, deflate"})
+    assert zipped.headers.get("content-encoding") == "gzip"
+    assert "# TYPE" in zipped.text  # httpx undid the gzip
+    plain = httpx.get(url, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert "# TYPE" in plain.text
+
+
 def test_control_endpoint_faults_and_weights(runtime: SimRuntime) -> None:
     control = runtime.description["control"]
     args = argparse.Namespace(backend="green-0", kind="latency", value=4.0, control=control)

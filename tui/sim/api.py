@@ -33,6 +33,16 @@ WORDS: tuple[str, ...] = (
 """Filler the simulated model "generates", one word per token."""
 
 
+def exposition(request: web.Request, body: bytes, content_type: str) -> web.Response:
+    """A ``/metrics`` page as exporters serve it: gzipped when the scraper accepts gzip
+    (prometheus_client, behind vLLM's ``/metrics``, and Go's promhttp, behind
+    dcgm-exporter, do; Prometheus and aiohttp ask for it), plain otherwise."""
+    response = web.Response(body=body, headers={"Content-Type": content_type})
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        response.enable_compression(web.ContentCoding.gzip)
+    return response
+
+
 def _text(req: Request, start: int, end: int) -> str:
     return "".join(WORDS[(req.id + i) % len(WORDS)] for i in range(start, end))
 
@@ -102,7 +112,7 @@ class BackendApi:
             request.headers.get("Accept")
         )
         body, content_type = self.fleet.metrics_response(self.backend.name, openmetrics)
-        return web.Response(body=body, headers={"Content-Type": content_type})
+        return exposition(request, body, content_type)
 
     async def health(self, request: web.Request) -> web.Response:
         """200 with an empty body while the engine is alive."""

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from tui.sim.api import BackendApi
+from tui.sim.api import BackendApi, exposition
 from tui.sim.config import SimConfig
 from tui.sim.fleet import FaultError, SimBackend, SimFleet
 from tui.sim.load import HttpLoadGenerator
@@ -226,8 +226,7 @@ class SimServer:
     # -------------------------------------------------------------- handlers
     async def _gpu_metrics(self, request: web.Request) -> web.Response:
         self.sync()
-        body = self.fleet.gpu_metrics_text()
-        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_TEXT})
+        return exposition(request, self.fleet.gpu_metrics_text(), CONTENT_TYPE_TEXT)
 
     def full_state(self) -> dict[str, Any]:
         """The fleet's state plus the servers' addresses and the HTTP load counts."""
