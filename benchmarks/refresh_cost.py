@@ -73,15 +73,18 @@ async def measure(gpus: int, backends: int) -> tuple[float, float, float]:
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         for _ in range(RUNS):
-            await source.collect()  # data for this refresh (timed as collect)
+            result = await source.collect()  # data for this refresh (timed as collect)
             start = time.process_time()
-            snapshot = hub._publish()
+            snapshot = hub.record(source, result)
             hub_ms.append((time.process_time() - start) * 1000)
             start = time.process_time()
             app._show(snapshot)
             await pilot.pause()
             app.screen._compositor  # noqa: B018 - the frame is composed by now
             render_ms.append((time.process_time() - start) * 1000)
+        # what is measured is a live dashboard: a dimmed (stale) panel is drawn another way
+        stale = [str(widget) for widget in app.screen.query(".-stale")]
+        assert not stale, f"panels shown stale, so not what an operator sees: {stale}"
     return (statistics.median(source.collect_ms), statistics.median(hub_ms),
             statistics.median(render_ms))  # fmt: skip
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tui.analysis.budget import (
     BURN_ALERT_RULES,
@@ -101,6 +103,54 @@ def test_each_window_is_read_from_the_finest_series_reaching_it() -> None:
     assert budget.burn(21600).rate == pytest.approx(200.0)
     assert budget.burn(86400).rate == 0.0  # from the coarse one
     assert budget.used_min == 0.0  # the budget window is 3 days: the coarse series
+
+
+def scanned(series: list[Series], now: float, window_s: float) -> tuple[float | None, float]:
+    """A window's mean bad share and coverage read by scanning every sample (`Series.within`):
+    what `error_budget` must give, however it finds the window."""
+
+    def covered(s: Series) -> float:
+        return min(len(s.within(now, window_s)) * s.step_s, window_s)
+
+    listed = [s for s in series if s.samples]
+    if not listed:
+        return None, 0.0
+    chosen = max(listed, key=lambda s: (covered(s), -s.step_s))
+    known = chosen.within(now, window_s)
+    return (sum(known) / len(known) if known else None), covered(chosen)
+
+
+SHARES = st.one_of(st.none(), st.just(math.nan), st.floats(0.0, 1.0))
+SERIES = st.builds(
+    lambda step, shares, end: Series(
+        step, tuple((NOW + end - (len(shares) - 1 - i) * step, v) for i, v in enumerate(shares))
+    ),
+    st.sampled_from([1.0, 60.0, 300.0, 3600.0]),
+    st.lists(SHARES, max_size=400),
+    st.sampled_from([0.0, -30.0, 90.0, -7200.0]),  # ending now, before it, or after it
+)
+
+
+@given(st.lists(SERIES, min_size=1, max_size=3))
+def test_every_window_is_what_a_scan_of_the_samples_gives(series: list[Series]) -> None:
+    budget = error_budget(series, now=NOW, tier=STANDARD, window_s=86400.0)
+    share, covered = scanned(series, NOW, 86400.0)
+    assert (budget.bad_share, budget.covered_s) == (share, covered)
+    for burn in budget.burn_rates:
+        share, covered = scanned(series, NOW, burn.window_s)
+        rate = None if share is None else share / (1.0 - STANDARD.availability)
+        assert (burn.rate, burn.covered_s) == (rate, covered)
+
+
+@given(SERIES)
+def test_samples_out_of_time_order_read_the_same_windows(series: Series) -> None:
+    backwards = Series(series.step_s, series.samples[::-1])
+    budget = error_budget(backwards, now=NOW, tier=STANDARD, window_s=86400.0)
+    for burn in budget.burn_rates:
+        share, covered = scanned([series], NOW, burn.window_s)
+        rate = None if share is None else share / (1.0 - STANDARD.availability)
+        assert burn.covered_s == covered
+        assert burn.rate == (None if rate is None else pytest.approx(rate))
 
 
 def test_no_samples_is_nothing_used_and_no_rates() -> None:
