@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.content import Content
+from textual.pilot import Pilot
+
 from tests.app.conftest import AppFactory
 from tests.app.outside import (
     FINGERPRINT,
@@ -12,6 +15,7 @@ from tests.app.outside import (
     log_reader,
     raw_controls,
     screen_text,
+    toast_texts,
 )
 from tests.app.test_operations import demo_ops
 from tui.app import InferdeckApp, SnapshotReady
@@ -26,7 +30,7 @@ from widgets.text import safe
 NGINX = 'nginx: [emerg] unknown directive "upstrem" in /etc/nginx/conf.d/llm.conf:3'
 
 
-async def show(app: InferdeckApp, pilot, value: str, **kwargs: str) -> None:  # type: ignore[no-untyped-def]
+async def show(app: InferdeckApp, pilot: Pilot[str | None], value: str, **kwargs: str) -> None:
     assert app.hub.latest is not None
     app.post_message(SnapshotReady(hostile_snapshot(app.hub.latest, value, **kwargs)))
     await pilot.pause()
@@ -35,12 +39,11 @@ async def show(app: InferdeckApp, pilot, value: str, **kwargs: str) -> None:  # 
 def palette_texts(app: InferdeckApp) -> list[str]:
     from textual.command import CommandList
 
-    options = app.screen.query_one(CommandList).options
-    return [str(option.prompt.plain) for option in options]  # type: ignore[attr-defined]
-
-
-def toasts(app: InferdeckApp) -> str:
-    return "\n".join(str(t.render().plain) for t in app.screen.query("Toast"))  # type: ignore[attr-defined]
+    texts = []
+    for option in app.screen.query_one(CommandList).options:
+        assert isinstance(option.prompt, Content)  # the palette builds each prompt as Content
+        texts.append(option.prompt.plain)
+    return texts
 
 
 async def test_markup_in_alert_names_does_not_crash_the_palette(
@@ -82,7 +85,7 @@ async def test_acknowledging_an_alert_named_in_markup_shows_the_name_in_the_noti
         await pilot.pause(0.2)
         assert app.is_running
         await pilot.pause(0.5)
-        assert '"[/y]Down"' in toasts(app)
+        assert '"[/y]Down"' in toast_texts(app)
     assert app.return_code in (None, 0)
 
 
@@ -98,7 +101,7 @@ async def test_notices_keep_brackets_from_nginx_messages(
         await pilot.press("tab", "enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert "[emerg]" in toasts(app)
+        assert "[emerg]" in toast_texts(app)
         assert "[emerg]" in screen_text(app)
 
 
