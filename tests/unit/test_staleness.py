@@ -31,7 +31,7 @@ class Clock:
 class Fake:
     """A source whose next answer the test sets: a result, or an exception."""
 
-    def __init__(self, name: str, result: Collected, interval: float = 1.0) -> None:
+    def __init__(self, name: str, result: Collected | Exception, interval: float = 1.0) -> None:
         self.name, self.interval = name, interval
         self.answer: Collected | Exception = result
 
