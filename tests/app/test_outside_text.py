@@ -6,6 +6,7 @@ from pathlib import Path
 
 from textual.content import Content
 from textual.pilot import Pilot
+from textual.widgets import RichLog
 
 from tests.app.conftest import AppFactory
 from tests.app.outside import (
@@ -23,6 +24,7 @@ from tui.config import Config
 from tui.ops.build import operations_for
 from tui.screens.alerts import AlertsScreen
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.logs import LogView
 from widgets.alert_table import AlertTable
 from widgets.backends import BackendsDetailTable
 from widgets.text import safe
@@ -130,7 +132,7 @@ async def test_terminal_escapes_and_bidi_are_shown_not_obeyed(make_app: AppFacto
         app.show_logs("web")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        lines = [s.text for s in app.screen.query_one("LogView").lines]  # type: ignore[attr-defined]
+        lines = [s.text for s in app.screen.query_one(LogView).lines]
         assert lines[1] == safe(value)
         assert not raw_controls(screen_text(app))
 
@@ -155,8 +157,8 @@ async def test_runbook_output_is_shown_literally(make_app: AppFactory, tmp_path:
         await pilot.press("tab", "enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        log = app.screen.query_one("#runbook-log")
-        text = "\n".join(strip.text for strip in log.lines)  # type: ignore[attr-defined]
+        log = app.screen.query_one("#runbook-log", RichLog)
+        text = "\n".join(strip.text for strip in log.lines)
         assert "[/x] [bold]loud <U+202E>eno" in text
         assert app.is_running
 
