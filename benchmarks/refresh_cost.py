@@ -19,6 +19,7 @@ import time
 
 from tui.app import InferdeckApp
 from tui.hub import Hub
+from tui.model import Collected
 from tui.sim.config import SimConfig
 from tui.sim.fleet import SimFleet
 from tui.sources.scrape import ScrapeState, ScrapeTarget
@@ -39,7 +40,7 @@ class TimedSource:
         self.state = ScrapeState(self.targets, window_s=60)
         self.collect_ms: list[float] = []
 
-    async def collect(self):  # type: ignore[no-untyped-def]
+    async def collect(self) -> Collected:
         self.fleet.advance(1.0)
         self.clock.advance(1.0)
         texts = [self.fleet.metrics_text(t.name).decode() for t in self.targets]

@@ -14,6 +14,7 @@ import contextlib
 import ctypes
 import threading
 from collections import deque
+from typing import Self
 
 from tui.model import FleetSnapshot
 
@@ -52,7 +53,7 @@ class SubscriberThread:
             self._queue.append(snapshot)
             self._wake.notify()
 
-    def start(self) -> SubscriberThread:
+    def start(self) -> Self:
         """Start the thread; returns self."""
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from textual.app import App
+from textual.widgets._toast import Toast  # not exported; the widget each notice is shown in
 
+from tui.app import LogReader
 from tui.model import Alert, FleetSnapshot, Health, LogLine, Severity, SourceState, SourceStatus
 from tui.ops.executor import ActionResult, Plan, Progress
 
@@ -37,6 +39,11 @@ def screen_text(app: App[Any]) -> str:
             end = x + length
         lines.append(line)
     return "\n".join(lines)
+
+
+def toast_texts(app: App[Any]) -> str:
+    """The notices on screen, one a line."""
+    return "\n".join(toast.render().plain for toast in app.screen.query(Toast))
 
 
 def raw_controls(text: str) -> set[str]:
@@ -96,7 +103,7 @@ class FailingReload:
         return ActionResult(False, self.message)
 
 
-def log_reader(value: str):  # type: ignore[no-untyped-def]
+def log_reader(value: str) -> LogReader:
     """A container log reader whose lines carry ``value``."""
 
     async def read(container: str) -> list[LogLine]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from textual.app import App, ComposeResult
+from textual.geometry import Region
 from textual.widget import Widget
 
 from tests.app.conftest import AppFactory
@@ -75,16 +76,17 @@ def test_a_new_point_moves_only_the_newest_bucket() -> None:
 
 async def test_an_unchanged_snapshot_repaints_nothing(make_app: AppFactory, monkeypatch) -> None:
     app, _ = make_app()
-    refreshed: list[tuple[str, tuple]] = []
+    refreshed: list[tuple[str, tuple[Region, ...], bool]] = []
     original = Widget.refresh
 
-    def spy(self: Widget, *regions, **kwargs):  # type: ignore[no-untyped-def]
+    def spy(self: Widget, *regions: Region, **kwargs: bool) -> Widget:
         refreshed.append((type(self).__name__, regions, kwargs.get("layout", False)))
         return original(self, *regions, **kwargs)
 
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         snapshot = app.hub.latest
+        assert snapshot is not None
         monkeypatch.setattr(Widget, "refresh", spy)
         app.post_message(SnapshotReady(snapshot))
         await pilot.pause()

@@ -20,6 +20,7 @@ from tui.ops.build import operations_for
 from tui.screens.alerts import AlertsScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.detail import DetailScreen
+from tui.screens.logs import LogView
 from tui.screens.tables import BackendsScreen, ContainersScreen, GpusScreen
 from widgets.alert_table import AlertTable
 
@@ -132,7 +133,7 @@ async def test_container_detail_shows_its_log_and_offers_restart(make_app: AppFa
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert isinstance(app.screen, DetailScreen)
-        log = "\n".join(s.text for s in app.screen.query_one("#detail-log").lines)  # type: ignore[attr-defined]
+        log = "\n".join(s.text for s in app.screen.query_one("#detail-log", LogView).lines)
         assert "INFO vllm-blue-0 started" in log and "ERROR CUDA out of memory" in log
         assert "backend blue-0" in shown(app, "ties")
         assert "GPU inferdeck-sim/0" in shown(app, "ties")

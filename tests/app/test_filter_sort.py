@@ -56,7 +56,8 @@ async def test_o_sorts_by_each_column_in_turn_and_capital_o_flips(make_app: AppF
     async with app.run_test(size=(160, 30)) as pilot:
         await pilot.press("3")
         await pilot.pause()
-        table = app.screen.table  # type: ignore[attr-defined]
+        assert isinstance(app.screen, FilteredScreen)
+        table = app.screen.table
         await pilot.press("o")  # by Backend
         await pilot.pause()
         assert table.sort_by == "backend"
@@ -81,7 +82,8 @@ async def test_clicking_a_header_sorts_by_it(make_app: AppFactory) -> None:
     async with app.run_test(size=(160, 30)) as pilot:
         await pilot.press("2")
         await pilot.pause()
-        table = app.screen.table  # type: ignore[attr-defined]
+        assert isinstance(app.screen, FilteredScreen)
+        table = app.screen.table
         await pilot.click(table, offset=(30, 1))  # the Util header
         await pilot.pause()
         column = table.sort_by
@@ -148,7 +150,8 @@ async def test_clearing_a_filter_lists_the_rows_in_their_order_again(make_app: A
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.press("3")
         await pilot.pause()
-        table = app.screen.table  # type: ignore[attr-defined]
+        assert isinstance(app.screen, FilteredScreen)
+        table = app.screen.table
         order = first_column(table)
         await pilot.press("slash", *"green", "enter", "escape")
         await pilot.pause()

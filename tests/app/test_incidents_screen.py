@@ -5,8 +5,10 @@ refused read-only); `enter` on an alert runs its runbook for the alert's backend
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
+from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, RichLog
 
 from tests.app.conftest import AppFactory
@@ -26,34 +28,37 @@ from tui.screens.confirm import ConfirmScreen
 from tui.screens.incident_dialogs import SevPicker, TextPrompt
 from tui.screens.incidents import IncidentsScreen
 from tui.screens.runbooks import RunbooksScreen, StepConfirmScreen
+from tui.sources.simulated import VirtualFleetSource
 from widgets.alert_table import AlertTable
 from widgets.incidents import IncidentTable, TimelineTable
 
 
-def config_in(tmp_path: Path, **extra: object) -> Config:
-    return Config(path=None, environment="demo", state_dir=str(tmp_path), **extra)  # type: ignore[arg-type]
+def config_in(tmp_path: Path, **extra: Any) -> Config:
+    return Config(path=None, environment="demo", state_dir=str(tmp_path), **extra)
 
 
-async def crash(app: InferdeckApp, source: object, tmp_path: Path) -> FleetSnapshot:
+async def crash(app: InferdeckApp, source: VirtualFleetSource, tmp_path: Path) -> FleetSnapshot:
     """green-0 crashes; the hub raises LLMServiceDown; the tracker opens the incident."""
-    source.fleet.set_fault("green-0", "crash")  # type: ignore[attr-defined]
+    source.fleet.set_fault("green-0", "crash")
     snapshot = await app.hub.poll_once()
     tracker_for(config_in(tmp_path)).observe(snapshot)
     return snapshot
 
 
-def prepare(make_app: AppFactory, tmp_path: Path, *, read_only: bool = False) -> tuple:  # type: ignore[type-arg]
+def prepare(
+    make_app: AppFactory, tmp_path: Path, *, read_only: bool = False
+) -> tuple[InferdeckApp, VirtualFleetSource]:
     app, source = make_app(seconds=20)
     app.hub.alerts_hook = LocalAlerting(AckStore(tmp_path / "acks.json"), rules=immediate())
     app.ops = operations_for(config_in(tmp_path), read_only_flag=read_only)
     return app, source
 
 
-async def settle(app: InferdeckApp, pilot: object) -> None:
+async def settle(app: InferdeckApp, pilot: Pilot[str | None]) -> None:
     """Let the read workers finish and their results be shown."""
     for _ in range(3):
         await app.workers.wait_for_complete()
-        await pilot.pause()  # type: ignore[attr-defined]
+        await pilot.pause()
 
 
 def row_of(table: IncidentTable, words: str) -> int:
@@ -72,10 +77,10 @@ def audited(tmp_path: Path) -> list[tuple[str, str]]:
     return [(r["action"], r.get("outcome", r["event"])) for r in records]
 
 
-async def apply(app: InferdeckApp, pilot: object) -> None:
+async def apply(app: InferdeckApp, pilot: Pilot[str | None]) -> None:
     """Apply the executor's confirmation (Cancel has the focus)."""
     assert isinstance(app.screen, ConfirmScreen)
-    await pilot.press("tab", "enter")  # type: ignore[attr-defined]
+    await pilot.press("tab", "enter")
     await settle(app, pilot)
 
 
@@ -134,7 +139,8 @@ async def test_a_crash_opens_an_incident_the_screen_lists_notes_sev_and_resolve(
         assert not incident.is_open and incident.resolved_by
         cells = [c.plain for c in table.get_row(str(incident.id))]
         assert cells[3] == "resolved" and not cells[6].endswith("/ -")  # time to resolve
-        store = app.ops.incidents.store  # type: ignore[union-attr]
+        assert app.ops is not None and app.ops.incidents is not None
+        store = app.ops.incidents.store
         kinds = [e.kind for e in store.timeline(incident.id)]
         assert EventKind.NOTE in kinds and EventKind.SEV in kinds and EventKind.RESOLVED in kinds
         assert ("incident.resolve", "done") in audited(tmp_path)
@@ -146,7 +152,7 @@ async def test_the_response_clock_says_overdue_in_words(
     app, source = prepare(make_app, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await crash(app, source, tmp_path)
-        source.clock.advance(16 * 60)  # type: ignore[attr-defined]
+        source.clock.advance(16 * 60)
         await pilot.press("i")
         await settle(app, pilot)
         table = app.screen.query_one(IncidentTable)

@@ -4,23 +4,28 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.widgets import RichLog
+
 from tests.app.conftest import AppFactory
 from tui.analysis.alert_rules import immediate
+from tui.app import InferdeckApp
 from tui.config import Config
 from tui.ops.alerts.local_acks import AckStore, LocalAlerting
 from tui.ops.audit import AuditLog
 from tui.ops.build import operations_for
+from tui.ops.context import Operations
 from tui.screens.alerts import AlertsScreen
 from tui.screens.confirm import ConfirmScreen
+from tui.sources.simulated import VirtualFleetSource
 from widgets.alert_table import AlertTable
 
 
-def demo_ops(tmp_path: Path, *, read_only: bool = False):  # type: ignore[no-untyped-def]
+def demo_ops(tmp_path: Path, *, read_only: bool = False) -> Operations:
     config = Config(path=None, environment="demo", state_dir=str(tmp_path))
     return operations_for(config, read_only_flag=read_only)
 
 
-async def crash_and_alert(app, source) -> None:  # type: ignore[no-untyped-def]
+async def crash_and_alert(app: InferdeckApp, source: VirtualFleetSource) -> None:
     source.fleet.set_fault("green-0", "crash")
     await app.hub.poll_once()
 
@@ -195,10 +200,10 @@ async def test_runbook_screen_dry_runs_and_runs_step_by_step(
     async with app.run_test(size=(140, 40)) as pilot:
         await pilot.press("6")
         await pilot.pause()
-        log = app.screen.query_one("#runbook-log")
+        log = app.screen.query_one("#runbook-log", RichLog)
         await pilot.press("d")
         await pilot.pause()
-        text = "\n".join(strip.text for strip in log.lines)  # type: ignore[attr-defined]
+        text = "\n".join(strip.text for strip in log.lines)
         assert "dry run of aaa-smoke" in text and "Say hello" in text
         assert not marker.exists()
 
@@ -216,7 +221,7 @@ async def test_runbook_screen_dry_runs_and_runs_step_by_step(
         await pilot.press("tab", "enter")  # the check: done and fine
         await app.workers.wait_for_complete()
         await pilot.pause()
-        text = "\n".join(strip.text for strip in log.lines)  # type: ignore[attr-defined]
+        text = "\n".join(strip.text for strip in log.lines)
         assert "hello" in text
         events = [r["event"] for r in AuditLog(tmp_path / "audit.jsonl").tail(20)]
         assert events.count("result") == 2

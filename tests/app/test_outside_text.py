@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.content import Content
+from textual.pilot import Pilot
+from textual.widgets import RichLog
+
 from tests.app.conftest import AppFactory
 from tests.app.outside import (
     FINGERPRINT,
@@ -12,6 +16,7 @@ from tests.app.outside import (
     log_reader,
     raw_controls,
     screen_text,
+    toast_texts,
 )
 from tests.app.test_operations import demo_ops
 from tui.app import InferdeckApp, SnapshotReady
@@ -19,6 +24,7 @@ from tui.config import Config
 from tui.ops.build import operations_for
 from tui.screens.alerts import AlertsScreen
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.logs import LogView
 from widgets.alert_table import AlertTable
 from widgets.backends import BackendsDetailTable
 from widgets.text import safe
@@ -26,7 +32,7 @@ from widgets.text import safe
 NGINX = 'nginx: [emerg] unknown directive "upstrem" in /etc/nginx/conf.d/llm.conf:3'
 
 
-async def show(app: InferdeckApp, pilot, value: str, **kwargs: str) -> None:  # type: ignore[no-untyped-def]
+async def show(app: InferdeckApp, pilot: Pilot[str | None], value: str, **kwargs: str) -> None:
     assert app.hub.latest is not None
     app.post_message(SnapshotReady(hostile_snapshot(app.hub.latest, value, **kwargs)))
     await pilot.pause()
@@ -35,12 +41,11 @@ async def show(app: InferdeckApp, pilot, value: str, **kwargs: str) -> None:  # 
 def palette_texts(app: InferdeckApp) -> list[str]:
     from textual.command import CommandList
 
-    options = app.screen.query_one(CommandList).options
-    return [str(option.prompt.plain) for option in options]  # type: ignore[attr-defined]
-
-
-def toasts(app: InferdeckApp) -> str:
-    return "\n".join(str(t.render().plain) for t in app.screen.query("Toast"))  # type: ignore[attr-defined]
+    texts = []
+    for option in app.screen.query_one(CommandList).options:
+        assert isinstance(option.prompt, Content)  # the palette builds each prompt as Content
+        texts.append(option.prompt.plain)
+    return texts
 
 
 async def test_markup_in_alert_names_does_not_crash_the_palette(
@@ -82,7 +87,7 @@ async def test_acknowledging_an_alert_named_in_markup_shows_the_name_in_the_noti
         await pilot.pause(0.2)
         assert app.is_running
         await pilot.pause(0.5)
-        assert '"[/y]Down"' in toasts(app)
+        assert '"[/y]Down"' in toast_texts(app)
     assert app.return_code in (None, 0)
 
 
@@ -98,7 +103,7 @@ async def test_notices_keep_brackets_from_nginx_messages(
         await pilot.press("tab", "enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert "[emerg]" in toasts(app)
+        assert "[emerg]" in toast_texts(app)
         assert "[emerg]" in screen_text(app)
 
 
@@ -127,7 +132,7 @@ async def test_terminal_escapes_and_bidi_are_shown_not_obeyed(make_app: AppFacto
         app.show_logs("web")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        lines = [s.text for s in app.screen.query_one("LogView").lines]  # type: ignore[attr-defined]
+        lines = [s.text for s in app.screen.query_one(LogView).lines]
         assert lines[1] == safe(value)
         assert not raw_controls(screen_text(app))
 
@@ -152,8 +157,8 @@ async def test_runbook_output_is_shown_literally(make_app: AppFactory, tmp_path:
         await pilot.press("tab", "enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        log = app.screen.query_one("#runbook-log")
-        text = "\n".join(strip.text for strip in log.lines)  # type: ignore[attr-defined]
+        log = app.screen.query_one("#runbook-log", RichLog)
+        text = "\n".join(strip.text for strip in log.lines)
         assert "[/x] [bold]loud <U+202E>eno" in text
         assert app.is_running
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from textual.content import Content
+from textual.widgets import RichLog
 
 from tests.app.outside import (
     FINGERPRINT,
@@ -30,6 +31,7 @@ from tests.app.outside import (
     log_reader,
     raw_controls,
     screen_text,
+    toast_texts,
 )
 from tests.app.test_operations import demo_ops
 from tui.analysis.capacity import HostMetrics
@@ -45,6 +47,8 @@ from tui.screens.alerts import AlertsScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.incident_dialogs import SevPicker, TextPrompt
 from tui.screens.incidents import IncidentsScreen
+from tui.screens.logs import LogView
+from tui.screens.runbooks import RunbooksScreen
 from tui.screens.wall import ViewBar, WallScreen
 from widgets.alert_table import AlertTable
 from widgets.backend_history import BackendHistoryPanel
@@ -118,7 +122,7 @@ async def drive(value: str, folder: Path) -> None:
         await pilot.press("b")
         await pilot.pause()
         assert isinstance(app.screen, AlertsScreen)
-        notices = squeezed("".join(str(t.render().plain) for t in app.screen.query("Toast")))  # type: ignore[attr-defined]
+        notices = squeezed(toast_texts(app))
         assert shown in notices
         assert not raw_controls(screen_text(app))
 
@@ -167,15 +171,15 @@ async def drive(value: str, folder: Path) -> None:
         await pilot.press("tab", "enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        notices = squeezed("".join(str(t.render().plain) for t in app.screen.query("Toast")))  # type: ignore[attr-defined]
+        notices = squeezed(toast_texts(app))
         assert shown in notices and "[emerg]" in notices
         assert not raw_controls(screen_text(app))
 
         app.show_logs(value)
         await app.workers.wait_for_complete()
         await pilot.pause()
-        lines = [s.text for s in app.screen.query_one("LogView").lines]  # type: ignore[attr-defined]
-        assert shown in squeezed("".join(lines))
+        log_lines = [s.text for s in app.screen.query_one(LogView).lines]
+        assert shown in squeezed("".join(log_lines))
         assert not raw_controls(screen_text(app))
         await pilot.press("escape")
         await pilot.pause()
@@ -208,10 +212,11 @@ async def drive(value: str, folder: Path) -> None:
 
         await pilot.press("6")
         await pilot.pause()
-        app.screen._log(value)  # type: ignore[attr-defined]  # where a step's output lines go
+        assert isinstance(app.screen, RunbooksScreen)
+        app.screen._log(value)  # where a step's output lines go
         await pilot.pause()
-        log = app.screen.query_one("#runbook-log")
-        assert shown in squeezed("".join(s.text for s in log.lines))  # type: ignore[attr-defined]
+        log = app.screen.query_one("#runbook-log", RichLog)
+        assert shown in squeezed("".join(s.text for s in log.lines))
         assert not raw_controls(screen_text(app))
 
         # the judging screens: a hostile hostname and mount, model name, version, path

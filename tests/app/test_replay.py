@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 
 from tests.app.outside import screen_text
 from tests.recorded import FAULT_AT, ROLLBACK_AT, record_demo
@@ -15,6 +16,7 @@ from tui.judging import Judging
 from tui.ops.alerts.local_acks import AckStore, LocalAlerting
 from tui.ops.audit import AuditLog
 from tui.ops.build import operations_for
+from tui.ops.context import Operations
 from tui.recording.reader import open_recording
 from tui.recording.replay import ReplayHub
 from tui.screens.confirm import ConfirmScreen
@@ -28,9 +30,11 @@ def recording_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def replay_app(path: Path, index: int, *, ops: object = None) -> tuple[InferdeckApp, ReplayHub]:
+def replay_app(
+    path: Path, index: int, *, ops: Operations | None = None
+) -> tuple[InferdeckApp, ReplayHub]:
     hub = ReplayHub(open_recording(path), index)
-    app = InferdeckApp(hub, clock=hub.clock, replay=hub, ops=ops,  # type: ignore[arg-type]
+    app = InferdeckApp(hub, clock=hub.clock, replay=hub, ops=ops,
                        judging=Judging(Config(), read_local=None))  # fmt: skip
     return app, hub
 
@@ -45,11 +49,13 @@ def backend_health(app: InferdeckApp, name: str) -> str:
     return next(b.health.value for b in snapshot.backends if b.name == name)
 
 
-async def settle(pilot, hub: ReplayHub, index: int | None = None) -> None:  # type: ignore[no-untyped-def]
+async def settle(pilot: Pilot[str | None], hub: ReplayHub, index: int | None = None) -> None:
     """Wait until the replay thread has published the frame at the position."""
+    app = pilot.app
+    assert isinstance(app, InferdeckApp)
     for _ in range(100):
         await pilot.pause(0.02)
-        latest = pilot.app.latest
+        latest = app.latest
         shown = latest is not None and latest.taken_at == hub.recorded_time()
         if shown and (index is None or hub.index == index):
             return
@@ -204,10 +210,9 @@ async def test_replay_refuses_every_acting_key_and_command(
             ), (screen_key, key, notices)
             assert not isinstance(app.screen, ConfirmScreen), key
         # however an action is reached (the palette, a dialog): refused before the executor
-        from tui.ops.incidents import AddNote
-
         notices.clear()
-        app.execute(AddNote(ops.incidents, 1, "from a replay", "ana"))  # type: ignore[arg-type]
+        assert ops.incidents is not None
+        app.execute(ops.incidents.note(1, "from a replay"))  # a real action, as the app makes it
         await pilot.pause()
         assert any("replay of a recording" in n and "refused" in n for n in notices)
         notices.clear()

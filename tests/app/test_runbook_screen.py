@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 from textual.containers import Vertical
-from textual.widgets import RichLog, Static
+from textual.widgets import DataTable, RichLog, Static
 
 from tests.app.conftest import AppFactory
 from tui.config import BackendConfig, Config
@@ -18,9 +18,9 @@ from tui.screens.confirm import ConfirmScreen
 LONG = "curl: (7) Failed to connect to 10.0.0.7 port 8000 after 0 ms: Couldn't connect to server"
 
 
-def plan_title(screen: object) -> str:
+def plan_title(screen: ConfirmScreen) -> str:
     """The confirmation's title, or "" while the dialog is still being composed."""
-    found = screen.query("#plan-title")  # type: ignore[attr-defined]
+    found = screen.query("#plan-title")
     return str(found.first().render()) if found else ""
 
 
@@ -114,8 +114,8 @@ async def test_a_runbook_that_targets_a_backend_asks_which(
         await pilot.press("6")
         await pilot.pause()
         runbooks = app.screen
-        table = runbooks.query_one("#runbook-list")
-        table.move_cursor(row=table.get_row_index("high-latency"))  # type: ignore[attr-defined]
+        table = runbooks.query_one("#runbook-list", DataTable)
+        table.move_cursor(row=table.get_row_index("high-latency"))
         await pilot.pause()
         await pilot.press("d")
         await pilot.pause()
@@ -126,7 +126,7 @@ async def test_a_runbook_that_targets_a_backend_asks_which(
         text = "\n".join(strip.text for strip in log.lines)
         assert "$1=http://10.9.0.2:8000" in text, text  # the configured URL, no trailing /
 
-        table.move_cursor(row=table.get_row_index("llm-down"))  # type: ignore[attr-defined]
+        table.move_cursor(row=table.get_row_index("llm-down"))
         await pilot.press("d")
         await pilot.pause()
         await pilot.press("enter")  # the first backend: the demo has no containers

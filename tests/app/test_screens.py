@@ -15,10 +15,11 @@ from widgets.backends import BackendsDetailTable
 from widgets.containers import ContainersTable
 from widgets.format import seconds
 from widgets.gpu_table import GpuTable
+from widgets.table import SnapshotTable
 
 
-def cells(table: object, key: str) -> list[str]:
-    return [c.plain for c in table.get_row(key)]  # type: ignore[attr-defined]
+def cells(table: SnapshotTable, key: str) -> list[str]:
+    return [c.plain for c in table.get_row(key)]
 
 
 async def test_number_keys_switch_screens(make_app: AppFactory) -> None:

@@ -152,6 +152,9 @@ def test_the_dashboard_starts_without_what_its_first_frame_does_not_need(
 async def test_a_backend_that_never_answers_does_not_hold_the_first_frame() -> None:
     import socket
 
+    from rich.console import RenderableType
+    from textual.screen import Screen
+
     from tui.app import InferdeckApp
     from tui.hub import Hub
     from tui.model import SourceState
@@ -166,7 +169,7 @@ async def test_a_backend_that_never_answers_does_not_hold_the_first_frame() -> N
     seen: dict[str, object] = {}
 
     class App(InferdeckApp):
-        def _display(self, screen, renderable):  # type: ignore[no-untyped-def]
+        def _display(self, screen: Screen, renderable: RenderableType | None) -> None:
             if not seen and type(screen).__name__ == "OverviewScreen":
                 seen["states"] = [s.state for s in self.latest.sources] if self.latest else None
             super()._display(screen, renderable)

@@ -3,22 +3,30 @@ stopped by PID at its teardown, whether the test passed, failed or timed out."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, Protocol, TypeVar
 
 import pytest
 
 from tests.e2e.test_demo_tmux import Terminal
 from tests.processes import running_sim
 
+AnyTerminal = TypeVar("AnyTerminal", bound=Terminal)
+
+
+class Terminals(Protocol):
+    """What the `terminals` fixture gives: hand it a terminal, get the same one back."""
+
+    def __call__(self, term: AnyTerminal, /) -> AnyTerminal: ...
+
 
 @pytest.fixture
-def terminals() -> Iterator[Callable[[Terminal], Terminal]]:
+def terminals() -> Iterator[Terminals]:
     """Hands each Terminal a test opens to its teardown: ``term = terminals(Terminal(...))``;
     each is closed (its command stopped by PID, then its tmux server) after the test."""
     opened: list[Terminal] = []
 
-    def keep(term: Terminal) -> Terminal:
+    def keep(term: AnyTerminal, /) -> AnyTerminal:
         opened.append(term)
         return term
 

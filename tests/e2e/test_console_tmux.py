@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.e2e.conftest import Terminals
 from tests.e2e.test_demo_tmux import Terminal
 from tests.integration.real_servers import free_port_block
 
@@ -159,7 +160,7 @@ def test_y_copies_the_selected_backend_through_osc52_into_tmux(
 
 
 def test_context_switch_on_a_real_fleet(
-    tmp_path: Path, fleet: dict[str, Any], terminals: Callable[[Terminal], Terminal]
+    tmp_path: Path, fleet: dict[str, Any], terminals: Terminals
 ) -> None:
     """`--context staging` watches staging's backend; X then prod-us watches prod's, and the
     header names the context on screen."""

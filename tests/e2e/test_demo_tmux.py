@@ -157,8 +157,12 @@ def test_demo_tells_the_truth_within_two_refreshes(demo: tuple[Terminal, str, in
 
     # Latency first, on a fleet in its steady state: requests pile up on the slow backend.
     readings: list[int] = []
-    term.wait_for(lambda s: readings.append(in_flight(s, "blue-1")) or readings[-1] > 0,
-                  timeout=5, what="blue-1's running and waiting counts")  # fmt: skip
+
+    def running(screen: str) -> bool:
+        readings.append(in_flight(screen, "blue-1"))
+        return readings[-1] > 0
+
+    term.wait_for(running, timeout=5, what="blue-1's running and waiting counts")
     before = readings[-1]
     fault(control, "blue-1", "latency", "--value", "4")
     term.wait_for(lambda s: in_flight(s, "blue-1") >= before + 8,

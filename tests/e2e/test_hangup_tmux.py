@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
 
 from tests import leaks
+from tests.e2e.conftest import Terminals
 from tests.e2e.test_demo_tmux import Terminal
 from tests.integration.real_servers import free_port_block
 from tui.recording.reader import open_recording
@@ -24,7 +24,7 @@ SWITCHES = ("2", "1") * 15
 """Screen switches typed just before the terminal closes: the app still draws them then."""
 
 
-def _demo(terminals: Callable[[Terminal], Terminal], runner: str = "tui.commands") -> Terminal:
+def _demo(terminals: Terminals, runner: str = "tui.commands") -> Terminal:
     """`inferdeck demo` (run by module ``runner``) in a terminal, showing its overview."""
     base = free_port_block()
     command = [sys.executable, "-m", runner, "demo", "--port-base", str(base)]
@@ -54,7 +54,7 @@ def _recorded(term: Terminal) -> tuple[int, float]:
 
 
 def test_dashboard_exits_when_its_terminal_closes(
-    terminals: Callable[[Terminal], Terminal],
+    terminals: Terminals,
 ) -> None:
     for round_ in range(1, ROUNDS + 1):
         term = _demo(terminals)
@@ -74,7 +74,7 @@ def test_dashboard_exits_when_its_terminal_closes(
 
 
 def test_dashboard_exits_when_no_hangup_reaches_it(
-    terminals: Callable[[Terminal], Terminal],
+    terminals: Terminals,
 ) -> None:
     """A hang-up the app never receives (SIGHUP blocked): it learns of its terminal's end
     from the writes that fail, and exits all the same."""

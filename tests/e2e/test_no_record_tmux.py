@@ -6,18 +6,16 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
+from tests.e2e.conftest import Terminals
 from tests.e2e.test_demo_tmux import Terminal
 from tests.integration.real_servers import free_port_block
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def demo_records(
-    tmp_path: Path, terminals: Callable[[Terminal], Terminal], *flags: str
-) -> list[Path]:
+def demo_records(tmp_path: Path, terminals: Terminals, *flags: str) -> list[Path]:
     """Run ``inferdeck demo FLAGS`` until the fleet shows healthy and three refreshes
     more; the recording files it left in its state folder."""
     state = tmp_path / "state"
@@ -36,7 +34,7 @@ def demo_records(
 
 
 def test_the_dashboard_records_what_it_shows_unless_told_not_to(
-    tmp_path: Path, terminals: Callable[[Terminal], Terminal]
+    tmp_path: Path, terminals: Terminals
 ) -> None:
     assert demo_records(tmp_path / "on", terminals) != []  # the default: recorded
     assert demo_records(tmp_path / "off", terminals, "--no-record") == []

@@ -206,7 +206,7 @@ def make_source(kind: str, url: str, nvml: NvmlFaults) -> Any:
         return AlertmanagerSource(url, interval=INTERVAL, timeout_s=timeout)
     if kind == "docker":
         return DockerSource(url.replace("http://", "tcp://"), interval=INTERVAL, timeout_s=timeout)
-    return NvmlSource(nvml, interval=INTERVAL, host="h")  # type: ignore[arg-type]
+    return NvmlSource(nvml, interval=INTERVAL, host="h")
 
 
 async def until(check: Callable[[], bool], timeout: float) -> float | None:

@@ -125,7 +125,9 @@ def test_the_watch_says_why_while_the_engine_is_down_and_follows_it_again(
         assert wait_for(lambda: watch.connects >= 1 and watch.problem is None, 20)
         podman_engine._stop_service()
         assert wait_for(lambda: watch.problem is not None, 20)
-        assert watch.problem.startswith(f"docker events at {podman_engine.url}: "), watch.problem
+        problem = watch.problem
+        assert problem is not None  # the engine stays down: the watch keeps saying why
+        assert problem.startswith(f"docker events at {podman_engine.url}: "), problem
         podman_engine.start()
         assert podman_engine.proc is not None
         leaks.adopt(podman_engine.proc.pid)  # the module's engine again: its fixture stops it

@@ -22,6 +22,7 @@ from tests.integration.real_servers import (
     start_prometheus,
     wait_for_targets,
 )
+from tui.model import Collected
 from tui.sources.scrape import ScrapeSource, ScrapeTarget
 
 pytestmark = pytest.mark.integration
@@ -57,8 +58,7 @@ def test_p95_agrees_with_histogram_quantile(tmp_path: Path) -> None:
             ]
             source = ScrapeSource(targets, interval=1.0, window_s=WINDOW_S)
 
-            async def scrape_for(seconds: float):  # type: ignore[no-untyped-def]
-                result = None
+            async def scrape_for(seconds: float) -> Collected:
                 end = time.monotonic() + seconds
                 while time.monotonic() < end:
                     result = await source.collect()

@@ -356,8 +356,8 @@ async def test_the_same_split_through_the_tuis_keys(lab: dict[str, Any]) -> None
 
     assert traffic(lab, "set", "blue=100", "green=0", "--yes").returncode == 0
     config = load_config(lab["config"])
-    assert config.traffic is not None
     config = dataclasses.replace(config, audit_log=str(lab["state"] / "inferdeck" / "audit.jsonl"))
+    assert config.traffic is not None
     router = router_from_config(config.traffic)
     hub = Hub([*sources_for(config), RouterSource(router.current, interval=0.5)], refresh_s=0.5)
     ops = operations_for(config, latest=lambda: hub.latest, router=router)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import pytest
 from hypothesis import given
@@ -10,6 +11,8 @@ from hypothesis import strategies as st
 
 from tui.analysis.budget import (
     BURN_ALERT_RULES,
+    BurnRate,
+    ErrorBudget,
     Series,
     TimeoutRate,
     allowed_minutes,
@@ -35,10 +38,17 @@ from tui.model import (
 NOW = 1_000_000.0
 
 
-def minute_series(bad: list[float | None], step_s: float = 60.0) -> Series:
+def minute_series(bad: Sequence[float | None], step_s: float = 60.0) -> Series:
     """Shares one per step, the newest ending at NOW."""
     n = len(bad)
     return Series(step_s, tuple((NOW - (n - 1 - i) * step_s, v) for i, v in enumerate(bad)))
+
+
+def burn_over(budget: ErrorBudget, window_s: float) -> BurnRate:
+    """The budget's burn rate over ``window_s``, which it must have computed."""
+    burn = budget.burn(window_s)
+    assert burn is not None, f"no burn rate over {window_s} s"
+    return burn
 
 
 @pytest.mark.parametrize(
@@ -60,10 +70,10 @@ def test_ten_bad_minutes_in_the_last_hour() -> None:
     assert budget.remaining_pct == pytest.approx(100 * 206 / 216)
     assert budget.covered_s == 3600
     # Allowed share 0.5%: the last 5 minutes burn at 1 / 0.005 = 200x.
-    assert budget.burn(300).rate == pytest.approx(200.0)
-    assert budget.burn(1800).rate == pytest.approx((10 / 30) / 0.005)
-    assert budget.burn(3600).rate == pytest.approx((10 / 60) / 0.005)
-    six_hours = budget.burn(21600)
+    assert burn_over(budget, 300).rate == pytest.approx(200.0)
+    assert burn_over(budget, 1800).rate == pytest.approx((10 / 30) / 0.005)
+    assert burn_over(budget, 3600).rate == pytest.approx((10 / 60) / 0.005)
+    six_hours = burn_over(budget, 21600)
     assert six_hours.partial and six_hours.covered_s == 3600
     firing = {a.rule.name for a in budget.alerts if a.firing}
     # Longer windows judge on the hour there is, as Prometheus would: all four fire.
@@ -84,7 +94,7 @@ def test_one_percent_errors_all_month_overspends_standard_twice() -> None:
     assert budget.used_min == pytest.approx(0.01 * 43200)  # 432 minutes
     assert budget.remaining_min == pytest.approx(-216.0)
     assert budget.remaining_pct == pytest.approx(-100.0)
-    assert budget.burn(259200).rate == pytest.approx(2.0)
+    assert burn_over(budget, 259200).rate == pytest.approx(2.0)
     assert [a.firing for a in budget.alerts] == [False, False, False, True]  # the slow leak
 
 
@@ -99,9 +109,9 @@ def test_each_window_is_read_from_the_finest_series_reaching_it() -> None:
     fine = minute_series([1.0] * 360)  # the last 6 hours, minute by minute, all bad
     coarse = minute_series([0.0] * 72, step_s=3600.0)  # 3 days, hourly, all good
     budget = error_budget([coarse, fine], now=NOW, tier=STANDARD, window_s=3 * 86400)
-    assert budget.burn(300).rate == pytest.approx(200.0)  # from the fine one
-    assert budget.burn(21600).rate == pytest.approx(200.0)
-    assert budget.burn(86400).rate == 0.0  # from the coarse one
+    assert burn_over(budget, 300).rate == pytest.approx(200.0)  # from the fine one
+    assert burn_over(budget, 21600).rate == pytest.approx(200.0)
+    assert burn_over(budget, 86400).rate == 0.0  # from the coarse one
     assert budget.used_min == 0.0  # the budget window is 3 days: the coarse series
 
 

@@ -26,7 +26,8 @@ from tui.model import Backend, FleetSnapshot, Gpu, Health, Pool, Quantiles
 def test_the_handbooks_growth_example_is_3_3_months() -> None:
     # Current 60 %, growth 10 % monthly, threshold 80 %: (80 - 60) / (60 * 0.1) = 3.3.
     assert months_until(60, 0.10, 80) == pytest.approx(3.33, abs=0.005)
-    assert round(project(60, 0.10, "config").months, 1) == 3.3
+    months = project(60, 0.10, "config").months
+    assert months is not None and round(months, 1) == 3.3
 
 
 def test_growth_edges() -> None:

@@ -65,9 +65,12 @@ def test_a_command_runs_with_the_cycle_collector_on_and_main_leaves_it_on(
     from tui.commands.main import main
 
     seen: list[bool] = []
-    monkeypatch.setattr(
-        tui.commands.alerts, "run_alerts", lambda _: seen.append(gc.isenabled()) or 0
-    )
+
+    def run_alerts(args: object) -> int:
+        seen.append(gc.isenabled())
+        return 0
+
+    monkeypatch.setattr(tui.commands.alerts, "run_alerts", run_alerts)
     assert main(["alerts"]) == 0
     assert seen == [True]  # off only while the dashboard starts
     assert main(["-c", str(tmp_path / "missing.yaml")]) == 2  # the dashboard never started

@@ -27,6 +27,7 @@ def test_the_handbooks_cost_example() -> None:
         CloudPrice("GPT-4o", per_request_usd=0.03),
     )
     assert report.per_request_usd == pytest.approx(0.0124)
+    assert report.savings_per_request is not None
     assert round(report.savings_per_request * 100) == 59
     assert report.per_1k_tokens_usd is None and report.tokens.source.startswith("no figure")
 

@@ -127,8 +127,9 @@ def test_a_figure_an_engine_lacks_is_left_out_of_the_slo_with_the_reason() -> No
 
 
 def test_detection_by_prefix_and_the_scraper_keeps_every_engines_families() -> None:
-    assert detect(["tgi_queue_size"]).name == "tgi"  # type: ignore[union-attr]
-    assert detect(["llamacpp_requests_processing"]).name == "llamacpp"  # type: ignore[union-attr]
+    tgi, llamacpp = detect(["tgi_queue_size"]), detect(["llamacpp_requests_processing"])
+    assert tgi is not None and tgi.name == "tgi"
+    assert llamacpp is not None and llamacpp.name == "llamacpp"
     assert detect(["http_requests_total"]) is None
     wanted = wanted_families()
     for name in (

@@ -109,11 +109,16 @@ def test_hung_source_goes_stale_while_others_keep_updating() -> None:
         assert done.wait(5), "the hung source never showed as stale"
     finally:
         hub.stop()
-    last = seen[-1]
-    assert last.source("steady").state is SourceState.OK  # type: ignore[union-attr]
-    assert "no data for" in last.source("hangs").message  # type: ignore[union-attr]
+    steady_status, hangs_status = seen[-1].source("steady"), seen[-1].source("hangs")
+    assert steady_status is not None and steady_status.state is SourceState.OK
+    assert hangs_status is not None and "no data for" in hangs_status.message
     assert steady.max_active == 1, "a source's polls overlapped"
-    utils = [s.gpus[0].util_pct for s in seen if s.gpus]
+    utils: list[float] = []
+    for snapshot in seen:
+        if snapshot.gpus:
+            util = snapshot.gpus[0].util_pct
+            assert util is not None  # the steady source reports it on every poll
+            utils.append(util)
     assert utils == sorted(utils) and utils[-1] > 10
 
 

@@ -12,9 +12,10 @@ import subprocess
 import sys
 import textwrap
 import threading
+from contextlib import AbstractContextManager
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypedDict
 
 import pytest
 
@@ -24,7 +25,7 @@ from tui.incidents.export import to_json, to_markdown
 from tui.incidents.model import EventKind, Sev, add_business_days
 from tui.incidents.rules import group_key, group_of, sev_of
 from tui.incidents.schema import LATEST, version_of
-from tui.incidents.store import Store
+from tui.incidents.store import Batch, Store
 from tui.incidents.tracker import IncidentTracker
 from tui.model import (
     Alert,
@@ -422,7 +423,18 @@ def test_sigkill_loses_no_event_already_shown(tmp_path: Path) -> None:
 
 # --- export ---------------------------------------------------------------------------------
 
-HOSTILE = {"pool": "b|lue", "note": "`rm -rf` <script>alert(1)</script> **x** \x1b[31m"}
+
+class _HostileLabels(TypedDict):
+    """Labels by name, so that ``alert(**HOSTILE)`` cannot be read as its other keywords."""
+
+    pool: str
+    note: str
+
+
+HOSTILE: _HostileLabels = {
+    "pool": "b|lue",
+    "note": "`rm -rf` <script>alert(1)</script> **x** \x1b[31m",
+}
 
 
 def _hostile_incident(store: Store, tmp_path: Path) -> None:
@@ -546,7 +558,7 @@ def test_a_quiet_fleet_costs_no_database_work_each_refresh(
     opened = 0
     real_batch = Store.batch
 
-    def counted(self: Store):  # type: ignore[no-untyped-def]
+    def counted(self: Store) -> AbstractContextManager[Batch]:
         nonlocal opened
         opened += 1
         return real_batch(self)

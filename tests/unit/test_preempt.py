@@ -176,7 +176,7 @@ async def test_rollback_from_another_process_preempts_within_a_second(tmp_path: 
         took = time.monotonic() - began
         assert back.ok and router.weights == {"blue": 100.0, "green": 0.0}
         assert took < 1.0, took  # the holder stopped: no waiting out the bound
-        assert "preempted" in back.result.details["preempting"]  # type: ignore[union-attr]
+        assert back.result is not None and "preempted" in back.result.details["preempting"]
         line = await asyncio.to_thread(holder.stdout.readline)
         assert line.startswith("preempted stopped: preempted by rollback")
     finally:

@@ -14,7 +14,7 @@ from tui.sources.promtext import ExpositionError, PageShape, SeriesCache, parse_
 
 NAMES = st.sampled_from(["vllm:a_total", "vllm_b", "x", "other_metric", "DCGM_FI_DEV_GPU_UTIL"])
 LABEL_VALUES = st.text(
-    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=8
+    st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=8
 )
 VALUES = st.one_of(
     st.floats(allow_nan=False, width=64).map(repr),
@@ -31,7 +31,8 @@ def lines(draw: st.DrawFn) -> str:
     name = draw(NAMES)
     labels = draw(st.dictionaries(st.sampled_from(["a", "le", "model_name"]), LABEL_VALUES))
     inner = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
-    series = f"{name}{{{inner}}}" if labels or draw(st.booleans()) else name
+    braces = bool(labels) or draw(st.booleans())  # bare: no labels, and no empty {}
+    series = f"{name}{{{inner}}}" if braces else name
     stamp = draw(st.sampled_from(["", " 1700000000000"]))
     return f"{series} {draw(VALUES)}{stamp}"
 

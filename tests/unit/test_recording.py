@@ -100,7 +100,7 @@ def _hinted(hint: object) -> st.SearchStrategy[object]:
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         hints = typing.get_type_hints(hint, vars(model))
         fields = {f.name: _hinted(hints[f.name]) for f in dataclasses.fields(hint)}
-        return st.builds(hint, **fields)  # type: ignore[arg-type]
+        return st.builds(hint, **fields)
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         return st.sampled_from(list(hint))
     if hint is float:

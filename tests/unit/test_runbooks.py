@@ -204,7 +204,9 @@ def test_every_shipped_runbook_loads_and_dry_runs(tmp_path: Path) -> None:
         assert all(p.lines for p in previews)
     assert not (tmp_path / "audit.jsonl").exists()  # a dry run audits nothing: it runs nothing
     assert catalog.for_alert("LLMServiceDown")[0].name == "llm-down"
-    step = catalog.get("service-start").steps[0]  # type: ignore[union-attr]
+    runbook = catalog.get("service-start")
+    assert runbook is not None
+    step = runbook.steps[0]
     assert isinstance(step.spec, RunSpec)
     assert step.spec.argv == ("nvidia-smi", "--query-gpu=name,memory.total", "--format=csv")
 

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tui.analysis.quantiles import histogram_quantile
-from tui.model import Health
+from tui.model import Backend, Collected, Health
 from tui.sources.base import Source
 from tui.sources.scrape import ScrapeSource, ScrapeState, ScrapeTarget
 
@@ -117,6 +117,12 @@ SECOND = vllm_text(
 )
 
 
+def first_backend(collected: Collected) -> Backend:
+    """The first backend of a result that must have backends."""
+    assert collected.backends is not None
+    return collected.backends[0]
+
+
 def two_scrapes(state: ScrapeState, target: ScrapeTarget, first: str, second: str) -> None:
     state.ingest_backend(target, first, True, None, 1000.0)
     state.ingest_backend(target, second, True, None, 1010.0)
@@ -149,10 +155,10 @@ def test_figures_from_two_scrapes_are_computed_like_prometheus() -> None:
 def test_one_scrape_gives_no_rates_two_idle_scrapes_give_zero() -> None:
     state = ScrapeState([BLUE1])
     state.ingest_backend(BLUE1, FIRST, True, None, 1000.0)
-    t = state.result(1000.0).backends[0].traffic  # type: ignore[index]
+    t = first_backend(state.result(1000.0)).traffic
     assert t.prompt_tokens_per_s is None and t.requests_per_min is None and t.error_rate is None
     state.ingest_backend(BLUE1, FIRST, True, None, 1001.0)
-    b = state.result(1001.0).backends[0]  # type: ignore[index]
+    b = first_backend(state.result(1001.0))
     assert b.traffic.prompt_tokens_per_s == 0.0
     assert b.traffic.requests_per_min == 0.0
     assert b.traffic.error_rate == 0.0 and b.traffic.errors_per_min == 0.0
@@ -162,7 +168,7 @@ def test_one_scrape_gives_no_rates_two_idle_scrapes_give_zero() -> None:
 def test_restarted_backend_counter_reset() -> None:
     state = ScrapeState([BLUE1])
     two_scrapes(state, BLUE1, vllm_text(prompt=5000), vllm_text(prompt=300))
-    b = state.result(1010.0).backends[0]  # type: ignore[index]
+    b = first_backend(state.result(1010.0))
     assert b.traffic.prompt_tokens_per_s == pytest.approx(30.0)
 
 
@@ -173,7 +179,7 @@ def test_window_slides() -> None:
         prompt = 100 * min(t - 1000, 50) + 10 * max(t - 1050, 0)
         state.ingest_backend(BLUE1, vllm_text(prompt=prompt), True, None, float(t))
         assert i < 11
-    b = state.result(1100.0).backends[0]  # type: ignore[index]
+    b = first_backend(state.result(1100.0))
     assert b.traffic.prompt_tokens_per_s == pytest.approx(10.0)
 
 
@@ -226,7 +232,7 @@ def test_pools_sum_buckets_before_taking_quantiles() -> None:
 def test_renamed_metrics_are_read_and_recorded() -> None:
     state = ScrapeState([BLUE1])
     state.ingest_backend(BLUE1, vllm_text(old_names=True, kv=0.4), True, None, 1000.0)
-    b = state.result(1000.0).backends[0]  # type: ignore[index]
+    b = first_backend(state.result(1000.0))
     assert b.kv_cache_usage == pytest.approx(0.4)
     assert b.metric_names["vllm:kv_cache_usage_perc"] == "vllm:gpu_cache_usage_perc"
     assert (
@@ -239,7 +245,7 @@ def test_both_generations_present_prefers_the_current_name() -> None:
     text = vllm_text(kv=0.3) + 'vllm:gpu_cache_usage_perc{engine="0",model_name="m-v1"} 0.3\n'
     state = ScrapeState([BLUE1])
     state.ingest_backend(BLUE1, text, True, None, 1000.0)
-    b = state.result(1000.0).backends[0]  # type: ignore[index]
+    b = first_backend(state.result(1000.0))
     assert b.kv_cache_usage == pytest.approx(0.3)
     assert b.metric_names["vllm:kv_cache_usage_perc"] == "vllm:kv_cache_usage_perc"
 
@@ -250,7 +256,7 @@ def test_escaped_openmetrics_spelling_is_read_and_recorded() -> None:
     assert "vllm_num_requests_running{" in first and first.endswith("# EOF\n")
     state = ScrapeState([BLUE1])
     two_scrapes(state, BLUE1, first, second)
-    b = state.result(1010.0).backends[0]  # type: ignore[index]
+    b = first_backend(state.result(1010.0))
     assert b.health is Health.UP
     assert b.running == 2.0
     assert b.traffic.prompt_tokens_per_s == pytest.approx(20.0)
@@ -267,7 +273,7 @@ def test_first_errors_count_when_the_5xx_series_appears() -> None:
         vllm_text(http={"/v1/completions 2xx": 10}),
         vllm_text(http={"/v1/completions 2xx": 18, "/v1/completions 5xx": 2}),
     )
-    t = state.result(1010.0).backends[0].traffic  # type: ignore[index]
+    t = first_backend(state.result(1010.0)).traffic
     assert t.error_rate == pytest.approx(0.2)
     assert t.errors_per_min == pytest.approx(12.0)
 
@@ -470,7 +476,7 @@ async def test_source_protocol_and_two_collects_over_http() -> None:
     assert (source.name, source.interval) == ("scrape", 1.0)
     await source.collect()
     got = await source.collect()
-    b = got.backends[0]  # type: ignore[index]
+    b = first_backend(got)
     assert b.health is Health.UP
     assert b.traffic.requests_per_min == pytest.approx(120.0)
     assert got.fleet is not None and got.fleet.traffic.error_rate == pytest.approx(0.1)

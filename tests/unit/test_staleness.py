@@ -31,7 +31,7 @@ class Clock:
 class Fake:
     """A source whose next answer the test sets: a result, or an exception."""
 
-    def __init__(self, name: str, result: Collected, interval: float = 1.0) -> None:
+    def __init__(self, name: str, result: Collected | Exception, interval: float = 1.0) -> None:
         self.name, self.interval = name, interval
         self.answer: Collected | Exception = result
 
@@ -70,7 +70,8 @@ async def test_a_recent_failure_is_shown_as_error_with_last_figures_but_not_char
     prom.answer = RuntimeError("connection refused")
     clock.now += 1.0
     snapshot = await hub.poll_once()
-    assert snapshot.source("prometheus").state is SourceState.ERROR  # type: ignore[union-attr]
+    status = snapshot.source("prometheus")
+    assert status is not None and status.state is SourceState.ERROR
     assert snapshot.gpus[0].util_pct == 40.0  # within 3 intervals: last figures, border says ERROR
     history = snapshot.history["gpu.h/0.util"]
     assert history[0] == 40.0 and math.isnan(history[-1])  # no invented point
@@ -98,10 +99,12 @@ async def test_a_hung_source_goes_stale_and_its_figures_go() -> None:
     hub = Hub([scrape, prom], clock=clock, refresh_s=1.0)
     await hub.poll_once()
     clock.now += 3.5  # prometheus has not answered since (it hangs): only scrape polls
-    hub.record(scrape, scrape.answer)  # type: ignore[arg-type]
+    assert isinstance(scrape.answer, Collected)  # scrape answers; only prometheus hangs
+    hub.record(scrape, scrape.answer)
     snapshot = hub.latest
     assert snapshot is not None
-    assert snapshot.source("prometheus").state is SourceState.STALE  # type: ignore[union-attr]
+    status = snapshot.source("prometheus")
+    assert status is not None and status.state is SourceState.STALE
     assert snapshot.gpus[0].util_pct is None
     assert "prometheus STALE 4s" in snapshot.overall_reasons
 
