@@ -17,8 +17,11 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import os
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
 from tui.analysis.text import visible_controls
@@ -27,6 +30,39 @@ from tui.ops.executor import Action, Confirm, Execution, Executor, Plan, always
 from tui.ops.executor import executor_for as ops_executor_for
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+@contextlib.contextmanager
+def stopped_by(stop: threading.Event, *signals: signal.Signals) -> Iterator[None]:
+    """Set ``stop`` when one of ``signals`` arrives, from a thread of its own.
+
+    A handler that sets a `threading.Event` itself runs in the main thread between two
+    bytecodes, and deadlocks when the signal lands while the main thread holds that
+    Event's lock (inside ``stop.wait()``): ``inferdeck record`` hung on SIGTERM about
+    one time in ten. Here the handler does nothing; Python writes each signal's number
+    to a pipe (`signal.set_wakeup_fd`), and a thread reading it sets ``stop``."""
+    wanted = {int(s) for s in signals}
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+
+    def watch() -> None:
+        while data := os.read(read_end, 64):
+            if wanted.intersection(data):
+                stop.set()
+
+    previous = {s: signal.signal(s, lambda signum, frame: None) for s in signals}
+    previous_fd = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    watcher = threading.Thread(target=watch, name="inferdeck-signals", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        signal.set_wakeup_fd(previous_fd)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        os.close(write_end)  # the watcher reads the end of the pipe and stops
+        watcher.join(1.0)
+        os.close(read_end)
 
 
 def terminal_safe(value: object) -> str:

@@ -23,7 +23,6 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 
 from tui.commands.common import (
     EXIT_FAILED,
@@ -35,6 +34,7 @@ from tui.commands.common import (
     guarded,
     load,
     load_dashboard_config,
+    stopped_by,
     terminal_safe,
 )
 from tui.config import Config
@@ -315,26 +315,18 @@ def _watch(args: argparse.Namespace, config: Config) -> int:
     thread = start_tracker(config, hub, show)
     recorder = start_recorder(config, hub)  # what the fleet looked like, for replay
     stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        del signum, frame
-        stop.set()
-
-    previous = signal.signal(signal.SIGTERM, on_signal)
     print(
         f"tracking incidents in {terminal_safe(thread.tracker.store.path)} (Ctrl+C to stop)",
         file=sys.stderr,
         flush=True,
     )
-    hub.start()
     try:
-        while not stop.wait(1.0):
-            if thread.last_error:
-                error(thread.last_error)
-    except KeyboardInterrupt:
-        pass
+        with stopped_by(stop, signal.SIGTERM, signal.SIGINT):
+            hub.start()
+            while not stop.wait(1.0):
+                if thread.last_error:
+                    error(thread.last_error)
     finally:
-        signal.signal(signal.SIGTERM, previous)
         hub.stop()
         thread.stop()
         thread.tracker.store.close()

@@ -34,6 +34,7 @@ from tui.commands.common import (
     load,
     read_line,
     say,
+    stopped_by,
     terminal_safe,
 )
 from tui.config import Config, ConfigError
@@ -168,22 +169,20 @@ def run_loadtest(args: argparse.Namespace) -> int:
         grace_s=settings.grace_s, workers=max(0, args.workers),
     )  # fmt: skip
     stop = threading.Event()
-    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
     quiet = getattr(args, "json", False)
 
     def progress(p: Any) -> None:
         print(p.line(), file=sys.stderr if quiet else sys.stdout, flush=True)
 
     try:
-        report = audited(executor, run_settings, lambda: drill(
-            run_settings, tier, backends_to_watch(backends, target), progress=progress,
-            stop=stop,
-        ))  # fmt: skip
+        with stopped_by(stop, signal.SIGINT):
+            report = audited(executor, run_settings, lambda: drill(
+                run_settings, tier, backends_to_watch(backends, target), progress=progress,
+                stop=stop,
+            ))  # fmt: skip
     except DrillError as exc:
         error(str(exc))
         return EXIT_FAILED
-    finally:
-        signal.signal(signal.SIGINT, previous)
     data = report.to_dict()
     data["records"] = str(run_settings.records)
     if quiet:

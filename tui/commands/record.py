@@ -17,7 +17,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-from types import FrameType
 
 from tui.commands.common import (
     EXIT_FAILED,
@@ -25,6 +24,7 @@ from tui.commands.common import (
     EXIT_USAGE,
     error,
     load_dashboard_config,
+    stopped_by,
     terminal_safe,
 )
 from tui.config import Config
@@ -102,25 +102,17 @@ def _record(
     )
     recorder.follow(hub)
     stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        del signum, frame
-        stop.set()
-
-    previous = signal.signal(signal.SIGTERM, on_signal)
     where = args.out or recorder.writer.folder
     print(f"recording to {terminal_safe(where)} (Ctrl+C to stop)", file=sys.stderr, flush=True)
-    recorder.start()
-    hub.start()
     deadline = time.monotonic() + args.duration if args.duration else None
     try:
-        while not stop.wait(0.2):
-            if deadline is not None and time.monotonic() >= deadline:
-                break
-    except KeyboardInterrupt:
-        pass
+        with stopped_by(stop, signal.SIGTERM, signal.SIGINT):
+            recorder.start()
+            hub.start()
+            while not stop.wait(0.2):
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
     finally:
-        signal.signal(signal.SIGTERM, previous)
         hub.stop()
         recorder.stop()
     writer = recorder.writer

@@ -11,11 +11,10 @@ import json
 import signal
 import threading
 from collections.abc import Callable
-from types import FrameType
 
 import httpx
 
-from tui.commands.common import error, say
+from tui.commands.common import error, say, stopped_by
 from tui.sim.config import SIM_ENGINES, SimConfig, parse_histogram_buckets, parse_pool_engines
 from tui.sim.fleet import FAULT_KINDS
 
@@ -143,28 +142,22 @@ def run_sim(args: argparse.Namespace) -> int:
         error(str(exc))
         return 2
     stop = threading.Event()
-
-    def _on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     from tui.sim.server import PortInUse, SimRuntime  # aiohttp only when a fleet runs
 
     runtime = SimRuntime(config)
-    try:
+    with stopped_by(stop, signal.SIGINT, signal.SIGTERM):
         try:
-            description = runtime.start()
-        except PortInUse as exc:
-            error(f"port {exc.port} is already in use")
-            return 2
-        print(json.dumps(description), flush=True)
-        while not stop.wait(0.5):
-            pass
-        return 0
-    finally:
-        runtime.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+            try:
+                description = runtime.start()
+            except PortInUse as exc:
+                error(f"port {exc.port} is already in use")
+                return 2
+            print(json.dumps(description), flush=True)
+            while not stop.wait(0.5):
+                pass
+            return 0
+        finally:
+            runtime.stop()
 
 
 def add_sim_command_arguments(
