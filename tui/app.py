@@ -11,6 +11,7 @@ import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from rich.console import RenderableType
@@ -730,8 +731,10 @@ class InferdeckApp(DrillsMixin, App[str | None]):
         if self.log_reader is None:
             self.notify("No container engine configured", severity="warning")
             return
-        self.run_worker(self._fetch_logs(container), group="logs", exclusive=True,
-                        exit_on_error=False)  # fmt: skip
+        # made when the worker starts: one replaced before it ran leaves no coroutine behind
+        fetch = partial(self._fetch_logs, container)
+        # mypy cannot pick WorkType's member for an async callable (it infers Never)
+        self.run_worker(fetch, group="logs", exclusive=True, exit_on_error=False)  # type: ignore[arg-type]
 
     async def _fetch_logs(self, container: str) -> None:
         assert self.log_reader is not None

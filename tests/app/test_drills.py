@@ -5,6 +5,7 @@ rule), hidden in read-only mode; load tests offered in the palette."""
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import threading
 from collections.abc import Iterator
@@ -166,3 +167,23 @@ async def test_a_load_test_from_the_palette_shows_progress_and_ctrl_x_stops_it(
             ("loadtest.run", "result"),
         ]
         assert events[-1]["message"] == "stopped by the operator"
+
+
+async def test_snapshots_faster_than_the_autopilot_leave_no_tick_unawaited(
+    make_app: AppFactory, tmp_path: Path, hook: str, recwarn: pytest.WarningsRecorder
+) -> None:
+    """Each snapshot starts an autopilot tick that replaces the one before (exclusive);
+    a tick replaced before it started must not leave behind a coroutine that was never
+    awaited (Python reports it when the coroutine is collected: in CI's log, at exit)."""
+    app, _ = make_app(seconds=20)
+    app.ops = _ops(tmp_path, hook)
+    async with app.run_test(size=(160, 40)) as pilot:
+        snapshot = _erring(app)
+        for _ in range(5):  # in one go: each replaces the last before it has run
+            app.autopilot_seen(snapshot)
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen.query_one(FleetHeader).drill.startswith("proposed")
+    gc.collect()  # a coroutine never awaited is reported when collected
+    assert [str(w.message) for w in recwarn if "never awaited" in str(w.message)] == []

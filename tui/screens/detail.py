@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from typing import Any
 
 from rich.console import Console, Group, RenderableType
@@ -404,8 +405,10 @@ class DetailScreen(LiveScreen):
             log.write(Text("no container engine configured" if reader is None and
                            self.container_name else "no container known for this"))  # fmt: skip
             return
-        self.run_worker(self._read_logs(reader, self.container_name), group="detail-logs",
-                        exclusive=True, exit_on_error=False)  # fmt: skip
+        # made when the worker starts: one replaced before it ran leaves no coroutine behind
+        read = partial(self._read_logs, reader, self.container_name)
+        # mypy cannot pick WorkType's member for an async callable (it infers Never)
+        self.run_worker(read, group="detail-logs", exclusive=True, exit_on_error=False)  # type: ignore[arg-type]
 
     async def _read_logs(self, reader: Any, name: str) -> None:
         try:

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import tempfile
 import threading
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,9 @@ class DrillsMixin:
         if pilot is None:
             return
         app: Any = self
-        app.run_worker(self._autopilot_tick(pilot, snapshot), group="autopilot",
+        # the coroutine is made when the worker starts: a tick replaced (exclusive) before
+        # it ran would otherwise leave one behind that was never awaited
+        app.run_worker(partial(self._autopilot_tick, pilot, snapshot), group="autopilot",
                        exclusive=True, exit_on_error=False)  # fmt: skip
 
     def _pilot(self) -> Any:
