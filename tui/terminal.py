@@ -15,17 +15,29 @@ simulator went on polling the fleet until someone sent SIGKILL:
 thread writes through `TerminalOutput`, which never raises: once the terminal fails a write
 it is gone, the rest is dropped, and the app hears of it (`TerminalGone`), so it exits even
 when no SIGHUP reaches it (a dashboard under a shell that does not pass the hang-up on).
+
+Its input thread also sleeps until something comes: Textual's wakes ten times a second to
+see whether it should stop, about 0.15% of a core on an idle dashboard, as much as the
+flight recorder costs (see `TerminalDriver.run_input_thread`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import selectors
+import threading
+from codecs import getincrementaldecoder
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any
 
+from textual._parser import ParseError
+from textual._time import get_time
+from textual._xterm_parser import XTermParser
 from textual.drivers.linux_driver import LinuxDriver
 from textual.message import Message
+
+from tui.subscriber import name_os_thread
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -83,6 +95,44 @@ class TerminalOutput:
             self.on_gone(self.gone)
 
 
+class WakingEvent(threading.Event):
+    """An `Event` that, once set, also makes its pipe (`fileno`) readable, so a thread
+    waiting in ``select()`` on that pipe beside its input wakes for it at once."""
+
+    def __init__(self) -> None:
+        """A cleared event and an empty pipe."""
+        super().__init__()
+        self._read_end, self._write_end = os.pipe()
+        os.set_blocking(self._read_end, False)
+        os.set_blocking(self._write_end, False)
+        self._closed = False
+
+    def fileno(self) -> int:
+        """The pipe's end that is readable while the event is set."""
+        return self._read_end
+
+    def set(self) -> None:
+        """Set the event and wake whoever selects on `fileno`."""
+        super().set()
+        if not self._closed:
+            with contextlib.suppress(OSError):  # the pipe is full: it is readable already
+                os.write(self._write_end, b"\0")
+
+    def clear(self) -> None:
+        """Clear the event and empty the pipe."""
+        super().clear()
+        with contextlib.suppress(OSError):  # BlockingIOError once it is empty
+            while not self._closed and os.read(self._read_end, 512):
+                pass
+
+    def close(self) -> None:
+        """Close the pipe; setting the event afterwards writes nowhere."""
+        if not self._closed:
+            self._closed = True
+            os.close(self._read_end)
+            os.close(self._write_end)
+
+
 class TerminalDriver(LinuxDriver):
     """Textual's Linux driver, made safe for a terminal that goes away (see the module)."""
 
@@ -101,6 +151,7 @@ class TerminalDriver(LinuxDriver):
         self.output.on_gone = self._terminal_gone
         self._file = self.output  # type: ignore[assignment]  # a file to the writer thread
         self._stopped_itself = False  # by Ctrl-Z (SIGTSTP), so the next SIGCONT resumes
+        self.exit_event: WakingEvent = WakingEvent()  # setting it wakes the input thread
 
     def write(self, data: str) -> None:
         """Queue ``data`` for the terminal; dropped once it is gone or while no writer
@@ -115,6 +166,48 @@ class TerminalDriver(LinuxDriver):
         writer = self._writer_thread
         if writer is not None and writer.is_alive():
             super().close()
+        self.exit_event.close()
+
+    def run_input_thread(self) -> None:
+        """Textual's input loop (`LinuxDriver.run_input_thread`), asleep until a key, a
+        reply from the terminal or the order to stop comes.
+
+        Textual's loop wakes every 0.1 s to check `exit_event`; setting this driver's wakes
+        it through a pipe instead. It still wakes by the clock while the key parser waits
+        out an escape sequence: a lone Esc is a key only once no byte follows it in time.
+        """
+        name_os_thread("textual-input")
+        parser = XTermParser(self._debug)
+        decode = getincrementaldecoder("utf-8")().decode
+        stop = self.exit_event
+        with selectors.SelectSelector() as selector:  # select(): any tty, pipe or pty
+            selector.register(self.fileno, selectors.EVENT_READ)
+            selector.register(stop.fileno(), selectors.EVENT_READ)
+            try:
+                while not stop.is_set():
+                    for key, _ in selector.select(self._wait_for(parser)):
+                        if key.fd != self.fileno:
+                            continue  # the stop pipe: the loop's test ends it
+                        text = decode(os.read(self.fileno, 4096))
+                        if not text:  # end of input (a pipe): nothing more will come
+                            selector.unregister(self.fileno)
+                            continue
+                        for event in parser.feed(text):
+                            self.process_message(event)
+                    for event in parser.tick():
+                        self.process_message(event)
+            finally:
+                with contextlib.suppress(EOFError, ParseError):
+                    for _ in parser.feed(""):
+                        pass
+
+    @staticmethod
+    def _wait_for(parser: XTermParser) -> float | None:
+        """How long the input thread may sleep: until the parser's pending escape sequence
+        times out, or (None) until something comes. An unknown parser is polled as
+        Textual polls it, every 0.1 s."""
+        deadline: float | None = getattr(parser, "_timeout_time", get_time() + 0.1)
+        return None if deadline is None else max(0.0, deadline - get_time())
 
     def _sigtstp_application(self, *_: Any) -> None:
         """SIGTSTP (Ctrl-Z): Textual gives the terminal back and stops the process; that
