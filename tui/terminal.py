@@ -188,11 +188,12 @@ class TerminalDriver(LinuxDriver):
                     for key, _ in selector.select(self._wait_for(parser)):
                         if key.fd != self.fileno:
                             continue  # the stop pipe: the loop's test ends it
-                        text = decode(os.read(self.fileno, 4096))
-                        if not text:  # end of input (a pipe): nothing more will come
+                        data = os.read(self.fileno, 4096)
+                        if not data:  # end of input (a pipe): nothing more will come
                             selector.unregister(self.fileno)
                             continue
-                        for event in parser.feed(text):
+                        text = decode(data)  # "" for the first part of a split character
+                        for event in parser.feed(text) if text else ():  # "" would end it
                             self.process_message(event)
                     for event in parser.tick():
                         self.process_message(event)
