@@ -88,7 +88,10 @@ class ChangedLines(Widget):
         few figures a second, so only those lines are handed to the compositor.
         """
         old = self._strips
-        if old is None or not self.is_mounted or not self.size.width:
+        if not self.size.width:  # not shown (display: none): drawn afresh once it is
+            self._strips = None
+            return
+        if old is None or not self.is_mounted:
             self._strips = None
             self.refresh()
             return

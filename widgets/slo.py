@@ -188,8 +188,15 @@ class SloSummary(ChangedLines):
     }
     """
 
-    parts: reactive[tuple[tuple[str, str], ...]] = reactive(())
+    STYLE_PREFIX = "slo-summary--"
+
+    parts: reactive[tuple[tuple[str, str], ...]] = reactive((), repaint=False)
     """The line as (text, level) parts (`summary_line`); an equal line is not redrawn."""
+
+    def watch_parts(self) -> None:
+        """A changed line: repaint it (a whole-widget repaint would also look its styles
+        up again, every second, as the budget's figures move)."""
+        self.repaint_changed_lines()
 
     def lines(self, width: int) -> list[Text]:
         """The parts, styled by level, cut to ``width`` with ``…`` (drawn straight to
@@ -205,8 +212,7 @@ class SloSummary(ChangedLines):
         ):
             parts.pop()  # a trailing note goes whole rather than be cut mid-word
         for text, lvl in parts:
-            style = self.get_component_rich_style(f"slo-summary--{lvl}", partial=True)
-            line.append(text, style)
+            line.append(text, self.kept_style(lvl))
         if line.cell_len > width:
             line.truncate(width, overflow="ellipsis")
         return [line]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from textual.app import App, ComposeResult
 from textual.geometry import Region
 from textual.widget import Widget
@@ -15,6 +16,7 @@ from widgets.chart import LatencyChart, bucketed, nice_top
 from widgets.gpus import GpuPanel
 from widgets.header import FleetHeader
 from widgets.queue import QueuePanel
+from widgets.slo import SloSummary
 
 
 class OneChart(App[None]):
@@ -108,3 +110,34 @@ async def test_a_badge_shows_on_screen_though_lines_are_cached(make_app: AppFact
         await pilot.press("p")
         await pilot.pause()
         assert "PAUSED" in header.render_line(0).text
+
+
+async def test_a_new_snapshot_repaints_changed_lines_only(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each second the line-drawn widgets repaint the lines that changed, not themselves
+    whole (which draws every line and looks every style up again), and a panel not shown
+    at this size (the backends' history below 200x60) asks for no repaint at all."""
+    app, source = make_app()
+    refreshed: list[tuple[str, tuple[Region, ...], dict[str, bool]]] = []
+    original = Widget.refresh
+
+    def spy(self: Widget, *regions: Region, **kwargs: bool) -> Widget:
+        refreshed.append((type(self).__name__, regions, kwargs))
+        return original(self, *regions, **kwargs)
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        slo = app.screen.query_one(SloSummary)
+        before = slo.render_line(0).text
+        monkeypatch.setattr(Widget, "refresh", spy)
+        for _ in range(3):
+            source.clock.advance(1.0)
+            app.hub.record(source, source.poll())
+            await pilot.pause()
+        whole = {name for name, regions, kwargs in refreshed if not regions and
+                 name in ("SloSummary", "BackendHistoryPanel", "GpuPanel", "QueuePanel",
+                          "ThroughputPanel", "AlertsPanel", "FleetHeader")}  # fmt: skip
+        assert whole == set()
+        assert [r for r in refreshed if r[0] == "BackendHistoryPanel"] == []
+        assert slo.render_line(0).text != before  # the line moved on, and shows so
