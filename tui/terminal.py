@@ -151,7 +151,8 @@ class TerminalDriver(LinuxDriver):
         self.output.on_gone = self._terminal_gone
         self._file = self.output  # type: ignore[assignment]  # a file to the writer thread
         self._stopped_itself = False  # by Ctrl-Z (SIGTSTP), so the next SIGCONT resumes
-        self.exit_event: WakingEvent = WakingEvent()  # setting it wakes the input thread
+        # setting it wakes the input thread; its pipe lives as long as the driver
+        self.exit_event: WakingEvent = WakingEvent()
 
     def write(self, data: str) -> None:
         """Queue ``data`` for the terminal; dropped once it is gone or while no writer
@@ -166,7 +167,8 @@ class TerminalDriver(LinuxDriver):
         writer = self._writer_thread
         if writer is not None and writer.is_alive():
             super().close()
-        self.exit_event.close()
+        # The exit event's pipe stays open: Textual closes the driver on a suspend (Ctrl-Z,
+        # SIGTSTP) and starts it again on SIGCONT, whose input thread selects on it again.
 
     def run_input_thread(self) -> None:
         """Textual's input loop (`LinuxDriver.run_input_thread`), asleep until a key, a
