@@ -10,6 +10,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@# the deprecated `pynvml` shim that earlier versions depended on: an import hook in every start
+	$(BIN)/python -m pip uninstall --quiet --yes pynvml 2>/dev/null || true
 	touch $(STAMP)
 
 demo: $(STAMP)

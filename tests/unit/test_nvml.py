@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import ctypes.util
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -211,3 +213,18 @@ async def test_real_pynvml_without_driver_is_unavailable_with_reason() -> None:
     assert message.startswith("NVML: ") and len(message) > len("NVML: ")
     assert "\n" not in message
     await source.aclose()
+
+
+def test_pynvml_is_nvidias_own_binding_without_the_deprecated_shim() -> None:
+    """The `pynvml` package is a deprecated shim over nvidia-ml-py: a `.pth` file that puts
+    an import hook into every Python process (about 7 ms of each start) and a
+    FutureWarning on `import pynvml`. The dependency is nvidia-ml-py, which is the module."""
+    probe = (
+        "import sys, warnings\n"
+        "warnings.simplefilter('error')\n"
+        "import pynvml\n"
+        "hooks = [type(f).__module__ for f in sys.meta_path]\n"
+        "assert '_pynvml_redirector' not in sys.modules, hooks\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr.strip().splitlines()[-1:]

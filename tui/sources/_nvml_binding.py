@@ -65,7 +65,7 @@ class NvmlBinding:
         if self._nvml is None:
             try:
                 with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # the pynvml shim warns on import
+                    warnings.simplefilter("ignore")  # the deprecated `pynvml` shim warns
                     import pynvml
             except ImportError as exc:
                 raise NvmlUnavailable(f"pynvml is not installed ({exc})") from None
