@@ -13,6 +13,10 @@ The project's modules are compiled to bytecode first, as an install leaves them:
 ``PYTHONDONTWRITEBYTECODE`` set (CI, some shells) every run would otherwise compile ~140
 modules from source again, which no operator's start-up pays. ``--no-compile`` measures
 that case too.
+
+The anchors, measured in the same run: the first frame of a Textual app that shows one
+line (Textual's own floor on this machine), and the CPU that importing Textual and aiohttp
+(the scrape's HTTP client) takes in a fresh interpreter, which every first frame pays.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ import json
 import re
 import statistics
 import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -49,6 +55,47 @@ def first_frame(command: str) -> tuple[float, float, float]:
         return wall, cpu_seconds(pane.pid), main_thread_cpu_seconds(pane.pid)
     finally:
         pane.close()
+
+
+ONE_LINE_APP = (
+    "from textual.app import App\n"
+    "from textual.widgets import Static\n"
+    "class OneLine(App):\n"
+    "    def compose(self):\n"
+    "        yield Static('one line OK')\n"
+    "OneLine().run()\n"
+)
+"""Textual's floor: the smallest app with a first frame."""
+
+
+def textual_floor() -> list[tuple[float, float, float]]:
+    """First frames of `ONE_LINE_APP`, as `first_frame` measures them."""
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as script:
+        script.write(ONE_LINE_APP)
+    runs = []
+    for _ in range(RUNS):
+        pane = Pane(f"{sys.executable} {script.name}")
+        try:
+            wall = pane.wait_for(lambda screen: "one line OK" in screen, timeout=30)
+            runs.append((wall, cpu_seconds(pane.pid), main_thread_cpu_seconds(pane.pid)))
+        finally:
+            pane.close()
+    Path(script.name).unlink()
+    return runs
+
+
+def import_cpu(module: str, loaded: str = "") -> float:
+    """CPU seconds importing ``module`` takes in a fresh interpreter that has imported
+    ``loaded`` (comma-separated) already; the best of `RUNS`."""
+    probe = (
+        f"import time\n{'import ' + loaded if loaded else ''}\n"
+        f"start = time.process_time()\nimport {module}\nprint(time.process_time() - start)"
+    )
+    runs = []
+    for _ in range(RUNS):
+        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+        runs.append(float(done.stdout))
+    return min(runs)
 
 
 def report(label: str, runs: list[tuple[float, float, float]]) -> None:
@@ -95,6 +142,11 @@ def main() -> None:
         "inferdeck demo (starts the sim too)",
         [first_frame(f"{INFERDECK} demo") for _ in range(RUNS)],
     )
+    report("anchor: a one-line Textual app", textual_floor())
+    textual = import_cpu("textual.app")
+    aiohttp = import_cpu("aiohttp", loaded="asyncio, ssl")
+    print(f"  anchor: importing textual.app {textual:.2f}s CPU, aiohttp {aiohttp:.2f}s CPU"
+          " (asyncio and ssl loaded first; best of 5, a fresh interpreter each)")  # fmt: skip
     print("  (target: under 0.5 s wall on an idle machine; this machine's load: "
           f"{Path('/proc/loadavg').read_text().split()[0]})")  # fmt: skip
 
