@@ -83,7 +83,7 @@ class BackendsTable(SnapshotTable):
     def head(self, backend: Backend) -> list[Text]:
         """Name, pool and health: the cells every backends table starts with."""
         if backend.health is Health.UP:
-            health = Text("up", self.style("ok"))
+            health = self.styled_text("up", self.style("ok"))
         elif backend.health is Health.DOWN:
             health = Text.assemble(
                 " DOWN ", outside(backend.reason, width=REASON_WIDTH), " ", style=self.style("down")
@@ -115,8 +115,8 @@ class BackendsTable(SnapshotTable):
     def figure(self, text: str, lvl: str) -> Text:
         """A figure in its level's colour, or a dim dash when unknown."""
         if text == DASH or text.startswith(NOT_EXPOSED):
-            return Text(text, self.style("dim"))
-        return Text(marked(text, lvl), self.style(lvl))
+            return self.styled_text(text, self.style("dim"))
+        return self.styled_text(marked(text, lvl), self.style(lvl))
 
     def na(self, text: str, backend: Backend, figure: str) -> str:
         """``text``, or ``n/a (ENGINE)`` where the backend's engine lacks the figure."""
@@ -127,7 +127,7 @@ class BackendsTable(SnapshotTable):
         head = self.head(backend)
         if backend.health is not Health.UP:
             # Window figures of a backend that is not answering describe the past: hide them.
-            return [*head, *(Text(DASH, self.style("dim")) for _ in self.COLUMNS[3:])]
+            return [*head, *(self.styled_text(DASH, self.style("dim")) for _ in self.COLUMNS[3:])]
         traffic = backend.traffic
         return [
             *head,

@@ -231,3 +231,27 @@ async def test_80x24_error_incident_keeps_alerts_and_backend_errors(make_app: Ap
         table = app.screen.query_one(BackendsTable)
         health = table.columns[ColumnKey("health")]
         assert health.content_width == len("Health")  # not the width of the old DOWN reason
+
+
+async def test_unchanged_figures_are_kept_cells_and_a_new_theme_restyles_them(
+    make_app: AppFactory,
+) -> None:
+    """Each second the table builds every backend's row again: a figure that has not
+    changed is the cell it already holds (no new `Text`, nothing to compare), and a new
+    theme colours the figures anew."""
+    app, _ = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(BackendsTable)
+        snapshot = table.snapshot
+        assert snapshot is not None
+        first, again = table.rows_of(snapshot), table.rows_of(snapshot)
+        for (key, cells), (_, cells_again) in zip(first, again, strict=True):
+            figures = list(zip(cells, cells_again, strict=True))[2:-1]  # health to req/min
+            assert all(a is b for a, b in figures), key
+        up = table.style("ok")
+        app.theme = next(theme.name for theme in THEMES if theme.name != app.theme)
+        await pilot.pause()
+        assert table.style("ok") != up
+        health = table.rows_of(snapshot)[0][1][2]
+        assert health.plain == "up" and health.style == table.style("ok")
