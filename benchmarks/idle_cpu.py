@@ -6,6 +6,9 @@ bytes are everything the program wrote to the terminal, RSS is the tree's reside
 at the end. Measured in the same run, side by side:
 - `inferdeck -c` against a separately running `inferdeck sim` (the dashboard alone) at
   120x40, 80x24 and 200x60;
+- the dashboard alone at 120x40 against a fleet of 32 backends and 64 GPUs (a second
+  simulator), and how many times the 4-GPU / 3-backend figure that is (target: <= 2.5x;
+  the screen shows as much, only collection grows);
 - `inferdeck demo` (simulated fleet and load in the same process) at 120x40;
 - the anchors an operator would otherwise keep open, glances and btop, at 120x40, when
   installed (`apt-get install glances btop`).
@@ -125,6 +128,29 @@ def recording_cost(description: dict[str, object]) -> dict[str, float]:
     return off
 
 
+BIG_FLEET = ("--pools", "blue=24,green=8", "--gpus", "64", "--rps", "150")
+"""The fleet the scaling figure is measured on: 32 backends, 64 GPUs."""
+
+
+def fleet_scaling(recording: bool, small: dict[str, float]) -> dict[str, float]:
+    """The dashboard alone at 120x40 watching `BIG_FLEET`; prints its CPU against ``small``
+    (the same at 4 GPUs / 3 backends)."""
+    sim = subprocess.Popen(
+        [INFERDECK, "sim", "--port-base", "0", *BIG_FLEET], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert sim.stdout is not None
+        config = dashboard_config(json.loads(sim.stdout.readline()), recording=recording)
+        big = measure(f"{INFERDECK} -c {config}", "inferdeck -c (alone), 64 GPUs / 32 backends")
+    finally:
+        sim.terminate()
+        sim.wait(10)
+    print(f"{'':<40} the main thread: {big['main_pct']:.2f}% of one core; whole process"
+          f" x{big['cpu_pct'] / max(small['cpu_pct'], 0.01):.2f} the 4-GPU / 3-backend"
+          " figure (target <= 2.5x)", flush=True)  # fmt: skip
+    return big
+
+
 def main() -> None:
     """Measure inferdeck at three sizes, the demo, and the anchors; print ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -162,6 +188,9 @@ def main() -> None:
     finally:
         sim.terminate()
         sim.wait(10)
+    results["64 GPUs / 32 backends"] = fleet_scaling(
+        recording != "off", results["inferdeck (120, 40)"]
+    )
     results["demo"] = measure(f"{INFERDECK} demo", "inferdeck demo (includes the simulator)")
     btop_home = Path(tempfile.mkdtemp())
     (btop_home / "btop").mkdir()
