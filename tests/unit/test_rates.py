@@ -138,6 +138,42 @@ def test_counter_window_rate_is_the_promql_rate_of_its_samples(
         assert got == pytest.approx(want, rel=1e-9, abs=1e-9)
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.floats(0.1, 5.0), min_size=0, max_size=40),
+    st.lists(
+        st.tuples(
+            st.lists(st.floats(-10.0, 1e6, allow_nan=False), min_size=40, max_size=40),
+            st.integers(0, 3),
+            st.sets(st.integers(0, 39), max_size=3),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    st.floats(0.0, 150.0),
+    st.floats(-5.0, 90.0),
+)
+def test_rates_of_many_windows_are_each_windows_rate(
+    gaps: list[float],
+    series: list[tuple[list[float], int, set[int]]],
+    end: float,
+    length: float,
+) -> None:
+    """Windows read at the same times share the work on times; each answer is exactly its
+    window's own `rate`, whether it shares the times, joined late or skipped a read."""
+    windows = []
+    for values, joined, missed in series:
+        window = CounterWindow(keep_s=60.0)
+        at = 0.0
+        for i, gap in enumerate(gaps):
+            at += gap
+            if i >= joined and i not in missed:
+                window.append(at, values[i])
+        windows.append(window)
+    got = CounterWindow.rates(windows, end - length, end)
+    assert got == [w.rate(end - length, end) for w in windows]
+
+
 def test_counter_window_memory_is_about_24_bytes_a_sample() -> None:
     """A long-running dashboard holds one window per series (thousands at 32 backends)."""
     tracemalloc.start()

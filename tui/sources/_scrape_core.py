@@ -378,12 +378,14 @@ class ScrapeState:
         if at - start <= 0:
             return out
 
+        rates_of = CounterWindow.rates  # windows read together share their work on times
         for name in HISTOGRAMS:
             buckets: dict[float, float] = {}
             sums: list[float | None] = []
             counts: list[float | None] = []
-            for (suffix, le, _), window in state.series.get(name, {}).items():
-                value = window.rate(start, at)
+            series = state.series.get(name, {})
+            values = rates_of(series.values(), start, at)
+            for (suffix, le, _), value in zip(series, values, strict=True):
                 if suffix == "_bucket" and le is not None and value is not None:
                     buckets[le] = buckets.get(le, 0.0) + value
                 elif suffix == "_sum":
@@ -394,11 +396,10 @@ class ScrapeState:
             out.sums[name] = add_known(sums)
             out.counts[name] = add_known(counts)
         for name in COUNTERS:
-            out.counters[name] = add_known(
-                w.rate(start, at) for w in state.series.get(name, {}).values()
-            )
+            out.counters[name] = add_known(rates_of(state.series.get(name, {}).values(), start, at))
         http = state.series.get(HTTP_REQUESTS, {})
-        rates = [(labels, w.rate(start, at)) for (_, _, labels), w in http.items()]
+        http_rates = rates_of(http.values(), start, at)
+        rates = [(labels, r) for (_, _, labels), r in zip(http, http_rates, strict=True)]
         out.http_all = add_known(r for labels, r in rates if is_answer(labels))
         if out.http_all is not None:
             out.http_5xx = sum(r for labels, r in rates if r is not None and is_5xx(labels))
