@@ -12,6 +12,7 @@ from rich.text import Text
 from textual.geometry import Region
 from textual.reactive import reactive
 from textual.widgets import DataTable
+from textual.widgets.data_table import RowKey
 
 from tui.model import FleetSnapshot, SourceState
 from widgets.panel import styled_runs
@@ -120,7 +121,8 @@ class SnapshotTable(DataTable[Text]):
     def __init__(self, **kwargs: object) -> None:
         self._same_looks: dict[tuple[int, int], tuple[Hashable, list[list[Segment]]]] = {}
         self._styles_kept: dict[str, Style] = {}
-        self._texts_kept: dict[tuple[str, Style], Text] = {}
+        self._texts_kept: dict[tuple[str, Style], Text] = {}  # this snapshot's cells
+        self._texts_before: dict[tuple[str, Style], Text] = {}  # the last snapshot's
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
 
     def on_mount(self) -> None:
@@ -139,23 +141,22 @@ class SnapshotTable(DataTable[Text]):
             self._styles_kept[name] = style
         return style
 
-    TEXTS_KEPT = 4096
-    """How many cell texts `styled_text` keeps (a table of 32 backends shows ~500 cells)."""
-
     def styled_text(self, text: str, style: Style) -> Text:
-        """``Text(text, style=style)``, the same object each time it is asked for again.
+        """``Text(text, style)``: the last snapshot's own object when it had this cell.
 
         A live table rebuilds every cell of every row each second, and most figures have
         not changed: the same object costs a look-up instead of a new `Text`, and
-        `sync_rows` knows it unchanged at once. The table never changes a cell it was
-        given, so sharing one is safe; the caller must not change it either.
+        `sync_rows` knows it unchanged at once. Only the texts of this snapshot and the
+        one before are kept (at most two tables' worth). The table never changes a cell
+        it was given, so sharing one is safe; the caller must not change it either.
         """
         key = (text, style)
         kept = self._texts_kept.get(key)
         if kept is None:
-            if len(self._texts_kept) >= self.TEXTS_KEPT:
-                self._texts_kept = {}
-            kept = self._texts_kept[key] = Text(text, style)
+            kept = self._texts_before.get(key)
+            if kept is None:
+                kept = Text(text, style)
+            self._texts_kept[key] = kept
         return kept
 
     def _get_row_style(self, row_index: int, base_style: Style) -> Style:
@@ -195,6 +196,7 @@ class SnapshotTable(DataTable[Text]):
         """
         if snapshot is None or not self.is_attached:
             return
+        self._texts_before, self._texts_kept = self._texts_kept, {}
         rows = self.arranged(self.rows_of(snapshot))
         self.sync_rows(rows)
         self._keep_order(rows)
@@ -304,10 +306,14 @@ class SnapshotTable(DataTable[Text]):
                     self.add_row(*cells, key=key)
                     resized = True
                     continue
+                held = self._data[RowKey(key)]
                 for column, cell, old in zip(self.columns, cells, self.get_row(key), strict=True):
-                    if cell is old or (
-                        (cell.plain, cell.style, cell.spans) == (old.plain, old.style, old.spans)
-                    ):
+                    if cell is old:
+                        continue
+                    if (cell.plain, cell.style, cell.spans) == (old.plain, old.style, old.spans):
+                        # the same look: hold the new object (nothing to draw), so that the
+                        # next snapshot's kept text (`styled_text`) is known by identity
+                        held[column] = cell
                         continue
                     # widths are measured again only when this cell may change its column's:
                     # wider than the column, or it was the widest and got narrower
@@ -448,7 +454,7 @@ class SnapshotTable(DataTable[Text]):
         """A new theme or style: every cell is rendered again."""
         self._same_looks.clear()
         self._styles_kept.clear()
-        self._texts_kept = {}
+        self._texts_kept, self._texts_before = {}, {}
         super().notify_style_update()
 
     def refresh(self, *regions: Region, **kwargs: bool) -> Self:
