@@ -148,7 +148,8 @@ class SnapshotTable(DataTable[Text]):
         not changed: the same object costs a look-up instead of a new `Text`, and
         `sync_rows` knows it unchanged at once. Only the texts of this snapshot and the
         one before are kept (at most two tables' worth). The table never changes a cell
-        it was given, so sharing one is safe; the caller must not change it either.
+        it was given, so sharing one is safe; the caller must not change it either. Not
+        for a row's first cell: `_keep_order` tells rows apart by that cell's identity.
         """
         key = (text, style)
         kept = self._texts_kept.get(key)
