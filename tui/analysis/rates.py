@@ -307,50 +307,18 @@ class CounterWindow:
         return list(zip(self._times[first:], self._values[first:], strict=True))
 
     def rate(self, range_start: float, range_end: float) -> float | None:
-        """PromQL ``rate()`` over ``[range_start, range_end]``: same as `rate` with a range.
-
-        `extrapolate` written out in place (a dashboard takes ~100 of these per backend
-        per refresh), with the same operations in the same order, so the same result.
-        """
-        length = range_end - range_start
-        if length <= 0:
-            return None
-        times = self._times
-        if not times:
-            return None
-        # samples past the span wait to be dropped in a batch: never used
-        first = bisect_left(times, max(range_start, times[-1] - self.keep_s))
-        last = bisect_right(times, range_end) - 1
-        intervals = last - first
-        if intervals < 1:
-            return None
-        values, lost = self._values, self._lost
-        first_t, last_t, first_v = times[first], times[last], values[first]
-        # The reset-corrected increase; the first sample counts as a drop when negative
-        # in `_raw_increase`, which adds 0 for it, so nothing to correct there.
-        delta = (values[last] - first_v) + (lost[last] - lost[first])
-        sampled = last_t - first_t
-        if sampled <= 0:
-            return delta / length
-        average = sampled / intervals
-        threshold = average * EXTRAPOLATION_THRESHOLD
-        to_start = first_t - range_start
-        to_end = range_end - last_t
-        if to_start >= threshold:
-            to_start = average / 2
-        if delta > 0 and first_v >= 0:
-            to_start = min(to_start, sampled * (first_v / delta))
-        if to_end >= threshold:
-            to_end = average / 2
-        return delta * (sampled + to_start + to_end) / sampled / length
+        """PromQL ``rate()`` over ``[range_start, range_end]``: same as `rate` with a range
+        (`rates` for one window)."""
+        return CounterWindow.rates((self,), range_start, range_end)[0]
 
     @staticmethod
     def rates(
         windows: Iterable[CounterWindow], range_start: float, range_end: float
     ) -> list[float | None]:
-        """`rate` of each window over one range: the same operations in the same order,
-        so the same results, with the work that depends on sample times alone done once
-        for windows whose samples were taken at the same times.
+        """PromQL ``rate()`` of each window over one range: `extrapolate` written out in
+        place, with the same operations in the same order, so the same results as `rate`
+        over the window's samples; the work that depends on sample times alone is done
+        once for windows whose samples were taken at the same times.
 
         The series of one backend are read together, so their windows hold the same
         times: the search for the range's samples and the extrapolation's terms are
