@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.processes import running_sim
+from tui.app import YOUNG_OBJECTS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -75,6 +76,7 @@ DASHBOARD_SCRIPT = textwrap.dedent(
                 await pilot.pause(0.1)
             seen["collector_after_first_frame"] = gc.isenabled()
             seen["frozen_after_first_frame"] = gc.get_freeze_count()
+            seen["young_collection_every"] = gc.get_threshold()[0]
             app.exit()
 
     InferdeckApp._display = first_display
@@ -137,6 +139,8 @@ def test_the_cycle_collector_is_off_while_the_dashboard_starts_and_on_after_its_
     assert scraped_dashboard["collector_after_first_frame"] is True  # or memory would leak
     frozen = scraped_dashboard["frozen_after_first_frame"]
     assert isinstance(frozen, int) and frozen > 10_000  # start-up's objects: never scanned again
+    # a refresh's thousands of short-lived objects are not scanned four times a second
+    assert scraped_dashboard["young_collection_every"] == YOUNG_OBJECTS
 
 
 @pytest.mark.parametrize("module", sorted(NOT_AT_START))
