@@ -82,27 +82,34 @@ async def test_continue_on_error_goes_on(tmp_path: Path) -> None:
 
 
 async def test_output_streams_line_by_line_while_the_step_runs(tmp_path: Path) -> None:
-    script = "import time; print('first', flush=True); time.sleep(1.5); print('second', flush=True)"
+    # The step prints "first", then waits (up to 30 s) until the test has been told of that
+    # line, and only then prints "second": told only at the step's end, it says so instead.
+    seen_first = tmp_path / "seen-first"
+    script = (
+        f"import os, time; print('first', flush=True); "
+        f"[time.sleep(0.02) for _ in range(1500) if not os.path.exists('{seen_first}')]; "
+        f"print('second' if os.path.exists('{seen_first}') else 'first was not told', flush=True)"
+    )
     runbooks, runbook, _ = make(tmp_path, f"""\
         name: slow
         steps:
           - name: talk
             run: [{PY}, -c, "{script}"]
         """)  # fmt: skip
-    seen: list[tuple[float, RunbookEvent]] = []
+    seen: list[RunbookEvent] = []
     threads: set[str] = set()
 
     def progress(event: RunbookEvent) -> None:
-        seen.append((time.monotonic(), event))
+        seen.append(event)
         threads.add(threading.current_thread().name)
+        if event.kind == "line" and event.text == "first":
+            seen_first.touch()
 
     report = await runbooks.run(runbook, confirm=always, progress=progress)
     assert report.ok
-    lines = [(t, e.text) for t, e in seen if e.kind == "line"]
-    ended = next(t for t, e in seen if e.kind == "end")
-    assert [text for _, text in lines] == ["first", "second"]
-    assert ended - lines[0][0] > 1.0  # "first" arrived while the step was still running
-    assert [e.kind for _, e in seen] == ["start", "line", "line", "end"]
+    # "first" was told while the step was still running: the step waited for it
+    assert [e.text for e in seen if e.kind == "line"] == ["first", "second"]
+    assert [e.kind for e in seen] == ["start", "line", "line", "end"]
     assert threads == {threading.current_thread().name}  # always on the event loop's thread
 
 
