@@ -129,6 +129,9 @@ class KeysFooter(Footer):
                 entry.binding.action,
                 disabled=not entry.enabled,
                 tooltip=entry.tooltip or entry.binding.description,
+                # born compact: the bound value arriving after mount would add the class
+                # then, and restyle each key once more (16 ms of the first frame)
+                classes="-compact" if self.compact else "",
             ).data_bind(compact=Footer.compact)
 
     async def on_resize(self, event: Resize) -> None:

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pytest
 
+from tui.screens.live import LiveScreen
 from tui.screenshots import SCENES, build_app, settle
 from widgets.backend_history import BackendHistoryPanel
 from widgets.backends import BackendsTable
@@ -99,3 +100,22 @@ async def test_below_200x60_the_backend_history_gives_its_room_back() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot, ())
         assert not app.screen.query_one(BackendHistoryPanel).display
+
+
+@pytest.mark.parametrize("size", [(80, 24), (99, 31), (100, 32), (120, 49), (200, 50)])
+async def test_the_overview_is_made_with_the_size_classes_textual_gives_it(
+    size: tuple[int, int],
+) -> None:
+    # The overview takes its -narrow/-wide and -short/-tall/-roomy classes when it is
+    # made (so its first resize does not style every widget again): the same ones
+    # Textual's own rule gives a screen of that size, each edge included.
+    app = build_app(replace(INCIDENTS, size=size, keys=()))
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot, ())
+        screen = app.screen
+        assert isinstance(screen, LiveScreen)
+        made = {name for name, on in screen.breakpoint_classes(app.size).items() if on}
+        textuals = screen._get_breakpoint_classes(size[0], screen.HORIZONTAL_BREAKPOINTS or [])
+        textuals |= screen._get_breakpoint_classes(size[1], screen.VERTICAL_BREAKPOINTS or [])
+        assert made == textuals
+        assert made <= set(screen.classes)

@@ -57,14 +57,22 @@ DASHBOARD_SCRIPT = textwrap.dedent(
     from tui.commands.main import main
     from widgets.backends import BackendsTable
 
-    seen = {}
+    seen = {"restyled": [], "restyled_at_start": []}
     display = InferdeckApp._display
+    update_styles = InferdeckApp.update_styles
 
     def first_display(self, screen, renderable):
         if "rows" not in seen and type(screen).__name__ == "OverviewScreen":
             seen["rows"] = screen.query_one(BackendsTable).row_count
             seen["collector_during_start"] = gc.isenabled()
         display(self, screen, renderable)
+
+    def restyle(self, node, animate=True):  # a node and all below it styled again
+        if "rows" not in seen:
+            seen["restyled"].append(type(node).__name__)
+        if "modules" not in seen:
+            seen["restyled_at_start"].append(type(node).__name__)
+        update_styles(self, node, animate)
 
     async def first_frame(app):
         async with app.run_test(size=(120, 40)) as pilot:
@@ -80,6 +88,7 @@ DASHBOARD_SCRIPT = textwrap.dedent(
             app.exit()
 
     InferdeckApp._display = first_display
+    InferdeckApp.update_styles = restyle
     InferdeckApp.run = lambda self, **_: asyncio.run(first_frame(self))
     main(["-c", sys.argv[1]])
     print(json.dumps(seen))
@@ -141,6 +150,21 @@ def test_the_cycle_collector_is_off_while_the_dashboard_starts_and_on_after_its_
     assert isinstance(frozen, int) and frozen > 10_000  # start-up's objects: never scanned again
     # a refresh's thousands of short-lived objects are not scanned four times a second
     assert scraped_dashboard["young_collection_every"] == YOUNG_OBJECTS
+
+
+def test_the_overview_is_not_styled_again_before_its_first_frame(
+    scraped_dashboard: dict[str, object],
+) -> None:
+    # Styling every widget is a tenth of the first frame. Textual styles each as it is
+    # mounted and the screen once more as it comes up; the size classes (-wide, -tall)
+    # set only at the first resize, or each footer key made compact only after mount,
+    # would style them all again.
+    restyled = scraped_dashboard["restyled"]
+    assert isinstance(restyled, list)
+    assert restyled.count("OverviewScreen") == 1, restyled
+    at_start = scraped_dashboard["restyled_at_start"]
+    assert isinstance(at_start, list)
+    assert "FooterKey" not in at_start, at_start
 
 
 @pytest.mark.parametrize("module", sorted(NOT_AT_START))

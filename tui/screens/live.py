@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from rich.text import Text
 from textual.css.query import NoMatches
+from textual.geometry import Size
 from textual.screen import Screen
+from textual.types import NoActiveAppError
 from textual.widgets import Static
 
 from tui.model import FleetSnapshot
@@ -17,6 +21,27 @@ class LiveScreen(Screen[None]):
     def __init__(self, clock: object, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.clock = clock
+        # made outside a running app, the first resize sets them
+        with contextlib.suppress(NoActiveAppError):
+            self.update_classes(self.breakpoint_classes(self.app.size), update=False)
+
+    def breakpoint_classes(self, size: Size) -> dict[str, bool]:
+        """Which of this screen's breakpoint classes a terminal of ``size`` has on.
+
+        Set when the screen is made, as Textual sets them on its first resize: there, a
+        change restyles every widget on the screen once more after each was styled at
+        mount (26 ms of the first frame on the overview).
+        """
+        horizontal, vertical = self.HORIZONTAL_BREAKPOINTS, self.VERTICAL_BREAKPOINTS
+        classes: dict[str, bool] = {}
+        for breakpoints, dimension in (
+            (self.app.HORIZONTAL_BREAKPOINTS if horizontal is None else horizontal, size.width),
+            (self.app.VERTICAL_BREAKPOINTS if vertical is None else vertical, size.height),
+        ):
+            reached = [(at, name) for at, name in breakpoints or [] if dimension >= at]
+            on = max(reached)[1] if reached else None
+            classes.update({name: name == on for _, name in breakpoints or []})
+        return classes
 
     def on_screen_resume(self) -> None:
         """Show the app's newest snapshot and pause state whenever this screen comes up."""
