@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from textual.dom import DOMNode
 
-from tui.screens.live import LiveScreen
 from tui.screenshots import SCENES, build_app, settle
 from widgets.backend_history import BackendHistoryPanel
 from widgets.backends import BackendsTable
@@ -103,19 +103,25 @@ async def test_below_200x60_the_backend_history_gives_its_room_back() -> None:
 
 
 @pytest.mark.parametrize("size", [(80, 24), (99, 31), (100, 32), (120, 49), (200, 50)])
-async def test_the_overview_is_made_with_the_size_classes_textual_gives_it(
+async def test_the_overview_is_styled_once_as_it_comes_up_at_any_size(
     size: tuple[int, int],
 ) -> None:
-    # The overview takes its -narrow/-wide and -short/-tall/-roomy classes when it is
-    # made (so its first resize does not style every widget again): the same ones
-    # Textual's own rule gives a screen of that size, each edge included.
-    app = build_app(replace(INCIDENTS, size=size, keys=()))
+    # The overview is made with the -narrow/-wide and -short/-tall/-roomy classes its
+    # size calls for, each edge included: when its first resize set other ones, Textual
+    # would style every widget on it a second time before the first frame. (A calm
+    # fleet: an alerting one adds -alerting as its first snapshot shows, a restyle of
+    # its own.)
+    calm = next(s for s in SCENES if s.name == "overview-dark-120x40")
+    app = build_app(replace(calm, size=size, keys=()))
+    restyled: list[str] = []
+    update_styles = app.update_styles
+
+    def counted(node: DOMNode, animate: bool = True) -> None:
+        restyled.append(type(node).__name__)
+        update_styles(node, animate)
+
+    app.update_styles = counted  # type: ignore[method-assign]
     async with app.run_test(size=size) as pilot:
         await settle(pilot, ())
-        screen = app.screen
-        assert isinstance(screen, LiveScreen)
-        made = {name for name, on in screen.breakpoint_classes(app.size).items() if on}
-        textuals = screen._get_breakpoint_classes(size[0], screen.HORIZONTAL_BREAKPOINTS or [])
-        textuals |= screen._get_breakpoint_classes(size[1], screen.VERTICAL_BREAKPOINTS or [])
-        assert made == textuals
-        assert made <= set(screen.classes)
+        assert restyled.count("OverviewScreen") == 1, restyled  # as it came up, only
+        assert {"-wide" if size[0] >= 100 else "-narrow"} <= set(app.screen.classes)

@@ -26,22 +26,20 @@ class LiveScreen(Screen[None]):
             self.update_classes(self.breakpoint_classes(self.app.size), update=False)
 
     def breakpoint_classes(self, size: Size) -> dict[str, bool]:
-        """Which of this screen's breakpoint classes a terminal of ``size`` has on.
+        """Which of this screen's breakpoint classes a terminal of ``size`` has on, by
+        Textual's own rule (textual is pinned, so its private helper is safe to call).
 
         Set when the screen is made, as Textual sets them on its first resize: there, a
         change restyles every widget on the screen once more after each was styled at
         mount (26 ms of the first frame on the overview).
         """
-        horizontal, vertical = self.HORIZONTAL_BREAKPOINTS, self.VERTICAL_BREAKPOINTS
-        classes: dict[str, bool] = {}
-        for breakpoints, dimension in (
-            (self.app.HORIZONTAL_BREAKPOINTS if horizontal is None else horizontal, size.width),
-            (self.app.VERTICAL_BREAKPOINTS if vertical is None else vertical, size.height),
-        ):
-            reached = [(at, name) for at, name in breakpoints or [] if dimension >= at]
-            on = max(reached)[1] if reached else None
-            classes.update({name: name == on for _, name in breakpoints or []})
-        return classes
+        horizontal = self.HORIZONTAL_BREAKPOINTS
+        vertical = self.VERTICAL_BREAKPOINTS
+        horizontal = (self.app.HORIZONTAL_BREAKPOINTS if horizontal is None else horizontal) or []
+        vertical = (self.app.VERTICAL_BREAKPOINTS if vertical is None else vertical) or []
+        on = self._get_breakpoint_classes(size.width, horizontal)
+        on |= self._get_breakpoint_classes(size.height, vertical)
+        return {name: name in on for _, name in [*horizontal, *vertical]}
 
     def on_screen_resume(self) -> None:
         """Show the app's newest snapshot and pause state whenever this screen comes up."""
