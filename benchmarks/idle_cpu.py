@@ -43,6 +43,18 @@ from _tmux import (
 
 SECONDS = 30.0
 
+COLLECTION = ("inferdeck-hub", "inferdeck-work")
+"""The dashboard's collection threads, by their OS names (`tui.hub`): the requests and
+timers; the parsing and windows."""
+
+
+def collection_line(figures: dict[str, float]) -> str:
+    """Where the dashboard's CPU went besides the main thread: collection, and the rest."""
+    hub, work = (figures[f"{name}_pct"] for name in COLLECTION)
+    rest = figures["cpu_pct"] - figures["main_pct"] - hub - work
+    return (f"{'':<40} collection: {hub:.2f}% requests (inferdeck-hub) + {work:.2f}% parsing"
+            f" and windows (inferdeck-work); other threads {max(rest, 0.0):.2f}%")  # fmt: skip
+
 
 def inferdeck_ready(screen: str) -> bool:
     """The dashboard shows its backends."""
@@ -55,9 +67,10 @@ def measure(
     ready: Callable[[str], bool] = inferdeck_ready,
     size: tuple[int, int] = (120, 40),
     thread: str | None = None,
+    threads: tuple[str, ...] = (),
 ) -> dict[str, float]:
     """Run ``command`` in a pane; print and return its CPU %, bytes/s and RSS (and the CPU
-    % of its threads called ``thread``, when given)."""
+    % of its threads called ``thread``, when given; of each of ``threads`` as ``NAME_pct``)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "terminal.bytes"
         pane = Pane(command, width=size[0], height=size[1])
@@ -66,11 +79,13 @@ def measure(
             time.sleep(3)  # let start-up work finish
             pane.pipe_to(out)
             own0 = thread_cpu_seconds(pane.pid, thread) if thread else 0.0
+            named0 = {name: thread_cpu_seconds(pane.pid, name) for name in threads}
             main0 = main_thread_cpu_seconds(pane.pid, "inferdeck")
             cpu0, t0 = cpu_seconds(pane.pid), time.perf_counter()
             time.sleep(SECONDS)
             cpu1, t1 = cpu_seconds(pane.pid), time.perf_counter()
             own1 = thread_cpu_seconds(pane.pid, thread) if thread else 0.0
+            named1 = {name: thread_cpu_seconds(pane.pid, name) for name in threads}
             main1 = main_thread_cpu_seconds(pane.pid, "inferdeck")
             rss = rss_mb(pane.pid)
             written = out.stat().st_size if out.exists() else 0
@@ -83,6 +98,7 @@ def measure(
         "rss_mb": rss,
         "thread_pct": 100 * (own1 - own0) / elapsed,
         "main_pct": 100 * (main1 - main0) / elapsed,
+        **{f"{name}_pct": 100 * (named1[name] - named0[name]) / elapsed for name in threads},
     }
     print(
         f"{label:<40} {size[0]:>3}x{size[1]:<3} CPU {figures['cpu_pct']:5.2f}% of one core"
@@ -141,13 +157,18 @@ def fleet_scaling(recording: bool, small: dict[str, float]) -> dict[str, float]:
     try:
         assert sim.stdout is not None
         config = dashboard_config(json.loads(sim.stdout.readline()), recording=recording)
-        big = measure(f"{INFERDECK} -c {config}", "inferdeck -c (alone), 64 GPUs / 32 backends")
+        big = measure(
+            f"{INFERDECK} -c {config}",
+            "inferdeck -c (alone), 64 GPUs / 32 backends",
+            threads=COLLECTION,
+        )
     finally:
         sim.terminate()
         sim.wait(10)
     print(f"{'':<40} the main thread: {big['main_pct']:.2f}% of one core; whole process"
           f" x{big['cpu_pct'] / max(small['cpu_pct'], 0.01):.2f} the 4-GPU / 3-backend"
           " figure (target <= 2.5x)", flush=True)  # fmt: skip
+    print(collection_line(big), flush=True)
     return big
 
 
@@ -174,11 +195,16 @@ def main() -> None:
         for size in ((120, 40), (80, 24), (200, 60)):
             label = f"inferdeck -c (alone, recording {'off' if recording == 'off' else 'on'})"
             results[f"inferdeck {size}"] = measure(
-                f"{INFERDECK} -c {config}", label, size=size, thread="inferdeck-rec"
+                f"{INFERDECK} -c {config}",
+                label,
+                size=size,
+                thread="inferdeck-rec",
+                threads=COLLECTION,
             )
             main = results[f"inferdeck {size}"]["main_pct"]
             print(f"{'':<40} the main thread (Textual's event loop: all UI work):"
                   f" {main:.2f}% of one core", flush=True)  # fmt: skip
+            print(collection_line(results[f"inferdeck {size}"]), flush=True)
             if recording != "off":
                 share = results[f"inferdeck {size}"]["thread_pct"]
                 print(f"{'':<40} the recorder thread's own share: {share:.2f}% of one core"

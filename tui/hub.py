@@ -10,6 +10,7 @@ No Textual here: the app passes a callback, which is called from the hub's threa
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import math
 import threading
@@ -36,6 +37,7 @@ from tui.model import (
     SourceStatus,
 )
 from tui.sources.base import Source, SourceUnavailable
+from tui.subscriber import name_os_thread
 
 SnapshotCallback = Callable[[FleetSnapshot], None]
 AlertsHook = Callable[[FleetSnapshot], tuple[Alert, ...]]
@@ -43,6 +45,12 @@ AlertsHook = Callable[[FleetSnapshot], tuple[Alert, ...]]
 
 STALE_AFTER_INTERVALS = 3.0
 """A source is stale when its last good poll is older than this many intervals."""
+
+HUB_THREAD = "inferdeck-hub"
+"""The hub's thread, as the OS shows it: the sources' requests and timers."""
+WORK_THREAD = "inferdeck-work"
+"""The threads the sources hand work to (parsing, windows, blocking clients), as the OS
+shows them."""
 
 
 @dataclass
@@ -365,16 +373,31 @@ class Hub:
                 await asyncio.wait_for(self._stop.wait(), delay)
 
     def start(self) -> None:
-        """Run the hub in a background thread with its own event loop."""
+        """Run the hub in a background thread with its own event loop.
+
+        The thread is ``inferdeck-hub`` to the OS (``top -H``, /proc's ``comm``): the
+        sources' HTTP and timers; the work its sources hand off (``asyncio.to_thread``:
+        parsing, windows, blocking clients) runs in threads called ``inferdeck-work``. An
+        operator, or ``benchmarks/idle_cpu.py``, can so tell collection's CPU from the
+        screen's (the process's main thread).
+        """
 
         def main() -> None:
+            name_os_thread(HUB_THREAD)
             self._loop = asyncio.new_event_loop()
+            self._loop.set_default_executor(
+                concurrent.futures.ThreadPoolExecutor(
+                    thread_name_prefix=WORK_THREAD,
+                    initializer=name_os_thread,
+                    initargs=(WORK_THREAD,),
+                )
+            )
             try:
                 self._loop.run_until_complete(self.run())
             finally:
                 self._loop.close()
 
-        self._thread = threading.Thread(target=main, name="inferdeck-hub", daemon=True)
+        self._thread = threading.Thread(target=main, name=HUB_THREAD, daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
+import time
 import tracemalloc
+from pathlib import Path
 from types import MappingProxyType
 
 from tui.hub import History, Hub
@@ -281,3 +283,34 @@ def test_consecutive_histories_share_their_points() -> None:
     history.append({})  # a sample without it: a gap at the end
     assert history.frozen()["fleet.waiting"][-1] != history.frozen()["fleet.waiting"][-1]
     assert history.frozen()["fleet.waiting"][:3] == (4.0, 5.0, 6.0)
+
+
+class HandsOff(Steady):
+    """Does its work in a thread of the hub's pool, as the scrape source parses."""
+
+    async def collect(self) -> Collected:
+        await asyncio.to_thread(lambda: None)
+        return await super().collect()
+
+
+def os_thread_names() -> set[str]:
+    """The names of this process's threads as the OS shows them (``top -H``)."""
+    return {task.read_text().strip() for task in Path("/proc/self/task").glob("*/comm")}
+
+
+def test_collection_runs_in_threads_an_operator_can_tell_apart() -> None:
+    # `top -H` (and benchmarks/idle_cpu.py) tells collection's CPU from the screen's by
+    # these names; before, every thread was "python" to the OS.
+    source = HandsOff()
+    hub = Hub([source], refresh_s=0.02)
+    hub.start()
+    try:
+        for _ in range(200):
+            if source.polls > 2 and {"inferdeck-hub", "inferdeck-work"} <= os_thread_names():
+                break
+            time.sleep(0.01)
+        names = os_thread_names()
+    finally:
+        hub.stop()
+    assert "inferdeck-hub" in names
+    assert "inferdeck-work" in names
