@@ -47,6 +47,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/collect_32.py
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/idle_cpu.py
+	$(BIN)/python benchmarks/idle_breakdown.py
 	$(BIN)/python benchmarks/memory.py --minutes $(MEMORY_MINUTES)
 	$(BIN)/python benchmarks/traffic_apply.py
 	$(BIN)/python benchmarks/recording_size.py
