@@ -186,16 +186,21 @@ def main() -> None:
     """Run the probed dashboard against a simulator and print where its CPU went."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--probe", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--big", action="store_true", help="32 backends and 64 GPUs (idle_cpu.py's scaling fleet)"
+    )
     args, rest = parser.parse_known_args()
     if args.probe is not None:
         run_probed(args.probe, rest)
         return
-    from idle_cpu import dashboard_config
+    from idle_cpu import BIG_FLEET, dashboard_config
 
-    print(f"where the idle dashboard's CPU goes: 120x40, 1 s refresh, 3 backends / 4 GPUs,"
+    fleet = BIG_FLEET if args.big else ()
+    print(f"where the idle dashboard's CPU goes: 120x40, 1 s refresh,"
+          f" {'32 backends / 64 GPUs' if args.big else '3 backends / 4 GPUs'},"
           f" recording off, {SECONDS:.0f} s after {WARMUP:.0f} s")  # fmt: skip
     sim = subprocess.Popen(
-        [INFERDECK, "sim", "--port-base", "0"], stdout=subprocess.PIPE, text=True
+        [INFERDECK, "sim", "--port-base", "0", *fleet], stdout=subprocess.PIPE, text=True
     )
     try:
         assert sim.stdout is not None

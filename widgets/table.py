@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Hashable, Sequence
-from typing import Self
+from typing import Any, NamedTuple, Self
 
+from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual.geometry import Region
+from textual.color import Color
+from textual.css.styles import RenderStyles
+from textual.geometry import Region, Size
 from textual.reactive import reactive
+from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
@@ -18,6 +22,9 @@ from tui.model import FleetSnapshot, SourceState
 from widgets.panel import styled_runs
 from widgets.sources import describe_status, worst_status
 from widgets.text import outside, safe
+
+HEADER = "datatable--header"
+"""DataTable's component class of the header row."""
 
 DetailField = tuple[str, object, int]
 """(label, value from outside, the width its column cuts it to)."""
@@ -46,6 +53,36 @@ def matches(key: str, cells: Sequence[Text], query: str) -> bool:
     """True when every word of ``query`` is in the row's text (any case) or its key."""
     text = " ".join([key, *(c.plain for c in cells)]).lower()
     return all(word in text for word in query.lower().split())
+
+
+class KeptStyles:
+    """A component's styles whose Rich style is worked out once, for one frame (the rest
+    is read from the styles themselves)."""
+
+    def __init__(self, styles: RenderStyles) -> None:
+        self._styles = styles
+        self.rich_style: Style = styles.rich_style
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._styles, name)
+
+
+class FrameLook(NamedTuple):
+    """What every line of one frame of a table shares, worked out once for the frame."""
+
+    rich_style: Style
+    background_colors: tuple[Color, Color]
+    ordered_columns: list[Any]  # DataTable's Column objects, in screen order
+    show_cursor: bool
+    show_hover_cursor: bool
+    pseudo_classes: object  # Textual's pseudo-class state (focus, hover, ...)
+    cell_padding: int
+    console: Console
+    fixed_rows: int
+    fixed_columns: int
+    cursor_css_foreground: bool
+    cursor_css_background: bool
+    size: Size
 
 
 class SnapshotTable(DataTable[Text]):
@@ -348,6 +385,77 @@ class SnapshotTable(DataTable[Text]):
 
     _repaint_rows_only = False
 
+    _drawing = False
+    _frame: FrameLook | None = None
+    _header_kept: KeptStyles | None = None
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Draw the frame's lines, with what they share worked out once (`frame_look`).
+
+        DataTable asks for the table's style, its background and its columns again for
+        every line it draws, and the look of every cell reads half a dozen reactives: at
+        32 backends that was a third of drawing the table. Nothing they depend on can
+        change while one frame is drawn; the next frame works them out afresh.
+        """
+        self._drawing, self._frame, self._header_kept = True, None, None
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._drawing, self._frame, self._header_kept = False, None, None
+
+    def frame_look(self) -> FrameLook:
+        """What the lines of the frame being drawn share (worked out afresh between frames)."""
+        frame = self._frame
+        if frame is None:
+            frame = FrameLook(
+                super().rich_style,
+                super().background_colors,
+                super().ordered_columns,
+                self.show_cursor,
+                self._show_hover_cursor,
+                self._pseudo_class_state,
+                self.cell_padding,
+                self.app.console,
+                self.fixed_rows,
+                self.fixed_columns,
+                self.cursor_foreground_priority == "css",
+                self.cursor_background_priority == "css",
+                super().size,
+            )
+            if self._drawing:
+                self._frame = frame
+        return frame
+
+    @property
+    def rich_style(self) -> Style:
+        """The table's style (the frame's, while one is drawn)."""
+        return self.frame_look().rich_style if self._drawing else super().rich_style
+
+    @property
+    def background_colors(self) -> tuple[Color, Color]:
+        """The table's backgrounds (the frame's, while one is drawn)."""
+        return self.frame_look().background_colors if self._drawing else super().background_colors
+
+    @property
+    def size(self) -> Size:
+        """The content size (the frame's, while one is drawn: DataTable asks three times a
+        line)."""
+        return self.frame_look().size if self._drawing else super().size
+
+    def get_component_styles(self, *names: str) -> RenderStyles:
+        """A component's styles; the header's is the frame's while one is drawn (DataTable
+        asks for it, and works out its Rich style, for every line)."""
+        if self._drawing and names == (HEADER,):
+            if self._header_kept is None:
+                self._header_kept = KeptStyles(super().get_component_styles(HEADER))
+            return self._header_kept  # type: ignore[return-value]
+        return super().get_component_styles(*names)
+
+    @property
+    def ordered_columns(self) -> list[Any]:
+        """The columns in screen order (the frame's, while one is drawn)."""
+        return self.frame_look().ordered_columns if self._drawing else super().ordered_columns
+
     def _render_cell(
         self,
         row_index: int,
@@ -368,9 +476,10 @@ class SnapshotTable(DataTable[Text]):
         row_key = self._row_locations.get_key(row_index)
         column_key = self._column_locations.get_key(column_index)
         cell = self._data.get(row_key, {}).get(column_key)  # type: ignore[arg-type]
+        frame = self.frame_look()
         look: Hashable = (
-            row_key, column_key, base_style, width, cursor, hover, self.show_cursor,
-            self._show_hover_cursor, self._pseudo_class_state,
+            row_key, column_key, base_style, width, cursor, hover, frame.show_cursor,
+            frame.show_hover_cursor, frame.pseudo_classes,
             cell.plain if isinstance(cell, Text) else repr(cell),
             str(cell.style) if isinstance(cell, Text) else None,
             tuple(cell.spans) if isinstance(cell, Text) else None,
@@ -423,18 +532,19 @@ class SnapshotTable(DataTable[Text]):
         if not isinstance(cell, Text) or cell.justify not in (None, "default"):
             return None
         plain = cell.plain
-        pad = self.cell_padding
+        frame = self.frame_look()
+        pad = frame.cell_padding
         room = width - 2 * pad
         if room < 0 or not plain.isprintable() or cell.cell_len > room:
             return None  # a newline, tab or control character, or a cut: Rich's way
-        console = self.app.console  # its options never justify (Textual's own console)
+        console = frame.console  # its options never justify (Textual's own console)
         row = self.rows.get(self._row_locations.get_key(row_index))  # type: ignore[arg-type]
         if row is None or row.height != 1:
             return None
-        fixed = row_index < self.fixed_rows or column_index < self.fixed_columns
+        fixed = row_index < frame.fixed_rows or column_index < frame.fixed_columns
         component, post = self._get_styles_to_render_cell(
-            False, False, fixed, hover, cursor, self.show_cursor, self._show_hover_cursor,
-            self.cursor_foreground_priority == "css", self.cursor_background_priority == "css",
+            False, False, fixed, hover, cursor, frame.show_cursor, frame.show_hover_cursor,
+            frame.cursor_css_foreground, frame.cursor_css_background,
         )  # fmt: skip
         pre = base_style + Style.from_meta({"row": row_index, "column": column_index}) + component
         blank = pre + post

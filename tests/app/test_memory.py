@@ -65,3 +65,33 @@ async def test_a_refresh_renders_again_only_the_cells_that_changed(
         table.render_lines(table.region.reset_offset)
         assert row_text(table, first.name)[3] == f"{(first.running or 0) + 7:.0f}"
         assert rendered == [(0, 3)]  # the running count of the first backend, nothing else
+
+
+async def test_what_a_frame_keeps_of_the_tables_look_lasts_only_that_frame(
+    make_app: AppFactory,
+) -> None:
+    # Each frame works out the table's style, cursor and focus state once for all its
+    # lines; the next frame must see a change made in between (focus moving to the
+    # table, the cursor hidden), or the highlight would stay where it was.
+    app, _ = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.screen.query_one(BackendsTable)
+        table.screen.set_focus(None)
+        await pilot.pause()
+
+        def drawn() -> list[str]:
+            lines = table.render_lines(table.region.reset_offset)
+            return [repr(list(line)) for line in lines]
+
+        unfocused = drawn()
+        table.focus()
+        await pilot.pause()
+        focused = drawn()
+        assert focused != unfocused  # the cursor row is highlighted as the table has focus
+        table.show_cursor = False
+        await pilot.pause()
+        assert drawn() != focused
+        table.show_cursor = True
+        table.screen.set_focus(None)
+        await pilot.pause()
+        assert drawn() == unfocused
