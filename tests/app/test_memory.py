@@ -95,3 +95,33 @@ async def test_what_a_frame_keeps_of_the_tables_look_lasts_only_that_frame(
         table.screen.set_focus(None)
         await pilot.pause()
         assert drawn() == unfocused
+
+
+async def test_a_refresh_repaints_the_rows_that_changed_where_they_are(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, _ = make_app()
+    async with app.run_test(size=(160, 40)) as pilot:
+        table = app.screen.query_one(BackendsTable)
+        snapshot = app.hub.latest
+        assert snapshot is not None and len(snapshot.backends) >= 3
+        app.post_message(SnapshotReady(snapshot))
+        await pilot.pause()
+        repainted: list[object] = []
+        refresh_region = BackendsTable._refresh_region
+
+        def noted(self: BackendsTable, region: Any) -> Any:
+            repainted.append(region)
+            return refresh_region(self, region)
+
+        monkeypatch.setattr(BackendsTable, "_refresh_region", noted)
+        backends = list(snapshot.backends)
+        for at in (0, 2):
+            backends[at] = dataclasses.replace(
+                backends[at], waiting=(backends[at].waiting or 0) + 5
+            )
+        app.post_message(SnapshotReady(dataclasses.replace(snapshot, backends=tuple(backends))))
+        await pilot.pause()
+        # the first and third rows, where DataTable itself places them; no other
+        assert repainted == [table._get_row_region(0), table._get_row_region(2)]
+        assert row_text(table, backends[2].name)[4] == f"{backends[2].waiting:.0f}"
