@@ -188,6 +188,26 @@ def test_metrics_are_gzipped_when_the_scraper_asks_as_vllm_and_dcgm_exporter_do(
     assert "# TYPE" in plain.text
 
 
+def test_named_samples_are_served_as_prometheus_client_serves_them_behind_each_engine() -> None:
+    """vLLM's /metrics (one API server) serves only the samples named in ?name[]=, as
+    prometheus_client's exposition does; SGLang's (a multiprocess registry) answers such
+    a request with nothing. The scrape source asks vLLM for what it reads, and falls back
+    to the whole page on an empty answer, so the simulator must do both."""
+    config = SimConfig(port_base=0, load=False, pools={"blue": 1, "green": 1},
+                       engines={"green": "sglang"})  # fmt: skip
+    with SimRuntime(config) as rt:
+        asked = {"name[]": ["vllm:num_requests_running", "vllm:kv_cache_usage_perc"]}
+        named = httpx.get(_url(rt, "blue-0") + "/metrics", params=asked)
+        samples = {s.name for f in text_string_to_metric_families(named.text) for s in f.samples}
+        assert samples == {"vllm:num_requests_running", "vllm:kv_cache_usage_perc"}
+        whole = httpx.get(_url(rt, "blue-0") + "/metrics").text
+        assert len(named.text) < len(whole) / 10
+        sglang = httpx.get(
+            _url(rt, "green-0") + "/metrics", params={"name[]": "sglang:num_running_reqs"}
+        )
+        assert sglang.status_code == 200 and sglang.text == ""
+
+
 def test_control_endpoint_faults_and_weights(runtime: SimRuntime) -> None:
     control = runtime.description["control"]
     args = argparse.Namespace(backend="green-0", kind="latency", value=4.0, control=control)

@@ -5,13 +5,21 @@ from __future__ import annotations
 import asyncio
 import math
 import socket
+import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from itertools import pairwise
+from typing import Any
+from urllib.parse import parse_qs
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from prometheus_client import CollectorRegistry, make_wsgi_app
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
 from tui.analysis.quantiles import histogram_quantile
 from tui.model import Backend, Collected, Health
@@ -697,3 +705,95 @@ def test_a_fleet_read_page_after_page_gives_what_reading_each_page_afresh_gives(
         assert steady.result(at) == afresh.result(at)
     pages = [s.page for s in steady._backends.values()] + [steady._gpu_pages["sim://gpus"]]
     assert all(page.reused and page.layout is not None for page in pages)
+
+
+class PrometheusClientVllm:
+    """vLLM's ``/metrics`` as it is served: prometheus_client's own exposition (its WSGI
+    app, which reads ``name[]`` as make_asgi_app does) over a registry, on loopback; it
+    notes each ``/metrics`` query string. ``described``: the registry knows its metrics'
+    names (one API server: vLLM's metric objects) or not (several API servers: a
+    multiprocess collector, which does not describe itself)."""
+
+    def __init__(self, described: bool) -> None:
+        self.queries: list[str] = []
+        self.running = 3.0
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(self._Families(self, described))
+        self._app = make_wsgi_app(registry)
+        self._server: Any = None
+
+    class _Families(Collector):
+        def __init__(self, owner: PrometheusClientVllm, described: bool) -> None:
+            self.owner = owner
+            if described:
+                self.describe = self.collect
+
+        def collect(self) -> Iterator[Metric]:
+            running = GaugeMetricFamily(
+                "vllm:num_requests_running", "running", labels=["model_name"]
+            )
+            running.add_metric(["m"], self.owner.running)
+            waiting = GaugeMetricFamily(
+                "vllm:num_requests_waiting", "waiting", labels=["model_name"]
+            )
+            waiting.add_metric(["m"], 1.0)
+            unread = GaugeMetricFamily("vllm:something_inferdeck_never_reads", "x")
+            unread.add_metric([], 42.0)
+            yield from (running, waiting, unread)
+
+    def _noted(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ["PATH_INFO"] == "/metrics":
+            self.queries.append(environ.get("QUERY_STRING", ""))
+        return self._app(environ, start_response)
+
+    def __enter__(self) -> str:
+        self._server = make_server("127.0.0.1", 0, self._noted, handler_class=_QuietHandler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+async def test_a_vllm_backend_is_asked_only_for_the_samples_it_is_read_for() -> None:
+    # vLLM's page is 59 kB, of which inferdeck reads 13: prometheus_client serves only the
+    # samples named in ?name[]=, so after the first read (which tells the engine) only
+    # those are asked for, and the figures are the same.
+    vllm = PrometheusClientVllm(described=True)
+    with vllm as url:
+        source = ScrapeSource([ScrapeTarget("b", "p", url)], timeout_s=5.0)
+        seen = []
+        for running in (3.0, 5.0, 7.0):
+            vllm.running = running
+            seen.append(first_backend(await source.collect()).running)
+        await source.aclose()
+    assert seen == [3.0, 5.0, 7.0]
+    first, *later = vllm.queries
+    assert first == ""  # the whole page, once
+    asked = [set(parse_qs(q)["name[]"]) for q in later]
+    assert len(asked) == 2
+    assert all({"vllm:num_requests_running", "vllm:num_requests_waiting"} <= a for a in asked)
+    assert all("vllm:something_inferdeck_never_reads" not in a for a in asked)
+
+
+async def test_a_vllm_that_cannot_serve_named_samples_is_asked_for_its_whole_page() -> None:
+    # With several API servers vLLM's registry is a multiprocess one: asked for named
+    # samples it answers with nothing. That scrape asks again for the whole page (no
+    # scrape goes without figures), and so do all after it.
+    vllm = PrometheusClientVllm(described=False)
+    with vllm as url:
+        source = ScrapeSource([ScrapeTarget("b", "p", url)], timeout_s=5.0)
+        seen = []
+        for running in (3.0, 5.0, 7.0, 9.0):
+            vllm.running = running
+            got = first_backend(await source.collect())
+            seen.append((got.health, got.running))
+        await source.aclose()
+    assert seen == [(Health.UP, 3.0), (Health.UP, 5.0), (Health.UP, 7.0), (Health.UP, 9.0)]
+    assert [bool(q) for q in vllm.queries] == [False, True, False, False, False]

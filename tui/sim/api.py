@@ -111,7 +111,8 @@ class BackendApi:
         openmetrics = self.fleet.config.openmetrics_escaped and wants_openmetrics(
             request.headers.get("Accept")
         )
-        body, content_type = self.fleet.metrics_response(self.backend.name, openmetrics)
+        names = request.query.getall("name[]", [])
+        body, content_type = self.fleet.metrics_response(self.backend.name, openmetrics, names)
         return exposition(request, body, content_type)
 
     async def health(self, request: web.Request) -> web.Response:

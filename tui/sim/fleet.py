@@ -21,6 +21,7 @@ from __future__ import annotations
 import random
 import time
 from collections import deque
+from collections.abc import Collection
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -373,13 +374,21 @@ class SimFleet:
         """The backend's ``/metrics`` body (OpenMetrics escaped per config when asked)."""
         return self.metrics_response(backend_name, openmetrics)[0]
 
-    def metrics_response(self, backend_name: str, openmetrics: bool = False) -> tuple[bytes, str]:
-        """The backend's ``/metrics`` body and content type."""
+    def metrics_response(
+        self, backend_name: str, openmetrics: bool = False, names: Collection[str] = ()
+    ) -> tuple[bytes, str]:
+        """The backend's ``/metrics`` body and content type.
+
+        ``names``: only these samples (``/metrics?name[]=...``), as prometheus_client's
+        exposition serves them behind vLLM and SGLang; TGI and llama.cpp write their page
+        themselves and send all of it whatever is asked.
+        """
         b = self.backend(backend_name)
         if b.registry is None:  # TGI and llama.cpp write the classic text format themselves
             assert isinstance(b.collector, TextCollector)
             return b.collector.exposition(), CONTENT_TYPE_TEXT
-        return render(b.registry, openmetrics, self.config.openmetrics_escaped)
+        registry = b.registry.restricted_registry(names) if names else b.registry
+        return render(registry, openmetrics, self.config.openmetrics_escaped)
 
     def gpu_metrics_text(self) -> bytes:
         """DCGM exporter's ``/metrics`` body for every GPU."""

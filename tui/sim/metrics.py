@@ -23,7 +23,7 @@ from prometheus_client import (
 )
 from prometheus_client.metrics_core import Metric
 from prometheus_client.openmetrics import exposition as openmetrics
-from prometheus_client.registry import Collector
+from prometheus_client.registry import Collector, RestrictedRegistry
 from prometheus_client.utils import floatToGoString
 
 from tui.sim.stats import Hist, HttpStats
@@ -148,7 +148,7 @@ def wants_openmetrics(accept: str | None) -> bool:
 
 
 def render(
-    registry: CollectorRegistry, openmetrics_format: bool, escaped: bool
+    registry: CollectorRegistry | RestrictedRegistry, openmetrics_format: bool, escaped: bool
 ) -> tuple[bytes, str]:
     """The exposition and its content type.
 

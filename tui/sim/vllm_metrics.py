@@ -153,6 +153,14 @@ class VllmCollector(Collector):
     def attach(self, engine: Engine) -> None:
         """Nothing to do: the engine records in vLLM's own layouts."""
 
+    def describe(self) -> Iterator[Metric]:
+        """The families served, so the registry knows their names: vLLM's own metric
+        objects describe themselves to theirs (one API server: prometheus_client's global
+        registry), which is what lets ``/metrics?name[]=...`` serve only the samples asked
+        for. (SGLang's collector does not: its multiprocess registry answers such a request
+        with nothing, and so does the simulator's.)"""
+        return self.collect()
+
     def collect(self) -> Iterator[Metric]:
         """Yield every family of the release, then the HTTP instrumentation's."""
         engine = self._engine()

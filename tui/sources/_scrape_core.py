@@ -146,6 +146,12 @@ class ScrapeState:
         """Forget a backend (a replica scaled in): its row and its window go."""
         self._backends.pop(name, None)
 
+    def engine_of(self, name: str) -> EngineMap | None:
+        """The engine backend ``name``'s last read page came from (or its configured one);
+        None before a page was read, or when it matched none."""
+        state = self._backends.get(name)
+        return None if state is None else state.engine
+
     @property
     def gpu_errors(self) -> Mapping[str, str]:
         """Exporter URL → why its last read failed, for exporters whose last read failed."""

@@ -411,6 +411,11 @@ def _everything(name: str) -> bool:
     return True
 
 
+def has_samples(text: str) -> bool:
+    """Whether an exposition has any sample line (not only comments and blank lines)."""
+    return any(line.strip() and not line.startswith("#") for line in text.splitlines())
+
+
 def finite(value: float) -> bool:
     """True unless ``value`` is NaN or infinite."""
     return not (math.isnan(value) or math.isinf(value))

@@ -30,12 +30,13 @@ import asyncio
 import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from tui.model import Collected
 from tui.sources._http_auth import CredentialsError
 from tui.sources._scrape_core import ScrapeState, ScrapeTarget
-from tui.sources.promtext import one_line
+from tui.sources.engines import EngineMap, page_names
+from tui.sources.promtext import has_samples, one_line
 
 if TYPE_CHECKING:  # aiohttp is imported by the hub's thread, at the first collect
     from tui.sources._fetch import Fetched, Fetcher
@@ -52,6 +53,19 @@ HEALTH_EVERY_S = 5.0
 
 #: Media types that are never an exposition, whatever the body: web pages and JSON.
 NOT_METRICS_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/json"})
+
+
+_NAMED_QUERIES: dict[str, str] = {}
+
+
+def _named_query(engine: EngineMap) -> str:
+    """``?name[]=...`` naming every sample the core reads from ``engine``'s page
+    (prometheus_client's exposition then serves only those: for vLLM 13 kB of 59)."""
+    query = _NAMED_QUERIES.get(engine.name)
+    if query is None:
+        names = page_names(engine)
+        query = _NAMED_QUERIES[engine.name] = "?" + urlencode([("name[]", n) for n in names])
+    return query
 
 
 def not_metrics(content_type: str, text: str) -> str | None:
@@ -106,6 +120,10 @@ class ScrapeSource:
         # per backend: when /health was last asked, and whether it was up at its last scrape
         self._health_asked: dict[str, float] = {}
         self._was_up: dict[str, bool] = {}
+        # per backend: the query naming the samples to ask for ("" = the whole page), and
+        # the backends that answered such a query with nothing (asked for everything since)
+        self._query: dict[str, str] = {}
+        self._whole_page: set[str] = set()
 
     def _http(self) -> Fetcher:
         """The fetcher (made, and aiohttp imported, on first use: in the hub's thread)."""
@@ -146,15 +164,22 @@ class ScrapeSource:
             self._was_up[target.name] = False
             return None, False, one_line(str(exc))
         base = target.url.rstrip("/")
+        query = self._query.get(target.name, "")
         if self._health_due(target, now):
             self._health_asked[target.name] = now
             metrics, health = await asyncio.gather(
-                self._get(base + "/metrics", "/metrics", auth),
+                self._get(base + "/metrics" + query, "/metrics", auth),
                 self._get(base + "/health", "/health", auth),
             )
         else:
-            metrics = await self._get(base + "/metrics", "/metrics", auth)
+            metrics = await self._get(base + "/metrics" + query, "/metrics", auth)
             health = None
+        if query and metrics.status == 200 and not has_samples(metrics.text or ""):
+            # named samples it cannot serve (several API servers): ask for the whole page,
+            # now and from now on, so no scrape goes without figures
+            self._whole_page.add(target.name)
+            self._query.pop(target.name, None)
+            metrics = await self._get(base + "/metrics", "/metrics", auth)
         read = self._verdict(metrics, health)
         up = read[0] is not None and read[1] is not False
         if up and not self._was_up.get(target.name, False):
@@ -243,6 +268,8 @@ class ScrapeSource:
             self.state.remove_target(gone)
             self._health_asked.pop(gone, None)
             self._was_up.pop(gone, None)
+            self._query.pop(gone, None)
+            self._whole_page.discard(gone)
         for target in wanted:
             self.state.add_target(target)
         self.targets = wanted
@@ -256,9 +283,20 @@ class ScrapeSource:
         """Feed one round of reads to the core and compute the result (runs in a thread)."""
         for target, (text, health_ok, reason) in zip(self.targets, backend_reads, strict=True):
             self.state.ingest_backend(target, text, health_ok, reason, at)
+            if text is not None:
+                self._ask_for(target.name, self.state.engine_of(target.name))
         for url, (text, reason) in zip(self.gpu_exporters, exporter_reads, strict=True):
             self.state.ingest_gpus(url, text, reason, at)
         return self.state.result(at)
+
+    def _ask_for(self, name: str, engine: EngineMap | None) -> None:
+        """After a read of backend ``name``: ask it for only the samples read from now on
+        when its engine serves named samples (vLLM; a backend that answered such a
+        request with nothing is asked for its whole page)."""
+        if engine is None or not engine.serves_named_samples or name in self._whole_page:
+            self._query.pop(name, None)
+        else:
+            self._query[name] = _named_query(engine)
 
     async def aclose(self) -> None:
         """Close the HTTP connections; `collect` refuses to run afterwards."""

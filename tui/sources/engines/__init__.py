@@ -75,6 +75,7 @@ __all__ = [
     "is_5xx",
     "is_answer",
     "is_completion_handler",
+    "page_names",
     "probes",
     "request_series",
     "resolve",
@@ -157,6 +158,14 @@ _WANTED = _all_sample_names()
 def wanted_families() -> frozenset[str]:
     """Every sample name any engine's map reads: the scrape core parses only these lines."""
     return _WANTED
+
+
+def page_names(engine: EngineMap) -> tuple[str, ...]:
+    """Every sample name the scrape core reads from one engine's page, in every spelling:
+    what a backend whose engine `serves_named_samples` is asked for."""
+    own = {n for n in _WANTED if n.startswith(engine.prefixes)}
+    answers = {s for n in (*engine.answered, *engine.failed) for s in spellings(n)}
+    return tuple(sorted(own | answers))
 
 
 def detect(names: Iterable[str]) -> EngineMap | None:

@@ -62,6 +62,9 @@ class EngineMap:
     ``group_label`` the label of ranks that each hold their own (added up).
     ``model_label``: the label naming the served model ("" when there is none: the
     model then comes from the config). ``source``: where the names were read.
+    ``serves_named_samples``: its ``/metrics`` is prometheus_client's exposition over
+    metrics that describe themselves, which serves only the samples a scraper names
+    (``/metrics?name[]=...``): a fifth of vLLM's page, read at a fifth of the cost.
     """
 
     name: str
@@ -78,6 +81,7 @@ class EngineMap:
     group_label: str = ""
     model_label: str = "model_name"
     source: str = ""
+    serves_named_samples: bool = False
 
     @property
     def exposed(self) -> frozenset[str]:

@@ -47,4 +47,8 @@ MAP = e.EngineMap(
     # The API server's own instrumentation: handler, method, status class; not vllm:-prefixed.
     answered=("http_requests_total",),
     source="vllm/v1/metrics/loggers.py (vLLM 0.10.2 to 0.33.0)",
+    # /metrics is prometheus_client's make_asgi_app over its registry; with several API
+    # servers that registry is a multiprocess one, which answers a named request with
+    # nothing: the scrape source then asks that backend for its whole page
+    serves_named_samples=True,
 )
