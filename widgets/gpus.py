@@ -77,7 +77,8 @@ class GpuPanel(Panel):
         hidden = len(snapshot.gpus) - len(shown)
         if hidden <= 0:
             return lines + (list(self._problems(snapshot).split()) if snapshot.gpu_problems else [])
-        rest = [g for g in snapshot.gpus if g not in shown]
+        shown_ids = {id(g) for g in shown}  # by identity: comparing GPUs field by field
+        rest = [g for g in snapshot.gpus if id(g) not in shown_ids]  # was most of this
         utils = [g.util_pct for g in rest if known(g.util_pct)]
         temps = [g.temp_c for g in rest if known(g.temp_c)]
         summary = f"+{hidden} more"
@@ -98,7 +99,8 @@ class GpuPanel(Panel):
             snapshot.gpus,
             key=lambda g: -(g.temp_c or 0) - (g.util_pct or 0),
         )[: self.MAX_ROWS - 1]
-        return tuple(g for g in snapshot.gpus if g in ranked)
+        picked = {id(g) for g in ranked}
+        return tuple(g for g in snapshot.gpus if id(g) in picked)
 
     def _bar(self, gpu: Gpu, width: int) -> Text:
         util = gpu.util_pct if known(gpu.util_pct) else 0.0
