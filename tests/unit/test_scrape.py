@@ -797,3 +797,43 @@ async def test_a_vllm_that_cannot_serve_named_samples_is_asked_for_its_whole_pag
         await source.aclose()
     assert seen == [(Health.UP, 3.0), (Health.UP, 5.0), (Health.UP, 7.0), (Health.UP, 9.0)]
     assert [bool(q) for q in vllm.queries] == [False, True, False, False, False]
+
+
+@pytest.mark.parametrize(
+    "named_answer",
+    [
+        _response("200 OK", b"ok"),
+        _response("400 Bad Request", b"bad query"),
+        _response("200 OK", b"# HELP vllm:num_requests_running only comments\n"),
+    ],
+    ids=["another page", "an error", "comments only"],
+)
+async def test_a_server_that_answers_named_samples_with_anything_else_gets_asked_for_all(
+    named_answer: bytes,
+) -> None:
+    # A vLLM-like server that is not prometheus_client's exposition (a proxy, an older
+    # build) may answer ?name[]= with a page of its own or an error: that scrape asks
+    # again for the whole page, and so do the ones after it.
+    paths: list[str] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        path = await _request_path(reader)
+        paths.append(path)
+        if path == "/metrics":
+            writer.write(_response("200 OK", FIRST.encode()))
+        elif path.startswith("/metrics?"):
+            writer.write(named_answer)
+        else:
+            writer.write(_response("200 OK", b""))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    source = ScrapeSource([ScrapeTarget("b", "p", url)], timeout_s=5.0)
+    healths = [first_backend(await source.collect()).health for _ in range(4)]
+    await source.aclose()
+    server.close()
+    assert healths == [Health.UP] * 4
+    metrics = [p for p in paths if p.startswith("/metrics")]
+    assert [p != "/metrics" for p in metrics] == [False, True, False, False, False]

@@ -68,6 +68,13 @@ def _named_query(engine: EngineMap) -> str:
     return query
 
 
+def _holds_samples(fetched: Fetched, prefixes: tuple[str, ...]) -> bool:
+    """Whether an answer to a request naming samples holds some: a 200 with sample lines
+    of the engine's (its names start with one of ``prefixes``)."""
+    text = fetched.text or ""
+    return fetched.status == 200 and has_samples(text) and any(p in text for p in prefixes)
+
+
 def not_metrics(content_type: str, text: str) -> str | None:
     """Why a 200 answer from ``/metrics`` is not Prometheus metrics, or None when it may be.
 
@@ -120,9 +127,10 @@ class ScrapeSource:
         # per backend: when /health was last asked, and whether it was up at its last scrape
         self._health_asked: dict[str, float] = {}
         self._was_up: dict[str, bool] = {}
-        # per backend: the query naming the samples to ask for ("" = the whole page), and
-        # the backends that answered such a query with nothing (asked for everything since)
-        self._query: dict[str, str] = {}
+        # per backend: the query naming the samples to ask for (none: the whole page) with
+        # its engine's name prefixes, and the backends that answered such a query with
+        # anything but those samples (asked for everything since)
+        self._query: dict[str, tuple[str, tuple[str, ...]]] = {}
         self._whole_page: set[str] = set()
 
     def _http(self) -> Fetcher:
@@ -164,7 +172,7 @@ class ScrapeSource:
             self._was_up[target.name] = False
             return None, False, one_line(str(exc))
         base = target.url.rstrip("/")
-        query = self._query.get(target.name, "")
+        query, prefixes = self._query.get(target.name, ("", ()))
         if self._health_due(target, now):
             self._health_asked[target.name] = now
             metrics, health = await asyncio.gather(
@@ -174,9 +182,11 @@ class ScrapeSource:
         else:
             metrics = await self._get(base + "/metrics" + query, "/metrics", auth)
             health = None
-        if query and metrics.status == 200 and not has_samples(metrics.text or ""):
-            # named samples it cannot serve (several API servers): ask for the whole page,
-            # now and from now on, so no scrape goes without figures
+        if query and metrics.status is not None and not _holds_samples(metrics, prefixes):
+            # it answered, but not with the samples named (nothing: vLLM with several API
+            # servers; an error or another page: a server that is not prometheus_client's
+            # exposition): ask for the whole page, now and from now on, so no scrape goes
+            # without figures (a request that got no answer at all is not asked again)
             self._whole_page.add(target.name)
             self._query.pop(target.name, None)
             metrics = await self._get(base + "/metrics", "/metrics", auth)
@@ -296,7 +306,7 @@ class ScrapeSource:
         if engine is None or not engine.serves_named_samples or name in self._whole_page:
             self._query.pop(name, None)
         else:
-            self._query[name] = _named_query(engine)
+            self._query[name] = (_named_query(engine), engine.prefixes)
 
     async def aclose(self) -> None:
         """Close the HTTP connections; `collect` refuses to run afterwards."""
