@@ -3,16 +3,48 @@ shows, not every frame it has drawn."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 
 from tests.app.conftest import AppFactory
 from tests.app.test_overview import row_text
-from tui.app import SnapshotReady
+from tui.app import InferdeckApp, SnapshotReady
+from tui.model import FleetSnapshot
 from widgets.backends import BackendsTable
 from widgets.table import SnapshotTable
+
+
+@contextlib.asynccontextmanager
+async def overview_with(
+    make_app: AppFactory, size: tuple[int, int]
+) -> AsyncIterator[tuple[InferdeckApp, Pilot[str | None], BackendsTable, FleetSnapshot]]:
+    """The overview at ``size`` showing the hub's latest snapshot: the app, its pilot, its
+    Backends table and that snapshot."""
+    app, _ = make_app()
+    async with app.run_test(size=size) as pilot:
+        snapshot = app.hub.latest
+        assert snapshot is not None
+        app.post_message(SnapshotReady(snapshot))
+        await pilot.pause()
+        yield app, pilot, app.screen.query_one(BackendsTable), snapshot
+
+
+def record_calls(monkeypatch: pytest.MonkeyPatch, owner: type, name: str) -> list[tuple[Any, ...]]:
+    """Every later call of ``owner.name`` (its arguments after ``self``), which still runs."""
+    calls: list[tuple[Any, ...]] = []
+    original = getattr(owner, name)
+
+    def recorded(self: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(owner, name, recorded)
+    return calls
 
 
 def renders_held(table: BackendsTable) -> tuple[int, int]:
@@ -40,22 +72,9 @@ async def test_a_table_updated_every_second_keeps_only_the_renders_it_shows(
 async def test_a_refresh_renders_again_only_the_cells_that_changed(
     make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app, _ = make_app()
-    async with app.run_test(size=(160, 40)) as pilot:
-        table = app.screen.query_one(BackendsTable)
-        snapshot = app.hub.latest
-        assert snapshot is not None
-        app.post_message(SnapshotReady(snapshot))
-        await pilot.pause()
+    async with overview_with(make_app, (160, 40)) as (app, pilot, table, snapshot):
         table.render_lines(table.region.reset_offset)
-        rendered: list[tuple[int, int]] = []
-        render_cell = SnapshotTable._render_new_look
-
-        def counted(self: SnapshotTable, row: int, column: int, *args: Any, **kwargs: Any) -> Any:
-            rendered.append((row, column))
-            return render_cell(self, row, column, *args, **kwargs)
-
-        monkeypatch.setattr(SnapshotTable, "_render_new_look", counted)
+        rendered = record_calls(monkeypatch, SnapshotTable, "_render_new_look")
         first = snapshot.backends[0]
         busier = dataclasses.replace(first, running=(first.running or 0) + 7)
         app.post_message(
@@ -64,7 +83,8 @@ async def test_a_refresh_renders_again_only_the_cells_that_changed(
         await pilot.pause()
         table.render_lines(table.region.reset_offset)
         assert row_text(table, first.name)[3] == f"{(first.running or 0) + 7:.0f}"
-        assert rendered == [(0, 3)]  # the running count of the first backend, nothing else
+        # the running count of the first backend, nothing else
+        assert [call[:2] for call in rendered] == [(0, 3)]
 
 
 async def test_what_a_frame_keeps_of_the_tables_look_lasts_only_that_frame(
@@ -73,9 +93,7 @@ async def test_what_a_frame_keeps_of_the_tables_look_lasts_only_that_frame(
     # Each frame works out the table's style, cursor and focus state once for all its
     # lines; the next frame must see a change made in between (focus moving to the
     # table, the cursor hidden), or the highlight would stay where it was.
-    app, _ = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        table = app.screen.query_one(BackendsTable)
+    async with overview_with(make_app, (120, 40)) as (_, pilot, table, _snapshot):
         table.screen.set_focus(None)
         await pilot.pause()
 
@@ -100,21 +118,9 @@ async def test_what_a_frame_keeps_of_the_tables_look_lasts_only_that_frame(
 async def test_a_refresh_repaints_the_rows_that_changed_where_they_are(
     make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app, _ = make_app()
-    async with app.run_test(size=(160, 40)) as pilot:
-        table = app.screen.query_one(BackendsTable)
-        snapshot = app.hub.latest
-        assert snapshot is not None and len(snapshot.backends) >= 3
-        app.post_message(SnapshotReady(snapshot))
-        await pilot.pause()
-        repainted: list[object] = []
-        refresh_region = BackendsTable._refresh_region
-
-        def noted(self: BackendsTable, region: Any) -> Any:
-            repainted.append(region)
-            return refresh_region(self, region)
-
-        monkeypatch.setattr(BackendsTable, "_refresh_region", noted)
+    async with overview_with(make_app, (160, 40)) as (app, pilot, table, snapshot):
+        assert len(snapshot.backends) >= 3
+        repainted = record_calls(monkeypatch, BackendsTable, "_refresh_region")
         backends = list(snapshot.backends)
         for at in (0, 2):
             backends[at] = dataclasses.replace(
@@ -123,5 +129,5 @@ async def test_a_refresh_repaints_the_rows_that_changed_where_they_are(
         app.post_message(SnapshotReady(dataclasses.replace(snapshot, backends=tuple(backends))))
         await pilot.pause()
         # the first and third rows, where DataTable itself places them; no other
-        assert repainted == [table._get_row_region(0), table._get_row_region(2)]
+        assert repainted == [(table._get_row_region(0),), (table._get_row_region(2),)]
         assert row_text(table, backends[2].name)[4] == f"{backends[2].waiting:.0f}"
