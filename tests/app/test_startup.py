@@ -96,7 +96,8 @@ DASHBOARD_SCRIPT = textwrap.dedent(
 )
 
 NOT_AT_START = {
-    "httpx": "the actions' HTTP client (scraping uses aiohttp)",
+    "httpx": "the actions' HTTP client (scraping uses h11)",
+    "aiohttp": "the simulator's HTTP server (10-12 MB, scraping uses h11)",
     "click": "httpx's command line",
     "pygments": "httpx's command line",
     "tui.sources.simctl": "the demo simulator's control source",
