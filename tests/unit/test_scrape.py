@@ -763,8 +763,8 @@ class _QuietHandler(WSGIRequestHandler):
 
 async def test_a_vllm_backend_is_asked_only_for_the_samples_it_is_read_for() -> None:
     # vLLM's page is 59 kB, of which inferdeck reads 13: prometheus_client serves only the
-    # samples named in ?name[]=, so after the first read (which tells the engine) only
-    # those are asked for, and the figures are the same.
+    # samples named in ?name[]=, so only those are asked for, from the first scrape (the
+    # engine not configured: vLLM is the first guess), and the figures are the same.
     vllm = PrometheusClientVllm(described=True)
     with vllm as url:
         source = ScrapeSource([ScrapeTarget("b", "p", url)], timeout_s=5.0)
@@ -774,10 +774,8 @@ async def test_a_vllm_backend_is_asked_only_for_the_samples_it_is_read_for() -> 
             seen.append(first_backend(await source.collect()).running)
         await source.aclose()
     assert seen == [3.0, 5.0, 7.0]
-    first, *later = vllm.queries
-    assert first == ""  # the whole page, once
-    asked = [set(parse_qs(q)["name[]"]) for q in later]
-    assert len(asked) == 2
+    asked = [set(parse_qs(q)["name[]"]) for q in vllm.queries]
+    assert len(asked) == 3
     assert all({"vllm:num_requests_running", "vllm:num_requests_waiting"} <= a for a in asked)
     assert all("vllm:something_inferdeck_never_reads" not in a for a in asked)
 
@@ -796,7 +794,24 @@ async def test_a_vllm_that_cannot_serve_named_samples_is_asked_for_its_whole_pag
             seen.append((got.health, got.running))
         await source.aclose()
     assert seen == [(Health.UP, 3.0), (Health.UP, 5.0), (Health.UP, 7.0), (Health.UP, 9.0)]
-    assert [bool(q) for q in vllm.queries] == [False, True, False, False, False]
+    assert [bool(q) for q in vllm.queries] == [True, False, False, False, False]
+
+
+@pytest.mark.parametrize(
+    ("engine", "named"), [("vllm", [True, True]), ("sglang", [False, False]), ("", [True, True])]
+)
+async def test_a_configured_engine_says_from_the_first_scrape_how_its_page_is_asked_for(
+    engine: str, named: list[bool]
+) -> None:
+    # SGLang's exporter is always a multiprocess registry: named, it answers nothing, so a
+    # backend configured as SGLang is never asked so; one configured as vLLM always is.
+    vllm = PrometheusClientVllm(described=True)
+    with vllm as url:
+        source = ScrapeSource([ScrapeTarget("b", "p", url, engine=engine)], timeout_s=5.0)
+        healths = [first_backend(await source.collect()).health for _ in named]
+        await source.aclose()
+    assert healths == [Health.UP, Health.UP]
+    assert [bool(q) for q in vllm.queries] == named
 
 
 @pytest.mark.parametrize(
@@ -836,4 +851,4 @@ async def test_a_server_that_answers_named_samples_with_anything_else_gets_asked
     server.close()
     assert healths == [Health.UP] * 4
     metrics = [p for p in paths if p.startswith("/metrics")]
-    assert [p != "/metrics" for p in metrics] == [False, True, False, False, False]
+    assert [p != "/metrics" for p in metrics] == [True, False, False, False, False]
