@@ -28,17 +28,15 @@ class Pane:
             raise SystemExit("tmux is not installed (apt-get install tmux)")
         self.name = f"bench-{uuid.uuid4().hex[:8]}"
         env = f"env TERM=xterm-256color COLORTERM=truecolor PYTHONPATH={ROOT}"
-        tmux(
-            "new-session",
-            "-d",
-            "-s",
-            self.name,
-            "-x",
-            str(width),
-            "-y",
-            str(height),
-            f"{env} {command}",
-        )
+        start = ("new-session", "-d", "-s", self.name, "-x", str(width), "-y", str(height))
+        for attempt in range(3):
+            try:
+                tmux(*start, f"{env} {command}")
+                break
+            except subprocess.CalledProcessError as exc:
+                if attempt == 2:
+                    raise SystemExit(f"tmux new-session failed: {exc.stderr.strip()}") from None
+                time.sleep(0.5)  # the server of the last pane closed may still be exiting
         self.pid = int(tmux("display-message", "-p", "-t", self.name, "#{pane_pid}").strip())
 
     def screen(self) -> str:
