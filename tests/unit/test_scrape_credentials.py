@@ -77,6 +77,23 @@ async def test_config_token_file_reaches_the_scrape_source(
     assert await _collect_one(source) == (Health.UP, "", 2.0)
 
 
+async def test_a_token_rotated_between_scrapes_is_the_one_sent_next(
+    guarded_url: str, tmp_path: Path
+) -> None:
+    """Token files are rewritten by their issuer (Vault agent, a Kubernetes projected
+    token): each scrape must send the file's token as it is then, not the first one."""
+    token = tmp_path / "token"
+    token.write_text("expired-token")
+    target = ScrapeTarget("b", "p", guarded_url, credentials=Credentials(token_file=str(token)))
+    source = ScrapeSource([target])
+    before = (await source.collect()).backends or ()
+    token.write_text(SECRET)
+    after = (await source.collect()).backends or ()
+    await source.aclose()
+    assert [(b.health, b.reason) for b in before] == [(Health.DOWN, "HTTP 401 from /health")]
+    assert [(b.health, b.running) for b in after] == [(Health.UP, 2.0)]
+
+
 async def test_a_token_file_gone_after_start_marks_the_backend_down(
     guarded_url: str, tmp_path: Path
 ) -> None:
