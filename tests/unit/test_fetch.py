@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 
 from tui.sources import _fetch
-from tui.sources._fetch import Fetcher
+from tui.sources._fetch import Fetched, Fetcher
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -29,6 +29,17 @@ async def _head(reader: asyncio.StreamReader) -> bytes | None:
 def _answer(body: bytes, *headers: str) -> bytes:
     head = "".join(f"{h}\r\n" for h in headers)
     return f"HTTP/1.1 200 OK\r\n{head}Content-Length: {len(body)}\r\n\r\n".encode() + body
+
+
+async def fetch_once(
+    url: str, path: str = "/metrics", timeout_s: float = 2.0, **headers: str
+) -> Fetched:
+    """One GET of ``url + path`` by a fetcher of its own (sending ``headers``), closed after."""
+    fetcher = Fetcher(timeout_s=timeout_s, headers=headers or None)
+    try:
+        return await fetcher.get(url + path, path)
+    finally:
+        await fetcher.aclose()
 
 
 @pytest.fixture
@@ -89,9 +100,7 @@ async def test_a_connection_lost_before_any_answer_on_a_new_connection_is_report
         writer.close()
 
     url = await serve(accept_and_close)
-    fetcher = Fetcher(timeout_s=2.0)
-    got = await fetcher.get(url + "/health", "/health")
-    await fetcher.aclose()
+    got = await fetch_once(url, "/health")
     assert (got.status, got.error, got.network) == (None, "connection lost reading /health", True)
     assert connections == 1
 
@@ -136,9 +145,7 @@ async def test_a_chunked_body_in_a_declared_charset_is_read_whole(
         writer.close()
 
     url = await serve(chunked)
-    fetcher = Fetcher(timeout_s=2.0)
-    got = await fetcher.get(url + "/metrics", "/metrics")
-    await fetcher.aclose()
+    got = await fetch_once(url)
     assert (got.status, got.text, got.content_type) == (200, 'up{a="é"} 1\n', "text/plain")
 
 
@@ -156,9 +163,7 @@ async def test_an_answer_larger_than_the_limit_is_refused(
         writer.close()
 
     url = await serve(runaway)
-    fetcher = Fetcher(timeout_s=5.0)
-    got = await fetcher.get(url + "/metrics", "/metrics")
-    await fetcher.aclose()
+    got = await fetch_once(url, timeout_s=5.0)
     assert (got.status, got.error) == (None, "answer from /metrics larger than 1 MiB")
 
 
@@ -175,9 +180,7 @@ async def test_a_header_value_http_forbids_is_refused_without_being_shown(
         writer.close()
 
     url = await serve(count)
-    fetcher = Fetcher(timeout_s=2.0, headers={"Authorization": "Bearer s3cret\r\nX-Evil: 1"})
-    got = await fetcher.get(url + "/metrics", "/metrics")
-    await fetcher.aclose()
+    got = await fetch_once(url, Authorization="Bearer s3cret\r\nX-Evil: 1")
     assert got.error == "cannot ask for /metrics: a header value is not valid in HTTP"
     assert "s3cret" not in (got.error or "")
     assert asked == 0
