@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.message
 import errno
+import functools
 import ssl
 import zlib
 from dataclasses import dataclass, field
@@ -147,15 +149,13 @@ def describe_failure(exc: BaseException, path: str, timeout_s: float) -> str:
     return one_line(f"{type(exc).__name__} from {path}: {exc}")
 
 
+@functools.lru_cache(maxsize=64)
 def _media_type(value: str) -> tuple[str, str]:
-    """A ``Content-Type`` value → (media type lower case, charset or "")."""
-    media, _, params = value.partition(";")
-    charset = ""
-    for param in params.split(";"):
-        key, _, val = param.partition("=")
-        if key.strip().lower() == "charset":
-            charset = val.strip().strip('"')
-    return media.strip().lower(), charset
+    """A ``Content-Type`` value → (media type lower case, charset or ""), as the standard
+    library's email headers read them (a server sends the same value at every scrape)."""
+    header = email.message.Message()
+    header["Content-Type"] = value
+    return header.get_content_type(), header.get_content_charset() or ""
 
 
 def _decoded(body: bytes, encoding: str) -> bytes:
