@@ -11,9 +11,11 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+from textual.content import Content
 
 from tui.sources import _fetch
 from tui.sources._fetch import Fetched, Fetcher
+from widgets.text import literal_markup
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -147,6 +149,26 @@ async def test_a_chunked_body_in_a_declared_charset_is_read_whole(
     url = await serve(chunked)
     got = await fetch_once(url)
     assert (got.status, got.text, got.content_type) == (200, 'up{a="é"} 1\n', "text/plain")
+
+
+async def test_a_hostile_answer_becomes_a_one_line_reason_that_renders_literally(
+    serve: Callable[[Handler], Awaitable[str]],
+) -> None:
+    """The server's own bytes reach the screen in the reason: terminal escapes, Rich
+    markup and line breaks must arrive as one printable line the escaping boundary shows
+    as written."""
+
+    async def hostile(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _head(reader)
+        writer.write(b"HTTP/1.1 2\x1b[2J[bold red]OK[/]\r\nrm -rf /;\x07\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    got = await fetch_once(await serve(hostile))
+    reason = got.error or ""
+    assert reason.startswith("bad HTTP answer from /metrics: ")
+    assert "\n" not in reason and all(c.isprintable() for c in reason)
+    assert Content.from_markup(literal_markup(reason)).plain == reason
 
 
 async def test_an_answer_larger_than_the_limit_is_refused(
