@@ -666,11 +666,27 @@ def _parse_root(root: yaml.Node, path: str) -> Config:
     return Config(path=path, key_lines=key_lines, **fields)
 
 
-def _judgement_sections(path: str) -> dict[str, Callable[[yaml.Node], Any]]:
-    from tui.config_judgement import YamlTools, sections
+JUDGEMENT_SECTIONS = ("slo", "capacity", "cost", "models")
+"""The top-level sections `tui.config_judgement` parses."""
 
-    tools = YamlTools(ConfigError, _where, _scalar, _positive, _mapping, _sequence, _beside_config)
-    return sections(path, tools)
+
+def _judgement_sections(path: str) -> dict[str, Callable[[yaml.Node], Any]]:
+    """Parsers of `JUDGEMENT_SECTIONS` that import `tui.config_judgement` (and the
+    capacity, cost and models analyses it builds on, ~15 ms) only for a config that has
+    one: the dashboard's first frame judges the SLOs alone."""
+
+    def parser(key: str) -> Callable[[yaml.Node], Any]:
+        def parse(node: yaml.Node) -> Any:
+            from tui.config_judgement import YamlTools, sections
+
+            tools = YamlTools(
+                ConfigError, _where, _scalar, _positive, _mapping, _sequence, _beside_config
+            )
+            return sections(path, tools)[key](node)
+
+        return parse
+
+    return {key: parser(key) for key in JUDGEMENT_SECTIONS}
 
 
 def load_config(path: str | os.PathLike[str]) -> Config:
@@ -683,6 +699,16 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{name}:0: cannot read the config file: {exc}") from None
     return parse_config(text, name)
+
+
+def read_only_reason(config: Config | None, flag: bool = False) -> str | None:
+    """Why actions are off from the start: ``--read-only`` (``flag``), else the config's
+    ``read_only: true``; None when they are on."""
+    if flag:
+        return "--read-only"
+    if config is not None and config.read_only:
+        return f"read_only: true in {config.path}"
+    return None
 
 
 def find_config(explicit: str | None) -> Path | None:

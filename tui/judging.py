@@ -16,7 +16,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tui.analysis.budget import (
     DEFAULT_WINDOW_S,
@@ -30,39 +30,15 @@ from tui.analysis.budget import (
     objectives,
     series_from_history,
 )
-from tui.analysis.capacity import (
-    HANDBOOK_HOST_THRESHOLDS,
-    HostMetrics,
-    decide,
-    fit_monthly_growth,
-    fleet_utilisation,
-    gpu_uses,
-    headroom,
-    host_checks,
-    in_flight,
-    project,
-)
-from tui.analysis.cost import (
-    HANDBOOK_COSTS,
-    CloudPrice,
-    CostReport,
-    cost_report,
-    requests_volume,
-    tokens_volume,
-)
-from tui.analysis.models import (
-    Inventory,
-    InventoryModel,
-    ModelVersion,
-    retention_warnings,
-    serving,
-)
 from tui.config import BackendConfig, Config, ConfigError
-from tui.config_judgement import CapacityConfig, CostConfig, ModelsConfig
 from tui.model import Backend, FleetSnapshot
-from tui.sources.host import local_host, node_exporter_hosts
 from tui.sources.prometheus import PrometheusError, PrometheusSource
-from tui.sources.slo_history import budget_series, timeout_rate, utilisation_points
+from tui.sources.slo_history import budget_series, timeout_rate
+
+if TYPE_CHECKING:  # capacity, cost and models are imported by the functions that need
+    # them: the overview's first frame judges only the SLOs (their modules are ~15 ms)
+    from tui.analysis.capacity import HostMetrics
+    from tui.analysis.cost import CostReport
 
 #: The simulator's engines batch at most this many requests (`tui.sim.engine`).
 DEMO_MAX_NUM_SEQS = 64
@@ -198,13 +174,22 @@ def judge(seen: Observation, window_s: float) -> dict[str, Any]:
 # --- capacity ------------------------------------------------------------------------------
 
 
+def read_this_machine() -> HostMetrics:
+    """This machine's host metrics (`tui.sources.host.local_host`: psutil, blocking)."""
+    from tui.sources.host import local_host
+
+    return local_host()
+
+
 def hosts_for(
-    seen: Observation, local: bool = True, read_local: Callable[[], HostMetrics] = local_host
+    seen: Observation, local: bool = True, read_local: Callable[[], HostMetrics] = read_this_machine
 ) -> tuple[list[HostMetrics], str]:
     """This machine (psutil) and node exporter's hosts; a note when node exporter failed.
 
     Blocking (psutil samples over half a second; Prometheus queries): call it from a worker.
     """
+    from tui.sources.host import node_exporter_hosts
+
     hosts = [read_local()] if local else []
     note = ""
     capacity = seen.config.capacity
@@ -218,6 +203,9 @@ def hosts_for(
 
 def growth_for(seen: Observation) -> tuple[float | None, str]:
     """The monthly growth: from the config, else fitted to Prometheus's GPU history."""
+    from tui.analysis.capacity import fit_monthly_growth
+    from tui.sources.slo_history import utilisation_points
+
     capacity = seen.config.capacity
     if capacity is not None and capacity.growth_monthly is not None:
         return capacity.growth_monthly, "config (capacity.growth_monthly)"
@@ -246,6 +234,17 @@ def capacity_figures(
     growth: tuple[float | None, str],
 ) -> dict[str, Any]:
     """The capacity report from figures already read (pure): checks, bands, decision."""
+    from tui.analysis.capacity import (
+        HANDBOOK_HOST_THRESHOLDS,
+        decide,
+        fleet_utilisation,
+        gpu_uses,
+        headroom,
+        host_checks,
+        in_flight,
+        project,
+    )
+
     limits = config.capacity.host if config.capacity else HANDBOOK_HOST_THRESHOLDS
     threshold = config.capacity.threshold_pct if config.capacity else 80.0
     max_seqs = max_num_seqs_of(config)
@@ -276,6 +275,8 @@ def cost_for(seen: Observation) -> CostReport:
 
     Raises `ConfigError` when the config has no cost table.
     """
+    from tui.analysis.cost import cost_report, requests_volume, tokens_volume
+
     cost = seen.config.cost
     if cost is None or not cost.monthly:
         where = seen.config.path or "the config"
@@ -297,6 +298,9 @@ def models_report(
     config: Config, backends: tuple[Backend, ...], today: dt.date | None = None
 ) -> dict[str, Any]:
     """The inventory, each pool's version and the retention warnings, as data."""
+    from tui.analysis.models import retention_warnings, serving
+    from tui.config_judgement import ModelsConfig
+
     models = config.models or ModelsConfig()
     pools = serving(models.inventory, backends, models.pools)
     warnings = retention_warnings(models.inventory, pools, today or dt.date.today())
@@ -309,6 +313,10 @@ def models_report(
 def demo_extras(config: Config, pool_models: Iterable[tuple[str, str]]) -> Config:
     """The demo's config with what judging needs: max_num_seqs, the handbook's cost
     table, 10 % monthly growth, and an inventory naming the simulator's models."""
+    from tui.analysis.cost import HANDBOOK_COSTS, CloudPrice
+    from tui.analysis.models import Inventory, InventoryModel, ModelVersion
+    from tui.config_judgement import CapacityConfig, CostConfig, ModelsConfig
+
     models = sorted(set(pool_models))
     versions = tuple(
         ModelVersion(
@@ -344,12 +352,12 @@ class Judging:
     """
 
     config: Config = field(default_factory=Config)
-    read_local: Callable[[], HostMetrics] | None = local_host
+    read_local: Callable[[], HostMetrics] | None = read_this_machine
     poll_s: float = 15.0
 
 
 def demo_judging(
-    snapshot: FleetSnapshot, read_local: Callable[[], HostMetrics] | None = local_host
+    snapshot: FleetSnapshot, read_local: Callable[[], HostMetrics] | None = read_this_machine
 ) -> Judging:
     """`Judging` for a simulated fleet seen only through its snapshot (tests, screenshots)."""
     config = Config(
