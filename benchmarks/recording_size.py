@@ -34,10 +34,11 @@ from _tmux import INFERDECK
 from idle_cpu import dashboard_config
 
 from tui.hub import Hub
+from tui.recording.config import Limits
 from tui.recording.format import CONTINUES, HEAD, KEYFRAME, BlockHead
 from tui.recording.reader import open_recording
 from tui.recording.recorder import RecorderThread
-from tui.recording.writer import Limits, RecordingWriter
+from tui.recording.writer import RecordingWriter
 from tui.sim.config import SimConfig
 from tui.sim.fleet import SimFleet
 from tui.sources.simulated import VirtualClock, VirtualFleetSource

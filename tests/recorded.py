@@ -10,9 +10,10 @@ from tui.analysis.alert_rules import immediate
 from tui.demo_data import warmed_hub
 from tui.model import FleetSnapshot
 from tui.ops.alerts.local_acks import AckStore, LocalAlerting
+from tui.recording.config import Limits
 from tui.recording.precision import recorded_json
 from tui.recording.recorder import RecorderThread
-from tui.recording.writer import Limits, RecordingWriter
+from tui.recording.writer import RecordingWriter
 
 FAULT_AT = 30
 """The second of the recording at which blue-0 crashes."""

@@ -22,11 +22,12 @@ from tests.recorded import as_recorded
 from tui.demo_data import warmed_hub
 from tui.model import FleetSnapshot, Severity
 from tui.model_json import snapshot_from_jsonable, to_jsonable
+from tui.recording.config import Limits
 from tui.recording.format import SAME, diff, flatten, patch
 from tui.recording.history import sample_of_body
 from tui.recording.leaves import SamplePlan, body_of, flat_body
 from tui.recording.reader import Recording, RecordingError, open_recording, parse_time
-from tui.recording.writer import Limits, RecordingWriter
+from tui.recording.writer import RecordingWriter
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -327,7 +328,8 @@ KILLED_WRITER = """
 import sys
 from tui.demo_data import warmed_hub
 from tui.recording.leaves import body_of
-from tui.recording.writer import Limits, RecordingWriter
+from tui.recording.config import Limits
+from tui.recording.writer import RecordingWriter
 hub, source = warmed_hub(seconds=5)
 writer = RecordingWriter(sys.argv[1], Limits(keyframe_every=7))
 count = 0

@@ -18,6 +18,7 @@ from tests.recorded import as_recorded
 from tui.demo_data import warmed_hub
 from tui.hub import history_sample
 from tui.model import FleetSnapshot
+from tui.recording.config import Limits
 from tui.recording.format import (
     CONTINUES,
     Decompressor,
@@ -29,7 +30,7 @@ from tui.recording.history import advance, advance_many, advanced_by, sample_of_
 from tui.recording.leaves import body_of
 from tui.recording.precision import figure, frame_time, moment_at, offset_from, stored
 from tui.recording.reader import open_recording
-from tui.recording.writer import Limits, RecordingWriter
+from tui.recording.writer import RecordingWriter
 
 DEMO_DELTA_BYTES = 230
 """A frame after a keyframe, head included, for the demo fleet (3 backends, 4 GPUs) at

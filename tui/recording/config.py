@@ -23,9 +23,21 @@ import yaml
 
 from tui.config import Config, ConfigError, _mapping, _positive, _scalar, _where
 from tui.ops.places import state_dir_of
-from tui.recording.writer import MB, Limits
 
 RECORDINGS_DIR = "recordings"
+
+MB = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How big recordings may grow (the config's ``recording:`` section)."""
+
+    keyframe_every: int = 900  # frames between keyframes (a keyframe: the whole snapshot)
+    segment_bytes: int = 16 * MB  # a segment closes before it grows past this
+    segment_s: float = 3600.0  # ... or once it is this old
+    keep_bytes: int = 512 * MB  # the folder's segments together stay within this
+    keep_s: float = 7 * 86400.0  # segments older than this are deleted
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,9 @@ from typing import Any
 from tui.analysis.slo import DEFAULT_TIER, TIERS
 from tui.analysis.textchart import buckets
 from tui.incidents.export import Chart
+from tui.recording.config import Limits
 from tui.recording.reader import Recording
-from tui.recording.writer import Limits, RecordingWriter
+from tui.recording.writer import RecordingWriter
 
 WIDTH = 60
 """Columns of each chart."""

@@ -18,11 +18,11 @@ import os
 import secrets
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tui.model import FleetSnapshot
+from tui.recording.config import Limits
 from tui.recording.format import (
     CONTINUES,
     EVENT,
@@ -43,18 +43,7 @@ from tui.recording.history import advanced_by
 from tui.recording.leaves import SamplePlan, body_of, flat_body
 from tui.recording.precision import rounded_history, rounded_series
 
-MB = 1 << 20
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """How big recordings may grow (the config's ``recording:`` section)."""
-
-    keyframe_every: int = 900  # frames between keyframes (a keyframe: the whole snapshot)
-    segment_bytes: int = 16 * MB  # a segment closes before it grows past this
-    segment_s: float = 3600.0  # ... or once it is this old
-    keep_bytes: int = 512 * MB  # the folder's segments together stay within this
-    keep_s: float = 7 * 86400.0  # segments older than this are deleted
+_DEFAULT_LIMITS = Limits()
 
 
 def history_patch(
@@ -83,7 +72,7 @@ class RecordingWriter:
     def __init__(
         self,
         folder: Path | str,
-        limits: Limits = Limits(),
+        limits: Limits = _DEFAULT_LIMITS,
         *,
         environment: str = "",
         slo_tier: str = "",
