@@ -101,4 +101,14 @@ def test_ops_keeps_one_subpackage_per_kind_of_action() -> None:
     subpackages = {p.name for p in ops.iterdir() if (p / "__init__.py").exists()}
     assert subpackages == {"traffic", "runbooks", "alerts", "containers", "incidents", "autopilot"}
     loose = {p.stem for p in ops.glob("*.py")} - {"__init__"}
-    assert loose == {"executor", "audit", "actor", "files", "context", "build", "lock", "places"}
+    assert loose == {
+        "action",
+        "executor",
+        "audit",
+        "actor",
+        "files",
+        "context",
+        "build",
+        "lock",
+        "places",
+    }

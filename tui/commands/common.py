@@ -22,12 +22,14 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from tui.analysis.text import visible_controls
 from tui.config import Config, check_theme, context_of, find_config, load_config
-from tui.ops.executor import Action, Confirm, Execution, Executor, Plan, always
-from tui.ops.executor import executor_for as ops_executor_for
+
+if TYPE_CHECKING:  # the executor is imported by the commands that act (the dashboard's
+    # first frame does without it)
+    from tui.ops.executor import Action, Confirm, Execution, Executor, Plan
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -133,6 +135,8 @@ def executor_for(config: Config | None, args: argparse.Namespace) -> Executor:
     When the lock or the audit log is not the machine's shared one, one note on stderr
     says so (`tui.ops.places`).
     """
+    from tui.ops.executor import executor_for as ops_executor_for
+
     executor = ops_executor_for(config, read_only_flag=bool(getattr(args, "read_only", False)))
     if executor.note:
         note(executor.note)
@@ -210,6 +214,8 @@ def terminal_confirm(stdin: TextIO | None = None, stdout: TextIO | None = None) 
 
 def confirm_for(args: argparse.Namespace) -> Confirm:
     """``--yes`` says yes; otherwise the terminal asks."""
+    from tui.ops.executor import always
+
     return always if getattr(args, "yes", False) else terminal_confirm()
 
 

@@ -43,54 +43,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from tui.ops.action import Action as Action
+from tui.ops.action import ActionResult as ActionResult
+from tui.ops.action import Plan as Plan
+from tui.ops.action import Progress as Progress
 from tui.ops.actor import current_actor
 from tui.ops.audit import AuditLog
 from tui.ops.lock import POLL_S, Busy, Holder, MachineLock, Preempt
 
 if TYPE_CHECKING:
     from tui.config import Config
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """What exactly will happen, shown in the confirmation: a title and lines of detail."""
-
-    title: str
-    lines: tuple[str, ...] = ()
-    dangerous: bool = False  # the operator must type `confirm_text` to go ahead
-    confirm_text: str = ""  # usually the target's name
-
-
-@dataclass(frozen=True, slots=True)
-class ActionResult:
-    """What an action did: ok or not, and a one-line message, plus details for the audit."""
-
-    ok: bool
-    message: str
-    details: dict[str, Any] = field(default_factory=dict)
-
-
-Progress = Callable[[str], None]
-"""Where an action reports progress, line by line (a runbook step's output, a rollout)."""
-
-
-class Action(Protocol):
-    """Something that changes the world. Only `Executor.execute` may call `run`."""
-
-    kind: str  # e.g. "traffic.set", "alert.ack", "container.restart", "runbook.step"
-    target: str  # what it acts on: a pool, an alert, a container, a runbook
-
-    def params(self) -> dict[str, Any]:
-        """The parameters, for the audit log."""
-        ...
-
-    def plan(self) -> Plan:
-        """The exact change, without making it."""
-        ...
-
-    def run(self, progress: Progress) -> ActionResult:
-        """Make the change (blocking; the executor runs it in a thread)."""
-        ...
 
 
 class Outcome(enum.StrEnum):
@@ -451,13 +413,10 @@ def executor_for(config: Config | None, *, read_only_flag: bool = False) -> Exec
     ``lock_file``/``audit_log``, else the user's state folder, with a `Executor.note`
     saying so; see `tui.ops.places`), read-only when ``--read-only`` was given
     (``read_only_flag``) or the config says so."""
+    from tui.config import read_only_reason
     from tui.ops.places import places_for
 
-    reason = None
-    if read_only_flag:
-        reason = "--read-only"
-    elif config is not None and config.read_only:
-        reason = f"read_only: true in {config.path}"
     places = places_for(config)
     audit = AuditLog(places.audit, mode=0o660 if places.shared else 0o600)
+    reason = read_only_reason(config, read_only_flag)
     return Executor(audit, read_only=reason, lock_path=places.lock, note=places.note)

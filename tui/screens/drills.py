@@ -18,7 +18,6 @@ from textual.binding import Binding
 from textual.css.query import NoMatches
 
 from tui.model import FleetSnapshot
-from tui.ops.executor import Plan
 from widgets.header import FleetHeader
 from widgets.text import safe
 
@@ -138,6 +137,7 @@ class DrillsMixin:
         from tui.loadtest.run import RunSettings
         from tui.loadtest.scenario import find_scenario
         from tui.loadtest.server import backends_to_watch
+        from tui.ops.executor import Plan
 
         app: Any = self
         config = self._config()

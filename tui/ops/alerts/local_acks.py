@@ -26,9 +26,9 @@ from tui.analysis.alert_rules import RULES, Rule, local_alerts, with_acks
 from tui.analysis.text import shown
 from tui.config import Config
 from tui.model import Alert, FleetSnapshot, Severity
+from tui.ops.action import ActionResult, Plan, Progress
 from tui.ops.alerts.silences import format_duration, matcher_lines
 from tui.ops.audit import state_dir_of
-from tui.ops.executor import ActionResult, Plan, Progress
 from tui.ops.files import write_atomic
 
 __all__ = [

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from tui.analysis.text import inert, shown
 from tui.config import AlertmanagerConfig
 from tui.model import Alert
-from tui.ops.executor import ActionResult, Plan, Progress
+from tui.ops.action import ActionResult, Plan, Progress
 from tui.sources._http_auth import Credentials, CredentialsError
 
 if TYPE_CHECKING:
