@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rich.console import RenderableType
 from rich.segment import Segments
@@ -125,6 +125,19 @@ LogReader = Callable[[str], Awaitable[list[LogLine]]]
 """Fetches a container's last log lines."""
 
 
+class LaterOperations(NamedTuple):
+    """Operations made when first needed, or just after the first frame: their modules
+    (the executor, traffic, rollouts, alerts, incidents) are ~10 ms the first frame does
+    without. Whether they are read-only is known before (the header shows it)."""
+
+    read_only: str | None
+    make: Callable[[], Operations]
+
+
+AFTER_FIRST_FRAME_S = 0.05
+"""Seconds after the first frame went out that what it did without is started."""
+
+
 class SnapshotReady(Message):
     """A new snapshot from the hub. A pending one is replaced, so a fast feed never floods."""
 
@@ -216,7 +229,7 @@ class InferdeckApp(DrillsMixin, App[str | None]):
         subtitle: str = "",
         debug: bool = False,
         log_reader: LogReader | None = None,
-        ops: Operations | None = None,
+        ops: Operations | LaterOperations | None = None,
         judging: Judging | None = None,
         replay: ReplayHub | None = None,
         replay_span: tuple[float, float] | None = None,
@@ -226,6 +239,7 @@ class InferdeckApp(DrillsMixin, App[str | None]):
         contexts: tuple[str, ...] = (),
         wall: WallConfig | None = None,
         recorder: RecorderThread | None = None,
+        after_first_frame: Callable[[], None] | None = None,
     ) -> None:
         """``judging``: the config and readers the SLO, Capacity and Models screens use.
 
@@ -236,6 +250,9 @@ class InferdeckApp(DrillsMixin, App[str | None]):
         ``production``: every action asks for a typed confirmation; ``context``: the
         config's context on screen, ``contexts``: every one (`X` switches).
         ``wall``: open the NOC wall (read-only, cycling views) instead of the overview.
+        ``ops``: what the keys act through (None: nothing can act), or how to make them
+        (`LaterOperations`). ``after_first_frame``: called once the first frame is out,
+        to start what it did without.
         ``recorder``: the flight recorder of this dashboard; when it cannot write, a
         notice says why (once) and the header says REC STOPPED until it can again.
         """
@@ -253,7 +270,11 @@ class InferdeckApp(DrillsMixin, App[str | None]):
         self.judging = judging
         self.show_tracebacks = debug
         self.log_reader = log_reader
+        self._ops: Operations | None = None
+        self._later_ops: LaterOperations | None = None
         self.ops = ops
+        self._after_first_frame = after_first_frame
+        self._first_frame_out = False
         self.hub = hub
         self.clock = clock
         self.start_hub = start_hub
@@ -330,6 +351,16 @@ class InferdeckApp(DrillsMixin, App[str | None]):
             # not at once: the frame must reach the terminal first, and the first
             # refreshes go on drawing without collections for a moment more
             self.set_timer(COLLECT_AFTER_S, collect_from_now_on)
+        if not self._first_frame_out and isinstance(screen, LiveScreen):
+            self._first_frame_out = True
+            self.set_timer(AFTER_FIRST_FRAME_S, self._start_after_first_frame)
+
+    def _start_after_first_frame(self) -> None:
+        """Start what the first frame did without: ``after_first_frame``, and the
+        operations (made now rather than on the operator's first key)."""
+        if self._after_first_frame is not None:
+            self._after_first_frame()
+        self._make_later_ops()
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         """The app's semantic colours, for themes that do not set them."""
@@ -357,10 +388,43 @@ class InferdeckApp(DrillsMixin, App[str | None]):
         self.push_screen("overview")
         if self.sub_title:
             self.notify(safe(self.sub_title), title="inferdeck", timeout=8, markup=False)
-        if self.ops is not None and self.ops.executor.note:
-            self.notify(safe(self.ops.executor.note), title="action lock and audit not shared",
-                        severity="warning", timeout=12, markup=False)  # fmt: skip
+        if self._ops is not None:
+            self._tell_about(self._ops)
         self._start_listening()
+
+    @property
+    def ops(self) -> Operations | None:
+        """What the keys act through (`tui.ops.context.Operations`); None: nothing can
+        act. Given as `LaterOperations`, they are made here the first time they are asked
+        for (a key, or the moment after the first frame)."""
+        self._make_later_ops()
+        return self._ops
+
+    @ops.setter
+    def ops(self, ops: Operations | LaterOperations | None) -> None:
+        if isinstance(ops, LaterOperations):
+            self._ops, self._later_ops = None, ops
+        else:
+            self._ops, self._later_ops = ops, None
+
+    @property
+    def made_ops(self) -> Operations | None:
+        """The operations if they were made (or given), never making them: what there is
+        to close or stop at the end."""
+        return self._ops
+
+    def _make_later_ops(self) -> None:
+        later, self._later_ops = self._later_ops, None
+        if later is not None:
+            self._ops = later.make()
+            if self.is_running:
+                self._tell_about(self._ops)
+
+    def _tell_about(self, ops: Operations) -> None:
+        """A notice when the action lock and audit log are this user's own."""
+        if ops.executor.note:
+            self.notify(safe(ops.executor.note), title="action lock and audit not shared",
+                        severity="warning", timeout=12, markup=False)  # fmt: skip
 
     async def _first_collection(self) -> None:
         """Wait (at most `FIRST_DATA_WAIT_S`) for the running hub's first poll of every
@@ -396,8 +460,8 @@ class InferdeckApp(DrillsMixin, App[str | None]):
     def _ended(self, name: str) -> None:
         """A hangup or terminate: stop a running action (a rollout puts back the split it
         started from and records its result), then exit."""
-        if self.ops is not None:
-            self.ops.executor.interrupt(f"{name}: inferdeck was closed")
+        if self._ops is not None:  # operations never made have nothing running
+            self._ops.executor.interrupt(f"{name}: inferdeck was closed")
         self.exit()
 
     def on_terminal_gone(self, message: TerminalGone) -> None:
@@ -407,8 +471,8 @@ class InferdeckApp(DrillsMixin, App[str | None]):
 
     async def on_unmount(self) -> None:
         """Stop a running action the same way as a hangup, then stop polling."""
-        if self.ops is not None:
-            await self.ops.executor.stop_all("inferdeck quit while it ran")
+        if self._ops is not None:
+            await self._ops.executor.stop_all("inferdeck quit while it ran")
         loop = asyncio.get_running_loop()
         while self._signals:
             loop.remove_signal_handler(self._signals.pop())
@@ -443,14 +507,16 @@ class InferdeckApp(DrillsMixin, App[str | None]):
     @property
     def read_only(self) -> str | None:
         """Why the operator turned actions off (``--read-only``, the config), or None."""
-        return self.ops.read_only if self.ops is not None else None
+        if self._later_ops is not None:  # known without making them
+            return self._later_ops.read_only
+        return self._ops.read_only if self._ops is not None else None
 
     @property
     def actions_off(self) -> str | None:
         """Why no action may run now (``read-only (--read-only)``), or None."""
         if self.replay is not None:  # a recording: what it shows is the past
             return "replay of a recording (nothing can act)"
-        if self.ops is None:
+        if self._ops is None and self._later_ops is None:
             return "no actions configured"
         return f"read-only ({self.read_only})" if self.read_only is not None else None
 

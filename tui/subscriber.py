@@ -14,6 +14,7 @@ import contextlib
 import ctypes
 import threading
 from collections import deque
+from collections.abc import Callable
 from typing import Self
 
 from tui.model import FleetSnapshot
@@ -84,3 +85,36 @@ class SubscriberThread:
                     return
                 snapshot = self._queue.popleft()
             self.handle(snapshot)
+
+
+class Backlog:
+    """The hub's snapshots held for a subscriber that starts later.
+
+    Subscribed to the hub at once (``hub.subscribe(backlog)``), it keeps what is published
+    (the newest ``limit``) until something subscribes to it; that gets them, oldest first,
+    then every new snapshot straight from the hub's thread. The dashboard starts its flight
+    recorder and incident tracker just after its first frame, which their imports would
+    otherwise hold up, and neither misses a snapshot published meanwhile.
+    """
+
+    def __init__(self, limit: int = 64) -> None:
+        self._held: deque[FleetSnapshot] = deque(maxlen=limit)
+        self._callback: Callable[[FleetSnapshot], None] | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, snapshot: FleetSnapshot) -> None:
+        """Take one published snapshot (from the hub's thread)."""
+        with self._lock:
+            callback = self._callback
+            if callback is None:
+                self._held.append(snapshot)
+                return
+        callback(snapshot)
+
+    def subscribe(self, callback: Callable[[FleetSnapshot], None]) -> None:
+        """Hand ``callback`` what was held, oldest first, then every new snapshot (as
+        `tui.hub.Hub.subscribe` does; one subscriber only)."""
+        with self._lock:  # a snapshot published meanwhile waits, and comes after these
+            while self._held:
+                callback(self._held.popleft())
+            self._callback = callback

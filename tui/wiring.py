@@ -27,6 +27,7 @@ from tui.sources.scrape import ScrapeSource, ScrapeTarget
 
 if TYPE_CHECKING:  # the simulator (and aiohttp) is imported only when a demo needs it,
     # the container engine's client only when the config names one
+    from tui.ops.context import Operations
     from tui.ops.traffic.weights import Router
     from tui.sim.config import SimConfig
     from tui.sources.alertmanager import AlertmanagerSource
@@ -262,8 +263,9 @@ def _run_once(
         alerts_hook=local_alerting(config, rules=immediate() if immediate_alerts else RULES),
     )
     # The first collection (network round trips, parsing) runs in the hub's thread while
-    # Textual, the screens and the operations load here: the first frame has data.
-    recorder = _start_recorder(config, hub)  # the flight recorder: every snapshot shown
+    # Textual and the screens load here: the first frame has data. The flight recorder
+    # (every snapshot shown) and the incident tracker start just after it.
+    later = AfterFirstFrame(config, hub)
     hub.start()
     try:
         return _open_app(
@@ -276,12 +278,64 @@ def _run_once(
             sandbox,
             control_url,
             wall,
-            recorder,
+            later,
         )
     finally:
         hub.stop()
-        if recorder is not None:
-            recorder.stop()
+        later.stop()
+
+
+class AfterFirstFrame:
+    """The dashboard's helpers that its first frame does without, started just after it:
+    the flight recorder and the incident tracker (their modules are ~25 ms of a
+    half-second start).
+
+    Their config sections are checked here, before anything starts (a bad one is a
+    `ConfigError`), and the hub's snapshots are held for them from now on
+    (`tui.subscriber.Backlog`): neither misses one published before it started.
+    """
+
+    def __init__(self, config: Config, hub: Hub) -> None:
+        from tui.incidents.config import incidents_config
+        from tui.recording.config import recording_config
+        from tui.subscriber import Backlog
+
+        incidents_config(config)
+        self._config, self._hub = config, hub
+        self._for_recorder = Backlog() if recording_config(config).enabled else None
+        self._for_tracker = Backlog()
+        if self._for_recorder is not None:
+            hub.subscribe(self._for_recorder)
+        hub.subscribe(self._for_tracker)
+        self.recorder: Any = None  # tui.recording.recorder.RecorderThread, once started
+        self.tracker: Any = None  # tui.incidents.tracker.TrackerThread, once started
+
+    def start(self) -> list[str]:
+        """Start them (once); what could not start, one line each (the dashboard goes on
+        without it: an incidents database that cannot be opened must not take the fleet
+        off the screen)."""
+        from tui.ops.incidents import start_tracker
+        from tui.recording.recorder import start_recorder
+
+        trouble = []
+        if self._for_recorder is not None and self.recorder is None:
+            try:
+                self.recorder = start_recorder(self._config, self._hub, held=self._for_recorder)
+            except Exception as exc:
+                trouble.append(f"flight recorder not started: {type(exc).__name__}: {exc}")
+        if self.tracker is None:
+            try:
+                self.tracker = start_tracker(self._config, self._for_tracker)
+            except Exception as exc:
+                trouble.append(f"incident tracking not started: {type(exc).__name__}: {exc}")
+        return trouble
+
+    def stop(self) -> None:
+        """Stop what was started (the recorder writes what it was handed first)."""
+        if self.tracker is not None:
+            self.tracker.stop()
+        if self.recorder is not None:
+            self.recorder.stop()
 
 
 def _open_app(
@@ -294,14 +348,14 @@ def _open_app(
     sandbox: bool,
     control_url: str | None,
     wall: bool = False,
-    recorder: Any = None,
+    later: AfterFirstFrame | None = None,
 ) -> tuple[int, str | None]:
     """Build the app on a started hub and run it until the operator quits (its return
     code) or picks another context (its name)."""
-    from tui.app import InferdeckApp, validate_keys  # Textual only when a screen is wanted
+    from tui.app import InferdeckApp, LaterOperations, validate_keys  # Textual when shown
+    from tui.config import read_only_reason
     from tui.judging import Judging
-    from tui.ops.build import operations_for
-    from tui.ops.incidents import start_tracker
+    from widgets.text import safe
 
     validate_keys(config)
     docker: DockerSource | None = None
@@ -309,6 +363,27 @@ def _open_app(
         from tui.sources.docker import DockerSource
 
         docker = next((s for s in hub.sources if isinstance(s, DockerSource)), None)
+    read_only = read_only_flag or wall
+
+    def make_ops() -> Operations:
+        from tui.ops.build import operations_for
+
+        ops = operations_for(
+            config, read_only_flag=read_only, docker=docker, latest=lambda: hub.latest,
+            router=router,
+        )  # fmt: skip
+        if sandbox:  # the demo: nobody to share the lock and audit log with
+            ops.executor.note = None
+        return ops
+
+    def after_first_frame() -> None:
+        if later is None:
+            return
+        for trouble in later.start():
+            app.notify(safe(trouble), title="inferdeck", severity="error", timeout=15,
+                       markup=False)  # fmt: skip
+        app.recorder = later.recorder  # its trouble shows in the header
+
     app = InferdeckApp(
         hub,
         start_hub=False,
@@ -317,32 +392,23 @@ def _open_app(
         subtitle=subtitle,
         debug=debug,
         log_reader=docker.logs if docker is not None else None,
-        ops=operations_for(
-            config,
-            read_only_flag=read_only_flag or wall,
-            docker=docker,
-            latest=lambda: hub.latest,
-            router=router,
-        ),
+        ops=LaterOperations(read_only_reason(config, read_only), make_ops),
         judging=Judging(config),
         control_help=demo_help(control_url) if control_url else "",
         production=config.production,
         context=config.context,
         contexts=tuple(config.contexts),
         wall=config.wall if wall else None,
-        recorder=recorder,  # its trouble shows in the header
+        after_first_frame=after_first_frame,
     )
-    if sandbox and app.ops is not None:
-        app.ops.executor.note = None
-    incidents = start_tracker(config, hub)  # incidents open and grow while the dashboard runs
     try:
         app.run()
     finally:
-        incidents.stop()
-        if app.ops is not None and app.ops.incidents is not None:
-            app.ops.incidents.close()  # the Incidents screen's own connection
-        if app.ops is not None and app.ops.autopilot is not None:
-            app.ops.autopilot.close()  # its container engine events stream
+        made = app.made_ops  # none made (a quit before the first frame): none to close
+        if made is not None and made.incidents is not None:
+            made.incidents.close()  # the Incidents screen's own connection
+        if made is not None and made.autopilot is not None:
+            made.autopilot.close()  # its container engine events stream
     return app.return_code or 0, app.return_value
 
 

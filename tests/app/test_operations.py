@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from textual.widgets import RichLog
 
 from tests.app.conftest import AppFactory
 from tui.analysis.alert_rules import immediate
-from tui.app import InferdeckApp
+from tui.app import InferdeckApp, LaterOperations
 from tui.config import Config
+from tui.demo_data import warmed_hub
 from tui.ops.alerts.local_acks import AckStore, LocalAlerting
 from tui.ops.audit import AuditLog
 from tui.ops.build import operations_for
 from tui.ops.context import Operations
 from tui.screens.alerts import AlertsScreen
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.live import LiveScreen
 from tui.sources.simulated import VirtualFleetSource
 from widgets.alert_table import AlertTable
+from widgets.header import FleetHeader
 
 
 def demo_ops(tmp_path: Path, *, read_only: bool = False) -> Operations:
@@ -322,3 +326,56 @@ async def test_hostile_alert_is_shown_literally_and_acknowledged_exactly(
     acked = store.get("0123456789abcdef")
     assert acked is not None and acked.by == app.ops.executor.actor
     assert not marker.exists()
+
+
+async def test_operations_made_later_say_read_only_at_the_first_frame_and_come_just_after(
+    tmp_path: Path,
+) -> None:
+    # The dashboard makes its operations (~10 ms of imports) just after its first frame;
+    # the header says READ-ONLY from that frame on without making them.
+    hub, source = warmed_hub(seconds=20)
+    made: list[Operations] = []
+
+    def make() -> Operations:
+        made.append(demo_ops(tmp_path, read_only=True))
+        return made[-1]
+
+    started: list[int] = []
+    app = InferdeckApp(hub, clock=source.clock, start_hub=False,
+                       ops=LaterOperations("--read-only", make),
+                       after_first_frame=lambda: started.append(len(made)))  # fmt: skip
+    first_frame: list[tuple[str, int]] = []
+    display = app._display
+
+    def show(screen: Any, renderable: Any) -> None:
+        display(screen, renderable)
+        if not first_frame and isinstance(screen, LiveScreen):
+            header = str(screen.query_one(FleetHeader).render_line(0).text)
+            first_frame.append((header, len(made)))
+
+    app._display = show  # type: ignore[method-assign]
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.pause(0.3)
+        header, made_by_then = first_frame[0]
+        assert "READ-ONLY" in header and made_by_then == 0
+        assert started == [0]  # the helpers started after the first frame, then the ops
+        assert len(made) == 1 and app.made_ops is made[0] and app.ops is made[0]
+        await pilot.pause(0.2)
+        assert started == [0] and len(made) == 1  # once
+
+
+def test_operations_made_later_are_made_at_the_first_need_and_only_once(tmp_path: Path) -> None:
+    hub, source = warmed_hub(seconds=5)
+    made: list[Operations] = []
+
+    def make() -> Operations:
+        made.append(demo_ops(tmp_path))
+        return made[-1]
+
+    app = InferdeckApp(hub, clock=source.clock, ops=LaterOperations(None, make))
+    # what the footer and the header ask for each key does not make them
+    assert app.actions_off is None and app.read_only is None and app.made_ops is None
+    assert made == []
+    ops = app.ops  # a key that acts, pressed before the first frame was out
+    assert ops is not None and made == [ops] and app.ops is ops and app.made_ops is ops
+    assert InferdeckApp(hub, clock=source.clock).actions_off == "no actions configured"

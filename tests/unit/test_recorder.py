@@ -21,6 +21,7 @@ from tui.recording import recorder as recorder_module
 from tui.recording.config import recording_config, recordings_dir
 from tui.recording.reader import open_recording
 from tui.recording.recorder import start_recorder
+from tui.subscriber import Backlog
 
 
 def config_in(tmp_path: Path, extra: str = "") -> object:
@@ -80,6 +81,29 @@ def test_every_published_snapshot_is_recorded_with_the_events_between(
     assert any(s == "incident" and "looking at blue-0" in t for s, t in sources)
     note = next(e for e in recording.events if e.source == "incident")
     assert shown[3].taken_at <= recording.times[4] and note.kind == "action"
+
+
+def test_a_recorder_started_late_records_first_what_was_published_before_it(
+    tmp_path: Path,
+) -> None:
+    # the dashboard starts its recorder just after the first frame: the snapshots
+    # published meanwhile are held for it, and the recording still has every one
+    config = config_in(tmp_path)
+    hub, source = warmed_hub(seconds=3)
+    held = Backlog()
+    hub.subscribe(held)
+    shown = [hub.record(source, source.poll()) for _ in range(2)]
+    recorder = start_recorder(config, hub, held=held)  # type: ignore[arg-type]
+    assert recorder is not None
+    for _ in range(2):
+        shown.append(hub.record(source, source.poll()))
+        time.sleep(0.05)
+    recorder.stop()
+    recording = open_recording(recordings_dir(config))  # type: ignore[arg-type]
+    assert len(recording) == 4
+    for index, snapshot in enumerate(shown):
+        snapshot_json = json.dumps(recording.snapshot_json(index), indent=2, sort_keys=True)
+        assert snapshot_json == as_recorded(snapshot)
 
 
 def test_recording_can_be_turned_off(tmp_path: Path) -> None:

@@ -4,11 +4,12 @@ tracker only the newest; neither ever blocks the hub's thread."""
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import replace
 
 from tui.demo_data import warmed_hub
 from tui.model import FleetSnapshot
-from tui.subscriber import SubscriberThread
+from tui.subscriber import Backlog, SubscriberThread
 
 
 class _Slow(SubscriberThread):
@@ -60,3 +61,37 @@ def test_only_the_newest_waits_and_stop_ends_after_the_one_under_way() -> None:
     worker.stop()
     assert worker.seen[0] == 0.0
     assert worker.seen[1:] in ([], [3.0])  # the newest, if the thread took it before stop
+
+
+def test_a_backlog_hands_its_subscriber_what_came_before_it_then_each_new_one() -> None:
+    snapshots = _snapshots(7)
+    backlog = Backlog(limit=3)
+    for snapshot in snapshots[:5]:  # published before anything subscribed
+        backlog(snapshot)
+    seen: list[float] = []
+    backlog.subscribe(lambda s: seen.append(s.taken_at))
+    assert seen == [2.0, 3.0, 4.0]  # the newest `limit`, oldest first
+    for snapshot in snapshots[5:]:
+        backlog(snapshot)
+    assert seen == [2.0, 3.0, 4.0, 5.0, 6.0]
+
+
+def test_a_snapshot_published_during_the_handover_comes_after_the_ones_held() -> None:
+    snapshots = _snapshots(4)
+    backlog = Backlog()
+    for snapshot in snapshots[:3]:
+        backlog(snapshot)
+    seen: list[float] = []
+
+    def take(snapshot: FleetSnapshot) -> None:
+        seen.append(snapshot.taken_at)
+        if len(seen) == 1:  # the hub's thread publishes while the held ones are handed over
+            hub = threading.Thread(target=backlog, args=(snapshots[3],))
+            hub.start()
+            hub.join(0.2)  # it waits for the handover to end
+
+    backlog.subscribe(take)
+    deadline = time.monotonic() + 5
+    while len(seen) < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert seen == [0.0, 1.0, 2.0, 3.0]  # every one, once, in order

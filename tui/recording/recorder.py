@@ -30,7 +30,7 @@ from tui.ops.audit import audit_log_for
 from tui.ops.incidents import db_path_for
 from tui.recording.config import recording_config, recordings_dir
 from tui.recording.writer import RecordingWriter
-from tui.subscriber import SubscriberThread
+from tui.subscriber import Backlog, SubscriberThread
 
 QUEUE_LIMIT = 120
 """Snapshots waiting to be written at most (older ones go first if the disk stalls)."""
@@ -182,11 +182,12 @@ class RecorderThread(SubscriberThread):
         if self.incidents is not None:
             self.incidents.close()
 
-    def follow(self, hub: Hub) -> None:
-        """Record every snapshot ``hub`` publishes, taking its word on how its chart
-        series moved (`tui.hub.History.advanced`)."""
+    def follow(self, hub: Hub, held: Backlog | None = None) -> None:
+        """Record every snapshot ``hub`` publishes (``held``: those a `Backlog` of it
+        kept first), taking its word on how its chart series moved
+        (`tui.hub.History.advanced`)."""
         self.writer.history_moved_on = hub.history.advanced
-        hub.subscribe(self.submit)
+        (held or hub).subscribe(self.submit)
 
     def handle(self, snapshot: FleetSnapshot) -> None:
         """The thread's work: `record`."""
@@ -256,9 +257,10 @@ def recorder_for(config: Config, *, out: Path | str | None = None) -> RecorderTh
 
 
 def start_recorder(
-    config: Config, hub: Hub, *, out: Path | str | None = None
+    config: Config, hub: Hub, *, out: Path | str | None = None, held: Backlog | None = None
 ) -> RecorderThread | None:
     """Record every snapshot ``hub`` publishes, in a thread; None when recording is off.
+    ``held``: a `Backlog` of the hub, whose snapshots are recorded first.
 
     Raises `tui.config.ConfigError` for a bad ``recording:`` section (before anything
     starts). Stop it with ``.stop()``.
@@ -266,5 +268,5 @@ def start_recorder(
     recorder = recorder_for(config, out=out)
     if recorder is None:
         return None
-    recorder.follow(hub)
+    recorder.follow(hub, held)
     return recorder.start()

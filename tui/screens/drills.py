@@ -49,7 +49,9 @@ class DrillsMixin:
                        exclusive=True, exit_on_error=False)  # fmt: skip
 
     def _pilot(self) -> Any:
-        ops = getattr(self, "ops", None)
+        """The autopilot, once the operations are made (asking does not make them: the
+        footer asks for every key as the first frame is drawn)."""
+        ops = getattr(self, "made_ops", None)
         return getattr(ops, "autopilot", None)
 
     async def _autopilot_tick(self, pilot: Any, snapshot: FleetSnapshot) -> None:

@@ -22,6 +22,7 @@ from tui.incidents.store import IncidentError, Store
 from tui.incidents.tracker import IncidentTracker, TrackerThread
 from tui.ops.audit import audit_log_for, state_dir_of
 from tui.ops.executor import ActionResult, Plan, Progress
+from tui.subscriber import Backlog
 
 __all__ = [
     "AddNote",
@@ -58,8 +59,9 @@ def tracker_for(config: Config | None, store: Store | None = None) -> IncidentTr
     return IncidentTracker(store, section, audit_log_for(config).path)
 
 
-def start_tracker(config: Config, hub: Hub, on_events: Any = None) -> TrackerThread:
-    """Track incidents from every snapshot ``hub`` publishes, in a thread of its own.
+def start_tracker(config: Config, hub: Hub | Backlog, on_events: Any = None) -> TrackerThread:
+    """Track incidents from every snapshot ``hub`` publishes (or a `Backlog` of it held),
+    in a thread of its own.
 
     Raises `tui.config.ConfigError` for a bad ``incidents:`` section (before anything
     starts). Stop it with ``.stop()`` (then close ``.tracker.store``).
