@@ -309,29 +309,42 @@ class AfterFirstFrame:
         hub.subscribe(self._for_tracker)
         self.recorder: Any = None  # tui.recording.recorder.RecorderThread, once started
         self.tracker: Any = None  # tui.incidents.tracker.TrackerThread, once started
+        self._started = False
 
     def start(self) -> list[str]:
         """Start them (once); what could not start, one line each (the dashboard goes on
         without it: an incidents database that cannot be opened must not take the fleet
         off the screen)."""
+        if self._started:
+            return []
+        self._started = True
         from tui.ops.incidents import start_tracker
-        from tui.recording.recorder import start_recorder
 
-        trouble = []
-        if self._for_recorder is not None and self.recorder is None:
-            try:
-                self.recorder = start_recorder(self._config, self._hub, held=self._for_recorder)
-            except Exception as exc:
-                trouble.append(f"flight recorder not started: {type(exc).__name__}: {exc}")
-        if self.tracker is None:
-            try:
-                self.tracker = start_tracker(self._config, self._for_tracker)
-            except Exception as exc:
-                trouble.append(f"incident tracking not started: {type(exc).__name__}: {exc}")
+        trouble = self._start_recorder()
+        try:
+            self.tracker = start_tracker(self._config, self._for_tracker)
+        except Exception as exc:
+            trouble.append(f"incident tracking not started: {type(exc).__name__}: {exc}")
         return trouble
 
+    def _start_recorder(self) -> list[str]:
+        if self._for_recorder is None:
+            return []
+        from tui.recording.recorder import start_recorder
+
+        try:
+            self.recorder = start_recorder(self._config, self._hub, held=self._for_recorder)
+        except Exception as exc:
+            return [f"flight recorder not started: {type(exc).__name__}: {exc}"]
+        return []
+
     def stop(self) -> None:
-        """Stop what was started (the recorder writes what it was handed first)."""
+        """Stop them; the recorder writes what it was handed first. A dashboard that ended
+        before they started (closed within moments of its first frame) still records
+        what the hub published: the recorder starts now, to write it."""
+        if not self._started:
+            self._started = True
+            self._start_recorder()
         if self.tracker is not None:
             self.tracker.stop()
         if self.recorder is not None:

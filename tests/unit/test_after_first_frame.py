@@ -53,6 +53,21 @@ def test_what_was_published_before_the_start_is_recorded_and_tracked(tmp_path: P
     assert later.tracker is not None and later.tracker.tracker.store.path.exists()
 
 
+def test_a_dashboard_closed_before_they_started_still_records_what_was_published(
+    tmp_path: Path,
+) -> None:
+    # a terminal hung up within moments of the first frame: the app ended before its
+    # timer started them; what the hub published is written all the same
+    hub, source = warmed_hub(seconds=3)
+    config = config_in(tmp_path)
+    later = AfterFirstFrame(config, hub)
+    for _ in range(2):
+        hub.record(source, source.poll())
+    later.stop()
+    assert len(open_recording(recordings_dir(config))) == 2
+    assert later.tracker is None  # nothing left to track for: the dashboard is gone
+
+
 def test_an_incidents_database_that_cannot_be_opened_leaves_the_rest_running(
     tmp_path: Path,
 ) -> None:
