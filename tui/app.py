@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from rich.console import RenderableType
 from rich.segment import Segments
@@ -134,6 +134,18 @@ class LaterOperations(NamedTuple):
     make: Callable[[], Operations]
 
 
+class StartsLater(Protocol):
+    """The helpers a dashboard starts just after its first frame (the flight recorder,
+    the incident tracker: `tui.wiring.AfterFirstFrame`)."""
+
+    recorder: RecorderThread | None
+
+    def start(self) -> list[str]:
+        """Start them; what could not start, one line each (outside text: the app
+        escapes it)."""
+        ...
+
+
 AFTER_FIRST_FRAME_S = 0.05
 """Seconds after the first frame went out that what it did without is started."""
 
@@ -238,8 +250,7 @@ class InferdeckApp(DrillsMixin, App[str | None]):
         context: str | None = None,
         contexts: tuple[str, ...] = (),
         wall: WallConfig | None = None,
-        recorder: RecorderThread | None = None,
-        after_first_frame: Callable[[], None] | None = None,
+        after_first_frame: StartsLater | None = None,
     ) -> None:
         """``judging``: the config and readers the SLO, Capacity and Models screens use.
 
@@ -251,13 +262,13 @@ class InferdeckApp(DrillsMixin, App[str | None]):
         config's context on screen, ``contexts``: every one (`X` switches).
         ``wall``: open the NOC wall (read-only, cycling views) instead of the overview.
         ``ops``: what the keys act through (None: nothing can act), or how to make them
-        (`LaterOperations`). ``after_first_frame``: called once the first frame is out,
-        to start what it did without.
-        ``recorder``: the flight recorder of this dashboard; when it cannot write, a
-        notice says why (once) and the header says REC STOPPED until it can again.
+        (`LaterOperations`). ``after_first_frame``: started once the first frame is out
+        (what it did without); a notice for each helper that could not start.
+        ``recorder``: the flight recorder of this dashboard, once started; when it cannot
+        write, a notice says why (once) and the header says REC STOPPED until it can again.
         """
         super().__init__()
-        self.recorder = recorder
+        self.recorder: RecorderThread | None = None
         self.recording_stopped: str | None = None  # why, while the recorder cannot write
         self._recording_told: set[str] = set()
         self.wall = wall
@@ -358,8 +369,12 @@ class InferdeckApp(DrillsMixin, App[str | None]):
     def _start_after_first_frame(self) -> None:
         """Start what the first frame did without: ``after_first_frame``, and the
         operations (made now rather than on the operator's first key)."""
-        if self._after_first_frame is not None:
-            self._after_first_frame()
+        later = self._after_first_frame
+        if later is not None:
+            for trouble in later.start():  # an exception's text: a path, a reason
+                self.notify(safe(trouble), title="inferdeck", severity="error", timeout=15,
+                            markup=False)  # fmt: skip
+            self.recorder = later.recorder  # its trouble shows in the header
         self._make_later_ops()
 
     def get_theme_variable_defaults(self) -> dict[str, str]:

@@ -27,8 +27,10 @@ from tui.sources.scrape import ScrapeSource, ScrapeTarget
 
 if TYPE_CHECKING:  # the simulator (and aiohttp) is imported only when a demo needs it,
     # the container engine's client only when the config names one
+    from tui.incidents.tracker import TrackerThread
     from tui.ops.context import Operations
     from tui.ops.traffic.weights import Router
+    from tui.recording.recorder import RecorderThread
     from tui.sim.config import SimConfig
     from tui.sources.alertmanager import AlertmanagerSource
     from tui.sources.docker import DockerSource
@@ -307,8 +309,8 @@ class AfterFirstFrame:
         if self._for_recorder is not None:
             hub.subscribe(self._for_recorder)
         hub.subscribe(self._for_tracker)
-        self.recorder: Any = None  # tui.recording.recorder.RecorderThread, once started
-        self.tracker: Any = None  # tui.incidents.tracker.TrackerThread, once started
+        self.recorder: RecorderThread | None = None  # once started
+        self.tracker: TrackerThread | None = None  # once started
         self._started = False
 
     def start(self) -> list[str]:
@@ -368,7 +370,6 @@ def _open_app(
     from tui.app import InferdeckApp, LaterOperations, validate_keys  # Textual when shown
     from tui.config import read_only_reason
     from tui.judging import Judging
-    from widgets.text import safe
 
     validate_keys(config)
     docker: DockerSource | None = None
@@ -389,14 +390,6 @@ def _open_app(
             ops.executor.note = None
         return ops
 
-    def after_first_frame() -> None:
-        if later is None:
-            return
-        for trouble in later.start():
-            app.notify(safe(trouble), title="inferdeck", severity="error", timeout=15,
-                       markup=False)  # fmt: skip
-        app.recorder = later.recorder  # its trouble shows in the header
-
     app = InferdeckApp(
         hub,
         start_hub=False,
@@ -412,7 +405,7 @@ def _open_app(
         context=config.context,
         contexts=tuple(config.contexts),
         wall=config.wall if wall else None,
-        after_first_frame=after_first_frame,
+        after_first_frame=later,
     )
     try:
         app.run()

@@ -16,6 +16,7 @@ from tui.ops.alerts.local_acks import AckStore, LocalAlerting
 from tui.ops.audit import AuditLog
 from tui.ops.build import operations_for
 from tui.ops.context import Operations
+from tui.recording.recorder import RecorderThread
 from tui.screens.alerts import AlertsScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.live import LiveScreen
@@ -341,9 +342,17 @@ async def test_operations_made_later_say_read_only_at_the_first_frame_and_come_j
         return made[-1]
 
     started: list[int] = []
+
+    class Helpers:
+        recorder: RecorderThread | None = None
+
+        def start(self) -> list[str]:
+            started.append(len(made))
+            return []
+
     app = InferdeckApp(hub, clock=source.clock, start_hub=False,
                        ops=LaterOperations("--read-only", make),
-                       after_first_frame=lambda: started.append(len(made)))  # fmt: skip
+                       after_first_frame=Helpers())  # fmt: skip
     first_frame: list[tuple[str, int]] = []
     display = app._display
 

@@ -5,7 +5,8 @@ the Alerts table (its runbook column, and `enter`'s "no runbook" notice) and the
 table, the palette, the ack confirmation and its notice, a failing nginx reload's notice,
 a container's log, the runbook log, the Incidents screen (the incident table, the
 timeline and its border title, the note and SEV questions), and the SLO, Capacity,
-Models and Traffic screens (hostnames, mounts, model names, versions, paths); and the NOC
+Models and Traffic screens (hostnames, mounts, model names, versions, paths), the notice
+for a helper that could not start (a path in its reason); and the NOC
 wall (`--wall`): held by the hostile critical alert (banner, view bar, header), then each
 of its views (headline tiles, backends, GPUs, alerts). Nothing may raise, the app keeps
 running, the string is shown as typed (made visible), and no raw escape or bidi character
@@ -50,6 +51,7 @@ from tui.screens.incidents import IncidentsScreen
 from tui.screens.logs import LogView
 from tui.screens.runbooks import RunbooksScreen
 from tui.screens.wall import ViewBar, WallScreen
+from tui.wiring import AfterFirstFrame
 from widgets.alert_table import AlertTable
 from widgets.backend_history import BackendHistoryPanel
 from widgets.backends import BackendsDetailTable
@@ -80,9 +82,23 @@ def squeezed(text: str) -> str:
     return "".join(text.split())
 
 
+class Told(AfterFirstFrame):
+    """The helpers started after the first frame, keeping the lines of what could not
+    start (the app shows each as a notice)."""
+
+    def start(self) -> list[str]:
+        self.trouble = super().start()
+        return self.trouble
+
+
 async def drive(value: str, folder: Path) -> None:
     hub, source = warmed_hub(seconds=5)
-    app = InferdeckApp(hub, clock=source.clock, start_hub=False)
+    # a state folder under a regular file, with the hostile string in its name: the
+    # incident tracker cannot start, and its notice quotes the path
+    (folder / "a-file").write_text("not a folder\n")
+    state = Config(path=None, environment="demo", state_dir=str(folder / "a-file" / value))
+    helpers = Told(state, hub)
+    app = InferdeckApp(hub, clock=source.clock, start_hub=False, after_first_frame=helpers)
     app.ops = demo_ops(folder)
     app.log_reader = log_reader(value)
     shown = visible(value)
@@ -95,6 +111,12 @@ async def drive(value: str, folder: Path) -> None:
         overview = screen_text(app)
         assert not raw_controls(overview)
         assert squeezed(clip(safe(value), 40)) in squeezed(overview)  # header, panel, table
+
+        await pilot.pause(0.2)  # the helpers start just after the first frame
+        assert any(line.startswith("incident tracking not started: ") for line in helpers.trouble)
+        notices = squeezed(toast_texts(app))
+        assert all(visible(line) in notices for line in helpers.trouble)
+        assert not raw_controls(screen_text(app))
 
         await pilot.resize_terminal(200, 60)  # the room for each backend's history
         app.post_message(SnapshotReady(hostile))
@@ -231,6 +253,7 @@ async def drive(value: str, folder: Path) -> None:
             if key in "89":
                 assert shown[:6] in squeezed(text), key
         assert app.is_running
+    helpers.stop()
     assert app.return_code in (None, 0)
 
 

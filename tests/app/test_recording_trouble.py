@@ -25,7 +25,8 @@ def recording_app(
     hub, source = warmed_hub(seconds=10)
     recorder = RecorderThread(RecordingWriter(folder, environment="demo", name=name))
     hub.subscribe(recorder.record)
-    app = InferdeckApp(hub, clock=source.clock, start_hub=False, recorder=recorder)
+    app = InferdeckApp(hub, clock=source.clock, start_hub=False)
+    app.recorder = recorder  # as the wiring sets it once the recorder started
     return app, source, recorder
 
 
