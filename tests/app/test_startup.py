@@ -113,6 +113,7 @@ NOT_AT_START = {
     "tui.incidents.tracker": "the incident tracker, started just after the first frame",
     "tui.config_judgement": "the capacity, cost and models sections, absent from the config",
     "tui.analysis.capacity": "the Capacity screen's figures",
+    "prometheus_client": "its package's HTTP server and collectors: the parser is loaded alone",
 }
 """Modules `inferdeck -c FILE` must not load before its first frame when FILE names only
 backends and a GPU exporter, and what each is."""

@@ -25,7 +25,7 @@ from operator import itemgetter
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from prometheus_client.parser import text_string_to_metric_families as _text_families
+from tui.sources._prom_parser import parser_module
 
 #: Longest error message kept (reasons are shown on one line).
 MAX_REASON = 160
@@ -56,6 +56,9 @@ _SAMPLE_LINE = re.compile(
     r"[ \t]+(\S+)(?:[ \t]+\S+)?[ \t]*(?:#.*)?"  # value, timestamp, OpenMetrics exemplar
 )
 """A plain sample line; its series part (name and labels) is what `SeriesCache` keys on."""
+
+_text_families = parser_module().text_string_to_metric_families
+"""prometheus_client's classic text parser (loaded without its package's HTTP server)."""
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
