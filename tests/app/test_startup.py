@@ -222,3 +222,28 @@ async def test_a_backend_that_never_answers_does_not_hold_the_first_frame() -> N
         silent.close()
     # drawn while the backend's first scrape still waits for its 30 s timeout
     assert seen["states"] == [SourceState.PENDING]
+
+
+NEVER_LOADED = {
+    "prometheus_client": "its package's HTTP server and collectors (the parser is loaded alone)",
+    "http.server": "prometheus_client's exposition server",
+    "html": "the incident export's escaping (html.entities, ~1 MB): loaded when exporting",
+    "hashlib": "OpenSSL's digests: loaded for an audit record without an id",
+    "secrets": "hmac and hashlib, for a recording's session name",
+}
+"""Modules a running dashboard watching backends does without, and what each would bring."""
+
+
+def test_a_running_dashboard_does_without_modules_it_never_uses() -> None:
+    # everything a dashboard scraping backends loads, up to its helpers started just after
+    # the first frame (the recorder, the tracker, the operations)
+    script = (
+        "import sys\n"
+        "import tui.wiring, tui.app, tui.screens.overview, tui.sources.scrape\n"
+        "import tui.sources._fetch, tui.sources.promtext\n"
+        "import tui.recording.recorder, tui.incidents.tracker, tui.ops.build\n"
+        f"print(sorted(m for m in {sorted(NEVER_LOADED)!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=60, check=True, cwd=ROOT)  # fmt: skip
+    assert out.stdout.strip() == "[]", NEVER_LOADED

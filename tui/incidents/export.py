@@ -12,7 +12,6 @@ backticks, pipes, HTML or terminal escapes and still reads as what it is.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,6 +50,8 @@ class Recorded:
 def md(value: object) -> str:
     """Outside text for Markdown: one line, control characters made visible, HTML as
     entities, Markdown punctuation backslash-escaped."""
+    import html  # here: the flight recorder imports this module, and html.entities is ~1 MB
+
     text = html.escape(visible_controls(value), quote=False)
     return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in text)
 

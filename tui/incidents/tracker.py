@@ -23,7 +23,6 @@ in the tracker's own thread, so a slow disk or a locked database never delays th
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import time
 from collections import deque
@@ -67,6 +66,8 @@ def _audit_key(record: dict[str, Any]) -> str:
     """A record's identity: its ``id`` when the executor gives one, else a digest."""
     if record.get("id"):
         return f"audit:{record['id']}"
+    import hashlib  # here: rarely needed, and ~0.5 MB of OpenSSL's digests
+
     body = json.dumps(record, sort_keys=True, default=str).encode()
     return "audit:" + hashlib.sha256(body).hexdigest()[:24]
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -86,7 +85,7 @@ class RecordingWriter:
         self.limits = limits
         self.environment, self.slo_tier, self.refresh_s = environment, slo_tier, refresh_s
         self.clock = clock
-        self.session = session or secrets.token_hex(4)
+        self.session = session or os.urandom(4).hex()  # not secrets: it loads hmac, hashlib
         self.single = Path(name) if name else None
         self.path: Path | None = None
         self.sequence = -1
