@@ -264,7 +264,7 @@ class InferdeckApp(DrillsMixin, App[str | None]):
         ``ops``: what the keys act through (None: nothing can act), or how to make them
         (`LaterOperations`). ``after_first_frame``: started once the first frame is out
         (what it did without); a notice for each helper that could not start.
-        ``recorder``: the flight recorder of this dashboard, once started; when it cannot
+        Its ``recorder`` attribute is the flight recorder, once started; when it cannot
         write, a notice says why (once) and the header says REC STOPPED until it can again.
         """
         super().__init__()
