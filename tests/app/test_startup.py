@@ -230,15 +230,19 @@ NEVER_LOADED = {
     "html": "the incident export's escaping (html.entities, ~1 MB): loaded when exporting",
     "hashlib": "OpenSSL's digests: loaded for an audit record without an id",
     "secrets": "hmac and hashlib, for a recording's session name",
+    "ssl": "OpenSSL (~4 MB), which asyncio imports: loaded when something asks for TLS",
 }
 """Modules a running dashboard watching backends does without, and what each would bring."""
 
 
 def test_a_running_dashboard_does_without_modules_it_never_uses() -> None:
     # everything a dashboard scraping backends loads, up to its helpers started just after
-    # the first frame (the recorder, the tracker, the operations)
+    # the first frame (the recorder, the tracker, the operations), started as `inferdeck`
+    # starts (asyncio imported first, without OpenSSL: `tui.tls_on_demand`)
     script = (
         "import sys\n"
+        "from tui import tls_on_demand\n"
+        "assert tls_on_demand.defer()\n"
         "import tui.wiring, tui.app, tui.screens.overview, tui.sources.scrape\n"
         "import tui.sources._fetch, tui.sources.promtext\n"
         "import tui.recording.recorder, tui.incidents.tracker, tui.ops.build\n"

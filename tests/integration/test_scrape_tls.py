@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import ssl
 import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from tests.integration.real_servers import require_binary
 from tui.model import Health
 from tui.sources.scrape import ScrapeSource, ScrapeTarget
 
+ROOT = Path(__file__).resolve().parents[2]
 PAGE = b'# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running{model_name="m"} 4\n'
 
 
@@ -96,3 +99,32 @@ async def test_an_https_backend_whose_certificate_is_not_trusted_is_down_and_say
     assert [b.health for b in got] == [Health.DOWN]
     assert got[0].reason.startswith("cannot connect: ")
     assert "CERTIFICATE_VERIFY_FAILED" in got[0].reason, got[0].reason
+
+
+async def test_a_dashboard_started_without_openssl_reads_an_https_backend(
+    https_backend: str, certificates: Path
+) -> None:
+    # as `inferdeck` starts: asyncio imported without ssl (`tui.tls_on_demand`), which the
+    # scrape's first TLS connection imports and hands to asyncio
+    script = (
+        "import sys\n"
+        "from tui import tls_on_demand\n"
+        "assert tls_on_demand.defer()\n"
+        "import asyncio\n"
+        "from tui.sources.scrape import ScrapeSource, ScrapeTarget\n"
+        "assert 'ssl' not in sys.modules\n"
+        "async def main():\n"
+        f"    source = ScrapeSource([ScrapeTarget('tls-0', 'p', {https_backend!r})], timeout_s=5)\n"
+        "    got = (await source.collect()).backends\n"
+        "    await source.aclose()\n"
+        "    print([(b.health.value, b.running, b.reason) for b in got])\n"
+        "asyncio.run(main())\n"
+    )
+    env = {**os.environ, "SSL_CERT_FILE": str(certificates / "ca.pem")}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script, cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode()
+    assert out.decode().strip() == f"[('{Health.UP.value}', 4.0, '')]"

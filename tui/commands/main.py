@@ -18,6 +18,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 
+from tui import tls_on_demand
 from tui.commands.registry import COMMANDS, Command, command_in
 
 
@@ -115,7 +116,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     screens) and Python's cycle collector would scan them again and again while they are
     made: it is off until the dashboard's first frame (`tui.app.collect_from_now_on` turns
     it back on), or until any other command starts its work.
+
+    asyncio is imported first, without OpenSSL, which loads when something asks for TLS
+    (`tui.tls_on_demand`): ~4 MB a dashboard of ``http://`` targets never uses.
     """
+    tls_on_demand.defer()
     gc.disable()
     try:
         return _main(list(sys.argv[1:] if argv is None else argv))

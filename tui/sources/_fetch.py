@@ -31,15 +31,17 @@ import contextlib
 import email.message
 import errno
 import functools
-import ssl
 import zlib
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urlsplit
 
 import h11
 
 from tui.sources.promtext import one_line
+
+if TYPE_CHECKING:
+    import ssl
 
 #: A body larger than this is refused (a misconfigured URL, not an exporter).
 MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -277,6 +279,8 @@ class Fetcher:
         tls: ssl.SSLContext | None = None
         if scheme == "https":
             if self._tls is None:
+                import ssl  # only for https: OpenSSL is ~5 MB of a running dashboard
+
                 self._tls = ssl.create_default_context()
             tls = self._tls
         reader, writer = await asyncio.open_connection(host, port, ssl=tls, limit=READ_CHUNK)
