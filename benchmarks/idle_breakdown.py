@@ -14,6 +14,10 @@ Pieces of the main thread (Textual's event loop, where all UI work runs):
 - compositing the frame's changed lines, outside the widgets' own drawing;
 - writing to the terminal (``widgets.terminal_cells``: only changed cells);
 - the rest: the event loop, timers, messages.
+
+It counts the lines the widgets draw afresh each second (the changed ones) and how many
+widgets draw them, then runs ``textual_floor.py`` with as many panels and lines, alone
+in a pane, for the least any Textual app changing that much costs here.
 """
 
 from __future__ import annotations
@@ -119,6 +123,15 @@ def run_probed(out: Path, argv: list[str]) -> None:
     probes.wrap(
         StylesCache, "render_widget", lambda _cache, widget, *_: f"draw {type(widget).__name__}"
     )
+    original_line = StylesCache.render_line
+
+    def counted_line(cache: StylesCache, styles: Any, *args: Any, **kwargs: Any) -> Any:
+        # called for the lines a frame draws afresh (changed, or never drawn)
+        widget = getattr(styles, "node", None)
+        probes.add(f"line {type(widget).__name__} {id(widget)}", 0.0)
+        return original_line(cache, styles, *args, **kwargs)
+
+    StylesCache.render_line = counted_line  # type: ignore[method-assign,assignment]
     probes.wrap(
         reactive, "invoke_watcher",
         lambda obj, watcher, *_: f"watch {type(obj).__name__}.{getattr(watcher, '__name__', '?')}",
@@ -134,6 +147,7 @@ def run_probed(out: Path, argv: list[str]) -> None:
         threads = {name: (after[name] - before.get(name, 0.0)) / elapsed for name in after}
         pieces = {key: spent / elapsed for key, spent in probes.seconds.items()}
         calls = {key: n / elapsed for key, n in probes.calls.items()}
+        pieces = {key: share for key, share in pieces.items() if not key.startswith("line ")}
         out.write_text(json.dumps({"threads": threads, "pieces": pieces, "calls": calls}))
 
     threading.Thread(target=window, name="probe-window", daemon=True).start()
@@ -180,6 +194,34 @@ def report(figures: dict[str, dict[str, float]]) -> None:
     print(f"  {_ms(terminal)}  writing the changed cells to the terminal")
     print(f"  {_ms(rest)}  the rest: event loop, timers, messages")
     print(f"frames a second: {figures['calls'].get('frame', 0.0):.1f}", flush=True)
+    panels, lines = drawn_lines(figures["calls"])
+    print(f"lines drawn a second (changed): {lines:.1f}, by {panels} widgets", flush=True)
+
+
+def drawn_lines(calls: dict[str, float]) -> tuple[int, float]:
+    """(widgets that drew a line at least every other second, lines drawn a second)."""
+    per_widget = {key: n for key, n in calls.items() if key.startswith("line ")}
+    return sum(n >= 0.5 for n in per_widget.values()), sum(per_widget.values())
+
+
+def textual_floor(panels: int, lines: float, main_pct: float, total_pct: float) -> None:
+    """Measure `textual_floor.py` with the dashboard's widgets and changed lines (in a pane
+    of its own, as `idle_cpu.py` measures), and print it beside the dashboard's figures."""
+    from idle_cpu import measure
+
+    floor = Path(__file__).with_name("textual_floor.py")
+    got = measure(
+        f"{sys.executable} {floor} --panels {panels} --lines {round(lines)}",
+        f"textual_floor.py --panels {panels} --lines {round(lines)}",
+        ready=lambda screen: "line 0" in screen,
+    )
+    print(
+        f"Textual's floor for this much change (a line-API app, {panels} panels, "
+        f"{round(lines)} lines rewritten a second, nothing collected): "
+        f"{got['cpu_pct']:.2f}% of one core; the dashboard: main thread {main_pct:.2f}%, "
+        f"whole process {total_pct:.2f}%",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -221,6 +263,9 @@ def main() -> None:
         sim.terminate()
         sim.wait(10)
     report(figures)
+    panels, lines = drawn_lines(figures["calls"])
+    threads = figures["threads"]
+    textual_floor(panels, lines, 100 * threads.get("main", 0.0), 100 * sum(threads.values()))
 
 
 if __name__ == "__main__":
