@@ -11,6 +11,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.color import Color
+from textual.coordinate import Coordinate
 from textual.css.styles import RenderStyles
 from textual.geometry import Region, Size
 from textual.reactive import reactive
@@ -23,6 +24,10 @@ from widgets.panel import styled_runs
 from widgets.sources import describe_status, worst_status
 from widgets.text import outside, safe
 
+PLACE_METAS = 4096
+"""Cell places whose mouse meta a table keeps (`SnapshotTable.place_meta`): a screenful
+of a wide table many times over."""
+
 HEADER = "datatable--header"
 """DataTable's component class of the header row."""
 
@@ -31,6 +36,9 @@ DetailField = tuple[str, object, int]
 
 Row = tuple[str, list[Text]]
 """(row key, cells)."""
+
+Lines = list[list[Segment]]
+"""A rendered cell: its lines of segments."""
 
 _FIGURE = re.compile(r"(-?\d+(?:\.\d+)?)\s*(k|M|µs|us|ms|s|min|m|h|d)?(?![a-zA-Z])")
 _SCALE = {"k": 1e3, "M": 1e6, "µs": 1e-6, "us": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0,
@@ -156,7 +164,9 @@ class SnapshotTable(DataTable[Text]):
     """Sort largest first."""
 
     def __init__(self, **kwargs: object) -> None:
-        self._same_looks: dict[tuple[int, int], tuple[Hashable, list[list[Segment]]]] = {}
+        # a cell place's last render: (the cell, the drawing state, its look, the render)
+        self._same_looks: dict[tuple[int, int], tuple[object, Hashable, Hashable, Lines]] = {}
+        self._place_metas: dict[tuple[int, int], Style] = {}
         self._styles_kept: dict[str, Style] = {}
         self._texts_kept: dict[tuple[str, Style], Text] = {}  # this snapshot's cells
         self._texts_before: dict[tuple[str, Style], Text] = {}  # the last snapshot's
@@ -476,6 +486,66 @@ class SnapshotTable(DataTable[Text]):
         """The columns in screen order (the frame's, while one is drawn)."""
         return self.frame_look().ordered_columns if self._drawing else super().ordered_columns
 
+    def _render_line_in_row(
+        self,
+        row_key: RowKey,
+        line_no: int,
+        base_style: Style,
+        cursor_location: Coordinate,
+        hover_location: Coordinate,
+    ) -> tuple[list[list[Segment]], list[list[Segment]]]:
+        """A data row's line as DataTable draws it, the row cursor's state worked out once.
+
+        DataTable asks, for each cell of the line, whether the cursor and the mouse are on
+        it and how wide its column is (a dozen calls a cell); with a row cursor, no fixed
+        columns and no row labels (every table here), the answers are the row's. The
+        header, and any other kind of table, is DataTable's own.
+        """
+        row_index = self._row_locations.get(row_key)
+        if (
+            row_index is None  # the header row
+            or line_no
+            or self.cursor_type != "row"
+            or self.fixed_columns
+            or (self._labelled_row_exists and self.show_row_labels)
+        ):
+            return super()._render_line_in_row(
+                row_key, line_no, base_style, cursor_location, hover_location
+            )
+        frame = self.frame_look()
+        cursor = row_index == cursor_location.row
+        hover = row_index == hover_location.row
+        row_style = self._get_row_style(row_index, base_style)
+        padding = 2 * frame.cell_padding
+        render_cell = self._render_cell
+        cells: list[list[Segment]] = []
+        table_width = self._row_label_column_width
+        for column_index, column in enumerate(frame.ordered_columns):
+            width = padding + (column.content_width if column.auto_width else column.width)
+            table_width += width
+            cells.append(render_cell(row_index, column_index, row_style, width, cursor, hover)[0])
+        extend_style, _ = self._get_styles_to_render_cell(
+            False, False, False, hover, cursor, frame.show_cursor, frame.show_hover_cursor,
+            False, False,
+        )  # fmt: skip
+        extend_style = row_style + extend_style + self.place_meta(row_index, -1)
+        cells.append([Segment(" " * max(0, frame.size.width - table_width), extend_style)])
+        return [], cells
+
+    def place_meta(self, row_index: int, column_index: int) -> Style:
+        """The mouse's meta of a cell place (which row and column a click is on; column -1:
+        the blank right of the last column), made once a place: Rich pickles a meta style
+        as it is made, and a new one never hits Rich's cache of added styles."""
+        meta = self._place_metas.get((row_index, column_index))
+        if meta is None:
+            where = {"row": row_index, "column": max(column_index, 0)}
+            if column_index < 0:
+                where["out_of_bounds"] = True
+            if len(self._place_metas) >= PLACE_METAS:  # a long table scrolled through
+                self._place_metas.clear()
+            meta = self._place_metas[(row_index, column_index)] = Style.from_meta(where)
+        return meta
+
     def _render_cell(
         self,
         row_index: int,
@@ -497,21 +567,26 @@ class SnapshotTable(DataTable[Text]):
         column_key = self._column_locations.get_key(column_index)
         cell = self._data.get(row_key, {}).get(column_key)  # type: ignore[arg-type]
         frame = self.frame_look()
-        look: Hashable = (
+        state: Hashable = (
             row_key, column_key, base_style, width, cursor, hover, frame.show_cursor,
             frame.show_hover_cursor, frame.pseudo_classes,
-            cell.plain if isinstance(cell, Text) else repr(cell),
-            str(cell.style) if isinstance(cell, Text) else None,
-            tuple(cell.spans) if isinstance(cell, Text) else None,
         )  # fmt: skip
         place = (row_index, column_index)
         held = self._same_looks.get(place)
-        if held is not None and held[0] == look:
-            return held[1]
+        if held is not None and held[0] is cell and held[1] == state:
+            return held[3]  # the very cell drawn last time (a kept `styled_text`), as it was
+        look: Hashable = (
+            (cell.plain, str(cell.style), tuple(cell.spans))
+            if isinstance(cell, Text)
+            else (repr(cell), None, None)
+        )
+        if held is not None and held[1] == state and held[2] == look:
+            self._same_looks[place] = (cell, state, look, held[3])
+            return held[3]
         lines = self._render_new_look(
             row_index, column_index, cell, base_style, width, cursor, hover
         )
-        self._same_looks[place] = (look, lines)
+        self._same_looks[place] = (cell, state, look, lines)
         return lines
 
     def _render_new_look(
@@ -566,7 +641,7 @@ class SnapshotTable(DataTable[Text]):
             False, False, fixed, hover, cursor, frame.show_cursor, frame.show_hover_cursor,
             frame.cursor_css_foreground, frame.cursor_css_background,
         )  # fmt: skip
-        pre = base_style + Style.from_meta({"row": row_index, "column": column_index}) + component
+        pre = base_style + self.place_meta(row_index, column_index) + component
         blank = pre + post
         line = [Segment(" " * pad, blank)] if pad else []
         for start, end, style in styled_runs(cell, console):

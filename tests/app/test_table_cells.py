@@ -7,10 +7,12 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Span, Text
 from textual.app import App, ComposeResult
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
+from textual.widgets.data_table import RowKey
 
 from themes import SEMANTIC_DEFAULTS
-from widgets.table import SnapshotTable
+from widgets.table import PLACE_METAS, SnapshotTable
 
 
 class Cells(App[None]):
@@ -71,3 +73,34 @@ async def test_quick_cells_look_as_rich_draws_them(cursor: bool, hover: bool) ->
                 cell = table.get_cell_at((row, column))  # type: ignore[arg-type]
                 quick += table._render_one_line_cell(row, column, cell, *args[2:]) is not None
         assert quick == 2 * 8  # the one-line cells that fit took the quick way
+
+
+@pytest.mark.parametrize(("cursor_row", "hover_row"), [(0, -1), (1, 0), (-1, 1), (1, 1)])
+async def test_a_rows_line_looks_as_datatable_draws_it(cursor_row: int, hover_row: int) -> None:
+    # the row cursor's state is worked out once a line: each cell, the blank beyond the
+    # last column and the mouse's meta (which row and column a click lands on) as DataTable's
+    app = Cells(CELLS[:8])
+    async with app.run_test(size=(200, 10)) as pilot:
+        await pilot.pause()
+        table = app.query_one(SnapshotTable)
+        for key in ("first", "second"):
+            args = (RowKey(key), 0, table.rich_style, Coordinate(cursor_row, 0),
+                    Coordinate(hover_row, 0))  # fmt: skip
+            fixed, ours = table._render_line_in_row(*args)
+            table._same_looks.clear()
+            table._row_render_cache.clear()
+            their_fixed, theirs = DataTable._render_line_in_row(table, *args)
+            assert fixed == their_fixed == []
+            assert looks(ours) == looks(theirs), key
+
+
+async def test_cell_places_keep_their_mouse_meta_within_a_bound() -> None:
+    async with Cells(CELLS[:2]).run_test() as pilot:
+        table = pilot.app.query_one(SnapshotTable)
+        assert table.place_meta(3, 2) == Style.from_meta({"row": 3, "column": 2})
+        beyond = Style.from_meta({"row": 3, "column": 0, "out_of_bounds": True})
+        assert table.place_meta(3, -1) == beyond
+        for row in range(1000):  # a long table scrolled through
+            for column in range(10):
+                table.place_meta(row, column)
+        assert 0 < len(table._place_metas) <= PLACE_METAS
