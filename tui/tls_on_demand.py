@@ -19,11 +19,14 @@ that opens TLS imports ``ssl`` first.
 
 from __future__ import annotations
 
-import importlib.abc
 import importlib.machinery
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # importlib.abc brings importlib.resources, tempfile, ...: ~12 ms
+    from importlib.abc import Loader
 
 ASYNCIO_TLS_MODULES = ("asyncio.base_events", "asyncio.selector_events", "asyncio.sslproto")
 """The asyncio modules that import ``ssl`` when they are imported (CPython 3.11-3.13)."""
@@ -59,8 +62,9 @@ def give_asyncio(ssl: ModuleType) -> None:
         sslproto.SSLAgainErrors = (ssl.SSLWantReadError, ssl.SSLSyscallError)  # type: ignore[attr-defined]
 
 
-class _WhenSslIsImported(importlib.abc.MetaPathFinder):
-    """Finds ``ssl`` once, the usual way, with a loader that then calls `give_asyncio`."""
+class _WhenSslIsImported:
+    """Finds ``ssl`` once, the usual way, with a loader that then calls `give_asyncio` (a
+    meta path finder: the import system asks it for every module until it finds ``ssl``)."""
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
@@ -71,14 +75,14 @@ class _WhenSslIsImported(importlib.abc.MetaPathFinder):
         sys.meta_path.remove(self)  # once: the import system holds the module's lock
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
         if spec is not None and spec.loader is not None:
-            spec.loader = _ThenGiveAsyncio(spec.loader)
+            spec.loader = _ThenGiveAsyncio(spec.loader)  # type: ignore[assignment]
         return spec
 
 
-class _ThenGiveAsyncio(importlib.abc.Loader):
-    """``ssl``'s own loader, then `give_asyncio`."""
+class _ThenGiveAsyncio:
+    """``ssl``'s own loader, then `give_asyncio` (a loader, as the import system asks)."""
 
-    def __init__(self, loader: importlib.abc.Loader) -> None:
+    def __init__(self, loader: Loader) -> None:
         self._loader = loader
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:

@@ -231,6 +231,7 @@ NEVER_LOADED = {
     "hashlib": "OpenSSL's digests: loaded for an audit record without an id",
     "secrets": "hmac and hashlib, for a recording's session name",
     "ssl": "OpenSSL (~4 MB), which asyncio imports: loaded when something asks for TLS",
+    "importlib.abc": "importlib.resources, tempfile and more (~12 ms of start)",
 }
 """Modules a running dashboard watching backends does without, and what each would bring."""
 
