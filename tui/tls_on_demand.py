@@ -29,7 +29,9 @@ if TYPE_CHECKING:  # importlib.abc brings importlib.resources, tempfile, ...: ~1
     from importlib.abc import Loader
 
 ASYNCIO_TLS_MODULES = ("asyncio.base_events", "asyncio.selector_events", "asyncio.sslproto")
-"""The asyncio modules that import ``ssl`` when they are imported (CPython 3.11-3.13)."""
+"""The asyncio modules that import ``ssl`` when they are imported (CPython 3.11; an https
+scrape from a deferred start, ``tests/integration/test_scrape_tls.py``, checks whichever
+Python runs the tests)."""
 
 
 def defer() -> bool:
