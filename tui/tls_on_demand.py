@@ -66,15 +66,21 @@ def give_asyncio(ssl: ModuleType) -> None:
 
 class _WhenSslIsImported:
     """Finds ``ssl`` once, the usual way, with a loader that then calls `give_asyncio` (a
-    meta path finder: the import system asks it for every module until it finds ``ssl``)."""
+    meta path finder: the import system asks it for every module not yet imported).
+
+    It stays in ``sys.meta_path`` afterwards, answering None: taking it out while another
+    thread's import walks the list could make that walk skip the finder after it.
+    """
+
+    found = False
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
         """The stdlib's spec for ``ssl`` (with `_ThenGiveAsyncio`); None for the rest."""
-        if fullname != "ssl":
+        if fullname != "ssl" or self.found:
             return None
-        sys.meta_path.remove(self)  # once: the import system holds the module's lock
+        self.found = True  # once: the import system holds ssl's module lock meanwhile
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
         if spec is not None and spec.loader is not None:
             spec.loader = _ThenGiveAsyncio(spec.loader)  # type: ignore[assignment]
